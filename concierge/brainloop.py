@@ -1,0 +1,92 @@
+"""Asking the brain: context pack -> proposal -> contract and evidence checks -> execution.
+
+The brain only proposes. A proposal that breaks the contract (or names a vendor or a price the
+replies do not back) is rejected: audited, the client gets the safe message, nothing is executed,
+and the brain is not asked again for that event. Three rejections in a row trip the request's kill
+switch, and the coded workflow serves the rest of it. Calls beyond the per-request budget, and a
+brain that does not answer, also fall back to the coded workflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .contracts import validate_brain_output
+from .errors import BrainUnavailable, ContractViolation
+from .texts import text_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Concierge
+
+log = logging.getLogger("concierge.brain")
+
+
+class BrainLoop:
+    def __init__(self, concierge: Concierge):
+        self.c = concierge
+
+    def consult(self, request_id: str, event: str, now: float) -> None:
+        c = self.c
+        request = c.request(request_id)
+        data = request.data
+        pack = c.context_pack(request_id, event)
+        if data.get("handled_by") != "ai" or data.get("kill_switch"):
+            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            return
+        if int(data.get("brain_calls", 0)) >= c.caps.brain_calls_max:
+            c.ledger.audit("brain.budget_exhausted", now, request_id, calls=data.get("brain_calls"))
+            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            return
+        c.update(request_id, now, brain_calls=int(data.get("brain_calls", 0)) + 1)
+        c.ledger.audit("brain.called", now, request_id, event=event)
+        try:
+            raw = c.ports.brain.propose(pack)
+        except BrainUnavailable as exc:
+            c.ledger.audit("brain.unavailable", now, request_id, reason=str(exc)[:200])
+            log.warning("brain unavailable for %s: %s", request_id, str(exc)[:120])
+            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            return
+        except Exception as exc:  # a brain is a remote service: any failure is "unavailable"
+            c.ledger.audit("brain.unavailable", now, request_id, reason=type(exc).__name__)
+            log.warning("brain raised %s for %s", type(exc).__name__, request_id)
+            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            return
+        try:
+            action = validate_brain_output(raw)
+            if action["type"] == "shortlist":
+                problem = c.shortlist_evidence_problem(request_id, action)
+                if problem:
+                    raise ContractViolation("evidence", problem)
+        except ContractViolation as exc:
+            self._reject(request_id, str(exc), event, pack, now)
+            return
+        c.update(request_id, now, brain_rejected_in_a_row=0)
+        c.ledger.audit("brain.output_accepted", now, request_id, action=action["type"])
+        self._run(request_id, action, now, source="brain")
+
+    def _reject(self, request_id: str, reason: str, event: str, pack: dict[str, Any], now: float) -> None:
+        c = self.c
+        data = c.request(request_id).data
+        in_a_row = int(data.get("brain_rejected_in_a_row", 0)) + 1
+        c.update(
+            request_id, now, brain_rejected=int(data.get("brain_rejected", 0)) + 1,
+            brain_rejected_in_a_row=in_a_row,
+        )
+        c.ledger.audit("brain.output_rejected", now, request_id, reason=reason[:500], event=event)
+        log.warning("brain output rejected for %s: %s", request_id, reason[:200])
+        if in_a_row >= c.caps.kill_switch_after:
+            c.update(request_id, now, kill_switch=True, handled_by="coded")
+            c.ledger.audit("brain.kill_switch", now, request_id, rejections=in_a_row)
+            log.warning("kill switch tripped for %s: coded workflow takes over", request_id)
+            self._run(request_id, c.coded.propose(c.context_pack(request_id, event)), now, source="coded")
+            return
+        request = c.request(request_id)
+        c.tell_client(request, "safe_message", text_for("processing", data.get("language", "en")), now,
+                      key_suffix=f":rej{data.get('brain_rejected', 0) + 1}")
+
+    def _run(self, request_id: str, action: dict[str, Any], now: float, *, source: str) -> None:
+        # The coded workflow is held to the same contract: a bug there is caught, not executed.
+        action = validate_brain_output(action)
+        self.c.ledger.audit("action.executed", now, request_id, action=action["type"], source=source)
+        self.c.execute(request_id, action, now)

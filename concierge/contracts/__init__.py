@@ -1,0 +1,117 @@
+"""JSON Schema contracts: the brain's output (v1) and the ``marketplace.*`` tools' arguments and results.
+
+The schemas are files in the package (``schemas/``) so that other services can read the same
+contract. Validation errors name the JSON path and what was expected, in one sentence.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from ..errors import ContractViolation
+
+BRAIN_ACTION_TYPES = ("ask_client", "vendor_outreach_plan", "shortlist", "escalate")
+QUESTION_MAX = 500
+SHORTLIST_MAX = 5
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("concierge.contracts").joinpath("schemas", name).read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str, part: str | None = None) -> Draft202012Validator:
+    schema = load_schema(name)
+    if part is not None:
+        defs = schema.get("$defs", {})
+        schema = {**schema["$defs"][part], "$defs": defs} if part in defs else schema[part]
+    return Draft202012Validator(schema)
+
+
+def _describe(error: ValidationError) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    where = path.lstrip(".") or "(top level)"
+    return f"{where}: {error.message}"
+
+
+def _first_error(validator: Draft202012Validator, payload: Any) -> str | None:
+    errors = sorted(validator.iter_errors(payload), key=lambda e: (list(e.absolute_path), e.message))
+    return _describe(errors[0]) if errors else None
+
+
+def decode_brain_output(raw: Any) -> Any:
+    """Raw brain output (a JSON string or an object) to a Python object, or ContractViolation."""
+    if isinstance(raw, (bytes, bytearray)):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ContractViolation("brain_output.v1", "output is not UTF-8 text") from exc
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ContractViolation("brain_output.v1", f"output is not JSON ({exc.msg})") from exc
+    return raw
+
+
+def validate_brain_output(raw: Any) -> dict[str, Any]:
+    """The validated action, with DOMAIN.md's soft limits applied (long question and >5 items are
+    truncated, not rejected); anything else wrong raises ``ContractViolation`` with the reason."""
+    action = decode_brain_output(raw)
+    if not isinstance(action, dict):
+        raise ContractViolation("brain_output.v1", f"output must be a JSON object, got {type(action).__name__}")
+    kind = action.get("type")
+    if kind not in BRAIN_ACTION_TYPES:
+        raise ContractViolation(
+            "brain_output.v1", f"type: {kind!r} is not one of {', '.join(BRAIN_ACTION_TYPES)}"
+        )
+    action = dict(action)
+    if kind == "ask_client" and isinstance(action.get("question_text"), str):
+        action["question_text"] = action["question_text"][:QUESTION_MAX]
+    if kind == "shortlist" and isinstance(action.get("items"), list):
+        action["items"] = action["items"][:SHORTLIST_MAX]
+    problem = _first_error(_validator("brain_output.v1.json", kind), action)
+    if problem:
+        raise ContractViolation("brain_output.v1", f"{kind}: {problem}")
+    return action
+
+
+def tool_names() -> tuple[str, ...]:
+    return tuple(load_schema("tools.v1.json")["tools"].keys())
+
+
+def _tool_validator(tool: str, part: str) -> Draft202012Validator:
+    return _tool_validators()[(tool, part)]
+
+
+@lru_cache(maxsize=1)
+def _tool_validators() -> dict[tuple[str, str], Draft202012Validator]:
+    schema = load_schema("tools.v1.json")
+    defs = schema.get("$defs", {})
+    out = {}
+    for tool, parts in schema["tools"].items():
+        for part in ("args", "result"):
+            out[(tool, part)] = Draft202012Validator({**parts[part], "$defs": defs})
+    return out
+
+
+def validate_tool_args(tool: str, args: dict[str, Any]) -> None:
+    if (tool, "args") not in _tool_validators():
+        raise ContractViolation(tool, "unknown tool")
+    problem = _first_error(_tool_validator(tool, "args"), args)
+    if problem:
+        raise ContractViolation(f"{tool}.args", problem)
+
+
+def validate_tool_result(tool: str, result: dict[str, Any]) -> None:
+    problem = _first_error(_tool_validator(tool, "result"), result)
+    if problem:
+        raise ContractViolation(f"{tool}.result", problem)

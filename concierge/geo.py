@@ -1,0 +1,68 @@
+"""Places of the gazetteer (reference data shipped with the package) and distances between them."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    lat: float
+    lng: float
+    aliases: tuple[str, ...] = ()
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> tuple[Place, ...]:
+    raw = json.loads(resources.files("concierge.data").joinpath("gazetteer.json").read_text("utf-8"))
+    return tuple(
+        Place(p["name"], float(p["lat"]), float(p["lng"]), tuple(p.get("aliases", ())))
+        for p in raw["places"]
+    )
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, Place]:
+    out: dict[str, Place] = {}
+    for place in gazetteer():
+        out[_key(place.name)] = place
+        for alias in place.aliases:
+            out.setdefault(_key(alias), place)
+    return out
+
+
+def lookup_place(name: str) -> Place | None:
+    """A place by its name or an alias, case- and punctuation-insensitively."""
+    return _index().get(_key(name))
+
+
+def find_place_in(text: str) -> Place | None:
+    """The first gazetteer place named anywhere in free text (longest names win at a position)."""
+    words = _key(text).split()
+    index = _index()
+    longest = max((len(k.split()) for k in index), default=1)
+    for start in range(len(words)):
+        for size in range(min(longest, len(words) - start), 0, -1):
+            place = index.get(" ".join(words[start : start + size]))
+            if place is not None:
+                return place
+    return None
+
+
+def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle (haversine) distance in kilometres."""
+    r = 6371.0088
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))

@@ -1,0 +1,547 @@
+"""The ledger: a real SQLite database whose unique constraints are what make dedupe hold.
+
+Every deduplication rule of DOMAIN.md is a constraint here, and every write that must happen at
+most once is an ``INSERT`` whose success decides whether the side effect runs ("insert first, send
+only if the insert won"). The concierge never checks-then-acts in Python memory for those rules.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbound (
+    wamid        TEXT PRIMARY KEY,
+    from_phone   TEXT NOT NULL,
+    party        TEXT NOT NULL,            -- client | vendor
+    kind         TEXT NOT NULL,
+    received_at  REAL NOT NULL,
+    request_id   TEXT
+);
+CREATE TABLE IF NOT EXISTS requests (
+    id           TEXT PRIMARY KEY,
+    seq          INTEGER NOT NULL UNIQUE,
+    client_phone TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL,
+    data         TEXT NOT NULL DEFAULT '{}'   -- requirements, plan, counters: JSON
+);
+CREATE INDEX IF NOT EXISTS requests_by_client ON requests(client_phone, seq);
+CREATE TABLE IF NOT EXISTS state_changes (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id   TEXT NOT NULL,
+    source       TEXT,
+    dest         TEXT NOT NULL,
+    at           REAL NOT NULL,
+    reason       TEXT
+);
+CREATE TABLE IF NOT EXISTS transcript (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id   TEXT,
+    direction    TEXT NOT NULL,            -- in | out
+    party        TEXT NOT NULL,            -- client | vendor
+    phone        TEXT NOT NULL,
+    vendor_id    TEXT,
+    text         TEXT NOT NULL,
+    at           REAL NOT NULL,
+    wamid        TEXT
+);
+CREATE TABLE IF NOT EXISTS outreach (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id   TEXT NOT NULL,
+    vendor_id    TEXT NOT NULL,
+    idem_key     TEXT NOT NULL UNIQUE,
+    batch        INTEGER NOT NULL,
+    status       TEXT NOT NULL,            -- queued | sent | replied | no_response | failed | excluded
+    queued_at    REAL NOT NULL,
+    sent_at      REAL,
+    replied_at   REAL,
+    wamid        TEXT,
+    UNIQUE (request_id, vendor_id)
+);
+CREATE TABLE IF NOT EXISTS replies (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id   TEXT,
+    vendor_id    TEXT NOT NULL,
+    wamid        TEXT NOT NULL UNIQUE,
+    text         TEXT NOT NULL,
+    parsed       TEXT NOT NULL,
+    at           REAL NOT NULL,
+    acted_on     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS outbound (
+    idem_key     TEXT PRIMARY KEY,
+    request_id   TEXT,
+    to_phone     TEXT NOT NULL,
+    party        TEXT NOT NULL,
+    purpose      TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    status       TEXT NOT NULL,            -- pending | sent | failed
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    wamid        TEXT,
+    created_at   REAL NOT NULL,
+    sent_at      REAL,
+    last_error   TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           REAL NOT NULL,
+    event        TEXT NOT NULL,
+    request_id   TEXT,
+    data         TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vendor_status (
+    vendor_id    TEXT PRIMARY KEY,
+    opted_out    INTEGER NOT NULL DEFAULT 0,
+    opted_out_at REAL,
+    busy_until   REAL
+);
+CREATE TABLE IF NOT EXISTS tool_calls (
+    idem_key     TEXT PRIMARY KEY,
+    tool         TEXT NOT NULL,
+    request_id   TEXT,
+    actor        TEXT NOT NULL,
+    args         TEXT NOT NULL,
+    result       TEXT NOT NULL,
+    at           REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shortlists (
+    request_id   TEXT PRIMARY KEY,
+    items        TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    delivered_at REAL
+);
+CREATE TABLE IF NOT EXISTS ocr_jobs (
+    id           TEXT PRIMARY KEY,
+    request_id   TEXT NOT NULL,
+    status       TEXT NOT NULL,            -- pending | completed | failed
+    type         TEXT,
+    result       TEXT,
+    full_text    TEXT,                     -- stored, never logged
+    created_at   REAL NOT NULL,
+    finished_at  REAL
+);
+CREATE TABLE IF NOT EXISTS consents (
+    request_id   TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,            -- not_requested | requested | granted | denied | expired
+    scope        TEXT,
+    requested_at REAL,
+    granted_at   REAL,
+    expires_at   REAL
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id           TEXT PRIMARY KEY,
+    request_id   TEXT NOT NULL,
+    target       TEXT NOT NULL,            -- vendor | client
+    to_phone     TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    started_at   REAL NOT NULL,
+    consent_ok   INTEGER NOT NULL,
+    updated_at   REAL NOT NULL
+);
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class RequestRow:
+    id: str
+    client_phone: str
+    state: str
+    created_at: float
+    updated_at: float
+    data: dict[str, Any]
+
+
+@dataclass
+class OutreachRow:
+    id: int
+    request_id: str
+    vendor_id: str
+    idem_key: str
+    batch: int
+    status: str
+    queued_at: float
+    sent_at: float | None
+    replied_at: float | None
+    wamid: str | None
+
+
+class Ledger:
+    """All durable facts of one concierge deployment."""
+
+    def __init__(self, path: str = ":memory:"):
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _insert_unique(self, sql: str, params: Iterable[Any]) -> bool:
+        try:
+            self.db.execute(sql, tuple(params))
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    # --- inbound ------------------------------------------------------------------------------
+    def record_inbound(self, wamid: str, from_phone: str, party: str, kind: str, at: float) -> bool:
+        """True when this wamid is new; False for a redelivery (nothing else must happen then)."""
+        return self._insert_unique(
+            "INSERT INTO inbound (wamid, from_phone, party, kind, received_at) VALUES (?,?,?,?,?)",
+            (wamid, from_phone, party, kind, at),
+        )
+
+    def link_inbound(self, wamid: str, request_id: str) -> None:
+        self.db.execute("UPDATE inbound SET request_id=? WHERE wamid=?", (request_id, wamid))
+
+    def inbound_count(self, wamid: str | None = None) -> int:
+        if wamid is None:
+            return self.db.execute("SELECT COUNT(*) FROM inbound").fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM inbound WHERE wamid=?", (wamid,)).fetchone()[0]
+
+    def inbound_for_request(self, request_id: str) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM inbound WHERE request_id=?", (request_id,)
+        ).fetchone()[0]
+
+    # --- requests -----------------------------------------------------------------------------
+    def create_request(self, client_phone: str, state: str, at: float, data: dict[str, Any]) -> str:
+        seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM requests").fetchone()[0]
+        request_id = f"req-{seq:05d}"
+        self.db.execute(
+            "INSERT INTO requests (id, seq, client_phone, state, created_at, updated_at, data)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (request_id, seq, client_phone, state, at, at, _dumps(data)),
+        )
+        self.db.execute(
+            "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
+            (request_id, None, state, at, "opened"),
+        )
+        return request_id
+
+    def _request(self, row: sqlite3.Row | None) -> RequestRow | None:
+        if row is None:
+            return None
+        return RequestRow(
+            row["id"], row["client_phone"], row["state"], row["created_at"], row["updated_at"],
+            json.loads(row["data"]),
+        )
+
+    def get_request(self, request_id: str) -> RequestRow | None:
+        return self._request(
+            self.db.execute("SELECT * FROM requests WHERE id=?", (request_id,)).fetchone()
+        )
+
+    def latest_request(self, client_phone: str) -> RequestRow | None:
+        return self._request(
+            self.db.execute(
+                "SELECT * FROM requests WHERE client_phone=? ORDER BY seq DESC LIMIT 1",
+                (client_phone,),
+            ).fetchone()
+        )
+
+    def requests(self) -> list[RequestRow]:
+        rows = self.db.execute("SELECT * FROM requests ORDER BY seq").fetchall()
+        return [r for r in (self._request(row) for row in rows) if r is not None]
+
+    def save_request_data(self, request_id: str, data: dict[str, Any], at: float) -> None:
+        self.db.execute(
+            "UPDATE requests SET data=?, updated_at=? WHERE id=?", (_dumps(data), at, request_id)
+        )
+
+    def set_state(self, request_id: str, source: str, dest: str, at: float, reason: str) -> None:
+        self.db.execute(
+            "UPDATE requests SET state=?, updated_at=? WHERE id=?", (dest, at, request_id)
+        )
+        self.db.execute(
+            "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
+            (request_id, source, dest, at, reason),
+        )
+
+    def state_changes(self, request_id: str | None = None) -> list[dict[str, Any]]:
+        if request_id is None:
+            rows = self.db.execute("SELECT * FROM state_changes ORDER BY seq").fetchall()
+        else:
+            rows = self.db.execute(
+                "SELECT * FROM state_changes WHERE request_id=? ORDER BY seq", (request_id,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    # --- transcript ---------------------------------------------------------------------------
+    def add_transcript(
+        self, request_id: str | None, direction: str, party: str, phone: str, text: str,
+        at: float, *, vendor_id: str | None = None, wamid: str | None = None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO transcript (request_id, direction, party, phone, vendor_id, text, at, wamid)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (request_id, direction, party, phone, vendor_id, text, at, wamid),
+        )
+
+    def transcript(self, request_id: str | None = None, limit: int | None = None) -> list[dict]:
+        sql = "SELECT * FROM transcript"
+        params: tuple[Any, ...] = ()
+        if request_id is not None:
+            sql += " WHERE request_id=?"
+            params = (request_id,)
+        sql += " ORDER BY seq"
+        rows = [dict(r) for r in self.db.execute(sql, params).fetchall()]
+        return rows[-limit:] if limit else rows
+
+    # --- outreach -----------------------------------------------------------------------------
+    def insert_outreach(
+        self, request_id: str, vendor_id: str, idem_key: str, batch: int, at: float
+    ) -> bool:
+        """Insert first, send only if the insert won: False means this vendor was already asked."""
+        return self._insert_unique(
+            "INSERT INTO outreach (request_id, vendor_id, idem_key, batch, status, queued_at)"
+            " VALUES (?,?,?,?,'queued',?)",
+            (request_id, vendor_id, idem_key, batch, at),
+        )
+
+    def _outreach(self, rows: list[sqlite3.Row]) -> list[OutreachRow]:
+        return [
+            OutreachRow(
+                r["id"], r["request_id"], r["vendor_id"], r["idem_key"], r["batch"], r["status"],
+                r["queued_at"], r["sent_at"], r["replied_at"], r["wamid"],
+            )
+            for r in rows
+        ]
+
+    def outreach(self, request_id: str | None = None, vendor_id: str | None = None) -> list[OutreachRow]:
+        clauses, params = [], []
+        if request_id is not None:
+            clauses.append("request_id=?")
+            params.append(request_id)
+        if vendor_id is not None:
+            clauses.append("vendor_id=?")
+            params.append(vendor_id)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self.db.execute(f"SELECT * FROM outreach{where} ORDER BY id", params).fetchall()
+        return self._outreach(rows)
+
+    def set_outreach_status(
+        self, request_id: str, vendor_id: str, status: str, at: float, *, wamid: str | None = None
+    ) -> None:
+        column = {"sent": "sent_at", "replied": "replied_at"}.get(status)
+        if column:
+            self.db.execute(
+                f"UPDATE outreach SET status=?, {column}=?, wamid=COALESCE(?, wamid)"
+                " WHERE request_id=? AND vendor_id=?",
+                (status, at, wamid, request_id, vendor_id),
+            )
+        else:
+            self.db.execute(
+                "UPDATE outreach SET status=? WHERE request_id=? AND vendor_id=?",
+                (status, request_id, vendor_id),
+            )
+
+    def exclude_pending_outreach(self, request_id: str | None = None, vendor_id: str | None = None) -> int:
+        clauses, params = ["status IN ('queued','sent')"], []
+        if request_id is not None:
+            clauses.append("request_id=?")
+            params.append(request_id)
+        if vendor_id is not None:
+            clauses.append("vendor_id=?")
+            params.append(vendor_id)
+        cur = self.db.execute(
+            "UPDATE outreach SET status='excluded' WHERE " + " AND ".join(clauses), params
+        )
+        return cur.rowcount
+
+    def outreach_sent_since(self, vendor_id: str, since: float) -> list[float]:
+        rows = self.db.execute(
+            "SELECT sent_at FROM outreach WHERE vendor_id=? AND sent_at IS NOT NULL AND sent_at>=?"
+            " ORDER BY sent_at",
+            (vendor_id, since),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # --- replies ------------------------------------------------------------------------------
+    def record_reply(
+        self, request_id: str | None, vendor_id: str, wamid: str, text: str, parsed: dict, at: float
+    ) -> bool:
+        return self._insert_unique(
+            "INSERT INTO replies (request_id, vendor_id, wamid, text, parsed, at) VALUES (?,?,?,?,?,?)",
+            (request_id, vendor_id, wamid, text, _dumps(parsed), at),
+        )
+
+    def replies(self, request_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (request_id,)
+        ).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["parsed"] = json.loads(d["parsed"])
+            out.append(d)
+        return out
+
+    # --- outbound -----------------------------------------------------------------------------
+    def insert_outbound(
+        self, idem_key: str, request_id: str | None, to_phone: str, party: str, purpose: str,
+        text: str, at: float,
+    ) -> bool:
+        return self._insert_unique(
+            "INSERT INTO outbound (idem_key, request_id, to_phone, party, purpose, text, status,"
+            " created_at) VALUES (?,?,?,?,?,?,'pending',?)",
+            (idem_key, request_id, to_phone, party, purpose, text, at),
+        )
+
+    def get_outbound(self, idem_key: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
+        return dict(row) if row else None
+
+    def update_outbound(self, idem_key: str, **fields: Any) -> None:
+        cols = ", ".join(f"{k}=?" for k in fields)
+        self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
+
+    def outbound(self, party: str | None = None, to_phone: str | None = None) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        if party:
+            clauses.append("party=?")
+            params.append(party)
+        if to_phone:
+            clauses.append("to_phone=?")
+            params.append(to_phone)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return [
+            dict(r)
+            for r in self.db.execute(
+                f"SELECT * FROM outbound{where} ORDER BY created_at, rowid", params
+            ).fetchall()
+        ]
+
+    # --- audit --------------------------------------------------------------------------------
+    def audit(self, event: str, at: float, request_id: str | None = None, **data: Any) -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, event, request_id, data) VALUES (?,?,?,?)",
+            (at, event, request_id, _dumps(data)),
+        )
+
+    def audit_events(self, event: str | None = None, request_id: str | None = None) -> list[dict]:
+        clauses, params = [], []
+        if event is not None:
+            clauses.append("event=?")
+            params.append(event)
+        if request_id is not None:
+            clauses.append("request_id=?")
+            params.append(request_id)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self.db.execute(f"SELECT * FROM audit{where} ORDER BY seq", params).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["data"] = json.loads(d["data"])
+            out.append(d)
+        return out
+
+    # --- vendors ------------------------------------------------------------------------------
+    def vendor_status(self, vendor_id: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM vendor_status WHERE vendor_id=?", (vendor_id,)).fetchone()
+        return dict(row) if row else {"vendor_id": vendor_id, "opted_out": 0, "busy_until": None}
+
+    def opt_out_vendor(self, vendor_id: str, at: float) -> bool:
+        """True the first time (one confirmation); False when already opted out."""
+        current = self.vendor_status(vendor_id)
+        if current["opted_out"]:
+            return False
+        self.db.execute(
+            "INSERT INTO vendor_status (vendor_id, opted_out, opted_out_at) VALUES (?,1,?)"
+            " ON CONFLICT(vendor_id) DO UPDATE SET opted_out=1, opted_out_at=excluded.opted_out_at",
+            (vendor_id, at),
+        )
+        return True
+
+    def set_vendor_busy(self, vendor_id: str, until: float) -> None:
+        self.db.execute(
+            "INSERT INTO vendor_status (vendor_id, busy_until) VALUES (?,?)"
+            " ON CONFLICT(vendor_id) DO UPDATE SET busy_until=excluded.busy_until",
+            (vendor_id, until),
+        )
+
+    def opted_out_vendors(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT vendor_id FROM vendor_status WHERE opted_out=1 ORDER BY opted_out_at, vendor_id"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # --- tool idempotency ---------------------------------------------------------------------
+    def tool_result(self, idem_key: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT result FROM tool_calls WHERE idem_key=?", (idem_key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def record_tool_call(
+        self, idem_key: str, tool: str, request_id: str | None, actor: str, args: dict,
+        result: dict, at: float,
+    ) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO tool_calls (idem_key, tool, request_id, actor, args, result, at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (idem_key, tool, request_id, actor, _dumps(args), _dumps(result), at),
+        )
+
+    def tool_calls(self, tool: str | None = None) -> list[dict[str, Any]]:
+        if tool:
+            rows = self.db.execute("SELECT * FROM tool_calls WHERE tool=? ORDER BY rowid", (tool,))
+        else:
+            rows = self.db.execute("SELECT * FROM tool_calls ORDER BY rowid")
+        return [dict(r) for r in rows.fetchall()]
+
+    # --- shortlist ----------------------------------------------------------------------------
+    def persist_shortlist(self, request_id: str, items: list[dict], at: float) -> bool:
+        return self._insert_unique(
+            "INSERT INTO shortlists (request_id, items, created_at) VALUES (?,?,?)",
+            (request_id, _dumps(items), at),
+        )
+
+    def shortlist(self, request_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM shortlists WHERE request_id=?", (request_id,)).fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["items"] = json.loads(d["items"])
+        return d
+
+    def mark_shortlist_delivered(self, request_id: str, at: float) -> None:
+        self.db.execute(
+            "UPDATE shortlists SET delivered_at=? WHERE request_id=? AND delivered_at IS NULL",
+            (at, request_id),
+        )
+
+    # --- ocr ----------------------------------------------------------------------------------
+    def create_ocr_job(self, job_id: str, request_id: str, at: float) -> bool:
+        return self._insert_unique(
+            "INSERT INTO ocr_jobs (id, request_id, status, created_at) VALUES (?,?,'pending',?)",
+            (job_id, request_id, at),
+        )
+
+    def finish_ocr_job(
+        self, job_id: str, status: str, at: float, *, type_: str | None = None,
+        result: dict | None = None, full_text: str | None = None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE ocr_jobs SET status=?, type=?, result=?, full_text=?, finished_at=? WHERE id=?",
+            (status, type_, _dumps(result) if result is not None else None, full_text, at, job_id),
+        )
+
+    def ocr_jobs(self, request_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT * FROM ocr_jobs WHERE request_id=? ORDER BY created_at, id", (request_id,)
+        ).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["result"] = json.loads(d["result"]) if d["result"] else None
+            out.append(d)
+        return out

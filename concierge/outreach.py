@@ -1,0 +1,147 @@
+"""Vendor outreach: who is eligible, in what order, and what the vendor is asked.
+
+Eligibility and ranking follow DOMAIN.md "Vendor selection and replies". Facts that change while a
+simulation runs (opt-outs, busy exclusions, outreach already sent) come from the ledger; static facts
+(categories, place, rating) come from the directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .geo import distance_km
+from .ledger import Ledger
+from .phones import mask_phones_in
+from .policy import Caps
+from .ports import Vendor
+
+DAY_S = 24 * 3600.0
+
+DEFAULT_QUESTIONS = (
+    "Do you have it in stock? (yes/no)",
+    "Price range in RWF (min-max)?",
+    "Your location or a landmark?",
+    "Options available (brand, size, colour)?",
+)
+
+_INTRO = {
+    "en": "Hello {name}, a client nearby is looking for:",
+    "fr": "Bonjour {name}, un client près de chez vous cherche :",
+    "rw": "Muraho {name}, umukiriya uri hafi yanyu arashaka:",
+}
+_HINT = {
+    "en": "Reply with the numbers, e.g. \"1. yes 2. 3,000-4,500 3. near the market\".",
+    "fr": "Répondez avec les numéros, ex. « 1. oui 2. 3 000-4 500 3. près du marché ».",
+    "rw": "Subiza ukoresheje imibare, urugero: \"1. yego 2. 3,000-4,500 3. hafi y'isoko\".",
+}
+_STOP = {
+    "en": "Reply STOP to receive no more requests.",
+    "fr": "Répondez STOP pour ne plus recevoir de demandes.",
+    "rw": "Subiza HAGARIKA niba udashaka kongera kubona ubusabe.",
+}
+
+
+@dataclass(frozen=True)
+class EligibleVendor:
+    vendor: Vendor
+    match_strength: float
+    distance_km: float | None
+
+
+def match_strength(vendor: Vendor, category: str, tags: tuple[str, ...] = ()) -> float:
+    """1.0 for the vendor's main category, 0.8 for another listed one, 0.6 for a tag match."""
+    if vendor.categories and vendor.categories[0] == category:
+        return 1.0
+    if category in vendor.categories:
+        return 0.8
+    wanted = {t.lower() for t in tags} | {category.lower()}
+    if wanted & {t.lower() for t in vendor.tags}:
+        return 0.6
+    return 0.0
+
+
+def why_ineligible(
+    vendor: Vendor, *, ledger: Ledger, request_id: str, category: str, tags: tuple[str, ...],
+    origin: tuple[float, float] | None, radius_km: float, min_rating: float, now: float, caps: Caps,
+    contacted: set[str],
+) -> str | None:
+    """None when the vendor may be asked now, else the first rule that excludes it."""
+    if not vendor.active:
+        return "inactive"
+    if not vendor.has_whatsapp:
+        return "no_whatsapp"
+    if vendor.blocked:
+        return "blocked"
+    status = ledger.vendor_status(vendor.id)
+    if vendor.opted_out or status["opted_out"]:
+        return "opted_out"
+    if status["busy_until"] is not None and status["busy_until"] > now:
+        return "busy"
+    if vendor.id in contacted:
+        return "already_contacted"
+    if match_strength(vendor, category, tags) <= 0:
+        return "category"
+    if vendor.rating < min_rating:
+        return "rating"
+    if origin is not None and vendor.lat is not None and vendor.lng is not None:
+        if distance_km(origin[0], origin[1], vendor.lat, vendor.lng) > radius_km:
+            return "distance"
+    recent = ledger.outreach_sent_since(vendor.id, now - DAY_S)
+    if len(recent) >= caps.vendor_daily_max:
+        return "daily_cap"
+    if recent and now - recent[-1] < caps.vendor_min_gap_s:
+        return "cooldown"
+    return None
+
+
+def eligible_vendors(
+    vendors: list[Vendor], *, ledger: Ledger, request_id: str, category: str,
+    tags: tuple[str, ...] = (), origin: tuple[float, float] | None, radius_km: float,
+    min_rating: float = 0.0, now: float, caps: Caps,
+) -> tuple[list[EligibleVendor], dict[str, str]]:
+    """Eligible vendors in rank order, and why each other vendor was left out."""
+    contacted = {o.vendor_id for o in ledger.outreach(request_id=request_id)}
+    radius = min(max(radius_km, 0.0), caps.radius_max_km)
+    chosen: list[EligibleVendor] = []
+    excluded: dict[str, str] = {}
+    for vendor in vendors:
+        reason = why_ineligible(
+            vendor, ledger=ledger, request_id=request_id, category=category, tags=tags,
+            origin=origin, radius_km=radius, min_rating=min_rating, now=now, caps=caps,
+            contacted=contacted,
+        )
+        if reason:
+            excluded[vendor.id] = reason
+            continue
+        dist = None
+        if origin is not None and vendor.lat is not None and vendor.lng is not None:
+            dist = distance_km(origin[0], origin[1], vendor.lat, vendor.lng)
+        chosen.append(EligibleVendor(vendor, match_strength(vendor, category, tags), dist))
+    chosen.sort(
+        key=lambda e: (
+            -e.match_strength,
+            e.distance_km if e.distance_km is not None else float("inf"),
+            e.vendor.avg_response_minutes,
+            -e.vendor.rating,
+            e.vendor.id,
+        )
+    )
+    return chosen, excluded
+
+
+def outreach_key(request_id: str, vendor_id: str) -> str:
+    return f"request:{request_id}:vendor:{vendor_id}:qset:v1"
+
+
+def compose_vendor_message(
+    vendor: Vendor, need: str, questions: list[str] | tuple[str, ...] | None = None
+) -> str:
+    """Short intro, the need (never the client's phone or name), numbered questions, hint, STOP."""
+    lang = vendor.language if vendor.language in _INTRO else "en"
+    asked = [q for q in (questions or DEFAULT_QUESTIONS) if q.strip()][:4] or list(DEFAULT_QUESTIONS)
+    # Defence in depth: whatever the brain wrote, no phone number reaches a vendor.
+    safe_need = mask_phones_in(need.strip())[:300]
+    lines = [_INTRO[lang].format(name=vendor.name), f"*{safe_need}*", ""]
+    lines += [f"{i}. {mask_phones_in(q.strip())[:200]}" for i, q in enumerate(asked, 1)]
+    lines += ["", _HINT[lang], _STOP[lang]]
+    return "\n".join(lines)

@@ -1,0 +1,170 @@
+"""SimWorld: the concierge wired to the fakes of every real service, on one virtual clock.
+
+What a scenario step does to the world is what the real world would do: a client's message arrives
+as a signed Cloud API webhook; a send goes out as a Graph API request through httpx to the fake;
+the fake's status callbacks come back as webhooks; timers fire when the virtual clock passes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from concierge.engine import Concierge, Ports, Settings, WebhookResult
+from concierge.flags import Flags
+from concierge.ledger import Ledger
+from concierge.phones import mask_phones_in
+from concierge.policy import Caps
+from concierge.ports import Timer, Vendor
+
+from .adapters.graph_api import GraphApiTransport
+from .brains import RuleBrain, ScriptedBrain
+from .clock import VirtualClock
+from .vendors import StaticDirectory
+from .whatsapp import FakeWhatsAppCloud
+
+PHONE_NUMBER_ID = "106540352242922"
+ACCESS_TOKEN = "EAAG-sim-access-token"
+APP_SECRET = "sim-app-secret"
+
+
+class ClockScheduler:
+    """Implements ``concierge.ports.Scheduler`` on the virtual clock."""
+
+    def __init__(self, clock: VirtualClock, world: SimWorld):
+        self.clock = clock
+        self.world = world
+
+    def schedule(self, timer: Timer) -> None:
+        self.clock.call_at(timer.due, lambda now, t=timer: self.world.fire(t, now))
+
+
+class LogCapture(logging.Handler):
+    """Keeps every record the concierge logs during a run, for the clean-logs checks."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self) -> list[str]:
+        return [f"{r.levelname} {r.name}: {r.getMessage()}" for r in self.records]
+
+
+@dataclass
+class Delivered:
+    """A webhook the world delivered, kept so that it can be delivered again (``redeliver``)."""
+
+    body: bytes
+    headers: dict[str, str]
+    wamid: str
+    result: WebhookResult | None = None
+    at: float = 0.0
+
+
+@dataclass
+class WorldConfig:
+    vendors: list[Vendor]
+    flags: Flags = field(default_factory=Flags)
+    caps: Caps = field(default_factory=Caps)
+    seed: int = 0
+    db_path: str = ":memory:"
+
+
+class SimWorld:
+    def __init__(self, config: WorldConfig, *, ocr: Any = None, calls: Any = None):
+        self.config = config
+        self.clock = VirtualClock()
+        self.ledger = Ledger(config.db_path)
+        self.whatsapp = FakeWhatsAppCloud(
+            phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN, app_secret=APP_SECRET,
+            seed=config.seed, now=self.clock.now,
+        )
+        self.http = self.whatsapp.client()
+        self.transport = GraphApiTransport(
+            self.http, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN
+        )
+        self.directory = StaticDirectory(config.vendors)
+        self.brain = ScriptedBrain(RuleBrain())
+        self.scheduler = ClockScheduler(self.clock, self)
+        self._ocr = ocr
+        self.calls = calls
+        self.concierge = Concierge(
+            self.ledger,
+            Ports(
+                transport=self.transport, directory=self.directory, brain=self.brain,
+                scheduler=self.scheduler, ocr=_LazyOcr(self) if ocr is None else ocr, calls=calls,
+            ),
+            Settings(flags=config.flags, caps=config.caps, app_secret=APP_SECRET),
+        )
+        self.delivered: list[Delivered] = []
+        self.logs = LogCapture()
+        self._logger = logging.getLogger("concierge")
+        self._logger.addHandler(self.logs)
+        self._logger.setLevel(logging.DEBUG)
+        self._logger.propagate = False
+
+    def close(self) -> None:
+        self._logger.removeHandler(self.logs)
+        self.http.close()
+        self.ledger.close()
+
+    # --- the outside world acts ---------------------------------------------------------------
+    def fire(self, timer: Timer, now: float) -> None:
+        self.concierge.on_timer(timer, now)
+        self._pump()
+
+    def deliver(self, body: bytes, headers: dict[str, str], wamid: str = "") -> Delivered:
+        signature = headers.get("X-Hub-Signature-256")
+        result = self.concierge.on_webhook(body, signature, self.clock.now())
+        item = Delivered(body, headers, wamid, result, self.clock.now())
+        self.delivered.append(item)
+        self._pump()
+        return item
+
+    def message_from(self, phone: str, **kwargs: Any) -> Delivered:
+        hook = self.whatsapp.message_webhook(phone, **kwargs)
+        return self.deliver(hook.body, hook.headers, hook.wamid)
+
+    def redeliver(self, item: Delivered) -> Delivered:
+        return self.deliver(item.body, item.headers, item.wamid)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Deliver Meta's status callbacks for what was sent, until the world is quiet."""
+        for _ in range(1000):
+            hooks = self.whatsapp.drain_status_webhooks()
+            if not hooks:
+                break
+            for hook in hooks:
+                signature = hook.headers.get("X-Hub-Signature-256")
+                self.concierge.on_webhook(hook.body, signature, self.clock.now())
+            self.clock.run_due()
+
+    # --- observations -------------------------------------------------------------------------
+    def masked_log_lines(self) -> list[str]:
+        return self.logs.lines()
+
+    def unmasked_phone_lines(self) -> list[str]:
+        return [line for line in self.logs.lines() if mask_phones_in(line) != line]
+
+
+class _LazyOcr:
+    """Starts the real Tesseract engine only when a scenario actually sends an image."""
+
+    def __init__(self, world: SimWorld):
+        self.world = world
+        self.engine: Any = None
+
+    def read(self, image: bytes):
+        if self.engine is None:
+            from .ocr import TesseractOcr
+
+            self.engine = TesseractOcr()
+        return self.engine.read(image)
