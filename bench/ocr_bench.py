@@ -1,0 +1,110 @@
+"""Benchmark the OCR stage against the raw ``tesseract`` command on the same images.
+
+``python bench/ocr_bench.py [FOLDER] [--runs 5] [--psm-compare [RECEIPTS]]``
+
+Timing: for each image, the median of N runs of (a) ``TesseractOcr().read(bytes)`` and (b) the bare
+binary with the same arguments (``IMG stdout --psm 6 tsv``); the totals are compared (target: stage
+<= 1.15x raw). ``--psm-compare`` measures character error rate on the sample set and the share of real
+receipts whose key date and total appear in the text, per page-segmentation mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from simulators.ocr import TesseractOcr  # noqa: E402
+from simulators.ocr_eval import cer  # noqa: E402
+
+
+def _raw_args(ocr: TesseractOcr, image: Path, psm: int) -> list[str]:
+    info = ocr.engine_info()
+    args = [info["binary"], str(image), "stdout", "--psm", str(psm)]
+    if info["tessdata_dir"]:
+        args += ["--tessdata-dir", info["tessdata_dir"]]
+    return args + ["tsv"]
+
+
+def _median_time(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_timing(images: list[Path], runs: int) -> dict:
+    ocr = TesseractOcr()
+    rows, stage_total, raw_total = [], 0.0, 0.0
+    for image in images:
+        data = image.read_bytes()
+        ocr.read(data)  # warm the file cache and the version lookup once
+        stage = _median_time(lambda d=data: ocr.read(d), runs)
+        args = _raw_args(ocr, image, ocr.psm)
+        raw = _median_time(lambda a=args: subprocess.run(a, capture_output=True, check=True), runs)
+        stage_total, raw_total = stage_total + stage, raw_total + raw
+        rows.append({"image": image.name, "stage_s": round(stage, 4), "raw_s": round(raw, 4)})
+    return {"engine": ocr.engine_info(), "runs": runs, "images": len(images),
+            "stage_total_s": round(stage_total, 3), "raw_total_s": round(raw_total, 3),
+            "ratio": round(stage_total / raw_total, 3), "rows": rows}
+
+
+def psm_compare(samples: Path, receipts: Path | None, modes=(3, 4, 6)) -> list[dict]:
+    out = []
+    truths = [(p, json.loads(p.read_text())) for p in sorted(samples.glob("*.json"))]
+    truths = [(p, t) for p, t in truths if t.get("degrade") != "severe"]
+    for psm in modes:
+        ocr = TesseractOcr(psm=psm)
+        errs = []
+        for p, t in truths:
+            image = next(p.with_suffix(s) for s in (".png", ".jpg") if p.with_suffix(s).exists())
+            errs.append(min(1.0, cer(t["text"], ocr.read(image.read_bytes()).text)))
+        row = {"psm": psm, "samples_cer": round(statistics.mean(errs), 4), "samples": len(errs)}
+        if receipts:
+            found = {"date": 0, "total": 0}
+            keys = sorted(receipts.glob("*.key.json"))
+            for k in keys:
+                key = json.loads(k.read_text())
+                text = ocr.read(Path(str(k)[: -len(".key.json")] + ".jpg").read_bytes()).text.lower()
+                for f in found:
+                    found[f] += str(key.get(f, "")).lower() in text
+            row.update({f"receipts_{f}_in_text": round(v / len(keys), 3) for f, v in found.items()})
+        out.append(row)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", default="fixtures/images")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=12, help="images timed (first of each kind/level)")
+    parser.add_argument("--psm-compare", nargs="?", const="", default=None, metavar="RECEIPTS")
+    parser.add_argument("--json", dest="json_out")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    images = sorted(p for p in folder.iterdir() if p.suffix in (".png", ".jpg") and p.stem.endswith("_1"))
+    images = images[: args.limit]
+    report: dict = {"timing": bench_timing(images, args.runs)}
+    t = report["timing"]
+    print(f"engine: tesseract {t['engine']['version']} ({t['engine']['source']})")
+    print(f"{t['images']} images, median of {t['runs']} runs each: stage {t['stage_total_s']} s, "
+          f"raw tesseract {t['raw_total_s']} s, ratio {t['ratio']}x (target <= 1.15x)")
+    if args.psm_compare is not None:
+        report["psm"] = psm_compare(folder, Path(args.psm_compare) if args.psm_compare else None)
+        for row in report["psm"]:
+            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

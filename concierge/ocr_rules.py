@@ -1,0 +1,500 @@
+"""From what an OCR engine read to what the concierge may act on: pure rules, no I/O.
+
+Safety (DOMAIN.md "OCR"): a drug name below 0.75 confidence, an unclear dose or quantity, an overall
+confidence below 0.7, or no text at all make the next action ``ask_client``; the question quotes what
+was read and asks the client to confirm or type it. Nothing here guesses, substitutes or advises: a
+fuzzy lexicon match only ever raises or lowers a confidence and corrects a misread spelling of the
+very name printed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from concierge.drugs import DrugLexicon
+from concierge.ports import OcrPage, OcrWord
+
+DRUG_MIN_CONFIDENCE = 0.75
+FIELD_MIN_CONFIDENCE = 0.70
+OVERALL_MIN_CONFIDENCE = 0.70
+# Each point of edit distance costs this many points of confidence: one slip in "Amoxicillin" still
+# proceeds, two ask.
+FUZZY_PENALTY = 3.0
+# A reading whose runner-up is this close could be either drug (Amoxicillin / Ampicillin): ask.
+AMBIGUITY_MARGIN = 0.05
+# Below this a token is no reading of any lexicon name at all; the printed text is kept as is.
+LEXICON_MIN_SCORE = 0.60
+QUOTE_MAX_CHARS = 160
+
+MEDICAL_WORDS = {
+    "rx", "prescription", "prescriber", "prescribed", "patient", "doctor", "dr", "sig", "clinic",
+    "hospital", "diagnosis", "dosage", "ordonnance", "medecin", "docteur", "ibitaro", "umuganga",
+    "ivuriro", "mg", "mcg", "tablets", "capsules", "syrup", "dose",
+}
+STRONG_MEDICAL = {"rx", "prescription", "prescriber", "prescribed", "ordonnance", "sig", "diagnosis"}
+CAPTION_MEDICAL = {"prescription", "medicine", "medicines", "medication", "doctor", "pharmacy",
+                   "ordonnance", "medicament", "medicaments", "umuti", "imiti", "dawa", "rx"}
+INVOICE_WORDS = {"invoice", "receipt", "total", "subtotal", "amount", "tin", "vat", "cash",
+                 "change", "facture", "inyemezabuguzi", "bill", "gst", "balance"}
+FORMS = {
+    "tablet": "tablets", "tablets": "tablets", "tab": "tablets", "tabs": "tablets",
+    "capsule": "capsules", "capsules": "capsules", "cap": "capsules", "caps": "capsules",
+    "syrup": "syrup", "suspension": "suspension", "injection": "injection", "inj": "injection",
+    "cream": "cream", "ointment": "ointment", "drops": "drops", "sachet": "sachets",
+    "sachets": "sachets", "inhaler": "inhaler", "gel": "gel", "suppository": "suppositories",
+    "suppositories": "suppositories", "solution": "solution", "lotion": "lotion", "spray": "spray",
+    "vial": "vials", "vials": "vials", "ampoule": "ampoules", "ampoules": "ampoules",
+}
+HEADER_PREFIXES = ("patient", "prescriber", "tel", "date", "signature", "age", "address", "phone",
+                   "doctor", "dr.", "name", "diagnosis")
+
+_DOSE = re.compile(r"^(\d+(?:[.,]\d+)?)(mg|g|mcg|ug|µg|ml|iu|%)(/\d*(?:mg|g|ml))?$", re.I)
+_UNIT = re.compile(r"^(mg|g|mcg|ug|µg|ml|iu|%)[.,;:]?$", re.I)
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_QTY_INLINE = re.compile(r"^[x×#](\d{1,4})[.,;:]?$", re.I)
+_QTY_WORD = re.compile(r"^(qty|quantity|qte|no|nbr)[.:]?$", re.I)
+_INT = re.compile(r"^(\d{1,4})[.,;:]?$")
+_ITEM_NUMBER = re.compile(r"^\(?\d{1,2}[.)]?$")
+_DATE = re.compile(
+    r"\b(\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}|\d{4}[/\-.]\d{1,2}[/\-.]\d{1,2}|"
+    r"\d{1,2}[ \-](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[ \-,]+\d{2,4})\b",
+    re.I,
+)
+_MONEY = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?")
+_COMPANY_SUFFIXES = ("ltd", "limited", "sdn bhd", "bhd", "enterprise", "trading", "pharmacy",
+                     "pharma", "s.a.r.l", "sarl", "co.", "company", "inc", "plc", "store", "stores",
+                     "supermarket", "restaurant", "hardware")
+_TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "net total", "nett total",
+               "total amount", "total rwf", "total (rwf)")
+_TOTAL_SKIP = ("sub", "qty", "quantity", "items", "tax", "gst", "vat", "discount", "saving",
+               "round")
+
+
+@dataclass(frozen=True)
+class Field:
+    value: str | int | None
+    confidence: float
+    provenance: str
+
+
+@dataclass(frozen=True)
+class PrescriptionItem:
+    drug_name: Field
+    dose: Field
+    form: Field
+    quantity: Field
+    instructions: Field
+
+
+@dataclass(frozen=True)
+class OcrAnalysis:
+    type: str
+    confidence: float
+    items: tuple[PrescriptionItem, ...]
+    general: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    next_action: str = "ask_client"
+    question: str | None = None
+    need_text: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "confidence": self.confidence,
+            "items": [asdict(i) for i in self.items],
+            "general": self.general,
+            "warnings": list(self.warnings),
+            "next_action": self.next_action,
+            "question": self.question,
+            "need_text": self.need_text,
+        }
+
+
+# --- classification -------------------------------------------------------------------------------
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-zà-ÿ]+", (text or "").lower())
+
+
+def classify(text: str, caption: str | None) -> str:
+    """``medical_prescription`` when the text or the caption looks medical, else ``general``."""
+    words = _tokens(text if isinstance(text, str) else "")
+    caption_words = set(_tokens(caption if isinstance(caption, str) else ""))
+    if caption_words & CAPTION_MEDICAL:
+        return "medical_prescription"
+    strong = sum(1 for w in words if w in STRONG_MEDICAL)
+    medical = sum(1 for w in words if w in MEDICAL_WORDS)
+    invoice = sum(1 for w in words if w in INVOICE_WORDS)
+    if strong and strong >= invoice:
+        return "medical_prescription"
+    # Doses and forms alone also fill a pharmacy's invoice: they count only on a page without money.
+    if medical >= 2 and invoice == 0:
+        return "medical_prescription"
+    return "general"
+
+
+# --- analysis -------------------------------------------------------------------------------------
+
+
+def _round(x: float) -> float:
+    return round(max(0.0, min(1.0, x)), 3)
+
+
+def _lines(page: OcrPage) -> list[list[OcrWord]]:
+    out: dict[int, list[OcrWord]] = {}
+    for w in page.words:
+        if isinstance(w.text, str) and w.text.strip():
+            out.setdefault(w.line, []).append(w)
+    return [ws for _, ws in sorted(out.items())]
+
+
+def _clean(token: str) -> str:
+    return token.strip(".,;:()[]{}!?\"'*|")
+
+
+def _quote(words: list[OcrWord]) -> str:
+    text = " ".join(w.text for w in words)
+    return text if len(text) <= QUOTE_MAX_CHARS else text[: QUOTE_MAX_CHARS - 1] + "…"
+
+
+def _where(line_no: int, a: int, b: int) -> str:
+    return f"ocr:line {line_no + 1} words {a + 1}-{b + 1}"
+
+
+def _mean_conf(words: list[OcrWord]) -> float:
+    return sum(w.confidence for w in words) / len(words) if words else 0.0
+
+
+def _find_dose(words: list[OcrWord], line_no: int) -> tuple[Field, int] | None:
+    for i, w in enumerate(words):
+        tok = _clean(w.text)
+        m = _DOSE.match(tok)
+        if m:
+            return Field(tok.replace(",", ".").lower(), _round(w.confidence), _where(line_no, i, i)), i
+        if _NUMBER.match(tok) and i + 1 < len(words) and _UNIT.match(_clean(words[i + 1].text)):
+            unit = _clean(words[i + 1].text).lower()
+            conf = min(w.confidence, words[i + 1].confidence)
+            return Field(f"{tok.replace(',', '.')}{unit}", _round(conf), _where(line_no, i, i + 1)), i
+    return None
+
+
+def _find_quantity(words: list[OcrWord], line_no: int) -> Field | None:
+    for i, w in enumerate(words):
+        tok = w.text.strip()
+        m = _QTY_INLINE.match(tok)
+        if m:
+            return Field(int(m.group(1)), _round(w.confidence), _where(line_no, i, i))
+        if _QTY_WORD.match(tok) and i + 1 < len(words):
+            m = _INT.match(words[i + 1].text.strip())
+            if m:
+                conf = min(w.confidence, words[i + 1].confidence)
+                return Field(int(m.group(1)), _round(conf), _where(line_no, i, i + 1))
+        # "Qty:21" read as one word
+        m = re.match(r"^(?:qty|quantity)[.:]?(\d{1,4})$", tok, re.I)
+        if m:
+            return Field(int(m.group(1)), _round(w.confidence), _where(line_no, i, i))
+    return None
+
+
+def _find_form(words: list[OcrWord], line_no: int) -> Field | None:
+    for i, w in enumerate(words):
+        form = FORMS.get(_clean(w.text).lower())
+        if form:
+            return Field(form, _round(w.confidence), _where(line_no, i, i))
+    return None
+
+
+def _find_drug(words: list[OcrWord], end: int, line_no: int, lexicon: DrugLexicon):
+    """Best lexicon reading of 1-3 words before ``end``: (Field, printed text, score) or None."""
+    best = None
+    start = 1 if words and _ITEM_NUMBER.match(words[0].text.strip()) else 0
+    for a in range(start, end):
+        for b in range(a, min(a + 3, end)):
+            span = words[a : b + 1]
+            printed = " ".join(_clean(w.text) for w in span).strip()
+            if len(printed.replace(" ", "")) < 3 or not re.search(r"[A-Za-z]{3}", printed):
+                continue
+            if any(FORMS.get(_clean(w.text).lower()) for w in span):
+                continue
+            hit = lexicon.match(printed)
+            score = hit[1] if hit else 0.0
+            # Prefer the higher score; on a tie the longer span ("Folic acid" over "Folic").
+            key = (round(score, 4), b - a)
+            if best is None or key > best[0]:
+                best = (key, a, b, printed, hit)
+    if best is None:
+        return None
+    (_, _), a, b, printed, hit = best
+    span_conf = _mean_conf(words[a : b + 1])
+    where = _where(line_no, a, b)
+    if hit and hit[1] >= LEXICON_MIN_SCORE:
+        generic, score = hit
+        exact = lexicon.canonical(printed) is not None
+        # An exact name stays as printed (a brand is a real name); a misread one gets the
+        # lexicon's spelling of that same name, and its confidence pays for the distance.
+        value = printed if exact else generic
+        factor = 1.0 if exact else max(0.0, 1.0 - FUZZY_PENALTY * (1.0 - score))
+        note = f"{where} + lexicon {generic} {score:.2f}"
+        if not exact:
+            rivals = [c for c in lexicon.candidates(printed) if c[0] != generic]
+            if rivals and score - rivals[0][1] < AMBIGUITY_MARGIN:
+                factor = min(factor, 0.5)
+                note += f" (or {rivals[0][0]} {rivals[0][1]:.2f})"
+        return Field(value, _round(span_conf * factor), note), printed, score
+    return Field(printed, _round(span_conf * 0.5), f"{where} (not in lexicon)"), printed, 0.0
+
+
+def _is_header(words: list[OcrWord]) -> bool:
+    first = _clean(words[0].text).lower() if words else ""
+    return any(first.startswith(p.rstrip(".")) for p in HEADER_PREFIXES) and first != "rx"
+
+
+def _instructions_of(words: list[OcrWord]) -> str | None:
+    if not words:
+        return None
+    first = _clean(words[0].text).lower()
+    if first in ("sig", "instructions", "use", "take", "apply", "directions"):
+        rest = words[1:] if first in ("sig", "instructions", "directions") else words
+        return " ".join(w.text for w in rest).strip(" :") or None
+    return None
+
+
+def _prescription_items(lines: list[list[OcrWord]], lexicon: DrugLexicon):
+    items: list[tuple[PrescriptionItem, str]] = []
+    used: set[int] = set()
+    for n, words in enumerate(lines):
+        if n in used or _is_header(words) or _instructions_of(words):
+            continue
+        dose = _find_dose(words, n)
+        numbered = bool(_ITEM_NUMBER.match(words[0].text.strip())) and len(words) > 1
+        end = dose[1] if dose else len(words)
+        drug = _find_drug(words, end, n, lexicon)
+        if drug is None:
+            continue
+        strong_name = drug[2] >= 0.85
+        if not (dose or (numbered and drug[2] >= LEXICON_MIN_SCORE) or strong_name):
+            continue
+        quantity = _find_quantity(words, n)
+        instructions = None
+        if n + 1 < len(lines):
+            text = _instructions_of(lines[n + 1])
+            if text:
+                used.add(n + 1)
+                conf = _mean_conf(lines[n + 1])
+                instructions = Field(text, _round(conf), f"ocr:line {n + 2}")
+                quantity = quantity or _find_quantity(lines[n + 1], n + 1)
+        form = _find_form(words, n)
+        missing = Field(None, 0.0, "not found")
+        item = PrescriptionItem(
+            drug_name=drug[0],
+            dose=dose[0] if dose else missing,
+            form=form or missing,
+            quantity=quantity or missing,
+            instructions=instructions or missing,
+        )
+        items.append((item, _quote(words)))
+    return items
+
+
+def _need_text(item: PrescriptionItem) -> str:
+    parts = [str(item.drug_name.value)]
+    parts += [str(f.value) for f in (item.dose, item.form) if f.value not in (None, "")]
+    text = " ".join(parts)
+    if item.quantity.value is not None:
+        text += f" x{item.quantity.value}"
+    return text
+
+
+def _ask(read: list[str], reasons: list[str], source: str = "the prescription") -> str:
+    if not read:
+        return ("I couldn't read the medicines on that photo. Could you send a clearer photo, or "
+                "type the medicine names, strength and quantity as written?")
+    quoted = "; ".join(f'"{r}"' for r in read[:4])
+    return (f"I read this from your photo: {quoted}. I'm not sure about {' and '.join(reasons)}. "
+            f"Please confirm it exactly as written on {source}, or type it.")
+
+
+def _analyse_prescription(page: OcrPage, lines, lexicon: DrugLexicon) -> OcrAnalysis:
+    found = _prescription_items(lines, lexicon)
+    items = tuple(i for i, _ in found)
+    warnings: list[str] = []
+    unsure: list[str] = []
+    reasons: list[str] = []
+    for item, quoted in found:
+        bad = False
+        if item.drug_name.confidence < DRUG_MIN_CONFIDENCE:
+            warnings.append("uncertain_drug_name")
+            reasons.append("the medicine name")
+            bad = True
+        if item.dose.value is None or item.dose.confidence < FIELD_MIN_CONFIDENCE:
+            warnings.append("unclear_dose")
+            reasons.append("the strength")
+            bad = True
+        if item.quantity.value is None or item.quantity.confidence < FIELD_MIN_CONFIDENCE:
+            warnings.append("unclear_quantity")
+            reasons.append("the quantity")
+            bad = True
+        if bad:
+            unsure.append(quoted)
+    if not items:
+        warnings.append("uncertain_drug_name")
+    scores = [f.confidence for i in items for f in (i.drug_name, i.dose, i.quantity)]
+    confidence = _round(sum(scores) / len(scores)) if scores else _round(page.mean_confidence * 0.5)
+    if confidence < OVERALL_MIN_CONFIDENCE:
+        warnings.append("low_confidence")
+        reasons.append("the overall reading")
+        unsure = unsure or [q for _, q in found]
+    warnings = list(dict.fromkeys(warnings))
+    if warnings:
+        question = _ask(unsure, list(dict.fromkeys(reasons)) or ["the medicines"])
+        return OcrAnalysis("medical_prescription", confidence, items, {}, tuple(warnings),
+                           "ask_client", question, None)
+    need = "; ".join(_need_text(i) for i in items)
+    return OcrAnalysis("medical_prescription", confidence, items, {}, (), "proceed", None, need)
+
+
+# --- general: invoices, receipts, product photos --------------------------------------------------
+
+
+def parse_amount(text: str) -> float | None:
+    """'12,500' -> 12500, '9.00' -> 9.0, '1.500.000' -> 1500000; None when it is no amount."""
+    t = (text or "").strip().replace(" ", "")
+    # A currency marker says nothing about the number itself.
+    t = re.sub(r"^(?i:rwf|frw|rm|usd|ksh|rs|\$|€|£)[.:]?", "", t)
+    t = re.sub(r"(?i:rwf|frw)$", "", t)
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", t):
+        return float(t.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", t) and t.count(".") >= 2:
+        return float(t.replace(".", ""))
+    if re.fullmatch(r"\d+\.\d{1,2}", t) or re.fullmatch(r"\d+", t):
+        return float(t)
+    if re.fullmatch(r"\d+,\d{2}", t):
+        return float(t.replace(",", "."))
+    return None
+
+
+def _line_text(words: list[OcrWord]) -> str:
+    return " ".join(w.text for w in words)
+
+
+def _company(lines) -> Field | None:
+    head = lines[:8]
+    for n, words in enumerate(head):
+        low = _line_text(words).lower()
+        if any(re.search(rf"(?<![a-z]){re.escape(s)}(?![a-z])", low) for s in _COMPANY_SUFFIXES):
+            return Field(_line_text(words), _round(_mean_conf(words)), f"ocr:line {n + 1} (company suffix)")
+    for n, words in enumerate(head):
+        text = _line_text(words)
+        letters = sum(c.isalpha() for c in text)
+        if letters >= 4 and letters / max(1, len(text.replace(" ", ""))) >= 0.7 and _mean_conf(words) >= 0.5:
+            return Field(text, _round(_mean_conf(words)), f"ocr:line {n + 1} (first text line)")
+    return None
+
+
+def _date(lines) -> Field | None:
+    for n, words in enumerate(lines):
+        m = _DATE.search(_line_text(words))
+        if m:
+            return Field(m.group(1), _round(_mean_conf(words)), f"ocr:line {n + 1}")
+    return None
+
+
+def _total(lines) -> Field | None:
+    candidates = []
+    for n, words in enumerate(lines):
+        low = _line_text(words).lower()
+        if "total" not in low:
+            continue
+        rank = 2 if any(k in low for k in _TOTAL_BEST) else 1
+        if rank == 1 and any(k in low for k in _TOTAL_SKIP):
+            rank = 0
+        amounts = [parse_amount(m.group(0)) for m in _MONEY.finditer(low.split("total", 1)[1])]
+        amounts = [a for a in amounts if a is not None]
+        if amounts:
+            candidates.append((rank, amounts[-1], n, words))
+    if not candidates:
+        return None
+    best_rank = max(c[0] for c in candidates)
+    # Among the lines of the best kind the total is the largest: subtotals and taxes are smaller.
+    rank, amount, n, words = max((c for c in candidates if c[0] == best_rank), key=lambda c: (c[1], -c[2]))
+    value: int | float = int(amount) if amount == int(amount) else amount
+    return Field(value, _round(_mean_conf(words)), f"ocr:line {n + 1} (total, rank {rank})")
+
+
+def _invoice_lines(lines) -> list[dict]:
+    out = []
+    for n, words in enumerate(lines):
+        toks = [w.text for w in words]
+        nums = []
+        for t in reversed(toks):
+            a = parse_amount(t)
+            if a is None:
+                break
+            nums.append(a)
+        name = " ".join(toks[: len(toks) - len(nums)]).strip()
+        if len(nums) >= 3 and re.search(r"[A-Za-z]{3}", name) and "total" not in name.lower():
+            amount, price, qty = nums[0], nums[1], nums[2]
+            # A line item's numbers agree with each other; a phone number or TIN does not.
+            if qty != int(qty) or abs(qty * price - amount) > max(1.0, 0.01 * amount):
+                continue
+            out.append({"name": name, "quantity": int(qty), "price": price, "amount": amount,
+                        "provenance": f"ocr:line {n + 1}"})
+    return out
+
+
+def _general(page: OcrPage, lines, lexicon: DrugLexicon) -> dict:
+    text = page.text
+    general: dict = {}
+    company, date, total = _company(lines), _date(lines), _total(lines)
+    items = _invoice_lines(lines)
+    if company:
+        general["company"] = asdict(company)
+    if date:
+        general["date"] = asdict(date)
+    if total:
+        general["total"] = asdict(total)
+    if items:
+        general["line_items"] = items
+    models = sorted({m.group(1) for m in re.finditer(r"(?i)\bmodel[:.]?\s*([A-Z0-9][\w\-]*)", text)})
+    models += sorted({t for t in re.findall(r"\b(?=[A-Za-z\-]*\d)(?=\d*[A-Za-z])[A-Za-z0-9\-]{3,}\b", text)
+                      if t not in models and not _DOSE.match(t)})[:10]
+    brands = [_line_text(ws) for ws in lines
+              if len(ws) <= 3 and _line_text(ws).isupper() and re.search(r"[A-Z]{3}", _line_text(ws))][:5]
+    qty = [m.group(0) for m in re.finditer(r"(?i)\b(?:qty[:.]?\s*\d+|\d+\s?(?:pcs|pieces|kg|g|ml|l|w|v|mah|gb|tb))\b", text)]
+    drugs = sorted({lexicon.canonical(w) for w in _tokens(text) if len(w) > 3 and lexicon.canonical(w)})
+    landmarks = [m.group(0) for m in re.finditer(r"(?i)\b(?:near|opposite|next to|behind|facing)\s+[\w ]{3,30}", text)]
+    stop = {"the", "and", "for", "with", "qty", "model", "made", "batch", "total", "date", "tel"}
+    keywords = list(dict.fromkeys(w for w in _tokens(text) if len(w) > 3 and w not in stop))[:15]
+    general.update({"keywords": keywords, "brands": brands, "models": models[:10],
+                    "quantities": qty[:10], "landmarks": landmarks[:5], "drugs": drugs})
+    return general
+
+
+def _analyse_general(page: OcrPage, lines, lexicon: DrugLexicon) -> OcrAnalysis:
+    general = _general(page, lines, lexicon)
+    confidence = _round(page.mean_confidence)
+    if confidence < OVERALL_MIN_CONFIDENCE:
+        quoted = [_quote(ws) for ws in lines[:3]]
+        question = _ask(quoted, ["what the photo shows"], "the photo")
+        return OcrAnalysis("general", confidence, (), general, ("low_confidence",), "ask_client",
+                           question, None)
+    if general.get("line_items"):
+        need = "; ".join(f"{i['name']} x{i['quantity']}" for i in general["line_items"][:6])
+    else:
+        need = "; ".join(_line_text(ws) for ws in lines[:3])
+    return OcrAnalysis("general", confidence, (), general, (), "proceed", None, need[:300])
+
+
+def analyse(page: OcrPage, caption: str | None, lexicon: DrugLexicon) -> OcrAnalysis:
+    """What the page says, each field with its confidence and provenance, and what to do next."""
+    lines = _lines(page)
+    if not lines:
+        question = "I couldn't read any text in that photo. Could you send a clearer photo, or type what you need?"
+        kind = classify("", caption)
+        return OcrAnalysis(kind, 0.0, (), {}, ("no_text",), "ask_client", question, None)
+    kind = classify(page.text, caption)
+    if kind == "medical_prescription":
+        return _analyse_prescription(page, lines, lexicon)
+    return _analyse_general(page, lines, lexicon)

@@ -1,0 +1,46 @@
+"""Sessions: ``phase0`` (the main job: the Phase 0 gate), ``tests``, ``lint``, ``bench``, ``nightly``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests", "phase0"]
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = False
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit, property, stateful and scenario tests (the scenarios run as pytest items too)."""
+    session.install("-e", ".[test]")
+    args = session.posargs or ["tests", "scenarios", "-n", "auto", "-q"]
+    session.run("pytest", *args)
+
+
+@nox.session
+def phase0(session: nox.Session) -> None:
+    """The Phase 0 exit gate: every criterion with its evidence; exit 0 only if all pass."""
+    session.install("-e", ".[test]")
+    session.run("concierge-sim", "gate", "phase0", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, and the import contracts: concierge/ imports no I/O library and never simulators/."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", "concierge", "simulators", "tests", "noxfile.py")
+    session.run("lint-imports")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Timings: the gate's wall time, the median scenario, and OCR stage vs raw tesseract."""
+    session.install("-e", ".[test]")
+    session.run("python", "bench/run_bench.py", *session.posargs)
+
+
+@nox.session
+def nightly(session: nox.Session) -> None:
+    """The long property and stateful runs (more hypothesis examples than CI affords)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests", "-q", "-n", "auto", env={"HYPOTHESIS_PROFILE": "nightly"})

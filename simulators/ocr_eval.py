@@ -1,0 +1,198 @@
+"""Measure the OCR stage (real Tesseract + ``concierge.ocr_rules``) against ground truth.
+
+``python -m simulators.ocr_eval PATH [--json OUT]`` (to be wired as ``concierge-sim ocr-eval``).
+PATH is either the rendered sample set (``NAME.png|jpg`` + ``NAME.json``, see simulators/make_samples)
+or a folder of real receipts in the SROIE layout (``NNN.jpg`` + ``NNN.key.json``). Numbers are
+reported as measured: nothing here adjusts a threshold to make them look better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+from concierge.drugs import DrugLexicon
+from concierge.errors import OcrFailed
+from concierge.ocr_rules import analyse, parse_amount
+from simulators.ocr import TesseractOcr
+from simulators.render import LEVELS
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _squash(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def cer(truth: str, read: str) -> float:
+    """Character error rate: edits to turn what was read into the truth, per truth character."""
+    t, r = _squash(truth), _squash(read)
+    return Levenshtein.distance(t, r) / max(1, len(t))
+
+
+def _norm(value) -> str:
+    return re.sub(r"\s+", "", str(value if value is not None else "")).lower()
+
+
+def _image_for(stem: Path) -> Path | None:
+    for suffix in IMAGE_SUFFIXES:
+        if stem.with_suffix(suffix).exists():
+            return stem.with_suffix(suffix)
+    return None
+
+
+def _ratio(hit: int, n: int) -> float | None:
+    return round(hit / n, 3) if n else None
+
+
+def _evaluate_samples(folder: Path, ocr: TesseractOcr, lexicon: DrugLexicon) -> dict:
+    groups: dict[tuple[str, str], dict] = {}
+    for truth_path in sorted(folder.glob("*.json")):
+        truth = json.loads(truth_path.read_text())
+        image = _image_for(truth_path.with_suffix(""))
+        if image is None or "kind" not in truth:
+            continue
+        g = groups.setdefault((truth["kind"], truth.get("degrade", "clean")), {
+            "images": 0, "failed": 0, "cer_sum": 0.0, "asked": 0, "fields": {}, "wrong_but_proceeded": 0})
+        g["images"] += 1
+        try:
+            page = ocr.read(image.read_bytes())
+        except OcrFailed:
+            g["failed"] += 1
+            g["asked"] += 1
+            g["cer_sum"] += 1.0
+            _score_fields(g, truth, None, lexicon)
+            continue
+        g["cer_sum"] += min(1.0, cer(truth.get("text", ""), page.text))
+        result = analyse(page, None, lexicon)
+        g["asked"] += result.next_action == "ask_client"
+        _score_fields(g, truth, result, lexicon)
+    table = []
+    for kind in ("prescription", "invoice", "product"):
+        for level in LEVELS:
+            g = groups.get((kind, level))
+            if not g:
+                continue
+            row = {"kind": kind, "level": level, "images": g["images"], "ocr_failed": g["failed"],
+                   "cer": round(g["cer_sum"] / g["images"], 3),
+                   "ask_rate": _ratio(g["asked"], g["images"])}
+            for name, (hit, n) in sorted(g["fields"].items()):
+                row[f"{name}_accuracy"] = _ratio(hit, n)
+            if kind == "prescription":
+                row["wrong_but_proceeded"] = g["wrong_but_proceeded"]
+            table.append(row)
+    return {"mode": "samples", "path": str(folder), "engine": ocr.engine_info(), "rows": table}
+
+
+def _count(g: dict, name: str, ok: bool) -> None:
+    hit, n = g["fields"].get(name, (0, 0))
+    g["fields"][name] = (hit + bool(ok), n + 1)
+
+
+def _score_fields(g: dict, truth: dict, result, lexicon: DrugLexicon) -> None:
+    kind = truth["kind"]
+    if kind == "prescription":
+        items = list(result.items) if result else []
+        for t in truth.get("items", []):
+            got = next((i for i in items if lexicon.same_drug(str(i.drug_name.value), t["drug"])), None)
+            _count(g, "drug_name", got is not None)
+            _count(g, "dose", got is not None and _norm(got.dose.value) == _norm(t.get("dose")))
+            _count(g, "quantity", got is not None and _norm(got.quantity.value) == _norm(t.get("quantity")))
+        # The safety number: the stage went ahead although something it passed on was wrong.
+        if result and result.next_action == "proceed":
+            want = {(lexicon.canonical(t["drug"]) or t["drug"], _norm(t.get("dose")), _norm(t.get("quantity")))
+                    for t in truth.get("items", [])}
+            got = {(lexicon.canonical(str(i.drug_name.value)) or i.drug_name.value,
+                    _norm(i.dose.value), _norm(i.quantity.value)) for i in result.items}
+            g["wrong_but_proceeded"] += got != want
+    elif kind == "invoice":
+        general = result.general if result else {}
+        _count(g, "company", _norm((general.get("company") or {}).get("value")) == _norm(truth["company"]))
+        _count(g, "date", (general.get("date") or {}).get("value") == truth["date"])
+        _count(g, "total", (general.get("total") or {}).get("value") == truth["total"])
+    elif kind == "product":
+        text = _norm(" ".join(result.general.get("brands", []) + result.general.get("models", []))) if result else ""
+        for t in truth.get("items", []):
+            _count(g, "brand", bool(t.get("brand")) and _norm(t["brand"]) in text)
+            _count(g, "model", bool(t.get("model")) and _norm(t["model"]) in text)
+
+
+def _evaluate_receipts(folder: Path, ocr: TesseractOcr, lexicon: DrugLexicon) -> dict:
+    fields = {"company": [0, 0], "date": [0, 0], "total": [0, 0]}
+    receipts = []
+    for key_path in sorted(folder.glob("*.key.json")):
+        image = _image_for(Path(str(key_path)[: -len(".key.json")]))
+        if image is None:
+            continue
+        key = json.loads(key_path.read_text())
+        try:
+            general = analyse(ocr.read(image.read_bytes()), None, lexicon).general
+        except OcrFailed:
+            general = {}
+        got = {k: (general.get(k) or {}).get("value") for k in fields}
+        want_total = parse_amount(str(key.get("total", "")))
+        ok = {
+            "company": _norm(got["company"]) == _norm(key.get("company")),
+            "date": _norm(got["date"]) == _norm(key.get("date")),
+            "total": got["total"] is not None and want_total is not None
+            and abs(float(got["total"]) - want_total) < 0.005,
+        }
+        for k, v in ok.items():
+            fields[k][0] += v
+            fields[k][1] += 1
+        receipts.append({"receipt": image.name, **{f"{k}_ok": v for k, v in ok.items()}, "read": got})
+    rows = [{"field": k, "correct": hit, "receipts": n, "accuracy": _ratio(hit, n)}
+            for k, (hit, n) in fields.items()]
+    return {"mode": "receipts", "path": str(folder), "engine": ocr.engine_info(), "rows": rows,
+            "receipts": receipts}
+
+
+def evaluate(path, ocr: TesseractOcr | None = None, lexicon: DrugLexicon | None = None) -> dict:
+    folder = Path(path)
+    ocr = ocr or TesseractOcr()
+    lexicon = lexicon or DrugLexicon.default()
+    if any(folder.glob("*.key.json")):
+        return _evaluate_receipts(folder, ocr, lexicon)
+    return _evaluate_samples(folder, ocr, lexicon)
+
+
+def format_table(report: dict) -> str:
+    rows = report["rows"]
+    if not rows:
+        return "(no images found)"
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    cells = [[("-" if r.get(c) is None else str(r.get(c))) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="concierge-sim ocr-eval", description=__doc__.splitlines()[0])
+    parser.add_argument("path", help="sample set folder (fixtures/images) or SROIE-style receipts folder")
+    parser.add_argument("--json", dest="json_out", help="write the full report as JSON here")
+    args = parser.parse_args(argv)
+    if not Path(args.path).is_dir():
+        print(f"ocr-eval: {args.path} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate(args.path)
+    except OcrFailed as exc:
+        print(f"ocr-eval: {exc}", file=sys.stderr)
+        return 3
+    info = report["engine"]
+    print(f"engine: tesseract {info['version']} ({info['source']}) psm {info['psm']}")
+    print(format_table(report))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,204 @@
+"""``concierge-sim``: run and validate scenario files, evaluate OCR, and gate a phase.
+
+Exit codes (SCENARIO_FORMAT.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
+usage · 3 harness error. Bad input is reported as ``file:line key: message`` — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .loader import discover, load_scenario
+from .model import Problem, Scenario, ScenarioInvalid
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ERROR = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors are exit 2 with a clear line
+        self.print_usage(sys.stderr)
+        print(f"concierge-sim: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="concierge-sim", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run scenario files or folders")
+    run.add_argument("paths", nargs="+")
+    run.add_argument("--report-dir", default="reports/run")
+    run.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
+    run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
+    run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("paths", nargs="+")
+    new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
+    new.add_argument("name")
+    new.add_argument("--template", default="happy-path",
+                     choices=["happy-path", "dedupe", "stop", "ocr", "calling"])
+    new.add_argument("--dir", default="scenarios")
+    ocr = sub.add_parser("ocr-eval", help="measure the OCR stage on a sample set")
+    ocr.add_argument("rest", nargs=argparse.REMAINDER)
+    gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
+    gate.add_argument("phase")
+    gate.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def _load_all(paths: Sequence[str]) -> tuple[list[Scenario], list[Problem]]:
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    try:
+        files = discover(list(paths))
+    except ScenarioInvalid as exc:
+        return [], list(exc.problems)
+    seen: dict[str, str] = {}
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioInvalid as exc:
+            problems.extend(exc.problems)
+            continue
+        if scenario.id in seen:
+            problems.append(Problem(str(path), 1, "scenario",
+                                    f"id {scenario.id!r} is already used by {seen[scenario.id]}; ids must be unique"))
+            continue
+        seen[scenario.id] = str(path)
+        scenarios.append(scenario)
+    return scenarios, problems
+
+
+def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> list[Scenario]:
+    out = scenarios
+    if keyword:
+        out = [s for s in out if keyword in s.id or keyword in str(s.file)]
+    if tags:
+        out = [s for s in out if set(tags) & set(s.tags)]
+    return out
+
+
+class Progress:
+    """A scenario counter on a terminal; silent when output is a log (CI)."""
+
+    def __init__(self, total: int, stream=None):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, i: int, name: str) -> None:
+        if self.live:
+            self.stream.write(f"\r[{i}/{self.total}] {name[:60]:<60}")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:
+            self.stream.write("\r" + " " * 72 + "\r")
+            self.stream.flush()
+
+
+def run_all(scenarios: list[Scenario], seed: int | None):
+    from .runner import run_scenario
+
+    progress = Progress(len(scenarios))
+    results = []
+    for i, scenario in enumerate(scenarios, 1):
+        progress.update(i, scenario.id)
+        results.append(run_scenario(scenario, seed=seed))
+    progress.done()
+    return results
+
+
+def print_results(results, seed: int | None, out=sys.stdout) -> None:
+    from .reports import rerun_command
+
+    for r in results:
+        if r.verdict == "fail" and r.failure:
+            print(f"FAIL {r.failure.headline(str(r.scenario.file))}", file=out)
+            for t in r.transcript[-6:]:
+                print(f"    {t['at']} {t['from']} -> {t['to']}: {t['text'][:140]!r}", file=out)
+            print(f"    rerun: {rerun_command(r, seed)}", file=out)
+        elif r.verdict == "error":
+            print(f"ERROR {r.scenario.file} ({r.scenario.id}): {r.error}", file=out)
+            print(f"    rerun: {rerun_command(r, seed)}", file=out)
+    passed = sum(r.passed for r in results)
+    failed = sum(r.verdict == "fail" for r in results)
+    errors = sum(r.verdict == "error" for r in results)
+    seed_text = "scenario seeds" if seed is None else f"seed {seed}"
+    print(f"{passed} passed, {failed} failed, {errors} errors ({seed_text})", file=out)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .reports import write_reports
+
+    scenarios, problems = _load_all(args.paths)
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return EXIT_INVALID
+    chosen = select(scenarios, args.keyword, args.tag)
+    if not chosen:
+        print("concierge-sim: no scenario matches the selection", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
+    results = run_all(chosen, args.seed)
+    write_reports(args.report_dir, results, seed=args.seed)
+    print_results(results, args.seed)
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
+    if any(r.verdict == "error" for r in results):
+        return EXIT_ERROR
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenarios, problems = _load_all(args.paths)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        files = len({p.file for p in problems})
+        print(f"{len(problems)} problem(s) in {files} file(s); {len(scenarios)} file(s) valid", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{len(scenarios)} scenario file(s) valid")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from .templates import scaffold
+
+    try:
+        path = scaffold(args.name, args.template, Path(args.dir))
+    except ValueError as exc:
+        print(f"concierge-sim new: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"created {path}; run it with: concierge-sim run {path}")
+    return EXIT_OK
+
+
+def cmd_ocr_eval(args: argparse.Namespace) -> int:
+    from ..ocr_eval import main as ocr_main
+
+    return ocr_main(list(args.rest))
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from .gate import main as gate_main
+
+    return gate_main(args.phase, list(args.rest))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
+                "ocr-eval": cmd_ocr_eval, "gate": cmd_gate}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

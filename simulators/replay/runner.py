@@ -1,0 +1,281 @@
+"""Run a loaded scenario against a fresh SimWorld and produce its verdict.
+
+The engine is separate from its front-ends (CLI, pytest plugin, gate): they all call
+``run_scenario`` and render the ``ScenarioResult``. A failed expectation or a broken invariant fails
+the scenario at that step; an exception from inside the harness or the concierge is an *error*
+(exit code 3), reported with its traceback, and never stops the other scenarios.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from concierge.flags import Flags
+from concierge.policy import Caps
+from concierge.ports import Vendor
+
+from ..world import Delivered, SimWorld, WorldConfig
+from .expectations import Observer, check_expectations
+from .invariants import Context, check_all
+from .model import Scenario, Step
+
+
+@dataclass
+class Failure:
+    step: int
+    line: int
+    key: str
+    message: str
+    invariant: str | None = None
+
+    def headline(self, file: str) -> str:
+        return f"{file}:{self.line} step {self.step} {self.key}: {self.message}"
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    verdict: str  # pass | fail | error
+    duration_s: float
+    failure: Failure | None = None
+    error: str | None = None
+    traceback: str | None = None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    log_lines: list[str] = field(default_factory=list)
+    observed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+
+def _vendor(spec: Any) -> Vendor:
+    return Vendor(
+        id=spec.id, name=spec.name, phone=spec.phone, categories=tuple(spec.categories),
+        lat=spec.lat, lng=spec.lng, area=spec.area, rating=float(spec.rating or 0.0),
+        avg_response_minutes=float(spec.avg_response_minutes or 30.0), active=bool(spec.active),
+        opted_out=bool(spec.opted_out), language=spec.language or "en", tags=tuple(spec.tags or ()),
+    )
+
+
+def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
+    caps = Caps().with_overrides(dict(scenario.caps))
+    flags = Flags.from_mapping(dict(scenario.flags))
+    config = WorldConfig(
+        vendors=[_vendor(v) for v in scenario.vendors], flags=flags, caps=caps,
+        seed=scenario.seed if seed is None else seed,
+    )
+    return SimWorld(config)
+
+
+class _Run:
+    def __init__(self, scenario: Scenario, world: SimWorld):
+        self.scenario = scenario
+        self.world = world
+        self.clients = {c.id: c.phone for c in scenario.clients}
+        self.vendors = {v.id: v.phone for v in scenario.vendors}
+        self.last_client: str | None = scenario.clients[0].id if scenario.clients else None
+        self.by_step_id: dict[str, Delivered] = {}
+        self.last_delivered: Delivered | None = None
+        self.observer = Observer(world, self.clients, self.vendors)
+        self.context = Context(client_phones=tuple(self.clients.values()))
+
+    def do(self, step: Step) -> list[Failure]:
+        handler = getattr(self, f"_{step.kind}")
+        return handler(step) or []
+
+    def _remember(self, step: Step, item: Delivered) -> None:
+        self.last_delivered = item
+        if step.id:
+            self.by_step_id[step.id] = item
+
+    def _client(self, step: Step) -> None:
+        args = step.args
+        client_id = args["client"]
+        phone = self.clients[client_id]
+        self.last_client = client_id
+        if "text" in args:
+            item = self.world.message_from(phone, kind="text", text=str(args["text"]))
+        elif "button" in args:
+            title = str(args["button"])
+            item = self.world.message_from(
+                phone, kind="interactive", button_id=title.lower().replace(" ", "_"), button_title=title
+            )
+        else:
+            kind = "image" if "image" in args else "document"
+            data, mime = self._media(args[kind], args, kind)
+            media_id = self.world.whatsapp.put_media(data, mime)
+            item = self.world.message_from(
+                phone, kind=kind, media_id=media_id, mime_type=mime, caption=args.get("caption"),
+                filename=Path(args.get("path", "file")).name if kind == "document" else None,
+            )
+        self._remember(step, item)
+
+    def _media(self, value: Any, args: dict[str, Any], kind: str) -> tuple[bytes, str]:
+        if isinstance(value, dict):
+            from ..render import render
+
+            rendered = render(value, seed=int(value.get("seed", self.scenario.seed)))
+            return rendered.image_bytes, rendered.mime
+        path = Path(args.get("path") or value)
+        suffix = path.suffix.lower()
+        mime = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                ".pdf": "application/pdf"}.get(suffix, "application/octet-stream")
+        return path.read_bytes(), mime
+
+    def _vendor(self, step: Step) -> None:
+        phone = self.vendors[step.args["vendor"]]
+        item = self.world.message_from(phone, kind="text", text=str(step.args["text"]))
+        self._remember(step, item)
+
+    def _redeliver(self, step: Step) -> list[Failure]:
+        target = step.args["redeliver"]
+        item = self.last_delivered if target == "last" else self.by_step_id.get(target)
+        if item is None:
+            return [Failure(step.index, step.line, "redeliver", f"no delivered message {target!r} to redeliver")]
+        self.world.redeliver(item)
+        return []
+
+    def _advance(self, step: Step) -> None:
+        self.world.advance(float(step.args["seconds"]))
+
+    def _brain_next(self, step: Step) -> None:
+        self.world.brain.push(step.args["brain_next"])
+
+    def _call_status(self, step: Step) -> list[Failure]:
+        calls = self.world.calls
+        if calls is None or not hasattr(calls, "callback"):
+            return [Failure(step.index, step.line, "call_status", "no call provider in this world")]
+        calls.callback(step.args["call_status"])
+        return []
+
+    def _fault(self, step: Step) -> list[Failure]:
+        spec = dict(step.args["fault"])
+        target = spec.pop("target")
+        times = int(spec.get("times", 1))
+        if target in ("whatsapp_send", "media_download"):
+            self.world.whatsapp.inject_fault(
+                target, status=spec.get("status"), kind=spec.get("kind"), times=times,
+                retry_after=spec.get("retry_after"),
+            )
+        elif target == "brain":
+            self.world.brain.fail_next(spec.get("kind") or "timeout", times)
+        else:
+            return [Failure(step.index, step.line, f"fault.{target}", f"fault target {target!r} is not wired yet")]
+        return []
+
+    def _expect(self, step: Step) -> list[Failure]:
+        expect = dict(step.args["expect"])
+        client = expect.get("client") or self.last_client
+        if client is None:
+            return [Failure(step.index, step.line, "expect.client", "no client has spoken yet")]
+        mismatches = check_expectations(self.observer, client, expect)
+        out = []
+        for key, message in mismatches:
+            line = step.key_lines.get(key) or step.key_lines.get(".".join(key.split(".")[:2])) or step.line
+            out.append(Failure(step.index, line, key, message))
+        return out
+
+
+def transcript_of(world: SimWorld, scenario: Scenario) -> list[dict[str, Any]]:
+    names = {c.phone: f"client {c.id}" for c in scenario.clients}
+    names.update({v.phone: f"vendor {v.id}" for v in scenario.vendors})
+    out = []
+    for row in world.ledger.transcript():
+        who = names.get(row["phone"], row["party"])
+        out.append({
+            "at": world.clock.offset(row["at"]),
+            "from": who if row["direction"] == "in" else "concierge",
+            "to": "concierge" if row["direction"] == "in" else who,
+            "text": row["text"],
+            "request_id": row["request_id"],
+        })
+    return out
+
+
+def timeline_of(world: SimWorld) -> list[dict[str, Any]]:
+    return [
+        {"at": world.clock.offset(c["at"]), "request_id": c["request_id"], "from": c["source"],
+         "to": c["dest"], "reason": c["reason"]}
+        for c in world.ledger.state_changes()
+    ]
+
+
+def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResult:
+    started = time.perf_counter()
+    world: SimWorld | None = None
+    failure: Failure | None = None
+    try:
+        world = build_world(scenario, seed)
+        run = _Run(scenario, world)
+        for step in scenario.steps:
+            failures = run.do(step)
+            if failures:
+                failure = failures[0]
+                if len(failures) > 1:
+                    failure.message += "".join(f"\n    also {f.key}: {f.message}" for f in failures[1:])
+                break
+            violations = check_all(world, run.context)
+            if violations:
+                name, message = violations[0]
+                failure = Failure(step.index, step.line, f"invariant {name}", message, invariant=name)
+                break
+        if failure is None:
+            failure = _unexpected_errors(world, scenario)
+        verdict = "fail" if failure else "pass"
+        return ScenarioResult(
+            scenario, verdict, time.perf_counter() - started, failure,
+            transcript=transcript_of(world, scenario), timeline=timeline_of(world),
+            log_lines=world.masked_log_lines(), observed=observe(world),
+        )
+    except Exception as exc:  # a harness or concierge bug: an error, not a failed expectation
+        return ScenarioResult(
+            scenario, "error", time.perf_counter() - started, None,
+            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+            transcript=transcript_of(world, scenario) if world else [],
+            timeline=timeline_of(world) if world else [],
+            log_lines=world.masked_log_lines() if world else [],
+        )
+    finally:
+        if world is not None:
+            world.close()
+
+
+def _unexpected_errors(world: SimWorld, scenario: Scenario) -> Failure | None:
+    """An ERROR/CRITICAL log record the scenario did not declare fails it (clean logs)."""
+    allowed = tuple(getattr(scenario, "expected_log_errors", ()) or ())
+    for record in world.logs.records:
+        if record.levelname in ("ERROR", "CRITICAL"):
+            message = record.getMessage()
+            if not any(a in message for a in allowed):
+                return Failure(len(scenario.steps), scenario.steps[-1].line, "logs",
+                               f"unexpected {record.levelname} log record: {message[:200]}")
+    return None
+
+
+def observe(world: SimWorld) -> dict[str, Any]:
+    """Counts the gate and the metrics roll up across scenarios."""
+    ledger = world.ledger
+    transitions = sorted({(c["source"], c["dest"]) for c in ledger.state_changes() if c["source"]})
+    refused = sorted({(e["data"]["source"], e["data"]["dest"])
+                      for e in ledger.audit_events("state.transition_refused")})
+    return {
+        "transitions": [list(t) for t in transitions],
+        "refused_transitions": [list(t) for t in refused],
+        "tools": sorted({row["tool"] for row in ledger.tool_calls()}),
+        "tool_args_rejected": sorted({e["data"]["tool"] for e in ledger.audit_events("tool.args_rejected")}),
+        "brain_accepted": sorted({e["data"]["action"] for e in ledger.audit_events("brain.output_accepted")}),
+        "brain_rejected": len(ledger.audit_events("brain.output_rejected")),
+        "requests": len(ledger.requests()),
+        "handed_off": sum(1 for c in ledger.state_changes() if c["dest"] == "handed_off"),
+        "inbound": ledger.inbound_count(),
+        "duplicates_suppressed": len(ledger.audit_events("inbound.duplicate_suppressed")),
+        "messages_sent": len(world.whatsapp.sent),
+        "injection_flagged": len(ledger.audit_events("injection.flagged")),
+        "calls": ledger.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0],
+    }

@@ -1,0 +1,106 @@
+"""Brain output contract v1 and the ten tool schemas."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from concierge.contracts import (
+    BRAIN_ACTION_TYPES,
+    load_schema,
+    tool_names,
+    validate_brain_output,
+    validate_tool_args,
+    validate_tool_result,
+)
+from concierge.errors import ContractViolation
+
+VALID = {
+    "ask_client": {"type": "ask_client", "question_text": "Where are you?", "why": "missing place"},
+    "vendor_outreach_plan": {
+        "type": "vendor_outreach_plan", "category": "pharmacy", "normalized_need": "Amoxicillin 500mg",
+        "batch_size": 3, "vendor_questions": ["In stock?"], "stop_conditions": {"max_vendors": 10},
+        "calling_allowed": False,
+    },
+    "shortlist": {
+        "type": "shortlist", "summary_text": "1 found", "handoff": {"type": "wa_link"},
+        "items": [{"vendor_id": "v1", "vendor_name": "V", "vendor_phone": "+250788000101",
+                   "response_summary": "yes"}],
+    },
+    "escalate": {"type": "escalate", "reason": "unclear", "safe_client_message": "We'll follow up."},
+}
+
+
+@pytest.mark.parametrize("kind", BRAIN_ACTION_TYPES)
+def test_each_valid_action_is_accepted(kind):
+    assert validate_brain_output(json.dumps(VALID[kind]))["type"] == kind
+
+
+BROKEN = [
+    ("ask_client", {"question_text": ""}, "question_text"),
+    ("ask_client", {"extra": 1}, "extra"),
+    ("vendor_outreach_plan", {"batch_size": 6}, "batch_size"),
+    ("vendor_outreach_plan", {"stop_conditions": {"max_vendors": 16}}, "max_vendors"),
+    ("vendor_outreach_plan", {"vendor_questions": ["a", "b", "c", "d", "e"]}, "vendor_questions"),
+    ("vendor_outreach_plan", {"stop_conditions": {"max_vendors": 3, "timeout_hours": 0.1}}, "timeout_hours"),
+    ("shortlist", {"handoff": {"type": "email"}}, "handoff"),
+    ("shortlist", {"items": []}, "items"),
+    ("escalate", {"reason": ""}, "reason"),
+    ("escalate", {"to": "police"}, "to"),
+]
+
+
+@pytest.mark.parametrize("kind,change,where", BROKEN)
+def test_broken_actions_are_rejected_with_the_reason(kind, change, where):
+    action = {**VALID[kind], **change}
+    with pytest.raises(ContractViolation) as err:
+        validate_brain_output(action)
+    assert where in str(err.value)
+
+
+def test_soft_limits_truncate_instead_of_rejecting():
+    long = validate_brain_output({**VALID["ask_client"], "question_text": "q" * 900})
+    assert len(long["question_text"]) == 500
+    items = VALID["shortlist"]["items"] * 7
+    assert len(validate_brain_output({**VALID["shortlist"], "items": items})["items"]) == 5
+
+
+@pytest.mark.parametrize("raw", ["not json", "[1,2]", "42", '{"type": "dance"}', b"\xff\xfe", "null"])
+def test_non_objects_and_unknown_types_are_rejected(raw):
+    with pytest.raises(ContractViolation):
+        validate_brain_output(raw)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=20))
+def test_validation_never_raises_anything_but_contract_violation(value):
+    try:
+        validate_brain_output(value)
+    except ContractViolation:
+        pass
+
+
+def test_ten_tools_each_with_args_and_result_schemas():
+    assert len(tool_names()) == 10
+    assert all(name.startswith("marketplace.") for name in tool_names())
+    schema = load_schema("tools.v1.json")
+    for name in tool_names():
+        for part in ("args", "result"):
+            required = schema["tools"][name][part]["required"]
+            assert ("request_id" in required) == (part == "args")
+
+
+def test_tool_args_and_results_are_checked():
+    good = {"request_id": "req-1", "idempotency_key": "k", "actor": "system", "to_state": "closed", "reason": "x"}
+    validate_tool_args("marketplace.update_request_state", good)
+    with pytest.raises(ContractViolation):
+        validate_tool_args("marketplace.update_request_state", {**good, "actor": "robot"})
+    with pytest.raises(ContractViolation):
+        validate_tool_args("marketplace.update_request_state", {**good, "to_state": "limbo"})
+    validate_tool_result("marketplace.start_call", {"success": False, "reason": "disabled", "gate": "disabled"})
+    with pytest.raises(ContractViolation):
+        validate_tool_result("marketplace.send_client_message", {"success": True})
