@@ -39,7 +39,7 @@ class BrainLoop:
             self._run(request_id, c.coded.propose(pack), now, source="coded")
             return
         c.update(request_id, now, brain_calls=int(data.get("brain_calls", 0)) + 1)
-        c.ledger.audit("brain.called", now, request_id, event=event)
+        c.ledger.audit("brain.called", now, request_id, trigger=event)
         try:
             raw = c.ports.brain.propose(pack)
         except BrainUnavailable as exc:
@@ -73,7 +73,7 @@ class BrainLoop:
             request_id, now, brain_rejected=int(data.get("brain_rejected", 0)) + 1,
             brain_rejected_in_a_row=in_a_row,
         )
-        c.ledger.audit("brain.output_rejected", now, request_id, reason=reason[:500], event=event)
+        c.ledger.audit("brain.output_rejected", now, request_id, reason=reason[:500], trigger=event)
         log.warning("brain output rejected for %s: %s", request_id, reason[:200])
         if in_a_row >= c.caps.kill_switch_after:
             c.update(request_id, now, kill_switch=True, handled_by="coded")

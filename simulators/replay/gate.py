@@ -9,7 +9,6 @@ scenario cannot (every forbidden transition, invalid tool arguments).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -166,18 +165,24 @@ def ocr_samples(args: argparse.Namespace) -> Criterion:
                           f"OCR evaluation failed: {exc}")
     threshold = 0.9
     acc = _drug_accuracy_clean_mild(report)
-    ok = acc is not None and acc >= threshold
+    # Safety over accuracy: a prescription that went ahead with a wrong field fails the gate at any level.
+    unsafe = sum(int(r.get("wrong_but_proceeded", 0)) for r in report.get("rows", []))
+    images = sum(int(r.get("images", 0)) for r in report.get("rows", []))
+    ok = acc is not None and acc >= threshold and unsafe == 0
+    summary = (f"{images} sample images; drug-name accuracy on clean+mild {acc:.1%} (threshold "
+               f"{threshold:.0%}); prescriptions that proceeded with a wrong field: {unsafe}"
+               if acc is not None else "no clean/mild prescription samples evaluated")
     return _criterion("exit.ocr_samples", title, ok, {"threshold": threshold, "drug_name_accuracy_clean_mild": acc,
-                                                      "report": report},
-                      f"drug-name accuracy on clean+mild samples {acc:.1%} (threshold {threshold:.0%})"
-                      if acc is not None else "no clean/mild prescription samples evaluated")
+                                                      "wrong_but_proceeded": unsafe, "report": report}, summary)
 
 
 def _drug_accuracy_clean_mild(report: dict[str, Any]) -> float | None:
-    value = report.get("drug_name_accuracy_clean_mild")
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None
+    rows = [r for r in report.get("rows", []) if r.get("kind") == "prescription"
+            and r.get("level") in ("clean", "mild") and r.get("drug_name_accuracy") is not None]
+    images = sum(r["images"] for r in rows)
+    if not images:
+        return None
+    return round(sum(r["drug_name_accuracy"] * r["images"] for r in rows) / images, 3)
 
 
 def calling_mocks(results: list[ScenarioResult]) -> Criterion:
@@ -285,6 +290,3 @@ def main(phase: str, argv: list[str]) -> int:
           file=sys.stderr)
     return EXIT_INVALID
 
-
-def dump(criteria: list[Criterion]) -> str:  # pragma: no cover - debugging aid
-    return json.dumps(criteria, indent=2)

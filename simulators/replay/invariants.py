@@ -110,7 +110,7 @@ def client_phone_not_in_vendor_text(world: SimWorld, ctx: Context) -> list[str]:
         if world.directory.by_phone(msg.to) is None:
             continue
         digits_text = msg.text or ""
-        for phone, pattern in zip(ctx.client_phones, patterns):
+        for phone, pattern in zip(ctx.client_phones, patterns, strict=True):
             if pattern.search(digits_text):
                 problems.append(f"client phone ...{phone[-3:]} appears in a message to vendor {msg.to[-3:]}")
     return problems

@@ -1,0 +1,1 @@
+"""Adapters from the concierge's ports to the wire protocols of real services (httpx-based)."""

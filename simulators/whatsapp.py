@@ -1,0 +1,549 @@
+"""FakeWhatsAppCloud: Meta's WhatsApp Cloud API as the concierge sees it, on the real wire format.
+
+Graph API routes are served through ``httpx.MockTransport`` (nothing is patched globally): sending
+text and reply-button messages, reading a media object and downloading its bytes. Inbound traffic is
+produced as signed webhooks. Faults (429, 5xx, timeouts that lose the response of a message that was
+delivered, broken media) are injected per target. See docs/whatsapp.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import phonenumbers
+
+from concierge.phones import InvalidPhone, normalize_phone, wa_digits
+
+GRAPH_HOST = "graph.facebook.com"
+MEDIA_HOST = "lookaside.fbsbx.com"
+FAULT_TARGETS = ("whatsapp_send", "media_download")
+_FAULT_KINDS = {"whatsapp_send": ("timeout",), "media_download": ("timeout", "truncated")}
+_VERSION = r"v\d+\.\d+"
+_SEND_PATH = re.compile(rf"/({_VERSION})/([^/]+)/messages/?")
+_NODE_PATH = re.compile(rf"/({_VERSION})/([^/]+)/?")
+MAX_TEXT = 4096  # Cloud API limit for a text body
+MAX_INTERACTIVE_BODY = 1024
+MAX_BUTTON_TITLE = 20
+MAX_BUTTON_ID = 256
+MAX_CALLBACK_DATA = 512
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One message Meta accepted (and therefore delivers)."""
+
+    to: str  # E.164
+    type: str  # "text" | "interactive"
+    text: str
+    wamid: str
+    at: float
+    buttons: tuple[tuple[str, str], ...] = ()
+    callback_data: str | None = None  # biz_opaque_callback_data: the sender's idempotency key
+    context_wamid: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedWebhook:
+    body: bytes
+    headers: dict[str, str]
+    wamid: str
+
+
+@dataclass
+class _Fault:
+    status: int | None
+    kind: str | None
+    remaining: int
+    retry_after: float | None
+    delivered_on_timeout: bool
+
+
+@dataclass
+class _Media:
+    data: bytes
+    mime_type: str
+    sha256: str
+
+
+@dataclass
+class _Payload:
+    """What a valid send request asks for, before it is accepted."""
+
+    to: str
+    type: str
+    text: str
+    buttons: tuple[tuple[str, str], ...] = ()
+    callback_data: str | None = None
+    context_wamid: str | None = None
+
+
+class _BadRequest(Exception):
+    def __init__(self, code: int, message: str, details: str):
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details
+
+
+class FakeWhatsAppCloud:
+    def __init__(
+        self,
+        *,
+        phone_number_id: str,
+        access_token: str,
+        app_secret: str,
+        now: Callable[[], float],
+        display_phone: str = "+250788999000",
+        api_version: str = "v21.0",
+        waba_id: str = "102290129340398",
+        seed: int = 0,
+    ):
+        self.phone_number_id = str(phone_number_id)
+        self.access_token = access_token
+        self.app_secret = app_secret
+        self.display_phone = normalize_phone(display_phone)
+        self.api_version = api_version
+        self.waba_id = str(waba_id)
+        self.seed = seed
+        self.now = now
+        self.sent: list[SentMessage] = []
+        self.requests: list[httpx.Request] = []  # every request that reached the fake, for inspection
+        self._rng = random.Random(seed)
+        self._counter = 0
+        self._faults: dict[str, list[_Fault]] = {t: [] for t in FAULT_TARGETS}
+        self._media: dict[str, _Media] = {}
+        self._pending_status: list[SentMessage] = []
+
+    # --- wiring -----------------------------------------------------------------------------------
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=f"https://{GRAPH_HOST}", transport=httpx.MockTransport(self.handle))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """The MockTransport handler: first matching route wins, anything else is a 404."""
+        self.requests.append(request)
+        path, host, method = request.url.path, request.url.host, request.method
+        if host == GRAPH_HOST:
+            if method == "POST" and (m := _SEND_PATH.fullmatch(path)):
+                return self._send(request, m.group(2))
+            if method == "GET" and (m := _NODE_PATH.fullmatch(path)):
+                return self._node(request, m.group(2))
+        if host == MEDIA_HOST and method == "GET" and path.startswith("/whatsapp_business/attachments"):
+            return self._download(request)
+        return _graph_error(404, 2500, f"Unknown path components: {path}", kind="OAuthException")
+
+    # --- faults -----------------------------------------------------------------------------------
+    def inject_fault(
+        self,
+        target: str,
+        *,
+        status: int | None = None,
+        kind: str | None = None,
+        times: int = 1,
+        retry_after: float | None = None,
+        delivered_on_timeout: bool = True,
+    ) -> None:
+        """The next ``times`` calls to ``target`` fail with ``status`` or ``kind``.
+
+        ``kind="timeout"`` on ``whatsapp_send`` raises ``httpx.ReadTimeout``; with
+        ``delivered_on_timeout`` the message was accepted and recorded first (only the response was
+        lost). On ``media_download``, status faults answer the media lookup, ``timeout`` and
+        ``truncated`` hit the byte download.
+        """
+        if target not in FAULT_TARGETS:
+            raise ValueError(f"unknown fault target {target!r}; expected one of {FAULT_TARGETS}")
+        if (status is None) == (kind is None):
+            raise ValueError("a fault has exactly one of status= or kind=")
+        if kind is not None and kind not in _FAULT_KINDS[target]:
+            raise ValueError(f"{target} faults of kind {kind!r} are not simulated")
+        if status is not None and not 400 <= status <= 599:
+            raise ValueError(f"fault status must be 4xx or 5xx, got {status}")
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self._faults[target].append(_Fault(status, kind, times, retry_after, delivered_on_timeout))
+
+    def _take_fault(self, target: str, *, kinds: tuple[str | None, ...]) -> _Fault | None:
+        queue = self._faults[target]
+        if not queue:
+            return None
+        fault = queue[0]
+        if fault.kind not in kinds:
+            return None
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.pop(0)
+        return fault
+
+    # --- sending ----------------------------------------------------------------------------------
+    def deliveries(self, callback_data: str) -> int:
+        """How many times a message carrying this idempotency key reached its recipient."""
+        return sum(1 for m in self.sent if m.callback_data == callback_data)
+
+    def _send(self, request: httpx.Request, phone_number_id: str) -> httpx.Response:
+        if not self._authorized(request):
+            return _invalid_token()
+        if phone_number_id != self.phone_number_id:
+            return _graph_error(
+                400, 100, f"Unsupported post request. Object with ID '{phone_number_id}' does not "
+                "exist, cannot be loaded due to missing permissions, or does not support this operation",
+                subcode=33,
+            )
+        fault = self._take_fault("whatsapp_send", kinds=(None, "timeout"))
+        if fault is not None and fault.status is not None:
+            return _status_fault(fault)
+        try:
+            payload = _read_send(request)
+        except _BadRequest as exc:
+            return _graph_error(400, exc.code, exc.message, details=exc.details)
+        if fault is not None and not fault.delivered_on_timeout:
+            raise httpx.ReadTimeout("simulated timeout before Meta accepted the message", request=request)
+        message = self._accept(payload)
+        if fault is not None:
+            raise httpx.ReadTimeout("simulated timeout: delivered, response lost", request=request)
+        return httpx.Response(200, json={
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": _json_str(request, "to"), "wa_id": wa_digits(message.to)}],
+            "messages": [{"id": message.wamid, "message_status": "accepted"}],
+        })
+
+    def _accept(self, payload: _Payload) -> SentMessage:
+        message = SentMessage(
+            to=payload.to, type=payload.type, text=payload.text, wamid=self._wamid(payload.to, "out"),
+            at=self.now(), buttons=payload.buttons, callback_data=payload.callback_data,
+            context_wamid=payload.context_wamid,
+        )
+        self.sent.append(message)
+        self._pending_status.append(message)
+        return message
+
+    # --- media ------------------------------------------------------------------------------------
+    def put_media(self, data: bytes, mime: str) -> str:
+        """Store inbound media (what a user attached); returns its Graph media id."""
+        media_id = str(self._rng.randrange(10**15, 10**16))
+        self._media[media_id] = _Media(bytes(data), mime, hashlib.sha256(data).hexdigest())
+        return media_id
+
+    def _node(self, request: httpx.Request, node_id: str) -> httpx.Response:
+        if not self._authorized(request):
+            return _invalid_token()
+        if node_id == self.phone_number_id:
+            return httpx.Response(200, json={
+                "verified_name": "Concierge (sim)", "display_phone_number": wa_digits(self.display_phone),
+                "id": self.phone_number_id, "quality_rating": "GREEN",
+            })
+        fault = self._take_fault("media_download", kinds=(None,))
+        if fault is not None:
+            return _status_fault(fault)
+        media = self._media.get(node_id)
+        if media is None:
+            return _graph_error(
+                400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist, "
+                "cannot be loaded due to missing permissions, or does not support this operation",
+                subcode=33,
+            )
+        url = (
+            f"https://{MEDIA_HOST}/whatsapp_business/attachments/?mid={node_id}&ext={int(self.now())}"
+            f"&hash={hashlib.sha256(node_id.encode()).hexdigest()[:24]}"
+        )
+        return httpx.Response(200, json={
+            "messaging_product": "whatsapp", "url": url, "mime_type": media.mime_type,
+            "sha256": media.sha256, "file_size": len(media.data), "id": node_id,
+        })
+
+    def _download(self, request: httpx.Request) -> httpx.Response:
+        if not self._authorized(request):
+            return _invalid_token()
+        media_id = (parse_qs(request.url.query.decode()).get("mid") or [""])[0]
+        media = self._media.get(media_id)
+        if media is None:
+            return httpx.Response(404, text="Not Found")
+        fault = self._take_fault("media_download", kinds=("timeout", "truncated"))
+        if fault is not None and fault.kind == "timeout":
+            raise httpx.ReadTimeout("simulated media download timeout", request=request)
+        data = media.data[: len(media.data) // 2] if fault is not None else media.data
+        return httpx.Response(200, content=data, headers={"Content-Type": media.mime_type})
+
+    # --- webhooks ---------------------------------------------------------------------------------
+    def message_webhook(
+        self,
+        from_phone: str,
+        *,
+        kind: str = "text",
+        text: str | None = None,
+        media_id: str | None = None,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        filename: str | None = None,
+        button_id: str | None = None,
+        button_title: str | None = None,
+        context_wamid: str | None = None,
+        profile_name: str | None = None,
+        wamid: str | None = None,
+    ) -> SignedWebhook:
+        """A signed ``messages`` webhook for one inbound message, as Meta would POST it."""
+        phone = normalize_phone(from_phone)
+        digits = wa_digits(phone)
+        wamid = wamid or self._wamid(phone, "in")
+        message: dict[str, Any] = {
+            "from": digits, "from_user_id": self._bsuid(phone), "id": wamid,
+            "timestamp": self._timestamp(), "type": kind,
+        }
+        if context_wamid:
+            message["context"] = {"from": wa_digits(self.display_phone), "id": context_wamid}
+        if kind == "text":
+            message["text"] = {"body": text or ""}
+        elif kind in ("image", "document", "audio", "video", "sticker"):
+            message[kind] = self._media_object(kind, media_id, mime_type, caption, filename)
+        elif kind == "button":
+            message["button"] = {"payload": button_id or "", "text": button_title or text or ""}
+        elif kind == "interactive":
+            message["interactive"] = {
+                "type": "button_reply",
+                "button_reply": {"id": button_id or "", "title": button_title or text or ""},
+            }
+        elif kind == "location":
+            message["location"] = {"latitude": -1.9441, "longitude": 30.0619}
+        elif kind == "reaction":
+            message["reaction"] = {"message_id": context_wamid or "", "emoji": text or "\U0001f44d"}
+        elif kind == "unsupported":
+            message["errors"] = [{
+                "code": 131051, "title": "Message type unknown",
+                "message": "Message type unknown", "error_data": {"details": "Message type is not currently supported"},
+            }]
+        profile: dict[str, str] = {"name": profile_name} if profile_name else {}
+        contact = {"profile": profile, "wa_id": digits, "user_id": self._bsuid(phone)}
+        value = {"contacts": [contact], "messages": [message]}
+        return self._signed(value, wamid)
+
+    def status_webhook(
+        self,
+        wamid: str,
+        status: str,
+        recipient: str,
+        callback_data: str | None = None,
+        errors: list[dict] | None = None,
+    ) -> SignedWebhook:
+        """A signed status webhook (sent / delivered / read / failed) for an outbound message."""
+        phone = normalize_phone(recipient)
+        digits = wa_digits(phone)
+        entry: dict[str, Any] = {
+            "id": wamid, "status": status, "timestamp": self._timestamp(),
+            "recipient_id": digits, "recipient_user_id": self._bsuid(phone),
+        }
+        if callback_data is not None:
+            entry["biz_opaque_callback_data"] = callback_data
+        if status == "failed":
+            entry["errors"] = errors or [{
+                "code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
+                "error_data": {"details": "Message Undeliverable."},
+            }]
+        elif errors:
+            entry["errors"] = errors
+        value: dict[str, Any] = {"statuses": [entry]}
+        if status != "failed":  # Meta leaves the contacts array out of failed statuses
+            value["contacts"] = [{"wa_id": digits, "user_id": self._bsuid(phone)}]
+        return self._signed(value, wamid)
+
+    def drain_status_webhooks(self) -> list[SignedWebhook]:
+        """A "sent" status webhook for every message accepted since the last drain."""
+        pending, self._pending_status = self._pending_status, []
+        return [self.status_webhook(m.wamid, "sent", m.to, m.callback_data) for m in pending]
+
+    def sign(self, body: bytes) -> str:
+        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+    def _signed(self, value: dict[str, Any], wamid: str) -> SignedWebhook:
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": wa_digits(self.display_phone),
+                "phone_number_id": self.phone_number_id,
+            },
+            **value,
+        }
+        payload = {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": self.waba_id, "changes": [{"value": value, "field": "messages"}]}],
+        }
+        # Meta signs the ASCII-escaped JSON it sends; any byte change breaks the signature.
+        body = json.dumps(payload, separators=(",", ":")).encode("ascii")
+        legacy = "sha1=" + hmac.new(self.app_secret.encode(), body, hashlib.sha1).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": self.sign(body),
+            "X-Hub-Signature": legacy,
+        }
+        return SignedWebhook(body=body, headers=headers, wamid=wamid)
+
+    def _media_object(
+        self, kind: str, media_id: str | None, mime_type: str | None, caption: str | None,
+        filename: str | None,
+    ) -> dict[str, Any]:
+        # A media webhook without a stored object points at nothing: its download fails like Meta's.
+        media_id = media_id or str(self._rng.randrange(10**15, 10**16))
+        stored = self._media.get(media_id)
+        default_mime = {"image": "image/jpeg", "document": "application/pdf", "audio": "audio/ogg",
+                        "video": "video/mp4", "sticker": "image/webp"}[kind]
+        obj: dict[str, Any] = {
+            "id": media_id,
+            "mime_type": mime_type or (stored.mime_type if stored else default_mime),
+            "sha256": stored.sha256 if stored else hashlib.sha256(media_id.encode()).hexdigest(),
+        }
+        if caption is not None and kind in ("image", "video", "document"):
+            obj["caption"] = caption
+        if kind == "document":
+            obj["filename"] = filename or "document.pdf"
+        return obj
+
+    # --- identifiers ------------------------------------------------------------------------------
+    def _wamid(self, phone: str, direction: str) -> str:
+        self._counter += 1
+        raw = f"HBg{wa_digits(phone)}FQIA{direction}{self.seed:08X}{self._counter:012X}"
+        return "wamid." + base64.b64encode(raw.encode("ascii")).decode("ascii")
+
+    def _bsuid(self, phone: str) -> str:
+        """A business-scoped user id like Meta's ("RW.1234..."), stable per (WABA, phone)."""
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or "ZZ"
+        digest = hashlib.sha256(f"{self.waba_id}:{phone}".encode()).hexdigest()
+        return f"{region}.{int(digest[:16], 16)}"
+
+    def _timestamp(self) -> str:
+        return str(int(self.now()))
+
+    def _authorized(self, request: httpx.Request) -> bool:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.access_token}".encode())
+
+
+# --- request validation, as the Cloud API does it --------------------------------------------------
+
+
+def _read_send(request: httpx.Request) -> _Payload:
+    try:
+        body = json.loads(request.content or b"null")
+    except ValueError:
+        raise _BadRequest(100, "(#100) Invalid parameter", "request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _BadRequest(100, "(#100) Invalid parameter", "request body must be a JSON object")
+    if body.get("messaging_product") != "whatsapp":
+        raise _BadRequest(100, "(#100) The parameter messaging_product is required.",
+                          "messaging_product must be 'whatsapp'")
+    to = body.get("to")
+    if not isinstance(to, str) or not to:
+        raise _BadRequest(100, "(#100) The parameter to is required.", "to is required")
+    try:
+        to_e164 = normalize_phone("+" + to if to.isascii() and to.isdigit() else to)
+    except InvalidPhone:
+        raise _BadRequest(100, "(#100) Invalid parameter", f"to: not a phone number: {to!r}") from None
+    callback = body.get("biz_opaque_callback_data")
+    if callback is not None and (not isinstance(callback, str) or len(callback) > MAX_CALLBACK_DATA):
+        raise _BadRequest(100, "(#100) Invalid parameter",
+                          f"biz_opaque_callback_data must be a string of at most {MAX_CALLBACK_DATA} characters")
+    context = body.get("context")
+    context_wamid = context.get("message_id") if isinstance(context, dict) else None
+    context_wamid = context_wamid if isinstance(context_wamid, str) else None
+    kind = body.get("type", "text")
+    if kind == "text":
+        text_obj = body.get("text")
+        text = text_obj.get("body") if isinstance(text_obj, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise _BadRequest(100, "(#100) The parameter text['body'] is required.", "text.body is required")
+        if len(text) > MAX_TEXT:
+            raise _BadRequest(100, "(#100) Param text['body'] must be at most 4096 characters long.",
+                              f"text.body has {len(text)} characters")
+        return _Payload(to_e164, "text", text, (), callback, context_wamid)
+    if kind == "interactive":
+        text, buttons = _read_interactive(body.get("interactive"))
+        return _Payload(to_e164, "interactive", text, buttons, callback, context_wamid)
+    raise _BadRequest(100, "(#100) Invalid parameter", f"type {kind!r} is not simulated (text, interactive)")
+
+
+def _read_interactive(interactive: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
+    if not isinstance(interactive, dict) or interactive.get("type") != "button":
+        raise _BadRequest(131009, "(#131009) Parameter value is not valid",
+                          "interactive.type must be 'button' (reply buttons)")
+    body = interactive.get("body")
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_INTERACTIVE_BODY:
+        raise _BadRequest(131009, "(#131009) Parameter value is not valid",
+                          f"interactive.body.text must have 1..{MAX_INTERACTIVE_BODY} characters")
+    action = interactive.get("action")
+    raw_buttons = action.get("buttons") if isinstance(action, dict) else None
+    if not isinstance(raw_buttons, list) or not 1 <= len(raw_buttons) <= 3:
+        raise _BadRequest(131009, "(#131009) Parameter value is not valid",
+                          "interactive.action.buttons must hold 1..3 reply buttons")
+    buttons: list[tuple[str, str]] = []
+    for i, button in enumerate(raw_buttons):
+        reply = button.get("reply") if isinstance(button, dict) and button.get("type") == "reply" else None
+        bid = reply.get("id") if isinstance(reply, dict) else None
+        title = reply.get("title") if isinstance(reply, dict) else None
+        if not isinstance(bid, str) or not bid or len(bid) > MAX_BUTTON_ID:
+            raise _BadRequest(131009, "(#131009) Parameter value is not valid", f"buttons[{i}].reply.id invalid")
+        if not isinstance(title, str) or not title.strip() or len(title) > MAX_BUTTON_TITLE:
+            raise _BadRequest(131009, "(#131009) Parameter value is not valid",
+                              f"buttons[{i}].reply.title must have 1..{MAX_BUTTON_TITLE} characters")
+        buttons.append((bid, title))
+    if len({b for b, _ in buttons}) != len(buttons) or len({t for _, t in buttons}) != len(buttons):
+        raise _BadRequest(131009, "(#131009) Parameter value is not valid", "button ids and titles must be unique")
+    return text, tuple(buttons)
+
+
+def _json_str(request: httpx.Request, key: str) -> str:
+    try:
+        value = json.loads(request.content).get(key)
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def _status_fault(fault: _Fault) -> httpx.Response:
+    status = fault.status or 500
+    headers: dict[str, str] = {}
+    if status == 429 or fault.retry_after is not None:
+        headers["Retry-After"] = _seconds(fault.retry_after if fault.retry_after is not None else 1.0)
+    if status == 429:
+        return _graph_error(429, 130429, "(#130429) Rate limit hit", headers=headers,
+                            details="Cloud API message throughput has been reached.")
+    if status == 503:
+        return _graph_error(503, 2, "(#2) Service temporarily unavailable", headers=headers,
+                            kind="OAuthException")
+    if status >= 500:
+        return _graph_error(status, 131000, "(#131000) Something went wrong", headers=headers,
+                            details="Something went wrong. Please retry.")
+    if status == 401:
+        return _invalid_token()
+    if status == 404:
+        return _graph_error(404, 100, "(#100) Object not found", subcode=33)
+    return _graph_error(status, 100, "(#100) Invalid parameter", headers=headers)
+
+
+def _invalid_token() -> httpx.Response:
+    return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+
+
+def _graph_error(
+    status: int, code: int, message: str, *, details: str | None = None, subcode: int | None = None,
+    headers: dict[str, str] | None = None, kind: str = "OAuthException",
+) -> httpx.Response:
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    # A fixed trace id: real ones are random, and a simulated run must be reproducible.
+    error["fbtrace_id"] = "Asim" + hashlib.sha256(f"{status}:{code}:{message}".encode()).hexdigest()[:20]
+    return httpx.Response(status, json={"error": error}, headers=headers or {})
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+__all__ = ["FAULT_TARGETS", "FakeWhatsAppCloud", "SentMessage", "SignedWebhook"]
