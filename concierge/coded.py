@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .needs import clarifying_question
+from .needs import Requirements, clarifying_question
 from .shortlist import Candidate, rank
 
 SAFE_ESCALATION = {
@@ -101,15 +101,7 @@ class CodedWorkflow:
         return self._plan(req, caps)
 
     def _question(self, req: dict[str, Any], missing: list[str], lang: str) -> str:
-        try:
-            from .needs import Requirements
-
-            fields = Requirements.__dataclass_fields__  # type: ignore[attr-defined]
-            text = clarifying_question(
-                Requirements(**{k: v for k, v in req.items() if k in fields}), lang
-            )
-        except Exception:  # the question is a courtesy: never let it break the flow
-            text = None
+        text = clarifying_question(Requirements.from_dict(req), lang)
         if text:
             return text
         table = _ITEM_QUESTION if missing[0] == "item" else _PLACE_QUESTION

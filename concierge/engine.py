@@ -28,13 +28,22 @@ from .flags import Flags
 from .geo import distance_km, lookup_place
 from .ledger import Ledger, RequestRow
 from .lifecycle import ENDED_STATES, Lifecycle, RequestState
-from .needs import Requirements, extract_requirements
+from .needs import Requirements, detect_language, extract_requirements
 from .outreach import compose_vendor_message, eligible_vendors, outreach_key
 from .phones import mask_phone, mask_phones_in
 from .policy import Caps
-from .ports import Brain, CallProvider, OcrEngine, Scheduler, Timer, Transport, VendorDirectory
+from .ports import (
+    Brain,
+    CallProvider,
+    ClientProfiles,
+    OcrEngine,
+    Scheduler,
+    Timer,
+    Transport,
+    VendorDirectory,
+)
 from .safety import contains_payment_instruction, detect_injection, redact
-from .shortlist import format_shortlist, rank
+from .shortlist import format_shortlist
 from .texts import text_for
 from .tools import Toolbox
 from .webhooks import InboundMessage, StatusUpdate, parse_webhook
@@ -60,6 +69,7 @@ class Ports:
     scheduler: Scheduler
     ocr: OcrEngine | None = None
     calls: CallProvider | None = None
+    clients: ClientProfiles | None = None
 
 
 @dataclass
@@ -70,8 +80,7 @@ class Settings:
 
 
 def requirements_from(data: dict[str, Any]) -> Requirements:
-    fields_ = Requirements.__dataclass_fields__  # type: ignore[attr-defined]
-    return Requirements(**{k: v for k, v in data.items() if k in fields_})
+    return Requirements.from_dict(data)
 
 
 class Concierge:
@@ -329,13 +338,8 @@ class Concierge:
             self._client_cancel(phone, request, msg, now)
             return
         if request is None:
-            language = "en"
-            try:
-                from .needs import detect_language
-
-                language = detect_language(text, "en") if text else "en"
-            except Exception:
-                language = "en"
+            profile_language = self.ports.clients.language_of(phone) if self.ports.clients else None
+            language = detect_language(text, profile_language or "en") if text else (profile_language or "en")
             request = self._open_request(phone, language, now)
         self.ledger.link_inbound(msg.wamid, request.id)
         shown = text or (msg.caption or f"[{msg.kind}]")
@@ -371,7 +375,7 @@ class Concierge:
 
     def _absorb_requirements(self, request: RequestRow, text: str, now: float) -> None:
         current = request.data.get("requirements") or {}
-        known_area = None
+        known_area = self.ports.clients.area_of(request.client_phone) if self.ports.clients else None
         newer = extract_requirements(
             text, known_area=known_area, default_language=self._lang(request)
         )

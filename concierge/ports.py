@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-
 # --- WhatsApp transport -------------------------------------------------------------------------
 
 
@@ -73,6 +72,18 @@ class VendorDirectory(Protocol):
     def by_id(self, vendor_id: str) -> Vendor | None: ...
 
     def by_phone(self, phone_e164: str) -> Vendor | None: ...
+
+
+# --- Client profiles --------------------------------------------------------------------------
+
+
+@runtime_checkable
+class ClientProfiles(Protocol):
+    """What the marketplace already knows about a client (their usual area and language)."""
+
+    def area_of(self, phone_e164: str) -> str | None: ...
+
+    def language_of(self, phone_e164: str) -> str | None: ...
 
 
 # --- OCR ----------------------------------------------------------------------------------------

@@ -65,9 +65,23 @@ class Delivered:
     at: float = 0.0
 
 
+class StaticClientProfiles:
+    """Implements ``concierge.ports.ClientProfiles`` from the scenario's client list."""
+
+    def __init__(self, profiles: dict[str, tuple[str | None, str | None]]):
+        self.profiles = profiles  # phone -> (area, language)
+
+    def area_of(self, phone_e164: str) -> str | None:
+        return self.profiles.get(phone_e164, (None, None))[0]
+
+    def language_of(self, phone_e164: str) -> str | None:
+        return self.profiles.get(phone_e164, (None, None))[1]
+
+
 @dataclass
 class WorldConfig:
     vendors: list[Vendor]
+    clients: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     flags: Flags = field(default_factory=Flags)
     caps: Caps = field(default_factory=Caps)
     seed: int = 0
@@ -97,6 +111,7 @@ class SimWorld:
             Ports(
                 transport=self.transport, directory=self.directory, brain=self.brain,
                 scheduler=self.scheduler, ocr=_LazyOcr(self) if ocr is None else ocr, calls=calls,
+                clients=StaticClientProfiles(config.clients),
             ),
             Settings(flags=config.flags, caps=config.caps, app_secret=APP_SECRET),
         )

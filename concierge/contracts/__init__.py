@@ -7,7 +7,7 @@ contract. Validation errors name the JSON path and what was expected, in one sen
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -21,13 +21,13 @@ QUESTION_MAX = 500
 SHORTLIST_MAX = 5
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     text = resources.files("concierge.contracts").joinpath("schemas", name).read_text("utf-8")
     return json.loads(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str, part: str | None = None) -> Draft202012Validator:
     schema = load_schema(name)
     if part is not None:

@@ -68,6 +68,7 @@ def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
     flags = Flags.from_mapping(dict(scenario.flags))
     config = WorldConfig(
         vendors=[_vendor(v) for v in scenario.vendors], flags=flags, caps=caps,
+        clients={c.phone: (c.area, c.language) for c in scenario.clients},
         seed=scenario.seed if seed is None else seed,
     )
     return SimWorld(config)
