@@ -1,7 +1,12 @@
 """Images and documents from clients: an OCR job per file, safety rules, then the need or a question.
 
-The OCR engine is a port; the analysis (type, fields, confidences, safety) is pure
-(``concierge.ocr_rules``). The full OCR text is stored with the job and never logged.
+A job is asynchronous, as with a real OCR service: ``create_ocr_job`` opens it and moves the request
+to ``ocr_processing``; the engine's ``ocr_run`` timer reads the file a few virtual seconds later
+(``Caps.ocr_latency_s``), and the brain is consulted from ``ocr_processing`` with the result — its
+plan moves the request to ``vendor_outreach``, its question back to ``collecting_requirements``. A
+client who says STOP meanwhile closes the request and the job is cancelled. The OCR engine is a
+port; the analysis (type, fields, confidences, safety) is pure (``concierge.ocr_rules``). The full
+OCR text is stored with the job and never logged.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import MediaUnavailable, OcrFailed
 from .lifecycle import RequestState
+from .ports import Timer
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,28 +49,6 @@ def handle_media(c: Concierge, request: RequestRow, msg: InboundMessage, now: fl
     )
     if not job["success"]:
         c.tell_client(request, "ocr_failed", text_for("ocr_failed", lang), now)
-        return
-    result = c.tools.call(
-        "marketplace.get_ocr_result",
-        {"request_id": request.id, "idempotency_key": f"ocr-result:{job['job_id']}", "actor": "system",
-         "job_id": job["job_id"]},
-        now,
-    )
-    if result["status"] != "completed":
-        c.move(request.id, S.COLLECTING_REQUIREMENTS, now, "ocr_failed")
-        c.tell_client(c.request(request.id), "ocr_failed", text_for("ocr_failed", lang), now,
-                      key_suffix=f":{job['job_id']}")
-        return
-    analysis = c.ledger.ocr_jobs(request.id)[-1]["result"] or {}
-    if analysis.get("next_action") == "proceed" and analysis.get("need_text"):
-        c._absorb_requirements(c.request(request.id), " ".join(
-            t for t in (analysis["need_text"], msg.caption or "") if t), now)
-        if not (c.request(request.id).data.get("requirements") or {}).get("complete"):
-            # Confident reading, but we still need to know where: ask the client.
-            c.move(request.id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
-    else:
-        c.move(request.id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
-    c.brain.consult(request.id, "ocr_result", now)
 
 
 def create_job(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:
@@ -77,25 +61,61 @@ def create_job(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
     c.ledger.create_ocr_job(job_id, request_id, now)
     c.update(request_id, now, ocr_jobs=count + 1)
     c.move(request_id, S.OCR_PROCESSING, now, "start_ocr")
+    c.ledger.audit("ocr.job_created", now, request_id, job_id=job_id)
+    c.ports.scheduler.schedule(Timer(
+        "ocr_run", request_id, now + c.caps.ocr_latency_s,
+        {"job_id": job_id, "media_id": args["media_id"], "caption": args.get("caption")},
+    ))
+    return {"success": True, "job_id": job_id}
+
+
+def run_job(c: Concierge, timer: Timer, now: float) -> None:
+    """The OCR service's work, then the concierge's next step with its result."""
+    request_id = timer.request_id or ""
+    job_id = timer.payload["job_id"]
+    request = c.ledger.get_request(request_id)
+    if request is None or S(request.state) is not S.OCR_PROCESSING:
+        c.ledger.finish_ocr_job(job_id, "failed", now, result={"error": "cancelled"})
+        c.ledger.audit("ocr.cancelled", now, request_id, job_id=job_id)
+        return
+    caption = timer.payload.get("caption")
     try:
-        image = c.ports.transport.download_media(args["media_id"])
+        image = c.ports.transport.download_media(timer.payload["media_id"])
         page = c.ports.ocr.read(image)  # type: ignore[union-attr]
     except (MediaUnavailable, OcrFailed) as exc:
         c.ledger.finish_ocr_job(job_id, "failed", now, result={"error": str(exc)[:200]})
         c.ledger.audit("ocr.failed", now, request_id, job_id=job_id, reason=type(exc).__name__)
         log.warning("ocr job %s failed: %s", job_id, type(exc).__name__)
-        return {"success": True, "job_id": job_id}
-    from .drugs import DrugLexicon
-    from .ocr_rules import analyse
+    else:
+        from .drugs import DrugLexicon
+        from .ocr_rules import analyse
 
-    analysis = analyse(page, args.get("caption"), DrugLexicon.default())
-    result = analysis.to_dict()
-    c.ledger.finish_ocr_job(job_id, "completed", now, type_=analysis.type, result=result,
-                            full_text=page.text)
-    c.ledger.audit("ocr.completed", now, request_id, job_id=job_id, type=analysis.type,
-                   confidence=round(analysis.confidence, 3), warnings=list(analysis.warnings),
-                   next_action=analysis.next_action)
-    return {"success": True, "job_id": job_id}
+        analysis = analyse(page, caption, DrugLexicon.default())
+        c.ledger.finish_ocr_job(job_id, "completed", now, type_=analysis.type, result=analysis.to_dict(),
+                                full_text=page.text)
+        c.ledger.audit("ocr.completed", now, request_id, job_id=job_id, type=analysis.type,
+                       confidence=round(analysis.confidence, 3), warnings=list(analysis.warnings),
+                       next_action=analysis.next_action)
+    result = c.tools.call(
+        "marketplace.get_ocr_result",
+        {"request_id": request_id, "idempotency_key": f"ocr-result:{job_id}", "actor": "system",
+         "job_id": job_id},
+        now,
+    )
+    lang = request.data.get("language", "en")
+    if result["status"] != "completed":
+        c.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_failed")
+        c.tell_client(c.request(request_id), "ocr_failed", text_for("ocr_failed", lang), now,
+                      key_suffix=f":{job_id}")
+        return
+    analysis = c.ledger.ocr_jobs(request_id)[-1]["result"] or {}
+    if analysis.get("next_action") == "proceed" and analysis.get("need_text"):
+        c._absorb_requirements(c.request(request_id), analysis["need_text"], now)
+        if caption:  # the caption fills gaps (usually the place); it never rewrites what was read
+            c._absorb_requirements(c.request(request_id), caption, now)
+    # Consulted from ocr_processing: a plan goes to vendor_outreach (ocr_complete), a question back
+    # to collecting_requirements (ocr_needs_client), an escalation to error.
+    c.brain.consult(request_id, "ocr_result", now)
 
 
 def job_result(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Scenario replay: load scenario files, run them against the simulated world, report."""
