@@ -37,6 +37,19 @@ def bench(session: nox.Session) -> None:
     """Timings: the gate's wall time, the median scenario, and OCR stage vs raw tesseract."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
+    session.run("python", "bench/ocr_bench.py", "fixtures/images")
+
+
+@nox.session(name="ocr-eval")
+def ocr_eval(session: nox.Session) -> None:
+    """OCR accuracy on the committed sample set and on the real SROIE receipts (if present)."""
+    session.install("-e", ".[test]")
+    session.run("concierge-sim", "ocr-eval", "fixtures/images", "--json", "reports/ocr-eval.json")
+    receipts = "../shared/data/receipts-sroie"
+    import os
+
+    if os.path.isdir(receipts):
+        session.run("concierge-sim", "ocr-eval", receipts, "--json", "reports/ocr-eval-receipts.json")
 
 
 @nox.session

@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--dir", default="scenarios")
     ocr = sub.add_parser("ocr-eval", help="measure the OCR stage on a sample set")
     ocr.add_argument("rest", nargs=argparse.REMAINDER)
+    sim = sub.add_parser("simulate", help="a seeded population run for Phases 1-3 (metrics, plots)",
+                         add_help=False)
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -111,9 +114,10 @@ def run_all(scenarios: list[Scenario], seed: int | None):
     return results
 
 
-def print_results(results, seed: int | None, out=sys.stdout) -> None:
+def print_results(results, seed: int | None, out=None) -> None:
     from .reports import rerun_command
 
+    out = out or sys.stdout
     for r in results:
         if r.verdict == "fail" and r.failure:
             print(f"FAIL {r.failure.headline(str(r.scenario.file))}", file=out)
@@ -182,6 +186,12 @@ def cmd_ocr_eval(args: argparse.Namespace) -> int:
     return ocr_main(list(args.rest))
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from ..rollout.simulate import main as simulate_main
+
+    return simulate_main(list(args.rest))
+
+
 def cmd_gate(args: argparse.Namespace) -> int:
     from .gate import main as gate_main
 
@@ -191,7 +201,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
-                "ocr-eval": cmd_ocr_eval, "gate": cmd_gate}
+                "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

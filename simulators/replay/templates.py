@@ -6,6 +6,7 @@ author starts from something green and changes one thing at a time.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -68,6 +69,7 @@ _BODIES = {
   - client: alice
     image: {render: prescription, items: [{drug: Amoxicillin, dose: 500mg, form: capsules, quantity: 21}]}
     caption: "Kimironko please"
+  - advance: 5s                 # an OCR job takes 5 virtual seconds
   - expect:
       ocr: {jobs: 1, status: completed, type: medical_prescription, drugs: [Amoxicillin]}
 """),
@@ -95,7 +97,7 @@ def scaffold(name: str, template: str, folder: Path) -> Path:
     vendors = os.path.relpath(fixture, folder.resolve()) if fixture.exists() else "fixtures/vendors/kigali.yaml"
     description, tags, flags, body = _BODIES[template]
     path.write_text(
-        _HEADER.format(name=name, description=description, tags=tags, extra_flags=flags, vendors=vendors) + body,
+        _HEADER.format(name=name, description=json.dumps(description), tags=tags, extra_flags=flags, vendors=vendors) + body,
         "utf-8",
     )
     return path
