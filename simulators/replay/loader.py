@@ -154,15 +154,21 @@ def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
 
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
-    loader = _LineLoader(text)
+    loader = None
     try:
+        loader = _LineLoader(text)  # the reader rejects control characters already here
         data = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        return None, [Problem(file, line, "file", f"character #x{exc.character:04x} at line {line} is not "
+                                                  "allowed in YAML; is this a binary file? expected a YAML scenario")]
     except yaml.YAMLError as exc:
         return None, [_yaml_problem(file, exc)]
     except RecursionError:
         return None, [Problem(file, 1, "yaml", "the YAML nests too deeply to read; expected a scenario mapping")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, [Problem(file, line, key, msg) for line, key, msg in loader.duplicates]
 
 
@@ -945,7 +951,7 @@ def _step_redeliver(c: _Checker, raw: Map, where: str, ctx: _StepContext, extra:
             c.add(line, key, f"step id {target!r} is defined later (line {id_line}); redeliver replays an "
                              "earlier message")
         elif kind not in ("client", "vendor"):
-            c.add(line, key, f"step {target!r} (line {id_line}) is a {kind} step; only client and vendor "
+            c.add(line, key, f"step {target!r} (line {id_line}) is a `{kind}:` step; only client and vendor "
                              "messages can be redelivered")
 
 
@@ -1023,9 +1029,10 @@ def _step_expect(c: _Checker, raw: Map, where: str, ctx: _StepContext, extra: di
         c.add(spec.line, key, f"nothing to check; expected at least one of: {', '.join(EXPECT)}")
     c.unknown_keys(spec, EXPECT, f"{key}.")
     normalized: dict[str, Any] = {}
-    for name, rule in EXPECT.items():
-        if name not in spec:
+    for name in spec:  # the author's order: the runner reports mismatches in this order
+        if name not in EXPECT:
             continue
+        rule = EXPECT[name]
         value, line, path = spec[name], spec.key_line(name), f"{key}.{name}"
         if isinstance(rule, dict):
             if not c.mapping(value, line, path, ", ".join(rule)):
