@@ -38,6 +38,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
     session.run("python", "bench/ocr_bench.py", "fixtures/images")
+    session.run("python", "bench/rollout_bench.py")
 
 
 @nox.session(name="ocr-eval")

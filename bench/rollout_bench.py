@@ -1,0 +1,129 @@
+"""Rollout simulator benchmark: simulated requests per second per core, and peak memory for 10,000.
+
+``python bench/rollout_bench.py [--requests N] [--memory-requests N] [--json OUT]``
+``python bench/rollout_bench.py --calibrate`` compares the calibrated OCR model with the real stage
+(Tesseract) on fixtures/images, field by field.
+
+Throughput runs one shard in this process (one core, calibrated OCR model, no plots). Memory runs a
+separate process (``--memory-requests``, default 10,000 requests) and reads its peak RSS. Numbers
+are reported as measured; the targets are printed next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_RPS, TARGET_MB = 2000, 300
+RATE = 0.5  # requests per client-hour in the bench world
+
+
+def _config(requests: int, shards: int = 1):
+    from simulators.rollout.population import WorldParams
+    from simulators.rollout.simulate import RunConfig
+
+    hours = 4.0
+    clients = max(1, int(requests / (RATE * hours)))
+    return RunConfig(clients=clients, vendors=120, hours=hours, seed=1, profile="phase3", shards=shards,
+                     params=WorldParams.with_overrides({"requests_per_client_hour": RATE}))
+
+
+def throughput(requests: int) -> dict:
+    from simulators.rollout.metrics import finalize, load_prices
+    from simulators.rollout.simulate import simulate
+
+    config = _config(requests)
+    start = time.process_time()
+    wall = time.perf_counter()
+    tally, _ = simulate(config, workers=1)
+    cpu = time.process_time() - start
+    m = finalize(tally, load_prices())
+    n = m["requests_total"]
+    return {"requests": n, "cpu_s": round(cpu, 2), "wall_s": round(time.perf_counter() - wall, 2),
+            "requests_per_cpu_s": round(n / cpu, 1), "target": TARGET_RPS}
+
+
+def memory(requests: int) -> dict:
+    code = (
+        "import sys, json, resource; sys.path.insert(0, '.');"
+        "from bench.rollout_bench import _config;"
+        "from simulators.rollout.simulate import simulate;"
+        "from simulators.rollout.metrics import finalize, load_prices;"
+        f"t, _ = simulate(_config({requests}, shards=max(1, {requests} // 500)));"
+        "m = finalize(t, load_prices());"
+        "print(json.dumps({'requests': m['requests_total'],"
+        " 'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))"
+    )
+    wall = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result.update({"wall_s": round(time.perf_counter() - wall, 1), "target_mb": TARGET_MB})
+    return result
+
+
+def calibrate() -> dict:
+    from simulators.ocr_eval import evaluate
+    from simulators.rollout.ocr_model import CalibratedOcr, encode_spec
+
+    class Model:
+        """Reads a fixture image's ground-truth spec (by its bytes) with the calibrated model."""
+
+        def __init__(self, folder: Path):
+            self.specs = {}
+            for truth in sorted(folder.glob("*.json")):
+                data = json.loads(truth.read_text())
+                image = folder / data.get("image", "")
+                if "spec" in data and image.exists():
+                    self.specs[image.read_bytes()] = data["spec"]
+            self.ocr = CalibratedOcr(seed=0)
+
+        def read(self, image: bytes):
+            return self.ocr.read(encode_spec(self.specs[image]))
+
+        def engine_info(self):
+            return self.ocr.engine_info()
+
+    folder = Path("fixtures/images")
+    real = evaluate(folder)
+    model = evaluate(folder, ocr=Model(folder))
+    return {"real": real["rows"], "model": model["rows"]}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--requests", type=int, default=1000, help="throughput run size")
+    p.add_argument("--memory-requests", type=int, default=10000, help="0 skips the memory run")
+    p.add_argument("--calibrate", action="store_true")
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+    if args.calibrate:
+        report = calibrate()
+        for real, model in zip(report["real"], report["model"], strict=True):
+            keys = [k for k in real if k.endswith("_accuracy") or k == "ask_rate"]
+            print(real["kind"], real["level"], {k: (real[k], model[k]) for k in keys})
+        return 0
+    report = {"throughput": throughput(args.requests)}
+    t = report["throughput"]
+    print(f"throughput: {t['requests']} requests in {t['cpu_s']} CPU s = {t['requests_per_cpu_s']} req/s/core "
+          f"(target {TARGET_RPS})")
+    if args.memory_requests:
+        report["memory"] = memory(args.memory_requests)
+        mem = report["memory"]
+        print(f"memory: {mem['requests']} requests, peak RSS {mem['peak_rss_mb']} MB (target < {TARGET_MB} MB), "
+              f"{mem['wall_s']} s wall")
+    report["maxrss_this_process_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

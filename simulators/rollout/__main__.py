@@ -1,0 +1,19 @@
+"""``python -m simulators.rollout simulate ...`` / ``... gate phaseN ...`` (same as concierge-sim)."""
+
+import sys
+
+from .gates import main as gate_main
+from .simulate import main as simulate_main
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["simulate"]:
+        return simulate_main(argv[1:])
+    if argv[:1] == ["gate"] and len(argv) >= 2:
+        return gate_main(argv[1], argv[2:])
+    print("usage: python -m simulators.rollout simulate ... | gate phase1|phase2|phase3 --run DIR",
+          file=sys.stderr)
+    return 2
+
+
+raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,23 @@
+"""The ``simulate`` options, importable without the simulator (the CLI builds its parser eagerly)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--clients", type=int, required=True)
+    p.add_argument("--vendors", type=int, required=True)
+    p.add_argument("--hours", type=float, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", choices=["phase1", "phase2", "phase3"], default=None)
+    p.add_argument("--env", dest="env_file", default=None, help="a runbook configuration block (KEY=value)")
+    p.add_argument("--params", default=None, help="YAML mapping overriding world parameters by name")
+    p.add_argument("--shards", type=int, default=None, help="default: one per 250 clients")
+    p.add_argument("--workers", type=int, default=1, help="processes; the metrics do not depend on it")
+    p.add_argument("--ocr", choices=["model", "tesseract"], default="model",
+                   help="model: the calibrated OCR model (fast); tesseract: render images and read them")
+    p.add_argument("--prices", default=None, help="price table (default fixtures/prices.yaml)")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--out", required=True, help="RUN_DIR")
+    return p

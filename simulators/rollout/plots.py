@@ -1,0 +1,75 @@
+"""PNG plots of a run: the time-to-shortlist distribution, and each gated metric against its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "concierge-sim"
+    return plt
+
+
+def plot_time_to_shortlist(path: Path, hist: dict[int, int], never: int) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    minutes = sorted(hist)
+    if minutes:
+        width = 15  # seconds per bar
+        bins: dict[int, int] = {}
+        for sec in minutes:
+            bins[sec // width * width] = bins.get(sec // width * width, 0) + hist[sec]
+        xs = sorted(bins)
+        ax.bar([x / 60 for x in xs], [bins[x] for x in xs], width=width / 60, align="edge",
+               color="#4c72b0", label="shortlist delivered")
+    top = max(1, max(ax.get_ylim()[1], 1))
+    ax.axvline(6, color="#dd8452", linestyle="--", label="6 min target (Phase 1/2)")
+    ax.axvline(10, color="#c44e52", linestyle="-", label="10 min rollback line")
+    ax.set_xlabel("time to shortlist (minutes)")
+    ax.set_ylabel("requests")
+    title = "Time to shortlist"
+    if never:
+        title += f" ({never} request(s) never got one)"
+    ax.set_title(title)
+    ax.set_ylim(0, top)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_thresholds(path: Path, rows: list[dict[str, Any]]) -> None:
+    """One bar per metric, as a share of its threshold (1.0 = on the line)."""
+    plt = _pyplot()
+    shown = [r for r in rows if isinstance(r.get("value"), (int, float)) and r.get("threshold")]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * max(4, len(shown)) + 1.2), dpi=100)
+    labels = [f"{r['id']} ({r['value']} {r['op']} {r['threshold']})" for r in shown]
+    ratios = [float(r["value"]) / float(r["threshold"]) for r in shown]
+    colors = ["#55a868" if r["verdict"] in ("pass", "clear") else "#c44e52" for r in shown]
+    ax.barh(range(len(shown)), ratios, color=colors)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_yticks(range(len(shown)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("value / threshold (green: within, red: breaks it)")
+    ax.set_title("Metrics against their thresholds")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def write_plots(out: Path, tally: dict[str, Any], metrics: dict[str, Any]) -> list[Path]:
+    from .gates import threshold_rows
+
+    out.mkdir(parents=True, exist_ok=True)
+    tts = out / "time_to_shortlist.png"
+    plot_time_to_shortlist(tts, tally.get("tts_hist", {}), int(tally.get("tts_never", 0)))
+    thresholds = out / "thresholds.png"
+    plot_thresholds(thresholds, threshold_rows(metrics))
+    return [tts, thresholds]

@@ -1,0 +1,482 @@
+"""``concierge-sim simulate``: a seeded population against the real concierge, on the virtual clock.
+
+The run is cut into shards by client (client ``i`` belongs to shard ``i % shards``). Each shard is a
+SimWorld of its own — the real ``Concierge`` with its SQLite ledger, the fake Cloud API, signed
+webhooks — holding the whole vendor directory and its share of the clients. Shards are independent,
+so ``--workers K`` runs them in K processes and the merged tally is the same for every K.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from concierge.drugs import DrugLexicon
+from concierge.lifecycle import ENDED_STATES, RequestState
+from simulators.brains import RuleBrain
+from simulators.world import SimWorld, WorldConfig
+
+from .behaviour import (
+    CANARY_DIGITS,
+    MoltbotSim,
+    ObservingTransport,
+    SimCallProvider,
+    lognormal_s,
+    vendor_reply,
+)
+from .cli_args import add_simulate_arguments
+from .env import Profile, profile
+from .metrics import Tally, dumps, finalize, load_prices, merge
+from .ocr_model import CalibratedOcr, encode_spec, score_reading
+from .population import (
+    PLACES,
+    PlannedRequest,
+    Population,
+    WorldParams,
+    build_population,
+    typical_price,
+)
+
+DRAIN_S = 30 * 60  # after the last arrival: hard limit (10 min) + follow-up window + client answers
+CHUNK_S = 15 * 60  # virtual time between progress updates and buffer trims
+CANCEL_WORD = {"en": "cancel", "fr": "annuler", "rw": "hagarika"}
+CLIENT_ANSWERS = ("question", "widen_search", "ocr_failed", "ocr_off", "ocr_budget")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    clients: int
+    vendors: int
+    hours: float
+    seed: int
+    profile: str | None = None
+    env_file: str | None = None
+    params: WorldParams = field(default_factory=WorldParams)
+    shards: int = 1
+    ocr: str = "model"  # model | tesseract
+
+    def settings(self) -> Profile:
+        return profile(self.profile, self.env_file)
+
+
+def shard_seed(seed: int, shard: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"rollout:{seed}:{shard}".encode()).digest()[:6], "big")
+
+
+class ShardRun:
+    """One shard: its world, the people in it, and what they did."""
+
+    def __init__(self, config: RunConfig, shard: int, population: Population | None = None):
+        self.config = config
+        self.settings = config.settings()
+        params = config.params
+        self.params = params
+        pinned = tuple(sorted(self.settings.flags.allowlist))
+        if population is None:
+            population = build_population(config.seed, config.clients, config.vendors, config.hours,
+                                          params, pinned)
+        self.clients = {c.index: c for c in population.clients if c.index % config.shards == shard}
+        self.planned = [r for r in population.requests if r.client in self.clients]
+        self.vendors = {v.vendor.phone: v for v in population.vendors}
+        seed = shard_seed(config.seed, shard)
+        self.rng = random.Random(seed)
+        world = SimWorld(
+            WorldConfig(vendors=[v.vendor for v in population.vendors],
+                        clients={c.phone: (c.area, c.language) for c in self.clients.values()},
+                        flags=self.settings.flags, caps=self.settings.caps, seed=seed),
+            ocr=CalibratedOcr(seed) if config.ocr == "model" else None,
+        )
+        self.world = world
+        ports = world.concierge.ports
+        ports.transport = ObservingTransport(world.transport, self._on_sent)
+        self.brain = MoltbotSim(
+            RuleBrain(), random.Random(f"brain:{seed}"), invalid_rate=params.brain_invalid_rate,
+            latency_median_s=params.brain_latency_median_s, latency_sigma=params.brain_latency_sigma,
+            timeout_s=params.brain_timeout_s, now=world.clock.now,
+            batch_size=params.brain_batch_size, max_vendors=params.brain_max_vendors,
+        )
+        ports.brain = self.brain
+        self.calls = SimCallProvider(random.Random(f"calls:{seed}"), params.call_failure_rate,
+                                     params.call_minutes_median, world.ledger, world.clock.now,
+                                     self._client_of)
+        ports.calls = world.calls = self.calls
+        self.by_request: dict[str, PlannedRequest] = {}
+        self.answers: dict[str, int] = {}
+        self.injected: set[tuple[str, str]] = set()
+        self.tally = Tally()
+
+    # --- the people act ------------------------------------------------------------------------
+    def _client_of(self, request_id: str) -> str | None:
+        row = self.world.ledger.get_request(request_id)
+        return row.client_phone if row else None
+
+    def _deliver(self, phone: str, **kwargs: Any) -> None:
+        item = self.world.message_from(phone, **kwargs)
+        if self.rng.random() < self.params.redelivery_rate:
+            self.tally.add("redeliveries")
+            self.world.clock.call_at(self.world.clock.now() + self.rng.randint(1, 30),
+                                     lambda _now, it=item: self.world.redeliver(it))
+
+    def _later(self, delay_s: int, action: Callable[[], None]) -> None:
+        self.world.clock.call_at(self.world.clock.now() + delay_s, lambda _now: action())
+
+    def _arrive(self, planned: PlannedRequest) -> None:
+        client = self.clients[planned.client]
+        ledger = self.world.ledger
+        latest = ledger.latest_request(client.phone)
+        if latest is not None and RequestState(latest.state) not in ENDED_STATES:
+            self.tally.add("arrivals_while_busy")  # the client is still being served: no new need
+            return
+        if planned.kind == "text":
+            self._deliver(client.phone, text=planned.text)
+        else:
+            media_id, mime = self._media(planned)
+            self._deliver(client.phone, kind="image", media_id=media_id, mime_type=mime)
+        row = ledger.latest_request(client.phone)
+        if row is None or row.id in self.by_request:
+            return
+        self.by_request[row.id] = planned
+        if planned.cancel_after_s is not None:
+            self._later(planned.cancel_after_s, lambda rid=row.id: self._cancel(rid))
+
+    def _media(self, planned: PlannedRequest) -> tuple[str, str]:
+        assert planned.spec is not None
+        if self.config.ocr == "model":
+            return self.world.whatsapp.put_media(encode_spec(planned.spec), "image/jpeg"), "image/jpeg"
+        from simulators.render import render
+
+        page = render(planned.spec)
+        return self.world.whatsapp.put_media(page.image_bytes, page.mime), page.mime
+
+    def _cancel(self, request_id: str) -> None:
+        row = self.world.ledger.get_request(request_id)
+        if row is None or RequestState(row.state) in ENDED_STATES or row.state == "handed_off":
+            return
+        client = self.clients[self.by_request[request_id].client]
+        self._deliver(client.phone, text=CANCEL_WORD[client.language])
+
+    def _on_sent(self, to: str, text: str, key: str, wamid: str | None) -> None:
+        vendor = self.vendors.get(to)
+        if vendor is not None:
+            if key.endswith(":qset:v1") and ":vendor:" in key:
+                self._vendor_answers(vendor, key, wamid)
+            return
+        row = self.world.ledger.get_outbound(key)
+        if row is not None and row["purpose"] in CLIENT_ANSWERS and row["request_id"]:
+            self._client_answers(row["request_id"], row["purpose"])
+
+    def _vendor_answers(self, vendor: Any, key: str, wamid: str | None) -> None:
+        request_id = key[len("request:"):].split(":vendor:")[0]
+        planned = self.by_request.get(request_id)
+        category = planned.category if planned else vendor.vendor.categories[0]
+        price = typical_price(category, planned.text if planned else "")
+        answer = vendor_reply(self.rng, vendor.behaviour, vendor.vendor.language, vendor.vendor.area or "",
+                              price)
+        if answer is None:
+            return
+        kind, text = answer
+        delay = lognormal_s(self.rng, vendor.behaviour.reply_median_s, vendor.behaviour.reply_sigma)
+        if kind == "injection":
+            self.tally.add("injection_attempts")
+            self.injected.add((request_id, vendor.vendor.id))
+        phone = vendor.vendor.phone
+        self._later(delay, lambda: self._deliver(phone, text=text, context_wamid=wamid))
+
+    def _client_answers(self, request_id: str, purpose: str) -> None:
+        planned = self.by_request.get(request_id)
+        if planned is None or self.answers.get(request_id, 0) >= 2:
+            return
+        if self.rng.random() >= self.params.client_answer_prob:
+            return
+        self.answers[request_id] = self.answers.get(request_id, 0) + 1
+        client = self.clients[planned.client]
+        text = planned.text
+        if client.area not in text:
+            text = f"{text} near {client.area}"
+        if purpose == "widen_search":
+            other = self.rng.choice([p for p in PLACES if p != client.area])
+            text = text.replace(client.area, other)
+        delay = self.rng.randint(*self.params.client_answer_delay_s)
+        self._later(delay, lambda: self._answer(request_id, client.phone, text))
+
+    def _answer(self, request_id: str, phone: str, text: str) -> None:
+        latest = self.world.ledger.latest_request(phone)
+        if latest is None or latest.id != request_id or RequestState(latest.state) in ENDED_STATES:
+            return
+        self._deliver(phone, text=text)
+
+    # --- the run -------------------------------------------------------------------------------
+    def run(self, progress: Callable[[float], None] | None = None) -> Tally:
+        self.advance_all(progress)
+        return self.finish()
+
+    def advance_all(self, progress: Callable[[float], None] | None = None) -> None:
+        clock = self.world.clock
+        for planned in self.planned:
+            clock.call_at(clock.start + planned.at_s, lambda _now, p=planned: self._arrive(p))
+        end = self.config.hours * 3600 + DRAIN_S
+        while clock.elapsed() < end:
+            self.world.advance(min(CHUNK_S, end - clock.elapsed()))
+            self._trim()
+            if progress:
+                progress(clock.elapsed() / end)
+
+    def finish(self) -> Tally:
+        collect(self.world.ledger, self.tally, self.brain, self.calls, self.by_request, self.injected)
+        self.world.close()
+        return self.tally
+
+    def _trim(self) -> None:
+        """Observation buffers the simulator does not read; the ledger keeps the record."""
+        self.world.delivered.clear()
+        self.world.whatsapp.requests.clear()
+        self.world.whatsapp.sent.clear()
+        self.world.logs.records.clear()
+
+
+def _scope(handled_by: dict[str, str], rid: str | None) -> str | None:
+    if rid is None or rid not in handled_by:
+        return None
+    return "" if handled_by[rid] == "ai" else "coded_"
+
+
+def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
+            by_request: dict[str, PlannedRequest], injected: set[tuple[str, str]]) -> None:
+    """Read a finished shard's ledger (and the sim's own records) into the tally."""
+    db = ledger.db
+
+    handled_by = {r["request_id"]: json.loads(r["data"])["handled_by"] for r in db.execute(
+        "SELECT request_id, data FROM audit WHERE event='request.opened' ORDER BY seq")}
+    reached: dict[str, set[str]] = {}
+    cancelled: set[str] = set()
+    for r in db.execute("SELECT request_id, dest, reason FROM state_changes ORDER BY seq"):
+        reached.setdefault(r["request_id"], set()).add(r["dest"])
+        if r["reason"] == "client_cancelled":
+            cancelled.add(r["request_id"])
+    delivered = {r["request_id"]: r["delivered_at"] for r in db.execute(
+        "SELECT request_id, delivered_at FROM shortlists WHERE delivered_at IS NOT NULL")}
+    latency: dict[str, int] = {}
+    for call in brain.calls:
+        done = delivered.get(call.request_id)
+        if done is not None and call.at <= done:
+            latency[call.request_id] = latency.get(call.request_id, 0) + call.latency_s
+    shortlisted: dict[str, set[str]] = {}
+    for r in db.execute("SELECT request_id, items FROM shortlists WHERE delivered_at IS NOT NULL"):
+        shortlisted[r["request_id"]] = {i["vendor_id"] for i in json.loads(r["items"])}
+    clients = {"": set(), "coded_": set()}
+    for r in db.execute("SELECT id, client_phone, state, created_at, data FROM requests ORDER BY seq"):
+        s = _scope(handled_by, r["id"])
+        if s is None:
+            continue
+        rid, state = r["id"], r["state"]
+        clients[s].add(r["client_phone"])
+        t.add(f"{s}requests")
+        dests = reached.get(rid, set())
+        if state == "error":
+            t.add(f"{s}errors")
+            if (json.loads(r["data"]).get("error_reason") or "") == "timeout":
+                t.add(f"{s}errors_timeout")
+        if "handed_off" in dests:
+            t.add(f"{s}handed_off")
+        if rid in cancelled:
+            t.add(f"{s}cancelled")
+        elif state not in ("error", "closed", "handed_off"):
+            t.add(f"{s}abandoned")
+        if rid in delivered:
+            t.add(f"{s}shortlists_delivered")
+            seconds = int(round(delivered[rid] - r["created_at"])) + latency.get(rid, 0)
+            t.observe(f"{s}tts_hist", seconds)
+            t.observe(f"{s}tts_delivered_hist", seconds)
+        elif "vendor_outreach" in dests and rid not in cancelled:
+            t.add(f"{s}tts_never")
+    t.add("clients_active", len(clients[""] | clients["coded_"]))
+    t.add("ai_clients", len(clients[""]))
+    replied = {(r["request_id"], r["vendor_id"]) for r in db.execute(
+        "SELECT DISTINCT request_id, vendor_id FROM replies WHERE request_id IS NOT NULL")}
+    per_request: dict[str, int] = {}
+    for r in db.execute("SELECT request_id, vendor_id, sent_at FROM outreach"):
+        s = _scope(handled_by, r["request_id"])
+        per_request[r["request_id"]] = per_request.get(r["request_id"], 0) + 1
+        if s is None or r["sent_at"] is None:
+            continue
+        t.add(f"{s}outreach_sent")
+        t.add(f"{s}wa_vendor_messages")
+        if (r["request_id"], r["vendor_id"]) in replied:
+            t.add(f"{s}outreach_replied")
+    for rid, n in per_request.items():
+        if _scope(handled_by, rid) == "":
+            t.at_least("max_vendors_contacted", n)
+    for r in db.execute("SELECT request_id, event, COUNT(*) AS n FROM audit WHERE event IN "
+                        "('brain.called','brain.output_rejected','brain.unavailable','brain.kill_switch',"
+                        "'injection.flagged') GROUP BY request_id, event ORDER BY request_id, event"):
+        s = _scope(handled_by, r["request_id"])
+        name = {"brain.called": "brain_called", "brain.output_rejected": "brain_rejected",
+                "brain.unavailable": "brain_unavailable", "brain.kill_switch": "kill_switches",
+                "injection.flagged": "injection_flagged"}[r["event"]]
+        t.add(f"{s or ''}{name}" if s is not None else name, r["n"])
+    lexicon = DrugLexicon.default()
+    for r in db.execute("SELECT request_id, status, result FROM ocr_jobs ORDER BY id"):
+        s = _scope(handled_by, r["request_id"])
+        if s is None:
+            continue
+        t.add(f"{s}ocr_jobs")
+        t.add(f"{s}ocr_calls")
+        ok = r["status"] == "completed"
+        if not ok:
+            t.add(f"{s}ocr_failed")
+        planned = by_request.get(r["request_id"])
+        if planned is not None and planned.truth is not None:
+            hits, n = score_reading(json.loads(r["result"]) if ok and r["result"] else None,
+                                    planned.truth, lexicon)
+            t.add(f"{s}ocr_fields_right", hits)
+            t.add(f"{s}ocr_fields", n)
+    for r in db.execute("SELECT request_id, party, text FROM outbound WHERE status='sent'"):
+        s = _scope(handled_by, r["request_id"])
+        if r["party"] == "client" and s is not None:
+            t.add(f"{s}wa_client_messages")
+            if CANARY_DIGITS in "".join(ch for ch in r["text"] if ch.isdigit()):
+                t.add("injection_breaches")  # a vendor's payment instruction reached a client
+    for rid, vendor_id in sorted(injected):
+        if vendor_id in shortlisted.get(rid, set()):
+            t.add("injection_breaches")  # a vendor that tried an injection was recommended
+    for call in calls.records:
+        s = _scope(handled_by, call.request_id)
+        if s is None:
+            continue
+        t.add(f"{s}calls")
+        t.add(f"{s}call_centiminutes", int(round(call.minutes * 100)))
+        if not call.accepted:
+            t.add(f"{s}calls_failed")
+        if not call.consent_ok:
+            t.add("unsolicited_calls")
+    for call in brain.calls:
+        s = _scope(handled_by, call.request_id)
+        if s is None:
+            continue
+        t.add(f"{s}brain_input_chars", call.input_chars)
+        t.add(f"{s}brain_output_chars", call.output_chars)
+    t.add("duplicates_suppressed", db.execute(
+        "SELECT COUNT(*) FROM audit WHERE event='inbound.duplicate_suppressed'").fetchone()[0])
+    t.add("vendor_opt_outs", db.execute("SELECT COUNT(*) FROM vendor_status WHERE opted_out=1").fetchone()[0])
+
+
+def run_shard(config: RunConfig, shard: int, progress: Callable[[float], None] | None = None) -> dict:
+    return ShardRun(config, shard).run(progress).to_json()
+
+
+def _run_shard_job(args: tuple[RunConfig, int]) -> dict:
+    return run_shard(*args)
+
+
+class Bar:
+    """A progress bar on a terminal; silent when stderr is a log file."""
+
+    def __init__(self, total: int, stream: Any = None):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def show(self, done: float, label: str) -> None:
+        if not self.live:
+            return
+        frac = min(1.0, done / max(1, self.total))
+        filled = int(frac * 30)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {frac * 100:5.1f}% {label[:40]:<40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\r" + " " * 80 + "\r")
+            self.stream.flush()
+
+
+def simulate(config: RunConfig, workers: int = 1, bar: Bar | None = None) -> tuple[Tally, list[dict]]:
+    """Run every shard (in ``workers`` processes) and merge their tallies in shard order."""
+    shards = list(range(config.shards))
+    bar = bar or Bar(len(shards))
+    partials: list[dict] = []
+    if workers <= 1:
+        for s in shards:
+            partials.append(run_shard(config, s, lambda f, s=s: bar.show(s + f, f"shard {s + 1}/{len(shards)}")))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for i, part in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
+                partials.append(part)
+                bar.show(i + 1, f"{i + 1}/{len(shards)} shards")
+    bar.close()
+    return merge(Tally.from_json(p) for p in partials), partials
+
+
+def write_run(out: Path, config: RunConfig, tally: Tally, partials: list[dict],
+              prices_path: str | None = None) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    prices = load_prices(prices_path)
+    metrics = finalize(tally, prices)
+    settings = config.settings()
+    (out / "metrics.json").write_text(dumps(metrics))
+    (out / "tally.json").write_text(dumps({"merged": tally.to_json(), "shards": partials}))
+    run = {
+        "config": {**asdict(config), "params": asdict(config.params)},
+        "profile": settings.name, "flags": settings.flags.describe(),
+        "caps": asdict(settings.caps), "max_pilot_users": settings.max_pilot_users,
+        "prices": prices,
+    }
+    (out / "run.json").write_text(dumps(run))
+    return metrics
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="concierge-sim simulate", description=__doc__.splitlines()[0])
+    return add_simulate_arguments(p)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    overrides = yaml.safe_load(Path(args.params).read_text("utf-8")) if args.params else {}
+    params = WorldParams.with_overrides(overrides or {})
+    shards = args.shards or max(1, -(-args.clients // 250))
+    return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
+                     profile=args.profile, env_file=args.env_file, params=params, shards=shards,
+                     ocr=args.ocr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code else 0
+    return run_from_args(args)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    if args.clients < 1 or args.vendors < 1 or args.hours <= 0 or args.workers < 1:
+        print("simulate: --clients, --vendors, --workers must be >= 1 and --hours > 0", file=sys.stderr)
+        return 2
+    try:
+        config = config_from_args(args)
+        config.settings()
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
+    tally, partials = simulate(config, args.workers)
+    out = Path(args.out)
+    metrics = write_run(out, config, tally, partials, args.prices)
+    if not args.no_plots:
+        from .plots import write_plots
+
+        write_plots(out, tally, metrics)
+    p95 = metrics["time_to_shortlist_p95_s"]
+    p95_text = f"{p95} s" if p95 is not None else ("never" if metrics["time_to_shortlist_never"] else "-")
+    print(f"{metrics['requests_total']} requests ({metrics['requests']} on the AI path), "
+          f"error rate {metrics['error_rate']}, p95 {p95_text}, "
+          f"cost/request {metrics['cost_per_request']} USD -> {out}/metrics.json")
+    return 0

@@ -1,0 +1,153 @@
+"""Population runs through the real concierge: hand-computed small worlds, determinism, sharding,
+and each rollback trigger firing when its condition is built into the world."""
+
+from dataclasses import replace
+
+from concierge.geo import lookup_place
+from concierge.ports import Vendor
+from simulators.rollout.behaviour import CANARY_PHONE
+from simulators.rollout.gates import judge
+from simulators.rollout.metrics import dumps, finalize
+from simulators.rollout.population import (
+    Client,
+    PlannedRequest,
+    Population,
+    SimVendor,
+    VendorBehaviour,
+    WorldParams,
+)
+from simulators.rollout.simulate import RunConfig, ShardRun, simulate, write_run
+
+TESTER = "+250780000001"  # allowlisted in the phase1 profile
+FREE_BRAIN = {"whatsapp": {"client_message_usd": 0.0, "vendor_message_usd": 0.004},
+              "brain": {"chars_per_token": 4, "input_usd_per_million_tokens": 0.0,
+                        "output_usd_per_million_tokens": 0.0},
+              "ocr": {"per_call_usd": 0.0015}, "calls": {"per_minute_usd": 0.2}}
+CALM = dict(brain_invalid_rate=0.0, brain_latency_median_s=3.0, brain_latency_sigma=0.0,
+            redelivery_rate=0.0, client_cancel_rate=0.0)
+
+
+def behaviour(reply_prob=1.0, **over):
+    b = VendorBehaviour(reply_prob=reply_prob, reply_median_s=60.0, reply_sigma=0.0, stock_prob=1.0,
+                        price_factor=1.0, busy_rate=0.0, stop_rate=0.0, vague_rate=0.0, injection_rate=0.0)
+    return replace(b, **over)
+
+
+def small_world(b: VendorBehaviour, requests_at=(0, 3600), vendors=3) -> Population:
+    place = lookup_place("Kimironko")
+    vendors = [SimVendor(Vendor(id=f"v{i}", name=f"Pharmacy {i}", phone=f"+2507880001{i:02d}",
+                                categories=("pharmacy",), lat=place.lat, lng=place.lng, area="Kimironko",
+                                rating=4.0, avg_response_minutes=1.0), b) for i in range(vendors)]
+    client = Client(0, "Alice Uwase", TESTER, "en", "Kimironko")
+    need = "I need Paracetamol 500mg tablets near Kimironko"
+    planned = [PlannedRequest(0, at, "text", "pharmacy", need) for at in requests_at]
+    return Population([client], vendors, planned)
+
+
+def run_small(b: VendorBehaviour, **params) -> ShardRun:
+    config = RunConfig(clients=1, vendors=3, hours=2, seed=1, profile="phase1",
+                       params=WorldParams.with_overrides({**CALM, **params}))
+    return ShardRun(config, 0, population=small_world(b))
+
+
+def test_hand_computed_small_world():
+    # Three vendors answer "in stock" after exactly 60 s: the third reply meets min_replies (3), the
+    # shortlist goes out at +60 s; two brain calls (client message, replies ready) of 3 s each.
+    m = finalize(run_small(behaviour()).run(), FREE_BRAIN)
+    assert m["requests"] == 2 and m["successful_flows"] == 2 and m["error_rate"] == 0.0
+    assert m["time_to_shortlist_p50_s"] == 66 and m["time_to_shortlist_p95_s"] == 66
+    assert m["vendor_reply_rate"] == 1.0 and m["outreach_sent"] == 6
+    assert m["brain_calls"] == 4 and m["brain_rejection_rate"] == 0.0
+    assert m["cost_per_request"] == 0.012  # 3 outreach templates x 0.004 USD, brain priced at 0 here
+    assert m["handoff_rate"] == 1.0 and m["unsolicited_calls"] == 0 and m["injection_breaches"] == 0
+
+
+def test_vendors_that_never_reply_drive_p95_past_ten_minutes():
+    m = finalize(run_small(behaviour(reply_prob=0.0)).run(), FREE_BRAIN)
+    assert m["time_to_shortlist_never"] == 2 and m["time_to_shortlist_p95_s"] is None
+    assert m["error_rate"] == 1.0 and m["errors_timeout"] == 2
+    report = judge("phase1", m)
+    assert set(report["rollback"]) == {"rollback.p95", "rollback.error_rate"}
+
+
+def test_slow_vendors_give_a_measured_p95_over_the_line():
+    # Replies at 7 min: the 6-minute target finds nothing usable, the replies then meet min_replies.
+    m = finalize(run_small(behaviour(reply_median_s=420.0)).run(), FREE_BRAIN)
+    assert m["time_to_shortlist_p95_s"] == 426
+    assert "phase1.time_to_shortlist" in {r["id"] for r in judge("phase1", m)["rows"] if r["verdict"] == "fail"}
+
+
+def test_injection_attempts_are_flagged_not_shortlisted():
+    m = finalize(run_small(behaviour(injection_rate=1.0)).run(), FREE_BRAIN)
+    assert m["injection_attempts"] == 6 and m["injection_flagged"] >= 6
+    assert m["injection_breaches"] == 0 and m["shortlists_delivered"] == 0
+
+
+def test_a_payment_instruction_reaching_a_client_is_a_breach_and_fires():
+    run = run_small(behaviour())
+    run.advance_all()
+    request = run.world.ledger.latest_request(TESTER)
+    run.world.concierge.tell_client(request, "progress", f"Pay the deposit to {CANARY_PHONE}",
+                                    run.world.clock.now())
+    m = finalize(run.finish(), FREE_BRAIN)
+    assert m["injection_breaches"] == 1
+    assert "rollback.prompt_injection" in judge("phase1", m)["rollback"]
+
+
+def test_a_call_without_consent_is_unsolicited_and_fires():
+    run = run_small(behaviour())
+    run.advance_all()
+    request = run.world.ledger.latest_request(TESTER)
+    run.calls.start_call("+250788000100", request_id=request.id, idempotency_key="bypass")
+    m = finalize(run.finish(), FREE_BRAIN)
+    assert m["calls"] == 1 and m["unsolicited_calls"] == 1
+    assert "rollback.unsolicited_call" in judge("phase3", m)["rollback"]
+
+
+def test_invalid_brain_output_is_rejected_and_counted():
+    m = finalize(run_small(behaviour(), brain_invalid_rate=1.0).run(), FREE_BRAIN)
+    assert m["brain_calls"] == 1 and m["brain_rejection_rate"] == 1.0 and m["kill_switches"] == 0
+    # DOMAIN.md: the brain is not asked again for the same event, so the request waits for the
+    # client's next message; this client only waits (the safe message asks nothing), so the request
+    # stays open and the client's second need (at +1 h) joins it instead of opening a new one.
+    assert m["requests"] == 1 and m["abandoned_open"] == 1 and m["successful_flows"] == 0
+
+
+def _config(**over):
+    base = dict(clients=60, vendors=25, hours=1.5, seed=11, profile="phase3", shards=3)
+    base.update(over)
+    return RunConfig(**base)
+
+
+def test_same_seed_same_metrics_byte_for_byte(tmp_path):
+    a, _ = simulate(_config())
+    b, _ = simulate(_config())
+    ma = write_run(tmp_path / "a", _config(), a, [])
+    write_run(tmp_path / "b", _config(), b, [])
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
+    assert ma["requests_total"] > 10
+    c, _ = simulate(_config(seed=12))
+    assert dumps(c.to_json()) != dumps(a.to_json())
+
+
+def test_shards_merge_exactly_across_worker_processes():
+    one, parts = simulate(_config(), workers=1)
+    two, _ = simulate(_config(), workers=2)
+    assert dumps(one.to_json()) == dumps(two.to_json())
+    assert len(parts) == 3 and sum(p.get("requests", 0) + p.get("coded_requests", 0) for p in parts) == \
+        one.get("requests", 0) + one.get("coded_requests", 0)
+
+
+def test_phase2_profile_caps_vendors_per_request(tmp_path):
+    # 14 silent pharmacies and a Moltbot that asks for batches of 5 and 15 vendors: batches go out
+    # until the cap; Phase 2 stops at 10, Phase 3 (15) runs out of vendors at 14.
+    everyone = tmp_path / "everyone.env"
+    everyone.write_text("AI_CONCIERGE_PERCENT_ROLLOUT=100\n")
+    seen = {}
+    for name in ("phase2", "phase3"):
+        config = RunConfig(clients=1, vendors=14, hours=1, seed=1, profile=name, env_file=str(everyone),
+                           params=WorldParams.with_overrides({**CALM, "brain_batch_size": 5,
+                                                              "brain_max_vendors": 15}))
+        run = ShardRun(config, 0, population=small_world(behaviour(reply_prob=0.0), (0,), vendors=14))
+        seen[name] = finalize(run.run(), FREE_BRAIN)["max_vendors_contacted"]
+    assert seen == {"phase2": 10, "phase3": 14}
