@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -13,6 +14,7 @@ class InvalidPhone(ValueError):
     pass
 
 
+@lru_cache(maxsize=8192)  # pure, and called for every webhook and send: parsing is costly
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """``0788 000 101``, ``+250788000101`` and ``250788000101`` all give ``+250788000101``."""
     text = str(raw).strip()
