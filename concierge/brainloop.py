@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .contracts import validate_brain_output
+from .contracts import BRAIN_ACTION_TYPES, decode_brain_output, validate_brain_output
 from .errors import BrainUnavailable, ContractViolation
+from .safety import contains_payment_instruction, phones_in, redact
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,7 +31,7 @@ class BrainLoop:
         c = self.c
         request = c.request(request_id)
         data = request.data
-        pack = c.context_pack(request_id, event)
+        pack = c.context_pack(request_id, event, now)
         if data.get("handled_by") != "ai" or data.get("kill_switch"):
             self._run(request_id, c.coded.propose(pack), now, source="coded")
             return
@@ -58,14 +59,18 @@ class BrainLoop:
                 problem = c.shortlist_evidence_problem(request_id, action)
                 if problem:
                     raise ContractViolation("evidence", problem)
+            problem = containment_problem(action)
+            if problem:
+                raise ContractViolation("containment", problem)
         except ContractViolation as exc:
-            self._reject(request_id, str(exc), event, pack, now)
+            self._reject(request_id, str(exc), event, pack, now, action_type=proposed_type(raw))
             return
         c.update(request_id, now, brain_rejected_in_a_row=0)
         c.ledger.audit("brain.output_accepted", now, request_id, action=action["type"])
         self._run(request_id, action, now, source="brain")
 
-    def _reject(self, request_id: str, reason: str, event: str, pack: dict[str, Any], now: float) -> None:
+    def _reject(self, request_id: str, reason: str, event: str, pack: dict[str, Any], now: float,
+                action_type: str | None = None) -> None:
         c = self.c
         data = c.request(request_id).data
         in_a_row = int(data.get("brain_rejected_in_a_row", 0)) + 1
@@ -73,15 +78,24 @@ class BrainLoop:
             request_id, now, brain_rejected=int(data.get("brain_rejected", 0)) + 1,
             brain_rejected_in_a_row=in_a_row,
         )
-        c.ledger.audit("brain.output_rejected", now, request_id, reason=reason[:500], trigger=event)
+        reason = redact(reason)  # schema errors quote the output, which may carry numbers or secrets
+        c.ledger.audit("brain.output_rejected", now, request_id, reason=reason[:500], trigger=event,
+                       action_type=action_type)
         log.warning("brain output rejected for %s: %s", request_id, reason[:200])
         if in_a_row >= c.caps.kill_switch_after:
             c.update(request_id, now, kill_switch=True, handled_by="coded")
             c.ledger.audit("brain.kill_switch", now, request_id, rejections=in_a_row)
             log.warning("kill switch tripped for %s: coded workflow takes over", request_id)
-            self._run(request_id, c.coded.propose(c.context_pack(request_id, event)), now, source="coded")
+            self._run(request_id, c.coded.propose(c.context_pack(request_id, event, now)), now, source="coded")
             return
         request = c.request(request_id)
+        if request.state == "ocr_processing":
+            # Nothing else moves a request out of ocr_processing: without this the client's next
+            # message would be ignored for good. Back to the client, as for an unreadable photo.
+            from .lifecycle import RequestState
+
+            c.move(request_id, RequestState.COLLECTING_REQUIREMENTS, now, "brain_rejected")
+            request = c.request(request_id)
         c.tell_client(request, "safe_message", text_for("processing", data.get("language", "en")), now,
                       key_suffix=f":rej{data.get('brain_rejected', 0) + 1}")
 
@@ -90,3 +104,30 @@ class BrainLoop:
         action = validate_brain_output(action)
         self.c.ledger.audit("action.executed", now, request_id, action=action["type"], source=source)
         self.c.execute(request_id, action, now)
+
+
+def proposed_type(raw: Any) -> str | None:
+    """The action type a raw output claims to be, when it names a known one (for the audit trail)."""
+    try:
+        decoded = decode_brain_output(raw)
+    except ContractViolation:
+        return None
+    kind = decoded.get("type") if isinstance(decoded, dict) else None
+    return kind if kind in BRAIN_ACTION_TYPES else None
+
+
+def containment_problem(action: dict[str, Any]) -> str | None:
+    """Text the brain wants shown to the client must not carry payment instructions or phone
+    numbers: the only numbers a client gets are the wa.me links built from the vendors' replies."""
+    for key in ("question_text", "safe_client_message"):
+        text = action.get(key)
+        if not isinstance(text, str):
+            continue
+        if contains_payment_instruction(text):
+            return f"{action['type']}: {key} carries payment instructions"
+        if phones_in(text):
+            return f"{action['type']}: {key} carries a phone number"
+    for i, option in enumerate(action.get("options") or []):
+        if isinstance(option, str) and (contains_payment_instruction(option) or phones_in(option)):
+            return f"{action['type']}: options[{i}] carries payment instructions or a phone number"
+    return None

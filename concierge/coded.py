@@ -79,7 +79,8 @@ class CodedWorkflow:
             and any(usable(r) for r in replies)
         ):
             return self._shortlist(pack, replies)
-        if pack.get("ocr") and pack["ocr"].get("next_action") == "ask_client":
+        # An unsure reading is asked about once, right after it was read; later turns are the client's.
+        if event == "ocr_result" and (pack.get("ocr") or {}).get("next_action") == "ask_client":
             return {
                 "type": "ask_client",
                 "question_text": pack["ocr"].get("question") or _ITEM_QUESTION.get(lang, _ITEM_QUESTION["en"]),

@@ -8,6 +8,7 @@ a vendor asked, a message sent) is decided by a ledger insert, so a redelivery o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,9 @@ from .webhooks import InboundMessage, StatusUpdate, parse_webhook
 
 S = RequestState
 log = logging.getLogger("concierge")
+CLOSEOUT_CHECK_S = 60.0  # a closeout stopped half-way is resumed this long after it started
+# Client messages that may still go out (on retry) once a request is closed or in error.
+_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "shortlist"})
 
 
 @dataclass
@@ -77,6 +81,16 @@ class Settings:
     flags: Flags = field(default_factory=Flags)
     caps: Caps = field(default_factory=Caps)
     app_secret: str = "app-secret"
+    call_secret: str = "call-secret"  # signs the calling provider's status callbacks
+
+
+def _same_phone(a: str, b: str) -> bool:
+    from .phones import InvalidPhone, normalize_phone
+
+    try:
+        return normalize_phone(a) == normalize_phone(b)
+    except InvalidPhone:
+        return False
 
 
 def requirements_from(data: dict[str, Any]) -> Requirements:
@@ -139,12 +153,19 @@ class Concierge:
         if row is None:
             self.ledger.audit("status.unknown", now, status=status.status, wamid=status.wamid)
             return
-        if status.status in ("sent", "delivered", "read") and row["status"] == "pending":
-            # Meta did accept it even though our call timed out: never send it again.
+        if status.status in ("sent", "delivered", "read") and row["status"] in ("pending", "failed"):
+            # Meta did accept it even though our call timed out (even the last attempt): it was
+            # delivered, so it is sent, and never sent again.
             self._mark_sent(row, status.wamid, now)
         elif status.status == "failed" and row["status"] != "failed":
             self.ledger.update_outbound(key, status="failed", last_error="status failed")
             self.ledger.audit("message.failed", now, row["request_id"], idem_key=key)
+
+    def on_call_status(self, raw_body: bytes, signature: str | None, now: float) -> str:
+        """A signed status callback of the calling provider (verified and applied in calling.py)."""
+        from .calling import on_call_callback
+
+        return on_call_callback(self, raw_body, signature, now)
 
     def on_timer(self, timer: Timer, now: float) -> None:
         handler = getattr(self, f"_timer_{timer.name}", None)
@@ -305,6 +326,17 @@ class Concierge:
             if S(self.request(row["request_id"]).state) in ENDED_STATES:
                 self.ledger.update_outbound(key, status="failed", last_error="request ended")
                 return
+        # Between two attempts the world may have changed: a vendor opted out, a client said STOP.
+        if row["party"] == "vendor" and row["purpose"] != "stop_confirmation":
+            vendor_id = self._vendor_for_phone(row["to_phone"])
+            if vendor_id and self.ledger.vendor_status(vendor_id)["opted_out"]:
+                self.ledger.update_outbound(key, status="failed", last_error="vendor opted out")
+                self.ledger.audit("message.blocked_opted_out", now, row["request_id"], vendor_id=vendor_id)
+                return
+        if row["party"] == "client" and row["request_id"] and row["purpose"] not in _CLOSING_PURPOSES:
+            if S(self.request(row["request_id"]).state) in (S.CLOSED, S.ERROR):
+                self.ledger.update_outbound(key, status="failed", last_error="request ended")
+                return
         self._attempt(key, now, vendor_id=timer.payload.get("vendor_id"), buttons=timer.payload.get("buttons"))
 
     def tell_client(
@@ -331,12 +363,17 @@ class Concierge:
     def _client_message(self, msg: InboundMessage, now: float) -> None:
         phone = msg.from_phone
         text = (msg.text or "").strip()
-        if self._rate_limited(phone, msg, now):
-            return
         request = self._active_request(phone)
+        # STOP is honoured even from a rate-limited client: an opt-out must never be dropped.
         if text and reply_rules.is_client_cancel(text):
             self._client_cancel(phone, request, msg, now)
             return
+        if self._rate_limited(phone, msg, now):
+            return
+        from .calling import on_client_message as calling_route
+
+        if calling_route(self, phone, msg, now) is not None:
+            return  # a consent answer or a bare "call me": calling.py owns it
         if request is None:
             profile_language = self.ports.clients.language_of(phone) if self.ports.clients else None
             language = detect_language(text, profile_language or "en") if text else (profile_language or "en")
@@ -395,15 +432,18 @@ class Concierge:
             "SELECT COUNT(*) FROM inbound WHERE from_phone=? AND party='client' AND received_at>?",
             (phone, now - 60.0),
         ).fetchone()[0]
+        # Keyed on a digest of the full number: two clients whose masks match are two clients.
+        client_key = hashlib.sha256(phone.encode("utf-8")).hexdigest()[:16]
         until = self.ledger.db.execute(
             "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
-            (f'%"phone":"{mask_phone(phone)}"%',),
+            (f'%"client_key":"{client_key}"%',),
         ).fetchone()[0]
         if until is not None and now < until + self.caps.rate_limit_s:
             self.ledger.audit("client.message_dropped_rate_limit", now, wamid=msg.wamid)
             return True
         if rows > self.caps.client_messages_per_minute:
-            self.ledger.audit("client.rate_limited", now, phone=mask_phone(phone), wamid=msg.wamid)
+            self.ledger.audit("client.rate_limited", now, phone=mask_phone(phone), client_key=client_key,
+                              wamid=msg.wamid)
             log.warning("client %s rate limited for %ds", mask_phone(phone), self.caps.rate_limit_s)
             return True
         return False
@@ -474,6 +514,9 @@ class Concierge:
             return
         self.update(request_id, now, last_reply_at=now)
         self._check_stop_condition(request_id, now)
+        from .calling import after_vendor_reply
+
+        after_vendor_reply(self, request_id, vendor.id, parsed_dict, now)
 
     def _outreach_for_reply(self, vendor_id: str, context_wamid: str | None):
         rows = self.ledger.outreach(vendor_id=vendor_id)
@@ -614,24 +657,39 @@ class Concierge:
             "calling_allowed": bool(action.get("calling_allowed")),
         }
         request = self.request(request_id)
+        under_way = S(request.state) in (S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES)
         if not self._eligible(request, plan, now):
             self.ledger.audit("outreach.no_eligible_vendors", now, request_id, category=plan["category"])
+            if under_way:
+                return  # a repeated plan with nobody new to ask: the running outreach goes on as it is
+            if S(request.state) is S.OCR_PROCESSING:
+                self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
             self.update(request_id, now, plan=None)
             clar = int(request.data.get("clarifications", 0)) + 1
             self.update(request_id, now, clarifications=clar)
             self.tell_client(request, "widen_search", text_for("no_vendors", self._lang(request)), now,
                              key_suffix=f":nv{clar}")
             return
-        self.update(request_id, now, plan=plan, first_outreach_at=now)
+        # The outreach clock starts once per request: a second plan must not re-arm its timers.
+        first = request.data.get("first_outreach_at") is None
+        self.update(request_id, now, plan=plan, **({"first_outreach_at": now} if first else {}))
         if S(request.state) is S.OCR_PROCESSING:
             self.move(request_id, S.VENDOR_OUTREACH, now, "ocr_complete")
         else:
-            self.move(request_id, S.VENDOR_OUTREACH, now, "requirements_complete")
-        self._send_batch(request_id, now)
+            self.move(request_id, S.VENDOR_OUTREACH, now, "next_batch" if under_way else "requirements_complete")
+        if self._send_batch(request_id, now) == 0 and under_way:
+            # Caps left no room for another batch: keep waiting on the batches already out.
+            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+        if under_way:
+            return
         for name, delay in (("still_waiting", self.caps.still_waiting_s),
                             ("target", self.caps.target_s),
                             ("hard_limit", self.caps.hard_limit_s)):
-            self.ports.scheduler.schedule(Timer(name, request_id, now + delay))
+            if first:
+                self.ports.scheduler.schedule(Timer(name, request_id, now + delay))
+        from .calling import after_outreach_started
+
+        after_outreach_started(self, request_id, now)
         self.tell_client(self.request(request_id), "searching",
                          text_for("searching", self._lang(request)), now)
 
@@ -729,37 +787,81 @@ class Concierge:
         replies = {r["vendor_id"]: r for r in self.replies_summary(request_id)}
         budget = (request.data.get("requirements") or {}).get("budget_max")
         from .coded import candidates_from
-        from .shortlist import score
+        from .shortlist import rank
 
-        scored = []
-        for item in action["items"]:
-            reply = replies[item["vendor_id"]]
-            scored.append(score(candidates_from([reply])[0], budget))
-        items = [
-            {"vendor_id": s.candidate.vendor_id, "vendor_name": s.candidate.vendor_name,
-             "vendor_phone": s.candidate.vendor_phone, "score": s.score,
-             "availability": s.candidate.availability, "price_min": s.candidate.price_min,
-             "price_max": s.candidate.price_max}
-            for s in scored
-        ]
-        self.ledger.persist_shortlist(request_id, items, now)
+        # The brain chooses which replies; DOMAIN.md's score decides their order, drops out-of-stock
+        # ones while a usable reply exists, and keeps at most 5.
+        chosen = rank(candidates_from([replies[i["vendor_id"]] for i in action["items"]
+                                       if i["vendor_id"] in replies]), budget)
+        items = [{"vendor_id": s.candidate.vendor_id, "vendor_name": s.candidate.vendor_name,
+                  "vendor_phone": s.candidate.vendor_phone, "score": s.score,
+                  "availability": s.candidate.availability, "price_min": s.candidate.price_min,
+                  "price_max": s.candidate.price_max, "confidence": s.candidate.confidence,
+                  "distance_km": s.candidate.distance_km, "replied_after_s": s.candidate.replied_after_s,
+                  "first_responder": s.candidate.first_responder,
+                  "location_note": s.candidate.location_note, "options": list(s.candidate.options)}
+                 for s in chosen]
+        if not items:
+            self.ledger.audit("shortlist.empty", now, request_id)
+            return
+        if self.ledger.persist_shortlist(request_id, items, now):
+            # Resumes the closeout should anything below stop half-way (crash, restart).
+            self.ports.scheduler.schedule(Timer("closeout_check", request_id, now + CLOSEOUT_CHECK_S))
+        else:
+            self.ledger.audit("shortlist.already_persisted", now, request_id)
+        self._closeout(request_id, now)
+
+    def _closeout(self, request_id: str, now: float) -> None:
+        """persist → shortlist_ready → send → handed_off → pending outreach excluded; every step is
+        idempotent, and a retry delivers the shortlist persisted first, so it sends nothing twice."""
+        from .shortlist import Candidate, ScoredCandidate
+
+        persisted = self.ledger.shortlist(request_id)
+        if persisted is None:
+            return
+        request = self.request(request_id)
         state = S(request.state)
         if state is S.AWAITING_VENDOR_REPLIES:
-            self.move(request_id, S.SHORTLIST_READY, now, "build_shortlist")
+            self._closeout_move(request_id, S.SHORTLIST_READY, now, "build_shortlist")
         elif state is S.COLLECTING_REQUIREMENTS:
-            self.move(request_id, S.SHORTLIST_READY, now, "shortlist_existing_replies")
-        if S(self.request(request_id).state) is not S.SHORTLIST_READY:
+            self._closeout_move(request_id, S.SHORTLIST_READY, now, "shortlist_existing_replies")
+        if S(self.request(request_id).state) is S.SHORTLIST_READY:
+            fields = Candidate.__dataclass_fields__
+            scored = [ScoredCandidate(Candidate(**{k: v for k, v in item.items() if k in fields
+                                                   and k != "options"}, options=tuple(item.get("options") or ())),
+                                      float(item["score"]), ())
+                      for item in persisted["items"]]
+            need = (request.data.get("plan") or {}).get("need")
+            for i, text in enumerate(format_shortlist(scored, language=self._lang(request), need=need)):
+                self.tell_client(self.request(request_id), "shortlist", text, now, key_suffix=f":shortlist:{i}")
+            self.ledger.mark_shortlist_delivered(request_id, now)
+            if self._closeout_move(request_id, S.HANDED_OFF, now, "deliver_shortlist"):
+                self.ledger.audit("shortlist.delivered", now, request_id, size=len(scored),
+                                  time_to_shortlist_s=now - request.created_at)
+                self.ports.scheduler.schedule(
+                    Timer("follow_up_close", request_id, now + self.caps.followup_window_s))
+        if S(self.request(request_id).state) in (S.HANDED_OFF, S.CLOSED):
+            excluded = self.ledger.exclude_pending_outreach(request_id=request_id)
+            if excluded:
+                self.ledger.audit("shortlist.outreach_excluded", now, request_id, outreach_excluded=excluded)
+
+    def _closeout_move(self, request_id: str, dest: RequestState, now: float, reason: str) -> bool:
+        # Through the audited tool, keyed per step: a resumed closeout replays, never re-applies.
+        return bool(self.tools.call(
+            "marketplace.update_request_state",
+            {"request_id": request_id, "idempotency_key": f"request:{request_id}:closeout:{dest.value}",
+             "actor": "system", "to_state": dest.value, "reason": reason},
+            now,
+        )["success"])
+
+    def _timer_closeout_check(self, timer: Timer, now: float) -> None:
+        shortlist = self.ledger.shortlist(timer.request_id or "")
+        request = self.ledger.get_request(timer.request_id or "")
+        if shortlist is None or request is None or S(request.state) is S.ERROR:
             return
-        need = (request.data.get("plan") or {}).get("need")
-        messages = format_shortlist(scored, language=self._lang(request), need=need)
-        for i, text in enumerate(messages):
-            self.tell_client(self.request(request_id), "shortlist", text, now, key_suffix=f":shortlist:{i}")
-        self.ledger.mark_shortlist_delivered(request_id, now)
-        self.move(request_id, S.HANDED_OFF, now, "deliver_shortlist")
-        excluded = self.ledger.exclude_pending_outreach(request_id=request_id)
-        self.ledger.audit("shortlist.delivered", now, request_id, size=len(items), outreach_excluded=excluded,
-                          time_to_shortlist_s=now - request.created_at)
-        self.ports.scheduler.schedule(Timer("follow_up_close", request_id, now + self.caps.followup_window_s))
+        if shortlist["delivered_at"] is None or S(request.state) is S.SHORTLIST_READY:
+            self.ledger.audit("shortlist.closeout_resumed", now, request.id, state=request.state)
+        self._closeout(request.id, now)
 
     def shortlist_evidence_problem(self, request_id: str, action: dict[str, Any]) -> str | None:
         """Why a proposed shortlist is not backed by the replies, or None."""
@@ -773,7 +875,7 @@ class Concierge:
             reply = replies.get(vid)
             if reply is None:
                 return f"items[{i}]: vendor {vid} did not reply to this request"
-            if item["vendor_phone"] != reply["vendor_phone"] and item["vendor_phone"].lstrip("+") != reply["vendor_phone"].lstrip("+"):
+            if not _same_phone(item["vendor_phone"], reply["vendor_phone"]):
                 return f"items[{i}]: phone does not match vendor {vid}"
             if reply["suspicious"]:
                 return f"items[{i}]: vendor {vid} was flagged as suspicious"
@@ -879,6 +981,26 @@ class Concierge:
         self.ledger.audit("request.timeout", now, request.id)
         self.tell_client(request, "timeout_apology", text_for("timeout", self._lang(request)), now)
 
+    def _timer_call_trigger(self, timer: Timer, now: float) -> None:
+        from .calling import on_trigger_timer
+
+        on_trigger_timer(self, timer, now)
+
+    def _calling_consent(self, request_id: str, now: float) -> str:
+        from .calling import consent_status
+
+        return consent_status(self, request_id, now)
+
+    def _timer_call_watchdog(self, timer: Timer, now: float) -> None:
+        from .calling import on_watchdog
+
+        on_watchdog(self, timer, now)
+
+    def _timer_ocr_run(self, timer: Timer, now: float) -> None:
+        from .ocrflow import run_job
+
+        run_job(self, timer, now)
+
     def _timer_follow_up_close(self, timer: Timer, now: float) -> None:
         request = self.ledger.get_request(timer.request_id or "")
         if request is None or S(request.state) is not S.HANDED_OFF:
@@ -886,8 +1008,19 @@ class Concierge:
         self.move(request.id, S.CLOSED, now, "follow_up_done")
 
     # used by BrainLoop -------------------------------------------------------------------------
-    def context_pack(self, request_id: str, event: str) -> dict[str, Any]:
+    def context_pack(self, request_id: str, event: str, now: float | None = None) -> dict[str, Any]:
         request = self.request(request_id)
+        # The request's core facts come through the audited snapshot tool: what the brain was shown
+        # is on record. A numbered key per snapshot, so a replay never serves a stale one.
+        at = request.updated_at if now is None else now
+        taken = int(request.data.get("snapshots", 0)) + 1
+        self.update(request_id, at, snapshots=taken)
+        snapshot = self.tools.call(
+            "marketplace.get_request_snapshot",
+            {"request_id": request_id, "idempotency_key": f"request:{request_id}:snapshot:{taken}",
+             "actor": "system"},
+            at,
+        )["request"]
         messages = [
             {"from": "client" if t["party"] == "client" and t["direction"] == "in"
              else ("vendor" if t["party"] == "vendor" and t["direction"] == "in" else "concierge"),
@@ -901,10 +1034,10 @@ class Concierge:
             "contract": "context_pack.v1",
             "request_id": request_id,
             "conversation_id": f"conv:{request.client_phone and mask_phone(request.client_phone)}",
-            "language": self._lang(request),
-            "state": request.state,
+            "language": snapshot["language"],
+            "state": snapshot["state"],
             "event": event,
-            "requirements": request.data.get("requirements") or {},
+            "requirements": snapshot["requirements"],
             "clarifications_asked": int(request.data.get("clarifications", 0)),
             "messages": messages,
             "ocr": latest_ocr,
@@ -919,7 +1052,7 @@ class Concierge:
                 "ai_enabled": request.data.get("handled_by") == "ai",
                 "ocr_enabled": self.flags.ocr_on(request.client_phone),
                 "calling_enabled": self.flags.calling_on(request.client_phone),
-                "calling_consent": "not_requested",
+                "calling_consent": self._calling_consent(request_id, at),
                 "caps": {
                     "batch_size_max": self.caps.batch_size_max,
                     "max_batches": self.caps.max_batches,

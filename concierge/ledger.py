@@ -359,6 +359,13 @@ class Ledger:
         )
         return cur.rowcount
 
+    def outreach_pending(self, vendor_id: str) -> int:
+        """Outreach to this vendor queued but not yet sent (a send being retried), any request."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM outreach WHERE vendor_id=? AND status='queued' AND sent_at IS NULL",
+            (vendor_id,),
+        ).fetchone()[0]
+
     def outreach_sent_since(self, vendor_id: str, since: float) -> list[float]:
         rows = self.db.execute(
             "SELECT sent_at FROM outreach WHERE vendor_id=? AND sent_at IS NOT NULL AND sent_at>=?"

@@ -91,6 +91,7 @@ def run_job(c: Concierge, timer: Timer, now: float) -> None:
         from .ocr_rules import analyse
 
         analysis = analyse(page, caption, DrugLexicon.default())
+        _flag_injection(c, request_id, job_id, page.text, now)
         c.ledger.finish_ocr_job(job_id, "completed", now, type_=analysis.type, result=analysis.to_dict(),
                                 full_text=page.text)
         c.ledger.audit("ocr.completed", now, request_id, job_id=job_id, type=analysis.type,
@@ -116,6 +117,18 @@ def run_job(c: Concierge, timer: Timer, now: float) -> None:
     # Consulted from ocr_processing: a plan goes to vendor_outreach (ocr_complete), a question back
     # to collecting_requirements (ocr_needs_client), an escalation to error.
     c.brain.consult(request_id, "ocr_result", now)
+
+
+def _flag_injection(c: Concierge, request_id: str, job_id: str, text: str, now: float) -> None:
+    """Text read from an image is data: instructions in it are flagged and audited (kinds only,
+    never the text). Printed phone numbers are normal on prescriptions and invoices, so a number
+    alone does not flag an image."""
+    from .safety import detect_injection
+
+    kinds = [k for k in detect_injection(text, source="ocr").kinds if k != "foreign_phone"]
+    if kinds:
+        c.ledger.audit("injection.flagged", now, request_id, source="ocr", kinds=kinds, job_id=job_id)
+        log.warning("injection attempt flagged in the text of %s (%s)", job_id, ",".join(kinds))
 
 
 def job_result(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:

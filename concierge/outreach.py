@@ -91,6 +91,9 @@ def why_ineligible(
         return "daily_cap"
     if recent and now - recent[-1] < caps.vendor_min_gap_s:
         return "cooldown"
+    if ledger.outreach_pending(vendor.id):
+        # A send to this vendor is still being retried: its gap starts when it goes out.
+        return "cooldown"
     return None
 
 

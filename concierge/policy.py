@@ -26,6 +26,7 @@ class Caps:
     followup_window_s: float = 5 * MINUTE
     brain_calls_max: int = 8
     ocr_jobs_max: int = 2
+    ocr_latency_s: float = 5.0  # a real OCR service answers in seconds, not instantly
     client_messages_per_minute: int = 20
     rate_limit_s: float = 5 * MINUTE
     progress_updates_max: int = 3
@@ -36,6 +37,9 @@ class Caps:
     send_backoff_s: float = 2.0
     consent_ttl_s: float = 24 * 3600.0
     call_cooldown_s: float = 10 * MINUTE
+    call_trigger_no_reply_s: float = 3 * MINUTE  # urgent request: no vendor reply this long -> call
+    ambiguous_confidence: float = 0.6  # a reply below this confidence is ambiguous (call trigger)
+    call_watchdog_s: float = 5 * MINUTE  # no final call status by then: treated as failed
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -163,7 +163,7 @@ def rank_key(s: ScoredCandidate) -> tuple:
         math.inf if price is None else price,
         math.inf if delay is None else delay,
         str(c.vendor_id),
-        0,
+        repr(c),
     )
 
 

@@ -53,6 +53,46 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Je ne peux pas encore lire les images. Écrivez le nom du produit ou du médicament.",
         "rw": "Ntabwo turasoma amafoto. Nimwandike izina ry'igicuruzwa cyangwa umuti mukeneye.",
     },
+    "consent_prompt_vendor": {
+        "en": "No clear answer from a vendor yet. May I call the vendor for you to speed this up? Reply YES or NO.",
+        "fr": "Pas encore de réponse claire d'un vendeur. Puis-je appeler le vendeur pour vous afin d'accélérer ? Répondez OUI ou NON.",
+        "rw": "Nta gisubizo gisobanutse turabona ku mucuruzi. Twamuhamagara ngo byihute? Subiza YEGO cyangwa OYA.",
+    },
+    "consent_prompt_client": {
+        "en": "May I call you on this number about your request? Reply YES or NO.",
+        "fr": "Puis-je vous appeler à ce numéro au sujet de votre demande ? Répondez OUI ou NON.",
+        "rw": "Twabahamagara kuri iyi nimero ku bijyanye n'ubusabe bwanyu? Subiza YEGO cyangwa OYA.",
+    },
+    "consent_prompt_either": {
+        "en": "May I call you, and the vendor if it helps, about your request? Reply YES or NO.",
+        "fr": "Puis-je vous appeler, ainsi que le vendeur si cela aide, au sujet de votre demande ? Répondez OUI ou NON.",
+        "rw": "Twabahamagara, n'umucuruzi niba bifasha, ku bijyanye n'ubusabe bwanyu? Subiza YEGO cyangwa OYA.",
+    },
+    "consent_granted": {
+        "en": "Thank you. I'll call only if it helps, and keep you updated here.",
+        "fr": "Merci. J'appellerai seulement si cela aide, et je vous tiens informé ici.",
+        "rw": "Murakoze. Tuzahamagara gusa niba bifasha, kandi tubamenyeshe hano.",
+    },
+    "consent_denied": {
+        "en": "Understood, no call. I'll continue by chat.",
+        "fr": "C'est noté, pas d'appel. Je continue par message.",
+        "rw": "Byumvikanye, nta guhamagara. Turakomeza kuganira hano.",
+    },
+    "call_not_needed": {
+        "en": "Thank you. Your request is already complete, so no call is needed.",
+        "fr": "Merci. Votre demande est déjà terminée, aucun appel n'est nécessaire.",
+        "rw": "Murakoze. Ubusabe bwanyu bwarangiye, nta mpamvu yo guhamagara.",
+    },
+    "call_fallback": {
+        "en": "Call didn't go through; continuing via chat.",
+        "fr": "L'appel n'a pas abouti ; on continue par message.",
+        "rw": "Guhamagara ntibyakunze; turakomeza kuganira hano.",
+    },
+    "calling_unavailable": {
+        "en": "I can't place calls right now; let's continue here in chat.",
+        "fr": "Je ne peux pas appeler pour le moment ; continuons ici par message.",
+        "rw": "Ubu ntidushobora guhamagara; reka dukomeze kuganira hano.",
+    },
     "ocr_failed": {
         "en": "I couldn't read that file. Please send a clearer photo or type what you need.",
         "fr": "Je n'ai pas pu lire ce fichier. Envoyez une photo plus nette ou écrivez votre besoin.",

@@ -51,7 +51,13 @@ class Toolbox:
             ledger.audit("tool.replayed", now, args.get("request_id"), tool=tool)
             return previous
         result = self._handlers[tool](args, now)
-        validate_tool_result(tool, result)
+        try:
+            validate_tool_result(tool, result)
+        except ContractViolation as exc:
+            # Not recorded as this key's result: a bad result is a bug to see, never one to replay.
+            ledger.audit("tool.result_rejected", now, args.get("request_id"), tool=tool, reason=exc.reason[:300])
+            log.error("tool %s returned a result outside its contract: %s", tool, exc.reason[:200])
+            raise
         ledger.record_tool_call(key, tool, args.get("request_id"), args["actor"], args, result, now)
         ledger.audit("tool.called", now, args.get("request_id"), tool=tool, success=result["success"])
         return result

@@ -20,6 +20,7 @@ from concierge.ports import Timer, Vendor
 
 from .adapters.graph_api import GraphApiTransport
 from .brains import RuleBrain, ScriptedBrain
+from .calling import FakeCallProvider, HttpCallProvider
 from .clock import VirtualClock
 from .vendors import StaticDirectory
 from .whatsapp import FakeWhatsAppCloud
@@ -27,6 +28,8 @@ from .whatsapp import FakeWhatsAppCloud
 PHONE_NUMBER_ID = "106540352242922"
 ACCESS_TOKEN = "EAAG-sim-access-token"
 APP_SECRET = "sim-app-secret"
+CALL_SECRET = "sim-call-secret"
+CALL_API_KEY = "sim-call-api-key"
 
 
 class ClockScheduler:
@@ -105,15 +108,23 @@ class SimWorld:
         self.brain = ScriptedBrain(RuleBrain())
         self.scheduler = ClockScheduler(self.clock, self)
         self._ocr = ocr
+        if calls is None:
+            calls = FakeCallProvider(secret=CALL_SECRET, api_key=CALL_API_KEY, now=self.clock.now,
+                                     seed=config.seed)
         self.calls = calls
+        # The fake is reached over HTTP like a real provider; a bare port object is used as given.
+        self._calls_http = calls.client() if hasattr(calls, "client") else None
+        call_port = HttpCallProvider(self._calls_http, api_key=CALL_API_KEY) if self._calls_http else calls
+        if hasattr(calls, "on_callback"):
+            calls.on_callback = self._pump
         self.concierge = Concierge(
             self.ledger,
             Ports(
                 transport=self.transport, directory=self.directory, brain=self.brain,
-                scheduler=self.scheduler, ocr=_LazyOcr(self) if ocr is None else ocr, calls=calls,
+                scheduler=self.scheduler, ocr=_LazyOcr(self) if ocr is None else ocr, calls=call_port,
                 clients=StaticClientProfiles(config.clients),
             ),
-            Settings(flags=config.flags, caps=config.caps, app_secret=APP_SECRET),
+            Settings(flags=config.flags, caps=config.caps, app_secret=APP_SECRET, call_secret=CALL_SECRET),
         )
         self.delivered: list[Delivered] = []
         self.logs = LogCapture()
@@ -125,6 +136,8 @@ class SimWorld:
     def close(self) -> None:
         self._logger.removeHandler(self.logs)
         self.http.close()
+        if self._calls_http is not None:
+            self._calls_http.close()
         self.ledger.close()
 
     # --- the outside world acts ---------------------------------------------------------------
@@ -152,14 +165,17 @@ class SimWorld:
         self._pump()
 
     def _pump(self) -> None:
-        """Deliver Meta's status callbacks for what was sent, until the world is quiet."""
+        """Deliver Meta's and the call provider's callbacks, until the world is quiet."""
         for _ in range(1000):
             hooks = self.whatsapp.drain_status_webhooks()
-            if not hooks:
+            call_hooks = self.calls.drain_callbacks() if hasattr(self.calls, "drain_callbacks") else []
+            if not hooks and not call_hooks:
                 break
             for hook in hooks:
                 signature = hook.headers.get("X-Hub-Signature-256")
                 self.concierge.on_webhook(hook.body, signature, self.clock.now())
+            for call_hook in call_hooks:
+                self.concierge.on_call_status(call_hook.body, call_hook.signature, self.clock.now())
             self.clock.run_due()
 
     # --- observations -------------------------------------------------------------------------

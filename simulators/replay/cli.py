@@ -42,9 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--dir", default="scenarios")
     ocr = sub.add_parser("ocr-eval", help="measure the OCR stage on a sample set")
     ocr.add_argument("rest", nargs=argparse.REMAINDER)
-    sim = sub.add_parser("simulate", help="a seeded population run for Phases 1-3 (metrics, plots)",
-                         add_help=False)
-    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    sim = sub.add_parser("simulate", help="a seeded population run for Phases 1-3 (metrics, plots)")
+    from ..rollout.cli_args import add_simulate_arguments
+
+    add_simulate_arguments(sim)
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -187,9 +188,9 @@ def cmd_ocr_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from ..rollout.simulate import main as simulate_main
+    from ..rollout.simulate import run_from_args
 
-    return simulate_main(list(args.rest))
+    return run_from_args(args)
 
 
 def cmd_gate(args: argparse.Namespace) -> int:

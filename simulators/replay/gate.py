@@ -283,9 +283,9 @@ def main(phase: str, argv: list[str]) -> int:
         Path(args.report_dir).mkdir(parents=True, exist_ok=True)
         return run_phase0(args)
     if phase in ("phase1", "phase2", "phase3"):
-        print(f"concierge-sim gate {phase}: population runs (`concierge-sim simulate`) are not built yet; "
-              "see the open rollout-simulator issue", file=sys.stderr)
-        return EXIT_INVALID
+        from ..rollout.gates import main as rollout_gate_main
+
+        return rollout_gate_main(phase, argv)
     print(f"concierge-sim gate: unknown phase {phase!r}; expected phase0, phase1, phase2 or phase3",
           file=sys.stderr)
     return EXIT_INVALID

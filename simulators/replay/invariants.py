@@ -59,28 +59,65 @@ def batch_and_request_caps(world: SimWorld, ctx: Context) -> list[str]:
     return sorted(set(problems))
 
 
+_SCOPE_COVERS = {"call_vendor": {"vendor"}, "call_client": {"client"}, "either": {"vendor", "client"}}
+
+
+def _consent_before(events: list[dict[str, Any]], seq: int | None, at: float) -> tuple[str, str | None, float | None]:
+    """The consent (status, scope, granted_at) as it stood just before audit position ``seq``
+    (or, without one, at time ``at``), replayed from the append-only audit log."""
+    status, scope, granted_at = "not_requested", None, None
+    for e in events:
+        if (e["seq"] >= seq) if seq is not None else (e["at"] > at):
+            break
+        kind = e["event"].split(".", 1)[1]
+        if kind == "requested":
+            status, scope, granted_at = "requested", e["data"].get("scope"), None
+        elif kind == "granted":
+            status, scope, granted_at = "granted", e["data"].get("scope") or scope, e["at"]
+        elif kind in ("denied", "expired"):
+            status = kind
+    return status, scope, granted_at
+
+
 def no_call_without_consent(world: SimWorld, ctx: Context) -> list[str]:
-    problems = []
-    scope_covers = {"call_vendor": {"vendor"}, "call_client": {"client"}, "either": {"vendor", "client"}}
+    """Every call the provider placed (its own record: the ground truth) and every call the ledger
+    started had a granted, unexpired, in-scope consent at that moment, with calling on."""
+    problems: list[str] = []
+    ttl = world.config.caps.consent_ttl_s
+    rows = {r["id"]: dict(r) for r in world.ledger.db.execute("SELECT * FROM calls").fetchall()}
+    placing = {e["data"].get("call_id"): e["seq"] for e in world.ledger.audit_events("call.placing")}
+    attempts: list[tuple[str, str, str, float, int | None]] = []  # label, request, target, at, seq
     placed = getattr(world.calls, "placed", None)
-    rows = [dict(r) for r in world.ledger.db.execute("SELECT * FROM calls").fetchall()]
     if placed is not None:
-        # The provider's own record is the ground truth: a call the ledger does not know is unsolicited.
-        known = {r["request_id"] for r in rows}
-        problems += [f"call to {c['to'][-3:]} placed with no ledger record" for c in placed
-                     if c.get("request_id") not in known]
-    for call in rows:
-        consent = world.ledger.db.execute(
-            "SELECT * FROM consents WHERE request_id=?", (call["request_id"],)
-        ).fetchone()
-        if consent is None or consent["granted_at"] is None:
-            problems.append(f"call {call['id']} without granted consent")
-            continue
-        if not (consent["granted_at"] <= call["started_at"] < (consent["expires_at"] or 0)):
-            problems.append(f"call {call['id']} outside the consent's validity")
-        if call["target"] not in scope_covers.get(consent["scope"] or "", set()):
-            problems.append(f"call {call['id']} to a {call['target']} outside scope {consent['scope']}")
-    return problems
+        for call in placed:
+            row = rows.get(call.get("idempotency_key")) or rows.get(call.get("call_id"))
+            if row is None:
+                problems.append(f"call to ...{call['to'][-3:]} placed with no ledger record (unsolicited)")
+                continue
+            if row["to_phone"] != call["to"] or row["request_id"] != call.get("request_id"):
+                problems.append(f"call {row['id']} was placed to another number or request than recorded")
+            target = "vendor" if world.directory.by_phone(call["to"]) is not None else "client"
+            attempts.append((f"placed call to ...{call['to'][-3:]}", row["request_id"], target, call["at"],
+                             placing.get(row["id"])))
+    for row in rows.values():
+        attempts.append((f"call {row['id']}", row["request_id"], row["target"], row["started_at"],
+                         placing.get(row["id"])))
+    history: dict[str, list[dict[str, Any]]] = {}
+    for label, rid, target, at, seq in attempts:
+        request = world.ledger.get_request(rid)
+        if request is None or not world.config.flags.calling_on(request.client_phone):
+            problems.append(f"{label} while calling is off for that client")
+        if rid not in history:
+            history[rid] = [e for e in world.ledger.audit_events(request_id=rid)
+                            if e["event"].startswith("consent.")]
+        status, scope, granted_at = _consent_before(history[rid], seq, at)
+        if status != "granted" or granted_at is None:
+            problems.append(f"{label} without granted consent (consent {status})")
+        elif at >= granted_at + ttl:
+            problems.append(f"{label} after the consent expired")
+        elif target not in _SCOPE_COVERS.get(scope or "", set()):
+            problems.append(f"{label} to a {target} outside consent scope {scope}")
+    return list(dict.fromkeys(problems))
 
 
 def no_message_to_opted_out(world: SimWorld, ctx: Context) -> list[str]:
@@ -116,30 +153,48 @@ def client_phone_not_in_vendor_text(world: SimWorld, ctx: Context) -> list[str]:
     return problems
 
 
+def _after(msg: Any, sent_seq: dict[str | None, int], event: dict[str, Any]) -> bool:
+    """Did the fake deliver ``msg`` after the audited ``event``? Order, not time: on the virtual
+    clock a STOP and the messages sent just before it share one instant."""
+    if msg.at != event["at"]:
+        return msg.at > event["at"]
+    seq = sent_seq.get(msg.callback_data)
+    return seq is None or seq > event["seq"]
+
+
+def _sent_seq(world: SimWorld) -> dict[str | None, int]:
+    return {e["data"].get("idem_key"): e["seq"] for e in world.ledger.audit_events("message.sent")}
+
+
 def nothing_after_client_stop(world: SimWorld, ctx: Context) -> list[str]:
     problems = []
+    sent_seq = _sent_seq(world)
     for event in world.ledger.audit_events("client.cancelled"):
-        rid, at = event["request_id"], event["at"]
-        for row in world.ledger.outbound(party="client"):
-            if row["request_id"] == rid and row["status"] == "sent" and row["sent_at"] is not None \
-                    and row["sent_at"] >= at and row["purpose"] != "cancel_confirmation":
+        rid = event["request_id"]
+        confirmations = 0
+        for msg, row in _sent_rows(world):
+            if row is None or row["request_id"] != rid or row["party"] != "client":
+                continue
+            if row["purpose"] == "cancel_confirmation":
+                confirmations += 1
+            elif _after(msg, sent_seq, event):
                 problems.append(f"{row['purpose']} sent to the client of {rid} after STOP")
-        confirmations = [r for r in world.ledger.outbound(party="client")
-                         if r["request_id"] == rid and r["purpose"] == "cancel_confirmation"]
-        if len(confirmations) > 1:
-            problems.append(f"{len(confirmations)} STOP confirmations for {rid}")
+        if confirmations > 1:
+            problems.append(f"{confirmations} STOP confirmations for {rid}")
     return problems
 
 
 def nothing_after_handoff(world: SimWorld, ctx: Context) -> list[str]:
     problems = []
-    for change in world.ledger.state_changes():
-        if change["dest"] != "handed_off":
+    sent_seq = _sent_seq(world)
+    for event in world.ledger.audit_events("state.changed"):
+        if event["data"].get("dest") != "handed_off":
             continue
-        rid, at = change["request_id"], change["at"]
-        for o in world.ledger.outreach(request_id=rid):
-            if o.sent_at is not None and o.sent_at > at:
-                problems.append(f"outreach to {o.vendor_id} after {rid} was handed off")
+        rid, at = event["request_id"], event["at"]
+        for msg, row in _sent_rows(world):
+            if row and row["request_id"] == rid and row["purpose"] == "outreach" \
+                    and _after(msg, sent_seq, event):
+                problems.append(f"outreach to ...{msg.to[-3:]} after {rid} was handed off")
         for call in world.ledger.db.execute(
             "SELECT * FROM calls WHERE request_id=? AND started_at>?", (rid, at)
         ).fetchall():
@@ -187,6 +242,12 @@ def outbound_audited(world: SimWorld, ctx: Context) -> list[str]:
     ]
 
 
+def one_delivery_per_key(world: SimWorld, ctx: Context) -> list[str]:
+    """A retry (timeout, 5xx, 429) carries the same idempotency key: the fake must deliver it once."""
+    counts = Counter(msg.callback_data for msg in world.whatsapp.sent if msg.callback_data)
+    return [f"message {key[-40:]!r} delivered {n} times" for key, n in counts.items() if n > 1]
+
+
 def logs_masked(world: SimWorld, ctx: Context) -> list[str]:
     return [f"unmasked phone number in log: {line[:80]!r}" for line in world.unmasked_phone_lines()]
 
@@ -203,6 +264,7 @@ INVARIANTS: tuple[tuple[str, Callable[[SimWorld, Context], list[str]]], ...] = (
     ("inbound_recorded_once", inbound_recorded_once),
     ("transitions_allowed", transitions_allowed),
     ("outbound_audited", outbound_audited),
+    ("one_delivery_per_idempotency_key", one_delivery_per_key),
     ("logs_masked", logs_masked),
 )
 

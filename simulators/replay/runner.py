@@ -60,6 +60,7 @@ def _vendor(spec: Any) -> Vendor:
         lat=spec.lat, lng=spec.lng, area=spec.area, rating=float(spec.rating or 0.0),
         avg_response_minutes=float(spec.avg_response_minutes or 30.0), active=bool(spec.active),
         opted_out=bool(spec.opted_out), language=spec.language or "en", tags=tuple(spec.tags or ()),
+        blocked=bool(getattr(spec, "blocked", False)), has_whatsapp=bool(getattr(spec, "has_whatsapp", True)),
     )
 
 
@@ -152,7 +153,10 @@ class _Run:
         calls = self.world.calls
         if calls is None or not hasattr(calls, "callback"):
             return [Failure(step.index, step.line, "call_status", "no call provider in this world")]
-        calls.callback(step.args["call_status"])
+        try:
+            calls.callback(step.args["call_status"])
+        except (LookupError, ValueError) as exc:  # e.g. no call was placed: the scenario's claim fails
+            return [Failure(step.index, step.line, "call_status", str(exc))]
         return []
 
     def _fault(self, step: Step) -> list[Failure]:
@@ -160,12 +164,27 @@ class _Run:
         target = spec.pop("target")
         times = int(spec.get("times", 1))
         if target in ("whatsapp_send", "media_download"):
-            self.world.whatsapp.inject_fault(
-                target, status=spec.get("status"), kind=spec.get("kind"), times=times,
-                retry_after=spec.get("retry_after"),
-            )
+            try:  # a kind this target cannot have is the scenario's mistake, not a harness error
+                self.world.whatsapp.inject_fault(
+                    target, status=spec.get("status"), kind=spec.get("kind"), times=times,
+                    retry_after=spec.get("retry_after"),
+                )
+            except ValueError as exc:
+                return [Failure(step.index, step.line, "fault.kind", str(exc))]
         elif target == "brain":
             self.world.brain.fail_next(spec.get("kind") or "timeout", times)
+        elif target == "call" and hasattr(self.world.calls, "inject_fault"):
+            try:
+                self.world.calls.inject_fault(spec.get("kind"), status=spec.get("status"), times=times)
+            except ValueError as exc:
+                return [Failure(step.index, step.line, "fault.kind", str(exc))]
+        elif target == "ocr":
+            from ..faults import ocr_faults
+
+            try:
+                ocr_faults(self.world).inject(spec.get("kind"), times)
+            except ValueError as exc:
+                return [Failure(step.index, step.line, "fault.kind", str(exc))]
         else:
             return [Failure(step.index, step.line, f"fault.{target}", f"fault target {target!r} is not wired yet")]
         return []
@@ -272,6 +291,8 @@ def observe(world: SimWorld) -> dict[str, Any]:
         "tool_args_rejected": sorted({e["data"]["tool"] for e in ledger.audit_events("tool.args_rejected")}),
         "brain_accepted": sorted({e["data"]["action"] for e in ledger.audit_events("brain.output_accepted")}),
         "brain_rejected": len(ledger.audit_events("brain.output_rejected")),
+        "brain_rejected_types": sorted({t for t in (_rejected_type(e["data"]) for e in
+                                                    ledger.audit_events("brain.output_rejected")) if t}),
         "requests": len(ledger.requests()),
         "handed_off": sum(1 for c in ledger.state_changes() if c["dest"] == "handed_off"),
         "inbound": ledger.inbound_count(),
@@ -280,3 +301,14 @@ def observe(world: SimWorld) -> dict[str, Any]:
         "injection_flagged": len(ledger.audit_events("injection.flagged")),
         "calls": ledger.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0],
     }
+
+
+def _rejected_type(data: dict[str, Any]) -> str | None:
+    """The action type of a rejected output: recorded by the brain loop, else read from the reason
+    (``brain_output.v1: <type>: ...``)."""
+    from concierge.contracts import BRAIN_ACTION_TYPES
+
+    if data.get("action_type") in BRAIN_ACTION_TYPES:
+        return data["action_type"]
+    parts = str(data.get("reason") or "").split(": ")
+    return parts[1] if len(parts) > 2 and parts[0] == "brain_output.v1" and parts[1] in BRAIN_ACTION_TYPES else None
