@@ -127,6 +127,12 @@ def containment_problem(action: dict[str, Any]) -> str | None:
             return f"{action['type']}: {key} carries payment instructions"
         if phones_in(text):
             return f"{action['type']}: {key} carries a phone number"
+    # Vendor-facing text the brain writes is held to the same rule: nothing to forward.
+    vendor_texts = [("normalized_need", action.get("normalized_need"))]
+    vendor_texts += [(f"vendor_questions[{i}]", q) for i, q in enumerate(action.get("vendor_questions") or [])]
+    for key, text in vendor_texts:
+        if isinstance(text, str) and (contains_payment_instruction(text) or phones_in(text)):
+            return f"{action['type']}: {key} carries payment instructions or a phone number"
     for i, option in enumerate(action.get("options") or []):
         if isinstance(option, str) and (contains_payment_instruction(option) or phones_in(option)):
             return f"{action['type']}: options[{i}] carries payment instructions or a phone number"

@@ -86,7 +86,7 @@ class CodedWorkflow:
                 "question_text": pack["ocr"].get("question") or _ITEM_QUESTION.get(lang, _ITEM_QUESTION["en"]),
                 "why": "ocr_needs_confirmation",
             }
-        missing = list(req.get("missing", []))
+        missing = list(Requirements.from_dict(req).missing())
         asked = int(pack.get("clarifications_asked", 0))
         caps = pack.get("policies", {}).get("caps", {})
         if missing and asked < int(caps.get("clarifications_max", 2)):

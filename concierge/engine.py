@@ -43,7 +43,7 @@ from .ports import (
     Transport,
     VendorDirectory,
 )
-from .safety import contains_payment_instruction, detect_injection, redact
+from .safety import contains_payment_instruction, detect_injection, redact, sanitize_need
 from .shortlist import format_shortlist
 from .texts import text_for
 from .tools import Toolbox
@@ -411,6 +411,11 @@ class Concierge:
         return request.data.get("language", "en")
 
     def _absorb_requirements(self, request: RequestRow, text: str, now: float) -> None:
+        # Text is data: only the clauses that describe a need may reach vendors (and the shortlist).
+        text = sanitize_need(text)
+        if not text:
+            self.ledger.audit("need.nothing_usable", now, request.id)
+            return
         current = request.data.get("requirements") or {}
         known_area = self.ports.clients.area_of(request.client_phone) if self.ports.clients else None
         newer = extract_requirements(

@@ -82,8 +82,10 @@ def run_job(c: Concierge, timer: Timer, now: float) -> None:
     try:
         image = c.ports.transport.download_media(timer.payload["media_id"])
         page = c.ports.ocr.read(image)  # type: ignore[union-attr]
-    except (MediaUnavailable, OcrFailed) as exc:
-        c.ledger.finish_ocr_job(job_id, "failed", now, result={"error": str(exc)[:200]})
+    except Exception as exc:  # an OCR service is remote: any failure fails the job, never the request
+        expected = isinstance(exc, (MediaUnavailable, OcrFailed))
+        c.ledger.finish_ocr_job(job_id, "failed", now,
+                                result={"error": str(exc)[:200] if expected else type(exc).__name__})
         c.ledger.audit("ocr.failed", now, request_id, job_id=job_id, reason=type(exc).__name__)
         log.warning("ocr job %s failed: %s", job_id, type(exc).__name__)
     else:

@@ -313,3 +313,40 @@ def redact(text: str) -> str:
 
 def _mask_candidate(m: re.Match[str]) -> str:
     return mask_phone(m.group(0)) if _phone_of(m.group(0)) else m.group(0)
+
+
+# --- what may become the need that vendors read --------------------------------------------------
+
+_TAGGED_SPANS = re.compile(
+    r"<\|im_start\|>.*?(?:<\|im_end\|>|$)|<\s*/?\s*(?:system|assistant|user)\s*>.*?(?:<\s*/\s*(?:system|assistant|user)\s*>|$)"
+    r"|\[/?INST\].*?(?:\[/INST\]|$)|#{2,}\s*(?:system|instructions?)\b.*$",
+    re.IGNORECASE | re.DOTALL | re.MULTILINE,
+)
+_CLAUSE_SPLIT = re.compile(r"(?<=[.!?;,\n])\s*|\s+(?:and then|then|also|et|puis|kandi)\s+", re.IGNORECASE)
+
+
+def sanitize_need(text: str) -> str:
+    """The parts of a client's (or an OCR'd) text that may become the need vendors read.
+
+    Text is data: a clause that carries an instruction to the concierge, a payment instruction or
+    a phone number is dropped whole (not masked), because masking would still forward its intent to
+    vendors and, through the shortlist's header, back to the client. What remains is the need.
+    """
+    if not isinstance(text, str) or not text:
+        return ""
+    text = _TAGGED_SPANS.sub(" ", text)
+    kept = []
+    for clause in _CLAUSE_SPLIT.split(text):
+        clause = (clause or "").strip()
+        if not clause:
+            continue
+        if contains_payment_instruction(clause) or phones_in(clause):
+            continue
+        if detect_injection(clause, source="client").flagged:
+            continue
+        kept.append(clause)
+    need = " ".join(kept).strip()
+    # Clauses harmless alone can spell an instruction together: then nothing is safe to forward.
+    if need and (contains_payment_instruction(need) or detect_injection(need, source="client").flagged):
+        return ""
+    return need
