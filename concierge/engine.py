@@ -53,7 +53,7 @@ S = RequestState
 log = logging.getLogger("concierge")
 CLOSEOUT_CHECK_S = 60.0  # a closeout stopped half-way is resumed this long after it started
 # Client messages that may still go out (on retry) once a request is closed or in error.
-_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "shortlist"})
+_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "shortlist", "idle_closed"})
 
 
 @dataclass
@@ -406,6 +406,11 @@ class Concierge:
             return
         self._absorb_requirements(request, text, now)
         self.brain.consult(request.id, "client_message", now)
+        if S(self.request(request.id).state) is S.COLLECTING_REQUIREMENTS:
+            # Waiting on the client (a question, or a rejected proposal): a request nobody answers
+            # must end politely rather than stay open for ever.
+            self.ports.scheduler.schedule(
+                Timer("idle_close", request.id, now + self.caps.idle_close_s, {"after": now}))
 
     def _lang(self, request: RequestRow) -> str:
         return request.data.get("language", "en")
@@ -1005,6 +1010,18 @@ class Concierge:
         from .ocrflow import run_job
 
         run_job(self, timer, now)
+
+    def _timer_idle_close(self, timer: Timer, now: float) -> None:
+        request = self._live(timer.request_id)
+        if request is None or S(request.state) is not S.COLLECTING_REQUIREMENTS:
+            return
+        heard = [t["at"] for t in self.ledger.transcript(request.id)
+                 if t["direction"] == "in" and t["party"] == "client"]
+        if heard and max(heard) > timer.payload["after"]:
+            return  # the client spoke since: a newer idle timer owns the request
+        self.move(request.id, S.CLOSED, now, "idle")
+        self.ledger.audit("request.idle_closed", now, request.id)
+        self.tell_client(request, "idle_closed", text_for("idle_closed", self._lang(request)), now)
 
     def _timer_follow_up_close(self, timer: Timer, now: float) -> None:
         request = self.ledger.get_request(timer.request_id or "")

@@ -32,6 +32,7 @@ class Caps:
     progress_updates_max: int = 3
     progress_repeat_window_s: float = 5 * MINUTE
     clarifications_max: int = 2
+    idle_close_s: float = 30 * MINUTE  # a request waiting on a silent client ends politely
     kill_switch_after: int = 3
     send_attempts_max: int = 5
     send_backoff_s: float = 2.0

@@ -23,6 +23,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Désolé, aucun vendeur n'a pu confirmer votre demande à temps. Réessayez plus tard.",
         "rw": "Mutwihanganire, nta mucuruzi wabashije kwemeza ubusabe bwanyu ku gihe. Mwongere mugerageze nyuma.",
     },
+    "idle_closed": {
+        "en": "I haven't heard back, so I'm closing this request. Message me any time to start again.",
+        "fr": "Sans nouvelles de votre part, je clôture cette demande. Écrivez-moi quand vous voulez.",
+        "rw": "Ntabwo mwadusubije, tubaye dufunze ubu busabe. Mutwandikire igihe cyose mushaka.",
+    },
     "cancelled": {
         "en": "Your request is cancelled. You will receive no more messages about it.",
         "fr": "Votre demande est annulée. Vous ne recevrez plus de messages à ce sujet.",
