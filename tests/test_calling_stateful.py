@@ -42,13 +42,13 @@ YES_WORDS = ("YES", "yes", "Oui", "YEGO")
 NO_WORDS = ("NO", "non", "Oya")
 URGENT_NEED = "I need Amoxicillin 500mg urgently near Kimironko"
 PLAIN_NEED = "I need Amoxicillin 500mg near Kimironko"
-CLIENT_TEXTS = ("YES", "call me", "NO", URGENT_NEED, "Oui", "STOP", "YEGO", "appelez-moi", "non", PLAIN_NEED,
-                "Oya", "yes", "please call me now", "call me, I need syrup")
+CLIENT_TEXTS = ("YES", "call me", "NO", URGENT_NEED, "Oui", "call me", "STOP", "YEGO", "appelez-moi", "yes", "non",
+                PLAIN_NEED, "Oya", "yes", "please call me now", "YES", "call me, I need syrup")
 # Interesting values first: Hypothesis tries a list's first elements most (they are "simplest").
 REPLIES = ("maybe, let me check", "1. yes 2. 3,500 3. Kimironko market", "I think so", "no, out of stock",
            "busy, try later", "peut-être")
 GAPS = st.sampled_from([0.0, 30.0, 60.0, 100.0, 180.0])
-EXAMPLES = 400 if os.environ.get("HYPOTHESIS_PROFILE") == "nightly" else 40
+EXAMPLES = 400 if os.environ.get("HYPOTHESIS_PROFILE") == "nightly" else 50
 
 
 class CallingLife(RuleBasedStateMachine):

@@ -245,8 +245,14 @@ def test_a_deposit_asking_vendor_is_flagged_kept_out_and_never_forwarded(world):
 
 
 def test_client_phone_never_reaches_vendors_and_logs_mask_to_three_digits(world):
+    # A brain that writes the client's number into the vendors' need is rejected outright...
     world.brain.push({**PLAN, "normalized_need": f"Amoxicillin for {CLIENT}, call 0780000401"})
     world.message_from(CLIENT, kind="text", text="I need Amoxicillin near Kimironko, my number is 0780000401")
+    rejected = world.ledger.audit_events("brain.output_rejected")
+    assert rejected and "phone" in rejected[-1]["data"]["reason"]
+    assert not [m for m in world.whatsapp.sent if m.to != CLIENT]
+    # ...and when the client repeats its number, the clause carrying it never becomes the need.
+    world.message_from(CLIENT, kind="text", text="Amoxicillin near Kimironko please, call me on 0780000401")
     world.advance(30)
     reply_all(world)
     vendor_texts = [m.text or "" for m in world.whatsapp.sent if m.to != CLIENT]

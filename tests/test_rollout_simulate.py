@@ -106,11 +106,12 @@ def test_a_call_without_consent_is_unsolicited_and_fires():
 
 def test_invalid_brain_output_is_rejected_and_counted():
     m = finalize(run_small(behaviour(), brain_invalid_rate=1.0).run(), FREE_BRAIN)
-    assert m["brain_calls"] == 1 and m["brain_rejection_rate"] == 1.0 and m["kill_switches"] == 0
-    # DOMAIN.md: the brain is not asked again for the same event, so the request waits for the
-    # client's next message; this client only waits (the safe message asks nothing), so the request
-    # stays open and the client's second need (at +1 h) joins it instead of opening a new one.
-    assert m["requests"] == 1 and m["abandoned_open"] == 1 and m["successful_flows"] == 0
+    # DOMAIN.md: the brain is not asked again for the same event, so each request waits for the
+    # client; this client only waits (the safe message asks nothing), so after 30 silent minutes the
+    # request closes politely (Caps.idle_close_s) and the client's second need (at +1 h) opens a new
+    # one, whose single brain call is rejected too. Nothing is left open, nothing succeeds.
+    assert m["brain_calls"] == 2 and m["brain_rejection_rate"] == 1.0 and m["kill_switches"] == 0
+    assert m["requests"] == 2 and m["abandoned_open"] == 0 and m["successful_flows"] == 0
 
 
 def _config(**over):
