@@ -53,7 +53,8 @@ S = RequestState
 log = logging.getLogger("concierge")
 CLOSEOUT_CHECK_S = 60.0  # a closeout stopped half-way is resumed this long after it started
 # Client messages that may still go out (on retry) once a request is closed or in error.
-_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "shortlist", "idle_closed"})
+_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "idle_closed",
+                               "outreach_failed_apology"})
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Concierge:
         self.lifecycle = Lifecycle()
         self.coded = CodedWorkflow()
         self.tools = Toolbox(self)
+        self._busy: set[str] = set()  # requests whose batch or closeout is being sent right now
         self.brain = BrainLoop(self)
 
     # ------------------------------------------------------------------------------------------
@@ -295,6 +297,7 @@ class Concierge:
             vendor = self._vendor_for_phone(row["to_phone"])
             if vendor:
                 self.ledger.set_outreach_status(row["request_id"], vendor, "failed", now)
+        self._delivery_settled(row, now)
         return "failed"
 
     def _vendor_for_phone(self, phone: str) -> str | None:
@@ -316,6 +319,19 @@ class Concierge:
         )
         if row["party"] == "vendor" and row["purpose"] == "outreach" and row["request_id"] and vendor_id:
             self.ledger.set_outreach_status(row["request_id"], vendor_id, "sent", now, wamid=wamid)
+        self._delivery_settled(row, now)
+
+    def _delivery_settled(self, row: dict[str, Any], now: float) -> None:
+        """A message whose fate was open (sent on a retry, or failed for good) moves its request on:
+        a batch counts as out once one of its messages is, a shortlist once all its parts are."""
+        request_id = row["request_id"]
+        if not request_id or request_id in self._busy:
+            return  # the batch or closeout that sent it is still running and will decide itself
+        state = S(self.request(request_id).state)
+        if row["purpose"] == "outreach" and state is S.VENDOR_OUTREACH:
+            self._after_batch_attempt(request_id, now)
+        elif row["purpose"] == "shortlist" and state is S.SHORTLIST_READY:
+            self._closeout(request_id, now)
 
     def _timer_retry_send(self, timer: Timer, now: float) -> None:
         key = timer.payload["key"]
@@ -339,14 +355,17 @@ class Concierge:
                 return
         self._attempt(key, now, vendor_id=timer.payload.get("vendor_id"), buttons=timer.payload.get("buttons"))
 
+    @staticmethod
+    def client_key(request: RequestRow, text: str, suffix: str = "") -> str:
+        """DOMAIN.md's outbound key: request, recipient and a hash of the content."""
+        digest = hashlib.sha256(text[:4096].encode("utf-8")).hexdigest()[:16]
+        return f"request:{request.id}:to:{request.client_phone}:hash:{digest}{suffix}"
+
     def tell_client(
         self, request: RequestRow, purpose: str, text: str, now: float, *, key_suffix: str = "",
         buttons: list[tuple[str, str]] | None = None,
     ) -> str:
-        import hashlib
-
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-        key = f"request:{request.id}:to:{request.client_phone}:hash:{digest}{key_suffix}"
+        key = self.client_key(request, text, key_suffix)
         return self.tools.call(
             "marketplace.send_client_message",
             {
@@ -690,8 +709,8 @@ class Concierge:
         if self._send_batch(request_id, now) == 0 and under_way:
             # Caps left no room for another batch: keep waiting on the batches already out.
             self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
-        if under_way:
-            return
+        if under_way or S(self.request(request_id).state) in ENDED_STATES:
+            return  # a repeated plan keeps the first one's timers; a failed outreach already apologised
         for name, delay in (("still_waiting", self.caps.still_waiting_s),
                             ("target", self.caps.target_s),
                             ("hard_limit", self.caps.hard_limit_s)):
@@ -754,6 +773,20 @@ class Concierge:
             return 0
         candidates = self._eligible(request, plan, now)
         sent = 0
+        self._busy.add(request_id)
+        try:
+            sent = self._send_to(request_id, plan, candidates, room, batch_no, now)
+        finally:
+            self._busy.discard(request_id)
+        if sent:
+            self.update(request_id, now, batches=batch_no, last_batch_at=now)
+            self.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no, vendors=sent)
+            self._after_batch_attempt(request_id, now)
+        return sent
+
+    def _send_to(self, request_id: str, plan: dict[str, Any], candidates: list[dict[str, Any]], room: int,
+                 batch_no: int, now: float) -> int:
+        sent = 0
         for cand in candidates:
             if sent >= room:
                 break
@@ -771,14 +804,39 @@ class Concierge:
                 now,
             )
             sent += 1
-        if sent:
-            self.update(request_id, now, batches=batch_no, last_batch_at=now)
-            self.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no, vendors=sent)
+        return sent
+
+    def _after_batch_attempt(self, request_id: str, now: float) -> None:
+        """vendor_outreach -> awaiting_vendor_replies once a message of the batch is out; while all
+        are still retrying, stay; if every one failed for good, ask the next vendors or give up."""
+        request = self.request(request_id)
+        if S(request.state) is not S.VENDOR_OUTREACH:
+            return
+        batch_no = int(request.data.get("batches", 0))
+        rows = self.ledger.outreach(request_id=request_id)
+        current = [o for o in rows if o.batch == batch_no]
+        if any(o.sent_at is not None for o in current):
             self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
             self.ports.scheduler.schedule(
-                Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no})
-            )
-        return sent
+                Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
+            return
+        if any(o.status == "queued" for o in current):
+            self.ledger.audit("outreach.batch_pending", now, request_id, batch=batch_no)
+            return
+        self.ledger.audit("outreach.batch_failed", now, request_id, batch=batch_no)
+        log.warning("no vendor of batch %d could be reached for %s", batch_no, request_id)
+        if self._send_batch(request_id, now):
+            return  # the next vendors were asked (the caps still bound how many)
+        if any(o.sent_at is not None for o in rows):
+            # Earlier batches are out: keep waiting on them, with a fresh silence clock.
+            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+            self.ports.scheduler.schedule(
+                Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
+            return
+        self.ledger.exclude_pending_outreach(request_id=request_id)
+        self.update(request_id, now, error_reason="outreach_failed")
+        self.move(request_id, S.ERROR, now, "outreach_failed")
+        self.tell_client(request, "outreach_failed_apology", text_for("timeout", self._lang(request)), now)
 
     def send_vendor(self, request_id: str | None, vendor_id: str, text: str, key: str, purpose: str,
                     now: float) -> str:
@@ -842,8 +900,25 @@ class Concierge:
                                       float(item["score"]), ())
                       for item in persisted["items"]]
             need = (request.data.get("plan") or {}).get("need")
-            for i, text in enumerate(format_shortlist(scored, language=self._lang(request), need=need)):
-                self.tell_client(self.request(request_id), "shortlist", text, now, key_suffix=f":shortlist:{i}")
+            keys = []
+            self._busy.add(request_id)
+            try:
+                for i, text in enumerate(format_shortlist(scored, language=self._lang(request), need=need)):
+                    suffix = f":shortlist:{i}"
+                    keys.append(self.client_key(request, text, suffix))
+                    self.tell_client(self.request(request_id), "shortlist", text, now, key_suffix=suffix)
+            finally:
+                self._busy.discard(request_id)
+            # The tool replays a retried call's first result; the outbox row is the message's fate.
+            fates = [(self.ledger.get_outbound(k) or {}).get("status") for k in keys]
+            if any(f == "failed" for f in fates):
+                self.ledger.exclude_pending_outreach(request_id=request_id)
+                self.update(request_id, now, error_reason="shortlist_undeliverable")
+                self.move(request_id, S.ERROR, now, "shortlist_undeliverable")
+                return
+            if not all(f == "sent" for f in fates):
+                self.ledger.audit("shortlist.delivery_pending", now, request_id)
+                return  # stays shortlist_ready until the outbox settles (see _delivery_settled)
             self.ledger.mark_shortlist_delivered(request_id, now)
             if self._closeout_move(request_id, S.HANDED_OFF, now, "deliver_shortlist"):
                 self.ledger.audit("shortlist.delivered", now, request_id, size=len(scored),

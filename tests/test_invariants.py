@@ -218,7 +218,9 @@ def test_runner_names_the_invariant_and_the_step_for_a_concierge_that_asks_twice
     result = run_scenario(load_scenario(path))
     assert result.verdict == "fail"
     assert result.failure.invariant == "no_vendor_messaged_twice"
-    assert result.failure.step == 3  # the second "advance": the next batch goes out at 2 minutes
+    # Step 1: with no outreach rows the batch looks undelivered, so the broken concierge asks the
+    # same vendors again at once (the next batch) — the runner must name that very step.
+    assert result.failure.step == 1
     assert result.failure.key == "invariant no_vendor_messaged_twice"
 
 

@@ -228,7 +228,7 @@ def run_phase0(args: argparse.Namespace) -> int:
     print(f"gate phase0: {len(scenarios)} scenarios, seed {args.seed if args.seed is not None else 'per scenario'}",
           flush=True)
     results = run_all(scenarios, args.seed)
-    print_results([r for r in results if not r.passed], args.seed)
+    print_results(results, args.seed)
     steps: list[Callable[[], Criterion]] = [
         lambda: unit_tests(args) if not args.skip_unit_tests else _criterion(
             "entry.unit_tests", "Unit tests pass", False, {"skipped": True}, "skipped (--skip-unit-tests)"),
