@@ -147,6 +147,13 @@ CREATE TABLE IF NOT EXISTS calls (
 """
 
 
+def _where(*fixed: str, **equals: Any) -> tuple[str, list[Any]]:
+    """`` WHERE a=? AND b=?`` for the filters given (None means: no filter on that column)."""
+    clauses = list(fixed) + [f"{column}=?" for column, value in equals.items() if value is not None]
+    params = [value for value in equals.values() if value is not None]
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -319,14 +326,7 @@ class Ledger:
         ]
 
     def outreach(self, request_id: str | None = None, vendor_id: str | None = None) -> list[OutreachRow]:
-        clauses, params = [], []
-        if request_id is not None:
-            clauses.append("request_id=?")
-            params.append(request_id)
-        if vendor_id is not None:
-            clauses.append("vendor_id=?")
-            params.append(vendor_id)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = _where(request_id=request_id, vendor_id=vendor_id)
         rows = self.db.execute(f"SELECT * FROM outreach{where} ORDER BY id", params).fetchall()
         return self._outreach(rows)
 
@@ -347,16 +347,8 @@ class Ledger:
             )
 
     def exclude_pending_outreach(self, request_id: str | None = None, vendor_id: str | None = None) -> int:
-        clauses, params = ["status IN ('queued','sent')"], []
-        if request_id is not None:
-            clauses.append("request_id=?")
-            params.append(request_id)
-        if vendor_id is not None:
-            clauses.append("vendor_id=?")
-            params.append(vendor_id)
-        cur = self.db.execute(
-            "UPDATE outreach SET status='excluded' WHERE " + " AND ".join(clauses), params
-        )
+        where, params = _where("status IN ('queued','sent')", request_id=request_id, vendor_id=vendor_id)
+        cur = self.db.execute("UPDATE outreach SET status='excluded'" + where, params)
         return cur.rowcount
 
     def outreach_pending(self, vendor_id: str) -> int:
@@ -414,14 +406,7 @@ class Ledger:
         self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
 
     def outbound(self, party: str | None = None, to_phone: str | None = None) -> list[dict[str, Any]]:
-        clauses, params = [], []
-        if party:
-            clauses.append("party=?")
-            params.append(party)
-        if to_phone:
-            clauses.append("to_phone=?")
-            params.append(to_phone)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = _where(party=party, to_phone=to_phone)
         return [
             dict(r)
             for r in self.db.execute(
@@ -437,14 +422,7 @@ class Ledger:
         )
 
     def audit_events(self, event: str | None = None, request_id: str | None = None) -> list[dict]:
-        clauses, params = [], []
-        if event is not None:
-            clauses.append("event=?")
-            params.append(event)
-        if request_id is not None:
-            clauses.append("request_id=?")
-            params.append(request_id)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = _where(event=event, request_id=request_id)
         rows = self.db.execute(f"SELECT * FROM audit{where} ORDER BY seq", params).fetchall()
         out = []
         for r in rows:
