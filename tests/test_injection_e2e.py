@@ -45,18 +45,15 @@ def _attempts() -> list[tuple[str, str, str]]:
 
 ATTEMPTS = _attempts()
 
-# Breaches this test found in the concierge, left for their owners to fix (see the report and
-# docs/hostile-input.md). strict: the day one is fixed, its case fails until it leaves this table.
-KNOWN_BREACHES: dict[str, str] = {}  # none left: concierge.safety.sanitize_need closed the three found
-
+# This run found three breaches (payment instructions in client or OCR text forwarded to vendors and
+# back in the shortlist header); concierge.safety.sanitize_need closed them, and every case now runs.
 
 def _cases() -> list:
     cases = []
     for i, (channel, lang, text) in enumerate(ATTEMPTS):
         # Photos go through real Tesseract: once each, with the brain at its best, keeps this fast.
         for hijacked in (False,) if channel == "image" else (False, True):
-            marks = [pytest.mark.xfail(strict=True, reason=KNOWN_BREACHES[text])] if text in KNOWN_BREACHES else []
-            cases.append(pytest.param(channel, lang, text, hijacked, marks=marks,
+            cases.append(pytest.param(channel, lang, text, hijacked,
                                       id=f"{channel}-{i:02d}-{'hijacked' if hijacked else 'brain'}"))
     return cases
 
