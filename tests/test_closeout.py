@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from concierge.engine import CLOSEOUT_CHECK_S
+from concierge.closeout import CLOSEOUT_CHECK_S
 from concierge.flags import Flags
 from concierge.geo import lookup_place
 from concierge.ports import Vendor

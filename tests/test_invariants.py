@@ -209,7 +209,7 @@ def _scenario(tmp_path: Path, steps: str) -> Path:
 def test_runner_names_the_invariant_and_the_step_for_a_concierge_that_asks_twice(tmp_path, monkeypatch):
     counter = itertools.count()
     monkeypatch.setattr(Ledger, "insert_outreach", lambda self, *a, **k: True)  # forgets who was asked
-    monkeypatch.setattr("concierge.engine.outreach_key", lambda rid, vid: f"broken:{rid}:{vid}:{next(counter)}")
+    monkeypatch.setattr("concierge.outreach_flow.outreach_key", lambda rid, vid: f"broken:{rid}:{vid}:{next(counter)}")
     path = _scenario(tmp_path, """\
         - advance: 1m
         - advance: 1m

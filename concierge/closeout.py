@@ -1,0 +1,165 @@
+"""The shortlist's closeout: persist -> shortlist_ready -> send -> handed_off -> pending outreach
+excluded, each step idempotent; and the evidence a brain-proposed shortlist must have.
+
+A mixin of ``concierge.engine.Concierge``: it shares the concierge's ledger, ports and caps.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .lifecycle import RequestState
+from .ports import (
+    Timer,
+)
+from .shortlist import format_shortlist
+
+S = RequestState
+log = logging.getLogger("concierge")
+CLOSEOUT_CHECK_S = 60.0  # a closeout stopped half-way is resumed this long after it started
+
+def _same_phone(a: str, b: str) -> bool:
+    from .phones import InvalidPhone, normalize_phone
+
+    try:
+        return normalize_phone(a) == normalize_phone(b)
+    except InvalidPhone:
+        return False
+
+
+class CloseoutMixin:
+    def _do_shortlist(self, request_id: str, action: dict[str, Any], now: float) -> None:
+        request = self.request(request_id)
+        replies = {r["vendor_id"]: r for r in self.replies_summary(request_id)}
+        budget = (request.data.get("requirements") or {}).get("budget_max")
+        from .coded import candidates_from
+        from .shortlist import rank
+
+        # The brain chooses which replies; DOMAIN.md's score decides their order, drops out-of-stock
+        # ones while a usable reply exists, and keeps at most 5.
+        chosen = rank(candidates_from([replies[i["vendor_id"]] for i in action["items"]
+                                       if i["vendor_id"] in replies]), budget)
+        items = [{"vendor_id": s.candidate.vendor_id, "vendor_name": s.candidate.vendor_name,
+                  "vendor_phone": s.candidate.vendor_phone, "score": s.score,
+                  "availability": s.candidate.availability, "price_min": s.candidate.price_min,
+                  "price_max": s.candidate.price_max, "confidence": s.candidate.confidence,
+                  "distance_km": s.candidate.distance_km, "replied_after_s": s.candidate.replied_after_s,
+                  "first_responder": s.candidate.first_responder,
+                  "location_note": s.candidate.location_note, "options": list(s.candidate.options)}
+                 for s in chosen]
+        if not items:
+            self.ledger.audit("shortlist.empty", now, request_id)
+            return
+        if self.ledger.persist_shortlist(request_id, items, now):
+            # Resumes the closeout should anything below stop half-way (crash, restart).
+            self.ports.scheduler.schedule(Timer("closeout_check", request_id, now + CLOSEOUT_CHECK_S))
+        else:
+            self.ledger.audit("shortlist.already_persisted", now, request_id)
+        self._closeout(request_id, now)
+
+    def _closeout(self, request_id: str, now: float) -> None:
+        """persist → shortlist_ready → send → handed_off → pending outreach excluded; every step is
+        idempotent, and a retry delivers the shortlist persisted first, so it sends nothing twice."""
+        from .shortlist import Candidate, ScoredCandidate
+
+        persisted = self.ledger.shortlist(request_id)
+        if persisted is None:
+            return
+        request = self.request(request_id)
+        state = S(request.state)
+        if state is S.AWAITING_VENDOR_REPLIES:
+            self._closeout_move(request_id, S.SHORTLIST_READY, now, "build_shortlist")
+        elif state is S.COLLECTING_REQUIREMENTS:
+            self._closeout_move(request_id, S.SHORTLIST_READY, now, "shortlist_existing_replies")
+        if S(self.request(request_id).state) is S.SHORTLIST_READY:
+            fields = Candidate.__dataclass_fields__
+            scored = [ScoredCandidate(Candidate(**{k: v for k, v in item.items() if k in fields
+                                                   and k != "options"}, options=tuple(item.get("options") or ())),
+                                      float(item["score"]), ())
+                      for item in persisted["items"]]
+            need = (request.data.get("plan") or {}).get("need")
+            keys = []
+            self._busy.add(request_id)
+            try:
+                for i, text in enumerate(format_shortlist(scored, language=self._lang(request), need=need)):
+                    suffix = f":shortlist:{i}"
+                    keys.append(self.client_key(request, text, suffix))
+                    self.tell_client(self.request(request_id), "shortlist", text, now, key_suffix=suffix)
+            finally:
+                self._busy.discard(request_id)
+            # The tool replays a retried call's first result; the outbox row is the message's fate.
+            fates = [(self.ledger.get_outbound(k) or {}).get("status") for k in keys]
+            if any(f == "failed" for f in fates):
+                self.ledger.exclude_pending_outreach(request_id=request_id)
+                self.update(request_id, now, error_reason="shortlist_undeliverable")
+                self.move(request_id, S.ERROR, now, "shortlist_undeliverable")
+                return
+            if not all(f == "sent" for f in fates):
+                self.ledger.audit("shortlist.delivery_pending", now, request_id)
+                return  # stays shortlist_ready until the outbox settles (see _delivery_settled)
+            self.ledger.mark_shortlist_delivered(request_id, now)
+            if self._closeout_move(request_id, S.HANDED_OFF, now, "deliver_shortlist"):
+                self.ledger.audit("shortlist.delivered", now, request_id, size=len(scored),
+                                  time_to_shortlist_s=now - request.created_at)
+                self.ports.scheduler.schedule(
+                    Timer("follow_up_close", request_id, now + self.caps.followup_window_s))
+        if S(self.request(request_id).state) in (S.HANDED_OFF, S.CLOSED):
+            excluded = self.ledger.exclude_pending_outreach(request_id=request_id)
+            if excluded:
+                self.ledger.audit("shortlist.outreach_excluded", now, request_id, outreach_excluded=excluded)
+
+    def _closeout_move(self, request_id: str, dest: RequestState, now: float, reason: str) -> bool:
+        # Through the audited tool, keyed per step: a resumed closeout replays, never re-applies.
+        return bool(self.tools.call(
+            "marketplace.update_request_state",
+            {"request_id": request_id, "idempotency_key": f"request:{request_id}:closeout:{dest.value}",
+             "actor": "system", "to_state": dest.value, "reason": reason},
+            now,
+        )["success"])
+
+    def _timer_closeout_check(self, timer: Timer, now: float) -> None:
+        shortlist = self.ledger.shortlist(timer.request_id or "")
+        request = self.ledger.get_request(timer.request_id or "")
+        if shortlist is None or request is None or S(request.state) is S.ERROR:
+            return
+        if shortlist["delivered_at"] is None or S(request.state) is S.SHORTLIST_READY:
+            self.ledger.audit("shortlist.closeout_resumed", now, request.id, state=request.state)
+        self._closeout(request.id, now)
+
+    def shortlist_evidence_problem(self, request_id: str, action: dict[str, Any]) -> str | None:
+        """Why a proposed shortlist is not backed by the replies, or None."""
+        replies = {r["vendor_id"]: r for r in self.replies_summary(request_id)}
+        seen = set()
+        for i, item in enumerate(action["items"]):
+            vid = item["vendor_id"]
+            if vid in seen:
+                return f"items[{i}]: vendor {vid} listed twice"
+            seen.add(vid)
+            reply = replies.get(vid)
+            if reply is None:
+                return f"items[{i}]: vendor {vid} did not reply to this request"
+            if not _same_phone(item["vendor_phone"], reply["vendor_phone"]):
+                return f"items[{i}]: phone does not match vendor {vid}"
+            if reply["suspicious"]:
+                return f"items[{i}]: vendor {vid} was flagged as suspicious"
+            price = item.get("price")
+            if price is not None:
+                try:
+                    value = int(str(price).replace(",", "").replace("RWF", "").strip())
+                except ValueError:
+                    return f"items[{i}]: price {price!r} is not a number"
+                lo, hi = reply["price_min"], reply["price_max"]
+                if lo is None or not (lo <= value <= hi):
+                    return f"items[{i}]: price {value} differs from the vendor's reply ({lo}-{hi})"
+            avail = item.get("availability")
+            if avail is not None and avail != reply["availability"]:
+                return f"items[{i}]: availability {avail} differs from the reply ({reply['availability']})"
+        return None
+
+    def _timer_follow_up_close(self, timer: Timer, now: float) -> None:
+        request = self.ledger.get_request(timer.request_id or "")
+        if request is None or S(request.state) is not S.HANDED_OFF:
+            return
+        self.move(request.id, S.CLOSED, now, "follow_up_done")
+

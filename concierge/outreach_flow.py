@@ -1,0 +1,301 @@
+"""Vendor outreach: executing a plan, batches, who replied, and when to stop asking.
+
+A mixin of ``concierge.engine.Concierge``: it shares the concierge's ledger, ports and caps.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .coded import usable
+from .geo import distance_km, lookup_place
+from .ledger import RequestRow
+from .lifecycle import ENDED_STATES, RequestState
+from .outreach import compose_vendor_message, eligible_vendors, outreach_key
+from .ports import (
+    Timer,
+)
+from .texts import text_for
+
+S = RequestState
+log = logging.getLogger("concierge")
+
+
+class OutreachMixin:
+    def _do_vendor_outreach_plan(self, request_id: str, action: dict[str, Any], now: float) -> None:
+        stop = action.get("stop_conditions", {})
+        filters = action.get("vendor_filters") or {}
+        plan = {
+            "category": action["category"],
+            "need": action["normalized_need"],
+            "batch_size": min(int(action["batch_size"]), self.caps.batch_size_max),
+            "questions": list(action.get("vendor_questions") or []),
+            # Caps never widen: the brain may ask for fewer vendors, never more.
+            "max_vendors": min(int(stop.get("max_vendors", 15)), self.caps.max_vendors_per_request),
+            "min_replies": int(stop.get("min_replies") or self.caps.min_replies),
+            "radius_km": min(float(filters.get("location_radius_km", self.caps.radius_default_km)),
+                             self.caps.radius_max_km),
+            "min_rating": float(filters.get("min_rating", 0.0)),
+            "tags": list(filters.get("tags") or []),
+            "calling_allowed": bool(action.get("calling_allowed")),
+        }
+        request = self.request(request_id)
+        under_way = S(request.state) in (S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES)
+        if not self._eligible(request, plan, now):
+            self.ledger.audit("outreach.no_eligible_vendors", now, request_id, category=plan["category"])
+            if under_way:
+                return  # a repeated plan with nobody new to ask: the running outreach goes on as it is
+            if S(request.state) is S.OCR_PROCESSING:
+                self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
+            self.update(request_id, now, plan=None)
+            clar = int(request.data.get("clarifications", 0)) + 1
+            self.update(request_id, now, clarifications=clar)
+            self.tell_client(request, "widen_search", text_for("no_vendors", self._lang(request)), now,
+                             key_suffix=f":nv{clar}")
+            return
+        # The outreach clock starts once per request: a second plan must not re-arm its timers.
+        first = request.data.get("first_outreach_at") is None
+        self.update(request_id, now, plan=plan, **({"first_outreach_at": now} if first else {}))
+        if S(request.state) is S.OCR_PROCESSING:
+            self.move(request_id, S.VENDOR_OUTREACH, now, "ocr_complete")
+        else:
+            self.move(request_id, S.VENDOR_OUTREACH, now, "next_batch" if under_way else "requirements_complete")
+        if self._send_batch(request_id, now) == 0 and under_way:
+            # Caps left no room for another batch: keep waiting on the batches already out.
+            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+        if under_way or S(self.request(request_id).state) in ENDED_STATES:
+            return  # a repeated plan keeps the first one's timers; a failed outreach already apologised
+        for name, delay in (("still_waiting", self.caps.still_waiting_s),
+                            ("target", self.caps.target_s),
+                            ("hard_limit", self.caps.hard_limit_s)):
+            if first:
+                self.ports.scheduler.schedule(Timer(name, request_id, now + delay))
+        from .calling import after_outreach_started
+
+        after_outreach_started(self, request_id, now)
+        self.tell_client(self.request(request_id), "searching",
+                         text_for("searching", self._lang(request)), now)
+
+    def _eligible(self, request: RequestRow, plan: dict[str, Any], now: float):
+        result = self.tools.call(
+            "marketplace.search_vendors",
+            {
+                "request_id": request.id,
+                "idempotency_key": f"request:{request.id}:search:{self.ledger.db.execute('SELECT COUNT(*) FROM tool_calls').fetchone()[0]}",
+                "actor": "system",
+                "category": plan["category"],
+                "lat": (self._origin(request) or (None, None))[0],
+                "lng": (self._origin(request) or (None, None))[1],
+                "radius_km": plan["radius_km"],
+                "min_rating": plan["min_rating"],
+                "tags": plan["tags"],
+                "limit": 15,
+            },
+            now,
+        )
+        return result["vendors"]
+
+    def search(self, request_id: str, args: dict[str, Any], now: float) -> dict[str, Any]:
+        origin = (args["lat"], args["lng"]) if args.get("lat") is not None else None
+        chosen, excluded = eligible_vendors(
+            self.ports.directory.all_vendors(), ledger=self.ledger, request_id=request_id,
+            category=args["category"], tags=tuple(args.get("tags") or ()), origin=origin,
+            radius_km=args["radius_km"], min_rating=args.get("min_rating", 0.0), now=now,
+            caps=self.caps,
+        )
+        return {
+            "success": True,
+            "vendors": [
+                {
+                    "vendor_id": e.vendor.id, "name": e.vendor.name,
+                    "distance_km": None if e.distance_km is None else round(e.distance_km, 3),
+                    "rating": float(e.vendor.rating), "match_strength": e.match_strength,
+                    "avg_response_minutes": float(e.vendor.avg_response_minutes),
+                }
+                for e in chosen[: args["limit"]]
+            ],
+            "excluded": excluded,
+        }
+
+    def _send_batch(self, request_id: str, now: float) -> int:
+        request = self.request(request_id)
+        plan = request.data["plan"]
+        contacted = len(self.ledger.outreach(request_id=request_id))
+        room = min(plan["batch_size"], plan["max_vendors"] - contacted)
+        batch_no = int(request.data.get("batches", 0)) + 1
+        if room <= 0 or batch_no > self.caps.max_batches:
+            return 0
+        candidates = self._eligible(request, plan, now)
+        sent = 0
+        self._busy.add(request_id)
+        try:
+            sent = self._send_to(request_id, plan, candidates, room, batch_no, now)
+        finally:
+            self._busy.discard(request_id)
+        if sent:
+            self.update(request_id, now, batches=batch_no, last_batch_at=now)
+            self.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no, vendors=sent)
+            self._after_batch_attempt(request_id, now)
+        return sent
+
+    def _send_to(self, request_id: str, plan: dict[str, Any], candidates: list[dict[str, Any]], room: int,
+                 batch_no: int, now: float) -> int:
+        sent = 0
+        for cand in candidates:
+            if sent >= room:
+                break
+            vendor = self.ports.directory.by_id(cand["vendor_id"])
+            if vendor is None:
+                continue
+            key = outreach_key(request_id, vendor.id)
+            if not self.ledger.insert_outreach(request_id, vendor.id, key, batch_no, now):
+                continue  # already asked for this request: the unique constraint said no
+            text = compose_vendor_message(vendor, plan["need"], plan["questions"])
+            self.tools.call(
+                "marketplace.send_vendor_message",
+                {"request_id": request_id, "idempotency_key": key, "actor": "system",
+                 "vendor_id": vendor.id, "text": text, "purpose": "outreach"},
+                now,
+            )
+            sent += 1
+        return sent
+
+    def _after_batch_attempt(self, request_id: str, now: float) -> None:
+        """vendor_outreach -> awaiting_vendor_replies once a message of the batch is out; while all
+        are still retrying, stay; if every one failed for good, ask the next vendors or give up."""
+        request = self.request(request_id)
+        if S(request.state) is not S.VENDOR_OUTREACH:
+            return
+        batch_no = int(request.data.get("batches", 0))
+        rows = self.ledger.outreach(request_id=request_id)
+        current = [o for o in rows if o.batch == batch_no]
+        if any(o.sent_at is not None for o in current):
+            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+            self.ports.scheduler.schedule(
+                Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
+            return
+        if any(o.status == "queued" for o in current):
+            self.ledger.audit("outreach.batch_pending", now, request_id, batch=batch_no)
+            return
+        self.ledger.audit("outreach.batch_failed", now, request_id, batch=batch_no)
+        log.warning("no vendor of batch %d could be reached for %s", batch_no, request_id)
+        if self._send_batch(request_id, now):
+            return  # the next vendors were asked (the caps still bound how many)
+        if any(o.sent_at is not None for o in rows):
+            # Earlier batches are out: keep waiting on them, with a fresh silence clock.
+            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+            self.ports.scheduler.schedule(
+                Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
+            return
+        self.ledger.exclude_pending_outreach(request_id=request_id)
+        self.update(request_id, now, error_reason="outreach_failed")
+        self.move(request_id, S.ERROR, now, "outreach_failed")
+        self.tell_client(request, "outreach_failed_apology", text_for("timeout", self._lang(request)), now)
+
+    def replies_summary(self, request_id: str) -> list[dict[str, Any]]:
+        """Each replying vendor's latest parsed reply, with what the shortlist needs to rank it."""
+        request = self.request(request_id)
+        origin = self._origin(request)
+        first_at: float | None = None
+        latest: dict[str, dict[str, Any]] = {}
+        outreach = {o.vendor_id: o for o in self.ledger.outreach(request_id=request_id)}
+        for reply in self.ledger.replies(request_id):
+            if first_at is None:
+                first_at = reply["at"]
+            latest[reply["vendor_id"]] = reply
+        out = []
+        first_vendor = None
+        for vendor_id, reply in latest.items():
+            if first_vendor is None or reply["at"] < latest[first_vendor]["at"]:
+                first_vendor = vendor_id
+        for vendor_id, reply in latest.items():
+            vendor = self.ports.directory.by_id(vendor_id)
+            if vendor is None:
+                continue
+            p = reply["parsed"]
+            if p.get("busy") or p.get("stop"):
+                continue
+            o = outreach.get(vendor_id)
+            sent_at = o.sent_at if o and o.sent_at is not None else reply["at"]
+            dist = None
+            if origin and vendor.lat is not None and vendor.lng is not None:
+                dist = round(distance_km(origin[0], origin[1], vendor.lat, vendor.lng), 3)
+            out.append({
+                "vendor_id": vendor_id,
+                "vendor_name": vendor.name,
+                "vendor_phone": vendor.phone,
+                "availability": p.get("availability", "unclear"),
+                "price_min": p.get("price_min"),
+                "price_max": p.get("price_max"),
+                "confidence": p.get("confidence", 0.0),
+                "location_note": p.get("location_note"),
+                "options": list(p.get("options") or []),
+                "distance_km": dist,
+                "replied_after_s": max(0.0, reply["at"] - sent_at),
+                "first_responder": vendor_id == first_vendor,
+                "suspicious": bool(p.get("suspicious")),
+            })
+        out.sort(key=lambda r: r["vendor_id"])
+        return out
+
+    def _origin(self, request: RequestRow) -> tuple[float, float] | None:
+        place = (request.data.get("requirements") or {}).get("place")
+        if place:
+            p = lookup_place(place)
+            if p:
+                return (p.lat, p.lng)
+        return None
+
+    def _check_stop_condition(self, request_id: str, now: float) -> None:
+        request = self.request(request_id)
+        if S(request.state) is not S.AWAITING_VENDOR_REPLIES:
+            return
+        plan = request.data.get("plan") or {}
+        need = int(plan.get("min_replies") or self.caps.min_replies)
+        in_stock = [
+            r for r in self.replies_summary(request_id)
+            if r["availability"] == "in_stock" and not r["suspicious"]
+        ]
+        if len(in_stock) >= need:
+            self.ledger.audit("outreach.stop_condition_met", now, request_id, in_stock=len(in_stock))
+            self.brain.consult(request_id, "replies_ready", now)
+
+    def _timer_batch_silence(self, timer: Timer, now: float) -> None:
+        request = self._live(timer.request_id)
+        if request is None or S(request.state) is not S.AWAITING_VENDOR_REPLIES:
+            return
+        if timer.payload.get("batch") != request.data.get("batches"):
+            return  # a newer batch owns the silence timer
+        last = max(request.data.get("last_reply_at") or 0.0, request.data.get("last_batch_at") or 0.0)
+        if now - last < self.caps.batch_silence_s:
+            self.ports.scheduler.schedule(
+                Timer("batch_silence", request.id, last + self.caps.batch_silence_s, timer.payload)
+            )
+            return
+        plan = request.data["plan"]
+        contacted = len(self.ledger.outreach(request_id=request.id))
+        can_more = (
+            int(request.data.get("batches", 0)) < self.caps.max_batches
+            and contacted < plan["max_vendors"]
+            and bool(self._eligible(request, plan, now))
+        )
+        if can_more:
+            self.move(request.id, S.VENDOR_OUTREACH, now, "next_batch")
+            if self._send_batch(request.id, now) == 0:  # pragma: no cover - eligibility just said yes
+                self.move(request.id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+            return
+        summary = self.replies_summary(request.id)
+        if any(usable(r) for r in summary):
+            self.ledger.audit("outreach.exhausted_shortlisting", now, request.id)
+            self.brain.consult(request.id, "shortlist_due", now)
+            return
+        pending = [o for o in self.ledger.outreach(request_id=request.id) if o.status in ("queued", "sent")]
+        if summary and not pending:
+            # Everyone answered and nobody has it: ask the client to widen the search.
+            self.ledger.audit("outreach.exhausted_no_stock", now, request.id)
+            self._do_ask_client(request.id, {
+                "type": "ask_client", "why": "widen_search",
+                "question_text": text_for("widen_search", self._lang(request)),
+            }, now)
+
