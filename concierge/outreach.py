@@ -65,18 +65,19 @@ def why_ineligible(
     origin: tuple[float, float] | None, radius_km: float, min_rating: float, now: float, caps: Caps,
     contacted: set[str],
 ) -> str | None:
-    """None when the vendor may be asked now, else the first rule that excludes it."""
+    """None when the vendor may be asked now, else the first rule that excludes it.
+
+    The directory's own facts are checked before the ledger's, so that the vendors a request could
+    never use (wrong category, too far) cost no database query: a search scans the whole directory.
+    """
     if not vendor.active:
         return "inactive"
     if not vendor.has_whatsapp:
         return "no_whatsapp"
     if vendor.blocked:
         return "blocked"
-    status = ledger.vendor_status(vendor.id)
-    if vendor.opted_out or status["opted_out"]:
+    if vendor.opted_out:
         return "opted_out"
-    if status["busy_until"] is not None and status["busy_until"] > now:
-        return "busy"
     if vendor.id in contacted:
         return "already_contacted"
     if match_strength(vendor, category, tags) <= 0:
@@ -86,6 +87,11 @@ def why_ineligible(
     if origin is not None and vendor.lat is not None and vendor.lng is not None:
         if distance_km(origin[0], origin[1], vendor.lat, vendor.lng) > radius_km:
             return "distance"
+    status = ledger.vendor_status(vendor.id)
+    if status["opted_out"]:
+        return "opted_out"
+    if status["busy_until"] is not None and status["busy_until"] > now:
+        return "busy"
     recent = ledger.outreach_sent_since(vendor.id, now - DAY_S)
     if len(recent) >= caps.vendor_daily_max:
         return "daily_cap"
