@@ -56,19 +56,45 @@ _QTY_INLINE = re.compile(r"^[x×#](\d{1,4})[.,;:]?$", re.I)
 _QTY_WORD = re.compile(r"^(qty|quantity|qte|no|nbr)[.:]?$", re.I)
 _INT = re.compile(r"^(\d{1,4})[.,;:]?$")
 _ITEM_NUMBER = re.compile(r"^\(?\d{1,2}[.)]?$")
-_DATE = re.compile(
-    r"\b(\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}|\d{4}[/\-.]\d{1,2}[/\-.]\d{1,2}|"
-    r"\d{1,2}[ \-](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[ \-,]+\d{2,4})\b",
-    re.I,
-)
 _MONEY = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?")
 _COMPANY_SUFFIXES = ("ltd", "limited", "sdn bhd", "bhd", "enterprise", "trading", "pharmacy",
                      "pharma", "s.a.r.l", "sarl", "co.", "company", "inc", "plc", "store", "stores",
                      "supermarket", "restaurant", "hardware")
-_TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "net total", "nett total",
-               "total amount", "total rwf", "total (rwf)")
-_TOTAL_SKIP = ("sub", "qty", "quantity", "items", "tax", "gst", "vat", "discount", "saving",
-               "round")
+# Total keywords, strongest first. A receipt prints several "total"-like lines (subtotal, tax total,
+# rounding adjustment, grand total); the grand / payable / rounded / tax-inclusive one is what was paid.
+_TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "amount payable", "net total",
+               "nett total", "total amount", "total rwf", "total (rwf)", "total (rm)", "total rm",
+               "rounded total", "total rounded", "total incl", "total (incl", "incl. gst", "incl gst",
+               "incl. vat", "incl vat", "inclusive", "balance due", "montant total", "total a payer",
+               "total à payer", "net a payer", "net à payer", "jumlah besar", "jumlah bersih",
+               "jumlah keseluruhan", "igiteranyo cyose")
+_TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due")
+# Lines that carry a total-like word but not the amount paid. "incl" outranks these (checked first).
+_TOTAL_SKIP = ("sub", "qty", "quantity", "items", "item", "tax", "gst", "vat", "tva", "discount",
+               "saving", "rounding", "round adj", "excl", "tendered", "change", "points", "weight")
+
+# OCR reads these letters for the digit they resemble; corrected only between or next to digits.
+_DIGIT_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5"})
+_LOOKALIKE_CHARS = "OolI|S"
+_MONTHS = {
+    "jan": 1, "janv": 1, "january": 1, "janvier": 1, "feb": 2, "fev": 2, "fév": 2, "févr": 2, "fevr": 2,
+    "february": 2, "fevrier": 2, "février": 2, "mar": 3, "mars": 3, "march": 3, "apr": 4, "avr": 4,
+    "april": 4, "avril": 4, "may": 5, "mai": 5, "jun": 6, "juin": 6, "june": 6, "jul": 7, "juil": 7,
+    "july": 7, "juillet": 7, "aug": 8, "aou": 8, "aoû": 8, "août": 8, "aout": 8, "august": 8, "sep": 9,
+    "sept": 9, "september": 9, "septembre": 9, "oct": 10, "october": 10, "octobre": 10, "nov": 11,
+    "november": 11, "novembre": 11, "dec": 12, "déc": 12, "december": 12, "decembre": 12, "décembre": 12,
+}
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_D = rf"[0-9{re.escape(_LOOKALIKE_CHARS)}]"
+_NUMERIC_DATE = re.compile(
+    rf"(?<![0-9A-Za-z])({_D}{{4}}|{_D}{{1,2}})([/\-.])({_D}{{1,2}})([/\-.])({_D}{{4}}|{_D}{{2}})(?![0-9A-Za-z])")
+_WORD_DATE = re.compile(
+    rf"(?<![0-9A-Za-z])(?:(\d{{1,2}})(?:st|nd|rd|th)?[ \-./]*({_MONTH_RE})\.?[ \-./,]*(\d{{4}}|\d{{2}})"
+    rf"|({_MONTH_RE})\.?[ \-./]*(\d{{1,2}})(?:st|nd|rd|th)?[ ,\-./]+(\d{{4}}|\d{{2}}))(?![0-9A-Za-z])", re.I)
+_DATE_LABEL = re.compile(r"(?i)\b(?:date|dated|tarikh|itariki|le)\b")
+# A decimal point read as a space: "6 00" is 6.00 only when exactly two digits follow, at line end.
+_SPACE_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d{3})")
+_SPACE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (\d{2})\s*$")
 
 
 @dataclass(frozen=True)
@@ -382,9 +408,15 @@ def _line_text(words: list[OcrWord]) -> str:
 def _company(lines) -> Field | None:
     head = lines[:8]
     for n, words in enumerate(head):
-        low = _line_text(words).lower()
-        if any(re.search(rf"(?<![a-z]){re.escape(s)}(?![a-z])", low) for s in _COMPANY_SUFFIXES):
-            return Field(_line_text(words), _round(_mean_conf(words)), f"ocr:line {n + 1} (company suffix)")
+        text = _line_text(words)
+        # "SDN. BHD." and "SDN.BHD" are the same suffix as "SDN BHD".
+        low = text.lower()
+        spaced = re.sub(r"\bsdn\.?\s*bhd\b", "sdn bhd", low)
+        if any(re.search(rf"(?<![a-z]){re.escape(s)}(?![a-z])", t) for s in _COMPANY_SUFFIXES for t in (low, spaced)):
+            # A registration number after the name ("(123456-X)", "Co. Reg 1234") is not the name.
+            name = re.sub(r"\s*(?:[\(\[][\w\-. ]*\d[\w\-. ]*[\)\]]?|(?:co\.?\s*reg|reg\.?\s*no|company\s*no)\b.*)$",
+                          "", text, flags=re.I).strip() or text
+            return Field(name, _round(_mean_conf(words)), f"ocr:line {n + 1} (company suffix)")
     for n, words in enumerate(head):
         text = _line_text(words)
         letters = sum(c.isalpha() for c in text)
@@ -393,32 +425,129 @@ def _company(lines) -> Field | None:
     return None
 
 
+def fix_digit_run(token: str) -> str | None:
+    """'2O18' -> '2018', 'l2' -> '12'; None unless the token holds a real digit (a word stays a word)."""
+    if not token or not any(c.isdigit() for c in token):
+        return None
+    fixed = token.translate(_DIGIT_LOOKALIKE)
+    return fixed if fixed.isdigit() else None
+
+
+def _year(text: str) -> int | None:
+    y = int(text)
+    if len(text) == 2:
+        return 2000 + y
+    return y if 1990 <= y <= 2099 else None
+
+
+def _valid(y: int | None, m: int, d: int) -> bool:
+    days = (31, 29 if y is None or (y % 4 == 0 and (y % 100 or y % 400 == 0)) else 28, 31, 30, 31, 30,
+            31, 31, 30, 31, 30, 31)
+    return y is not None and 1 <= m <= 12 and 1 <= d <= days[m - 1]
+
+
+def parse_date(text: str) -> tuple[str, str] | None:
+    """First real calendar date in a line: (as printed, lookalike letters fixed; ISO yyyy-mm-dd).
+
+    Day-first (dd/mm/yyyy, the convention in Rwanda and most receipts) unless only month-first is a
+    valid date (12/25/2018); yyyy-mm-dd; month names in English and French. An impossible date
+    ("07/77/2024", a misread) is no date, so a later one on the line can still be found.
+    """
+    if not isinstance(text, str) or not text:
+        return None
+    found: list[tuple[int, str, str]] = []
+    for m in _NUMERIC_DATE.finditer(text):
+        a, sep1, b, sep2, c = m.groups()
+        parts = [fix_digit_run(a), fix_digit_run(b), fix_digit_run(c)]
+        if None in parts or sum(ch.isdigit() for ch in a + b + c) < 4:
+            continue
+        pa, pb, pc = parts
+        if len(pa) == 4:
+            y, mo, d = _year(pa), int(pb), int(pc)
+        elif len(pc) == 4 or len(pc) == 2:
+            y, d, mo = _year(pc), int(pa), int(pb)
+            if not _valid(y, mo, d) and _valid(y, int(pa), int(pb)):
+                mo, d = int(pa), int(pb)
+        else:
+            continue
+        if _valid(y, mo, d):
+            found.append((m.start(), f"{pa}{sep1}{pb}{sep2}{pc}", f"{y:04d}-{mo:02d}-{d:02d}"))
+    for m in _WORD_DATE.finditer(text):
+        d_txt, mon, y_txt = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(5), m.group(4), m.group(6))
+        mo, y, d = _MONTHS.get(mon.lower()), _year(y_txt), int(d_txt)
+        if mo and _valid(y, mo, d):
+            found.append((m.start(), m.group(0).strip(), f"{y:04d}-{mo:02d}-{d:02d}"))
+    if not found:
+        return None
+    _, printed, iso = min(found)
+    return printed, iso
+
+
 def _date(lines) -> Field | None:
+    # A labelled date ("Date:", "Tarikh", "Itariki") beats an unlabelled one: receipts also print
+    # expiry, warranty and promotion dates.
+    best = None
     for n, words in enumerate(lines):
-        m = _DATE.search(_line_text(words))
-        if m:
-            return Field(m.group(1), _round(_mean_conf(words)), f"ocr:line {n + 1}")
-    return None
+        text = _line_text(words)
+        hit = parse_date(text)
+        if not hit:
+            continue
+        labelled = bool(_DATE_LABEL.search(text))
+        if best is None or (labelled and not best[0]):
+            best = (labelled, n, hit, words)
+        if labelled:
+            break
+    if best is None:
+        return None
+    _, n, (printed, iso), words = best
+    return Field(printed, _round(_mean_conf(words)), f"ocr:line {n + 1} (date {iso})")
+
+
+def _amounts_in(text: str) -> list[float]:
+    """Money amounts in a stretch of text, lookalike letters inside digit runs fixed."""
+    text = re.sub(rf"(?<=\d)[{re.escape(_LOOKALIKE_CHARS)}]|[{re.escape(_LOOKALIKE_CHARS)}](?=\d)",
+                  lambda m: m.group(0).translate(_DIGIT_LOOKALIKE), text)
+    # French convention: a space groups thousands ("12 500 FRW"); only whole groups of three digits.
+    text = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _SPACE_DECIMAL.sub(r"\1.\2", text)
+    found = [parse_amount(m.group(0)) for m in _MONEY.finditer(text)]
+    return [a for a in found if a is not None]
+
+
+def _total_rank(low: str) -> int:
+    if any(k in low for k in _TOTAL_BEST):
+        return 2
+    if any(re.search(rf"(?<![a-z]){k}", low) for k in _TOTAL_SKIP):
+        return 0
+    return 1
 
 
 def _total(lines) -> Field | None:
     candidates = []
     for n, words in enumerate(lines):
         low = _line_text(words).lower()
-        if "total" not in low:
-            continue
-        rank = 2 if any(k in low for k in _TOTAL_BEST) else 1
-        if rank == 1 and any(k in low for k in _TOTAL_SKIP):
-            rank = 0
-        amounts = [parse_amount(m.group(0)) for m in _MONEY.finditer(low.split("total", 1)[1])]
-        amounts = [a for a in amounts if a is not None]
-        if amounts:
-            candidates.append((rank, amounts[-1], n, words))
+        hits = list(_TOTAL_WORD.finditer(low))
+        # psm 6 reads a row of a two-column receipt as one line ("Total Qty 2   Total 9.00"): each
+        # keyword is its own candidate, ranked by the words from one before it up to the next keyword.
+        for i, hit in enumerate(hits):
+            stop = hits[i + 1].start() if i + 1 < len(hits) else len(low)
+            before = re.search(r"(?:\S+\s+)?\S*$", low[: hit.start()])
+            rank = _total_rank(low[before.start() if before else hit.start(): stop])
+            amounts, where = _amounts_in(low[hit.end(): stop]), n
+            # "TOTAL" on one line and its amount alone on the next.
+            if not amounts and i + 1 == len(hits) and n + 1 < len(lines):
+                nxt = _line_text(lines[n + 1]).lower()
+                if not re.search(r"[a-z]{3}", re.sub(r"\b(rm|rwf|frw|usd|ksh)\b", "", nxt)):
+                    amounts, where = _amounts_in(nxt), n + 1
+            # A subtotal or tax line (rank 0) counts only when no other total-like line has an amount.
+            if amounts:
+                candidates.append((rank, amounts[-1], where, words))
     if not candidates:
         return None
     best_rank = max(c[0] for c in candidates)
-    # Among the lines of the best kind the total is the largest: subtotals and taxes are smaller.
-    rank, amount, n, words = max((c for c in candidates if c[0] == best_rank), key=lambda c: (c[1], -c[2]))
+    # Among the lines of the best kind the total is the largest (subtotals and taxes are smaller);
+    # on a tie the last one, printed after the subtotals.
+    rank, amount, n, words = max((c for c in candidates if c[0] == best_rank), key=lambda c: (c[1], c[2]))
     value: int | float = int(amount) if amount == int(amount) else amount
     return Field(value, _round(_mean_conf(words)), f"ocr:line {n + 1} (total, rank {rank})")
 

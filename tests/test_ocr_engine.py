@@ -53,3 +53,33 @@ def test_missing_binary_raises_ocr_failed():
 def test_timeout_raises_ocr_failed():
     with pytest.raises(OcrFailed, match="timed out"):
         TesseractOcr(timeout_s=0.001).read(render(SPEC).image_bytes)
+
+
+def _tsv(heights):
+    return {"text": ["w"] * len(heights), "conf": [90] * len(heights), "height": heights}
+
+
+@pytest.mark.parametrize("heights, factor", [
+    ([18, 19, 20, 18], 1.0),  # our samples' size: enlarging measured worse, left alone
+    ([10, 10, 10], 2.0),      # small text is enlarged to ~20 px word boxes
+    ([4, 4, 4], 3.0),         # never more than 3x
+    ([10], 1.0),              # too few words to judge
+    ([], 1.0),
+])
+def test_upscale_factor_follows_word_height(heights, factor):
+    from simulators.ocr import upscale_factor
+    assert upscale_factor(_tsv(heights)) == pytest.approx(factor)
+
+
+def test_small_text_is_reread_enlarged_and_read_better(ocr):
+    import io
+
+    from PIL import Image
+    img = Image.open(io.BytesIO(render(SPEC).image_bytes))
+    small = img.resize((img.width // 2, img.height // 2), Image.LANCZOS)
+    buf = io.BytesIO()
+    small.save(buf, "PNG")
+    plain = TesseractOcr(upscale_small_text=False).read(buf.getvalue())
+    enlarged = ocr.read(buf.getvalue())
+    assert "Amoxicillin" in enlarged.text
+    assert enlarged.mean_confidence >= plain.mean_confidence

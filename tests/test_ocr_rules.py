@@ -1,8 +1,16 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from concierge.drugs import DrugLexicon
-from concierge.ocr_rules import OcrAnalysis, analyse, classify, parse_amount
+from concierge.ocr_rules import (
+    OcrAnalysis,
+    analyse,
+    classify,
+    fix_digit_run,
+    parse_amount,
+    parse_date,
+)
 from concierge.ports import OcrPage, OcrWord
 
 LEX = DrugLexicon.default()
@@ -129,6 +137,82 @@ def test_parse_amount():
     assert parse_amount("1.500.000") == 1500000 and parse_amount("abc") is None
 
 
+@pytest.mark.parametrize("line, printed, iso", [
+    ("Date: 25/12/2018 10:32", "25/12/2018", "2018-12-25"),
+    ("25-12-18", "25-12-18", "2018-12-25"),
+    ("2018-12-25", "2018-12-25", "2018-12-25"),
+    ("25.12.2018", "25.12.2018", "2018-12-25"),
+    ("12/25/2018", "12/25/2018", "2018-12-25"),  # day-first impossible, month-first is a date
+    ("25 Dec 2018", "25 Dec 2018", "2018-12-25"),
+    ("25-Dec-18", "25-Dec-18", "2018-12-25"),
+    ("DEC 25, 2018", "DEC 25, 2018", "2018-12-25"),
+    ("le 3 mars 2025", "3 mars 2025", "2025-03-03"),
+    ("Date: 2O18-O1-O5", "2018-01-05", "2018-01-05"),  # O read for 0 inside a digit run
+    ("l2/O3/2024", "12/03/2024", "2024-03-12"),
+    ("05/S1/2018 1S/03/2018", "15/03/2018", "2018-03-15"),  # first is impossible (month 51)
+    ("Date: 07/77/2024 Due 01/02/2024", "01/02/2024", "2024-02-01"),
+])
+def test_parse_date_formats_and_digit_lookalikes(line, printed, iso):
+    assert parse_date(line) == (printed, iso)
+
+
+@pytest.mark.parametrize("line", ["31/02/2024", "SOS/IS/lO", "Tel 0788 123 456", "INVOICE No. 4411",
+                                  "1.500.000", "10:32:05", "Total 12.50", "", "May the best win"])
+def test_parse_date_rejects_what_is_no_calendar_date(line):
+    assert parse_date(line) is None
+
+
+@pytest.mark.parametrize("token, fixed", [("2O18", "2018"), ("l2", "12"), ("1S", "15"), ("|0", "10"),
+                                          ("SOS", None), ("IS", None), ("12a", None), ("", None)])
+def test_lookalike_letters_become_digits_only_inside_digit_runs(token, fixed):
+    assert fix_digit_run(token) == fixed
+
+
+def test_a_labelled_date_beats_an_earlier_unlabelled_one():
+    g = analyse(page("SHOP LTD", "Promo valid 01/01/2030", "Date: 12/03/2024", "TOTAL 5.00"), None, LEX).general
+    assert g["date"]["value"] == "12/03/2024" and "2024-03-12" in g["date"]["provenance"]
+
+
+@pytest.mark.parametrize("head, company", [
+    (("ABC TRADING SDN. BHD. (123456-X)", "NO 1 JALAN 2"), "ABC TRADING SDN. BHD."),
+    (("XYZ SDN.BHD CO. REG 1234-A",), "XYZ SDN.BHD"),
+    (("www.example.com", "PHARMA PLUS LTD"), "PHARMA PLUS LTD"),
+    (("GOOD STORE 12345",), "GOOD STORE 12345"),  # a bare number may be part of the name: kept
+])
+def test_company_suffix_line_without_its_registration_number(head, company):
+    g = analyse(page(*head, "TOTAL 5.00"), None, LEX).general
+    assert g["company"]["value"] == company
+
+
+def _total_of(*lines):
+    return (analyse(page(*lines), None, LEX).general.get("total") or {}).get("value")
+
+
+@pytest.mark.parametrize("lines, total", [
+    (("SUBTOTAL 8.90", "GST 6% 0.53", "TOTAL 9.43"), 9.43),
+    (("TOTAL 9.43", "ROUNDING ADJ 0.02", "ROUNDED TOTAL 9.45"), 9.45),
+    (("TOTAL SALES (EXCL GST) 8.90", "TOTAL GST 0.53", "TOTAL (INCL GST) 9.43"), 9.43),
+    (("Total Qty 3", "NET TOTAL 12.00", "CASH 20.00", "CHANGE 8.00"), 12),
+    (("Item total 5.00", "GRAND TOTAL 5.50", "Total 6.00 points"), 5.5),
+    (("AMOUNT DUE RM 7.20",), 7.2),
+    (("TOTAL (RM): 15.90",), 15.9),
+    (("TOTAL", "RM 6 00"), 6),  # amount on the next line, decimal point read as a space
+    (("TOTAL 6 00",), 6),
+    (("TOTAL 9.0O",), 9),  # O read for 0 inside the amount
+    (("JUMLAH 23.50",), 23.5),
+    (("MONTANT TOTAL 12 500 FRW", "TVA 1 800"), 12500),  # space groups thousands (French)
+    (("TOTAL 1 234 50",), 1234.5),
+    (("Igiteranyo cyose 4,500",), 4500),
+    (("Montant 3,000",), 3000),
+    (("TOTAL", "THANK YOU 2024"), None),  # next line is words, not an amount
+    (("SUBTOTAL 10.00", "TAX 1.00"), 10),  # last resort: nothing better printed
+    (("Total Qty 2   Total 9.00",), 9),  # two columns read as one line
+    (("Total 9.00   Total Items 3",), 9),
+])
+def test_total_rules(lines, total):
+    assert _total_of("SHOP LTD", *lines) == total
+
+
 words = st.builds(
     OcrWord,
     text=st.one_of(st.text(max_size=15), st.sampled_from(["Rx", "1.", "Amoxicillin", "500mg", "x21",
@@ -150,3 +234,15 @@ def test_analyse_never_raises_and_always_answers_safely(ws, caption):
     else:
         assert result.question
     result.to_dict()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789OolIS|/-.,: DecMarTOTALrm"), max_size=40) | st.text(max_size=40))
+def test_date_and_amount_parsers_never_raise(text):
+    hit = parse_date(text)
+    assert hit is None or (isinstance(hit[0], str) and len(hit[1]) == 10)
+    amount = parse_amount(text)
+    assert amount is None or amount >= 0
+    fixed = fix_digit_run(text)
+    assert fixed is None or fixed.isdigit()
+    assert isinstance(analyse(page(text, "TOTAL " + text), None, LEX), OcrAnalysis)
