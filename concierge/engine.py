@@ -53,6 +53,7 @@ from .webhooks import InboundMessage, StatusUpdate, parse_webhook
 
 S = RequestState
 log = logging.getLogger("concierge")
+SILENT_KINDS = frozenset({"reaction", "system"})  # recorded (one ledger row), never answered
 
 
 @dataclass
@@ -243,6 +244,10 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
     def _client_message(self, msg: InboundMessage, now: float) -> None:
         phone = msg.from_phone
         text = (msg.text or "").strip()
+        if msg.kind in SILENT_KINDS:
+            # A 👍 on the shortlist or "user changed number" is not a request: record it, answer nothing.
+            self.ledger.audit("inbound.ignored", now, kind=msg.kind, wamid=msg.wamid)
+            return
         request = self._active_request(phone)
         # STOP is honoured even from a rate-limited client: an opt-out must never be dropped.
         if text and reply_rules.is_client_cancel(text):

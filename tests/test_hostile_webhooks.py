@@ -107,9 +107,21 @@ def _typed(world: SimWorld, phone: str, kind: str) -> tuple[bytes, str, str]:
 
 
 TYPES = ["audio", "sticker", "location", "reaction", "contacts", "system", "unsupported", "order"]
+SILENT = ["reaction", "system"]  # a 👍 or "user changed number" is not a request
 
 
-@pytest.mark.parametrize("kind", TYPES)
+@pytest.mark.parametrize("kind", SILENT)
+def test_client_reaction_or_system_notice_is_recorded_and_never_answered(world, kind):
+    raw, signature, wamid = _typed(world, CLIENT, kind)
+    for _ in range(2):
+        world.deliver(raw, {"X-Hub-Signature-256": signature}, wamid)
+    assert world.ledger.inbound_count(wamid) == 1
+    assert world.whatsapp.sent == [] and world.ledger.requests() == []
+    assert len(_events(world, "inbound.ignored")) == 1
+    _assert_clean(world)
+
+
+@pytest.mark.parametrize("kind", [k for k in TYPES if k not in SILENT])
 def test_client_message_of_an_unread_type_gets_the_unsupported_reply_once(world, kind):
     raw, signature, wamid = _typed(world, CLIENT, kind)
     for _ in range(2):  # Meta redelivers: still one row, one reply
