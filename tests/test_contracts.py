@@ -104,3 +104,57 @@ def test_tool_args_and_results_are_checked():
     validate_tool_result("marketplace.start_call", {"success": False, "reason": "disabled", "gate": "disabled"})
     with pytest.raises(ContractViolation):
         validate_tool_result("marketplace.send_client_message", {"success": True})
+
+
+# --- the compiled fast path and jsonschema agree on every payload ---------------------------------
+
+def _json_values(max_leaves: int = 15):
+    scalars = st.none() | st.booleans() | st.integers(-20, 20) | st.floats(allow_nan=False, width=32) \
+        | st.sampled_from(["", "x", "ask_client", "shortlist", "wa_link", "+250788000101", "pharmacy",
+                           "collecting_requirements", "system", "in_stock"])
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                        | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=max_leaves)
+
+
+def _mutants(base: dict):
+    keys = sorted(base)
+    return st.one_of(
+        st.just(base),
+        st.builds(lambda k, v: {**base, k: v}, st.sampled_from(keys), _json_values(6)),
+        st.builds(lambda k: {x: y for x, y in base.items() if x != k}, st.sampled_from(keys)),
+        st.builds(lambda k, v: {**base, k: v}, st.text(max_size=6), _json_values(3)),
+    )
+
+
+@given(st.sampled_from(sorted(VALID)).flatmap(lambda kind: st.tuples(st.just(kind), _mutants(VALID[kind]))))
+def test_compiled_and_reference_validators_agree_on_brain_actions(case):
+    from concierge.contracts import _validator
+
+    kind, payload = case
+    check = _validator("brain_output.v1.json", kind)
+    assert check.fast_ok(payload) == (not list(check.slow.iter_errors(payload)))
+
+
+TOOL_EXAMPLES = {
+    ("marketplace.search_vendors", "args"): {"request_id": "r", "idempotency_key": "k", "actor": "system",
+                                            "category": "pharmacy", "radius_km": 5, "limit": 3, "lat": -1.9, "lng": 30.1},
+    ("marketplace.send_client_message", "args"): {"request_id": "r", "idempotency_key": "k", "actor": "system",
+                                                  "to": "+250780000001", "text": "hi", "purpose": "question"},
+    ("marketplace.send_client_message", "result"): {"success": True, "status": "sent", "wamid": "wamid.x"},
+    ("marketplace.record_vendor_reply", "args"): {"request_id": "r", "idempotency_key": "k", "actor": "vendor",
+                                                  "vendor_id": "v", "wamid": "w", "text": "yes",
+                                                  "parsed": {"availability": "in_stock", "confidence": 0.9,
+                                                             "price_min": 1, "price_max": 2}},
+    ("marketplace.start_call", "result"): {"success": False, "reason": "disabled", "gate": "disabled",
+                                           "call_id": None},
+}
+
+
+@given(st.sampled_from(sorted(TOOL_EXAMPLES)).flatmap(
+    lambda key: st.tuples(st.just(key), _mutants(TOOL_EXAMPLES[key]))))
+def test_compiled_and_reference_validators_agree_on_tool_payloads(case):
+    from concierge.contracts import _tool_validator
+
+    (tool, part), payload = case
+    check = _tool_validator(tool, part)
+    assert check.fast_ok(payload) == (not list(check.slow.iter_errors(payload)))
