@@ -90,6 +90,7 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_pytest_plugin_collects_and_reports_yaml_lines(pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makefile(".yaml", **{"scenarios/bad": HAPPY.read_text()
                                   .replace("../../../fixtures/vendors/kigali.yaml", str(ROOT / "fixtures/vendors/kigali.yaml"))
                                   .replace("state: handed_off\n      states", "state: closed\n      states")})

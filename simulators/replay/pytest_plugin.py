@@ -49,7 +49,10 @@ class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario: Any, **kwargs: Any):
         super().__init__(**kwargs)
         self.scenario = scenario
+        known = {line.split(":", 1)[0].strip() for line in self.config.getini("markers")}
         for tag in scenario.tags:
+            if tag not in known:  # any tag a scenario author invents is a valid marker (-m TAG)
+                self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             self.add_marker(tag)
 
     def runtest(self) -> None:
