@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import pharmacy
 
 from concierge.brainloop import containment_problem, proposed_type
 from concierge.flags import Flags
-from concierge.geo import lookup_place
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from concierge.texts import text_for
@@ -26,10 +26,7 @@ SAFE = text_for("processing", "en")
 
 
 def _vendor(vid: str, phone: str, area: str = "Kimironko") -> Vendor:
-    place = lookup_place(area)
-    assert place is not None
-    return Vendor(id=vid, name=vid.replace("_", " ").title(), phone=phone, categories=("pharmacy",),
-                  lat=place.lat, lng=place.lng, area=area, rating=4.0, avg_response_minutes=5)
+    return pharmacy(vid, phone, area=area)
 
 
 VENDORS = [_vendor("kim_1", "+250788600001"), _vendor("kim_2", "+250788600002"),

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import pharmacy
 
 from concierge import calling
 from concierge.flags import Flags
-from concierge.geo import lookup_place
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from concierge.texts import text_for
@@ -29,10 +29,7 @@ URGENT_NEED = "I need Amoxicillin 500mg urgently near Kimironko"
 
 
 def _vendor(vid: str, phone: str) -> Vendor:
-    place = lookup_place("Kimironko")
-    assert place is not None
-    return Vendor(id=vid, name=vid.replace("_", " ").title(), phone=phone, categories=("pharmacy",),
-                  lat=place.lat, lng=place.lng, area="Kimironko", rating=4.0, avg_response_minutes=5)
+    return pharmacy(vid, phone)
 
 
 VENDORS = [_vendor("pharma_plus", "+250788000101"), _vendor("kimironko_meds", "+250788000102"),

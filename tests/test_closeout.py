@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from support import pharmacy
 
 from concierge.closeout import CLOSEOUT_CHECK_S
 from concierge.flags import Flags
-from concierge.geo import lookup_place
 from concierge.ports import Vendor
 from concierge.shortlist import TEMPLATES
 from simulators.world import SimWorld, WorldConfig
@@ -22,10 +22,7 @@ NEED = "I need Amoxicillin 500mg near Kimironko"
 
 
 def _vendor(vid: str, name: str, phone: str, area: str = "Kimironko") -> Vendor:
-    place = lookup_place(area)
-    assert place is not None
-    return Vendor(id=vid, name=name, phone=phone, categories=("pharmacy",), lat=place.lat, lng=place.lng,
-                  area=area, rating=4.0, avg_response_minutes=5)
+    return pharmacy(vid, phone, name=name, area=area)
 
 
 VENDORS = [_vendor("kim_1", "Pharmacie Umoja", "+250788700001"),

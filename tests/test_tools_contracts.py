@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import pharmacy
 
 from concierge import contracts
 from concierge.contracts import tool_names, validate_tool_args, validate_tool_result
 from concierge.errors import ContractViolation
 from concierge.flags import Flags
-from concierge.geo import lookup_place
 from concierge.ports import Vendor
 from simulators.world import SimWorld, WorldConfig
 
@@ -23,10 +23,7 @@ NEED = "I need Amoxicillin 500mg near Kimironko"
 
 
 def _vendor(vid: str, phone: str) -> Vendor:
-    place = lookup_place("Kimironko")
-    assert place is not None
-    return Vendor(id=vid, name=vid.replace("_", " ").title(), phone=phone, categories=("pharmacy",),
-                  lat=place.lat, lng=place.lng, area="Kimironko", rating=4.0, avg_response_minutes=5)
+    return pharmacy(vid, phone)
 
 
 VENDORS = [_vendor("kim_1", "+250788500001"), _vendor("kim_2", "+250788500002"),
