@@ -109,3 +109,10 @@ class LifecycleModel(RuleBasedStateMachine):
 
 
 TestLifecycleModel = LifecycleModel.TestCase
+
+
+def test_the_documented_diagram_is_the_table():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text("utf-8")
+    assert f"```mermaid\n{mermaid()}\n```" in doc
