@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from concierge.flags import ALLOWLIST, FLAG_AI, FLAG_CALLING, FLAG_OCR, KNOWN_KEYS, PERCENT
 from concierge.geo import gazetteer, lookup_place
 from concierge.lifecycle import RequestState
@@ -26,6 +24,16 @@ from concierge.policy import Caps
 
 from .durations import DurationError, parse_duration
 from .model import ClientSpec, Count, Problem, Scenario, ScenarioInvalid, Step, VendorSpec
+from .yamlsource import (
+    NODE_BUDGET,
+    Cyclic,
+    Map,
+    Seq,
+    collect_key_lines,
+    parse_yaml,
+    plain,
+    read_text,
+)
 
 # --- vocabulary of the format ---------------------------------------------------------------------
 
@@ -60,138 +68,7 @@ RENDER_ITEM_KEYS = {
     "product": (("name",), ("name", "brand", "model", "quantity")),
 }
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
-_BUDGET = 200_000  # nodes copied out of one file: an alias bomb must not eat the machine
 
-
-# --- YAML with line numbers -----------------------------------------------------------------------
-
-
-class Map(dict):
-    """A YAML mapping that remembers the line of itself and of each key (1-based)."""
-
-    line: int = 1
-    key_lines: dict[Any, int]
-
-    def key_line(self, key: Any) -> int:
-        return self.key_lines.get(key, self.line)
-
-
-class Seq(list):
-    """A YAML sequence that remembers the line of itself and of each item (1-based)."""
-
-    line: int = 1
-    item_lines: list[int]
-
-    def item_line(self, i: int) -> int:
-        return self.item_lines[i] if i < len(self.item_lines) else self.line
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry lines, and which reports duplicate keys."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self.duplicates: list[tuple[int, str, str]] = []
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode):
-    data = Map()
-    data.line, data.key_lines = node.start_mark.line + 1, {}
-    yield data
-    explicit: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in explicit:
-            loader.duplicates.append((line, str(key), f"duplicate key {key!r}: first at line {explicit[key]}, "
-                                                      f"again at line {line}; a key may appear once per mapping"))
-        else:
-            explicit[key] = line
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        try:
-            hash(key)
-        except TypeError:
-            loader.duplicates.append((line, "key", "a key must be plain text, not a list or mapping"))
-            continue
-        data[key] = loader.construct_object(value_node, deep=False)
-        data.key_lines[key] = line
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode):
-    data = Seq()
-    data.line = node.start_mark.line + 1
-    data.item_lines = [item.start_mark.line + 1 for item in node.value]
-    yield data
-    data.extend(loader.construct_object(item, deep=False) for item in node.value)
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
-
-def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else 1
-    column = mark.column + 1 if mark is not None else 1
-    what = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x)
-    what = what or str(exc).splitlines()[0]
-    hint = ""
-    if "\\t" in what or "'\\t'" in what or "\t" in what:
-        hint = "; indent with spaces, not tabs"
-    elif "mapping values are not allowed" in what:
-        hint = "; a value containing ': ' must be quoted, or the indentation is off"
-    elif "expected a single document" in what:
-        hint = "; one scenario per file (remove the extra '---')"
-    context = getattr(exc, "context_mark", None)
-    if context is not None and mark is not None and context.line != mark.line:
-        hint += f" (the construct began at line {context.line + 1}, column {context.column + 1})"
-    return Problem(file, line, "yaml", f"YAML syntax error at line {line}, column {column}: {what}{hint}")
-
-
-def _parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
-    loader = None
-    try:
-        loader = _LineLoader(text)  # the reader rejects control characters already here
-        data = loader.get_single_data()
-    except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        return None, [Problem(file, line, "file", f"character #x{exc.character:04x} at line {line} is not "
-                                                  "allowed in YAML; is this a binary file? expected a YAML scenario")]
-    except yaml.YAMLError as exc:
-        return None, [_yaml_problem(file, exc)]
-    except RecursionError:
-        return None, [Problem(file, 1, "yaml", "the YAML nests too deeply to read; expected a scenario mapping")]
-    finally:
-        if loader is not None:
-            loader.dispose()
-    return data, [Problem(file, line, key, msg) for line, key, msg in loader.duplicates]
-
-
-def _read_text(path: Path, file: str) -> tuple[str | None, list[Problem]]:
-    try:
-        if path.is_dir():
-            return None, [Problem(file, 0, "file", "is a folder; expected a .yaml scenario file")]
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None, [Problem(file, 0, "file", "no such file")]
-    except (OSError, ValueError) as exc:
-        return None, [Problem(file, 0, "file", f"cannot read the file: {exc}")]
-    bad_at = raw.find(b"\x00")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad_at = exc.start if bad_at < 0 else min(bad_at, exc.start)
-        text = None
-    if bad_at >= 0:
-        line = raw[:bad_at].count(b"\n") + 1
-        return None, [Problem(file, line, "file", f"not UTF-8 text (byte 0x{raw[bad_at]:02x} at line {line}); "
-                                                  "is this a binary file? expected a YAML scenario")]
-    return text, []
 
 
 # --- small helpers --------------------------------------------------------------------------------
@@ -222,39 +99,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
-class _Cyclic(Exception):
-    pass
 
 
-def _plain(value: Any, budget: list[int], active: set[int] | None = None) -> Any:
-    """A plain dict/list copy (aliases copied, cycles refused, size bounded)."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _Cyclic("the step is too large (YAML aliases expanding without end?)")
-    if isinstance(value, (dict, list)):
-        active = active if active is not None else set()
-        if id(value) in active:
-            raise _Cyclic("the step refers to itself through a YAML alias")
-        active.add(id(value))
-        try:
-            if isinstance(value, dict):
-                return {k: _plain(v, budget, active) for k, v in value.items()}
-            return [_plain(v, budget, active) for v in value]
-        finally:
-            active.discard(id(value))
-    return value
 
 
-def _key_lines(node: Any, prefix: str, out: dict[str, int], budget: list[int], depth: int = 0) -> None:
-    if not isinstance(node, Map) or depth > 8:
-        return
-    for key, line in node.key_lines.items():
-        budget[0] -= 1
-        if budget[0] < 0:
-            return
-        path = f"{prefix}.{key}" if prefix else str(key)
-        out.setdefault(path, line)
-        _key_lines(node.get(key), path, out, budget, depth + 1)
 
 
 def _repo_root(start: Path) -> Path:
@@ -367,10 +215,10 @@ def load_scenario(path: str | Path) -> Scenario:
     """The scenario in ``path``; ``ScenarioInvalid`` carries every problem found in it."""
     file = str(path)
     p = Path(path)
-    text, problems = _read_text(p, file)
+    text, problems = read_text(p, file)
     if text is None:
         raise ScenarioInvalid(problems)
-    data, problems = _parse_yaml(text, file)
+    data, problems = parse_yaml(text, file)
     if problems and data is None:
         raise ScenarioInvalid(problems)
     if data is None:
@@ -387,7 +235,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except RecursionError:
         checker.add(1, "file", "the YAML nests too deeply to check; expected a scenario mapping")
         scenario = None
-    except _Cyclic as exc:
+    except Cyclic as exc:
         checker.add(1, "file", str(exc))
         scenario = None
     except Exception as exc:  # a loader bug must still come out as a problem, not a traceback
@@ -478,7 +326,7 @@ def _check_flags(c: _Checker, value: Any, line: int) -> dict[str, Any]:
             pct = None
         if pct is None or not 0 <= pct <= 100:
             c.add(value.key_line(PERCENT), f"flags.{PERCENT}", f"expected a number from 0 to 100, got {_kind(v)}")
-    return {k: _plain(v, [_BUDGET]) for k, v in value.items() if k in KNOWN_KEYS}
+    return {k: plain(v, [NODE_BUDGET]) for k, v in value.items() if k in KNOWN_KEYS}
 
 
 def _check_allowlist(c: _Checker, value: Any, line: int) -> None:
@@ -827,15 +675,15 @@ def _check_step(c: _Checker, raw: Any, index: int, line: int, ctx: _StepContext)
         ctx.messages_before += 1
     if len(c.problems) > before:
         return None
-    budget = [_BUDGET]
+    budget = [NODE_BUDGET]
     try:
-        args = {k: _plain(v, budget) for k, v in raw.items() if k not in ("id", "note")}
-    except _Cyclic as exc:
+        args = {k: plain(v, budget) for k, v in raw.items() if k not in ("id", "note")}
+    except Cyclic as exc:
         c.add(raw.key_line(kind), f"{where} {kind}", str(exc))
         return None
     args.update(extra)
     key_lines: dict[str, int] = {}
-    _key_lines(raw, "", key_lines, [_BUDGET])
+    collect_key_lines(raw, "", key_lines, [NODE_BUDGET])
     return Step(index=index, line=first_line, kind=kind, args=args, id=sid, note=note, key_lines=key_lines)
 
 
@@ -991,7 +839,7 @@ def _step_fault(c: _Checker, raw: Map, where: str, ctx: _StepContext, extra: dic
     retry = spec.get("retry_after")
     if retry is not None and not (_is_number(retry) and 0 <= retry < float("inf")):
         c.add(kl("retry_after"), f"{key}.retry_after", f"expected seconds (a number >= 0), got {_kind(retry)}")
-    extra["fault"] = {**_plain(spec, [_BUDGET]), "times": times}
+    extra["fault"] = {**plain(spec, [NODE_BUDGET]), "times": times}
 
 
 # --- expect ---------------------------------------------------------------------------------------
@@ -1048,7 +896,7 @@ def _step_expect(c: _Checker, raw: Map, where: str, ctx: _StepContext, extra: di
                 if sub_name in value:
                     sub[sub_name] = _leaf(c, value[sub_name], sub_rule, value.key_line(sub_name),
                                           f"{path}.{sub_name}", ctx)
-            normalized[name] = {**_plain(value, [_BUDGET]), **sub}
+            normalized[name] = {**plain(value, [NODE_BUDGET]), **sub}
         else:
             normalized[name] = _leaf(c, value, rule, line, path, ctx)
     extra["expect"] = normalized
@@ -1089,7 +937,7 @@ def _leaf(c: _Checker, value: Any, rule: Any, line: int, key: str, ctx: _StepCon
             item_line = items.item_line(i) if isinstance(items, Seq) else line
             _party(c, v, item_line, f"{key}[{i}]" if items is value else key, ctx.vendor_ids, "vendor")
         return list(items)
-    return _plain(value, [_BUDGET])
+    return plain(value, [NODE_BUDGET])
 
 
 _STEP_CHECKS = {
@@ -1106,12 +954,12 @@ _CSV_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False,
 
 
 def _read_vendor_rows(path: Path, file: str) -> tuple[list[Map], list[Problem]]:
-    text, problems = _read_text(path, file)
+    text, problems = read_text(path, file)
     if text is None:
         return [], problems
     if path.suffix.lower() == ".csv":
         return _csv_rows(text, file)
-    data, problems = _parse_yaml(text, file)
+    data, problems = parse_yaml(text, file)
     if isinstance(data, Map) and isinstance(data.get("vendors"), list):
         data = data["vendors"]  # {vendors: [...]} is accepted too, as simulators/vendors.py does
     if data is None and not problems:
@@ -1168,8 +1016,8 @@ def load_vendor_fixture(path: str | Path) -> list[dict[str, Any]]:
     if problems:
         raise ScenarioInvalid(problems)
     try:
-        return [_plain(r, [_BUDGET]) for r in rows]
-    except (_Cyclic, RecursionError) as exc:
+        return [plain(r, [NODE_BUDGET]) for r in rows]
+    except (Cyclic, RecursionError) as exc:
         raise ScenarioInvalid([Problem(str(path), 1, "vendors", str(exc) or "the fixture nests too deeply")]) from None
 
 
