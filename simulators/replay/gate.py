@@ -72,7 +72,8 @@ def flags_off_by_default(args: argparse.Namespace) -> Criterion:
     ok = all(v is True for k, v in evidence.items() if k.startswith("ok_"))
     failed = [k[3:] for k, v in evidence.items() if k.startswith("ok_") and v is not True]
     return _criterion("entry.flags_off_by_default", "Feature flags OFF by default", ok, evidence,
-                      "coded workflow, OCR off, calling disabled, missing/unparsable flags false"
+                      "coded workflow, OCR off, calling disabled, missing/unparsable flags false, "
+                      "a clean process environment reads all three flags as false"
                       if ok else f"failed: {', '.join(failed)}")
 
 

@@ -35,6 +35,10 @@ def probe_flags_off() -> dict[str, Any]:
     out["ok_defaults_false"] = not (defaults.ai or defaults.ocr or defaults.calling)
     garbage = ["", "maybe", "TRUE!", "2", "yes please", None, [], {}, "off", "0", "nan"]
     out["ok_unparsable_false"] = not any(parse_bool(v) for v in garbage)
+    out["clean_environment"] = _flags_in_clean_process()
+    out["ok_clean_environment"] = out["clean_environment"] == {
+        "FEATURE_AI_CONCIERGE": False, "FEATURE_AI_CONCIERGE_OCR": False, "FEATURE_AI_CONCIERGE_CALLING": False,
+    }
     world = _world(Flags.from_mapping({}))
     try:
         world.message_from(CLIENT, kind="text", text="I need paracetamol near Kimironko")
@@ -57,6 +61,26 @@ def probe_flags_off() -> dict[str, Any]:
     finally:
         world.close()
     return out
+
+
+def _flags_in_clean_process() -> dict[str, Any]:
+    """What a fresh process with no FEATURE_* variables reads (production reads ``os.environ``)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FEATURE_", "AI_CONCIERGE_"))}
+    code = ("import json, os; from concierge.flags import Flags; f = Flags.from_mapping(os.environ); "
+            "print(json.dumps({'FEATURE_AI_CONCIERGE': f.ai, 'FEATURE_AI_CONCIERGE_OCR': f.ocr, "
+            "'FEATURE_AI_CONCIERGE_CALLING': f.calling}))")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                              timeout=60, check=True)
+        return json.loads(proc.stdout)
+    except (subprocess.SubprocessError, ValueError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _request_in(world: SimWorld, state: RequestState) -> str:
