@@ -20,6 +20,7 @@ from typing import Any
 
 from . import replies as reply_rules
 from .brainloop import BrainLoop
+from .calling import consent_status
 from .closeout import CloseoutMixin
 from .coded import CodedWorkflow
 from .errors import (
@@ -518,7 +519,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
                 "ai_enabled": request.data.get("handled_by") == "ai",
                 "ocr_enabled": self.flags.ocr_on(request.client_phone),
                 "calling_enabled": self.flags.calling_on(request.client_phone),
-                "calling_consent": self._calling_consent(request_id, at),
+                "calling_consent": consent_status(self, request_id, at),
                 "caps": {
                     "batch_size_max": self.caps.batch_size_max,
                     "max_batches": self.caps.max_batches,

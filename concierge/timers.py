@@ -73,11 +73,6 @@ class TimersMixin:
 
         on_trigger_timer(self, timer, now)
 
-    def _calling_consent(self, request_id: str, now: float) -> str:
-        from .calling import consent_status
-
-        return consent_status(self, request_id, now)
-
     def _timer_call_watchdog(self, timer: Timer, now: float) -> None:
         from .calling import on_watchdog
 

@@ -101,3 +101,28 @@ def test_pytest_plugin_collects_and_reports_yaml_lines(pytester):
     result = pytester.runpytest("scenarios", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*expect.state: expected closed, got handed_off*", ">*state: closed*"])
+
+
+def test_every_vendor_field_of_a_scenario_reaches_the_world(tmp_path):
+    from simulators.replay.loader import load_scenario
+    from simulators.replay.runner import build_world
+
+    path = tmp_path / "v.yaml"
+    path.write_text("""\
+scenario: vendor_fields
+vendors:
+  - {id: a, name: A, phone: "0788 000 901", categories: [pharmacy], area: Remera, rating: 4.5,
+     avg_response_minutes: 7, language: fr, tags: [night], blocked: true, has_whatsapp: false}
+clients:
+  - {id: c, phone: "+250780000001"}
+steps:
+  - advance: 1s
+""")
+    world = build_world(load_scenario(path))
+    try:
+        v = world.directory.by_id("a")
+        assert (v.phone, v.area, v.rating, v.avg_response_minutes, v.language, v.tags) == (
+            "+250788000901", "Remera", 4.5, 7.0, "fr", ("night",))
+        assert v.blocked is True and v.has_whatsapp is False and v.lat is not None
+    finally:
+        world.close()

@@ -8,6 +8,7 @@ the scenario at that step; an exception from inside the harness or the concierge
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from typing import Any
 
 from concierge.flags import Flags
 from concierge.policy import Caps
-from concierge.ports import Vendor
 
+from ..vendors import vendor_from_mapping
 from ..world import Delivered, SimWorld, WorldConfig
 from .expectations import Observer, check_expectations
 from .invariants import Context, check_all
@@ -54,21 +55,11 @@ class ScenarioResult:
         return self.verdict == "pass"
 
 
-def _vendor(spec: Any) -> Vendor:
-    return Vendor(
-        id=spec.id, name=spec.name, phone=spec.phone, categories=tuple(spec.categories),
-        lat=spec.lat, lng=spec.lng, area=spec.area, rating=float(spec.rating or 0.0),
-        avg_response_minutes=float(spec.avg_response_minutes or 30.0), active=bool(spec.active),
-        opted_out=bool(spec.opted_out), language=spec.language or "en", tags=tuple(spec.tags or ()),
-        blocked=bool(getattr(spec, "blocked", False)), has_whatsapp=bool(getattr(spec, "has_whatsapp", True)),
-    )
-
-
 def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
     caps = Caps().with_overrides(dict(scenario.caps))
     flags = Flags.from_mapping(dict(scenario.flags))
     config = WorldConfig(
-        vendors=[_vendor(v) for v in scenario.vendors], flags=flags, caps=caps,
+        vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
         clients={c.phone: (c.area, c.language) for c in scenario.clients},
         seed=scenario.seed if seed is None else seed,
     )
