@@ -286,10 +286,18 @@ def on_call_callback(c: Concierge, raw_body: bytes, signature: str | None, now: 
 
 
 def on_watchdog(c: Concierge, timer: Timer, now: float) -> None:
-    """A call with no final status long after it started is treated as failed (lost callbacks)."""
+    """A call with no final status long after it started is treated as failed (lost callbacks).
+
+    A call the provider reports in progress has connected: people talk for more than five minutes,
+    so it is looked at again later instead of being called a failure while they are still talking.
+    """
     call_id = timer.payload.get("call_id")
     row = c.ledger.db.execute("SELECT * FROM calls WHERE id=?", (call_id,)).fetchone()
     if row is None or row["status"] in FINAL_STATUSES:
+        return
+    if row["status"] == "in_progress" and now - row["started_at"] < c.caps.call_max_s:
+        due = min(now + c.caps.call_watchdog_s, row["started_at"] + c.caps.call_max_s)
+        c.ports.scheduler.schedule(Timer("call_watchdog", row["request_id"], due, {"call_id": call_id}))
         return
     _set_status(c, call_id, "failed", now)
     c.ledger.audit("call.no_final_status", now, row["request_id"], call_id=call_id, last=row["status"])

@@ -41,6 +41,7 @@ class Caps:
     call_trigger_no_reply_s: float = 3 * MINUTE  # urgent request: no vendor reply this long -> call
     ambiguous_confidence: float = 0.6  # a reply below this confidence is ambiguous (call trigger)
     call_watchdog_s: float = 5 * MINUTE  # no final call status by then: treated as failed
+    call_max_s: float = 60 * MINUTE  # ...unless it is in progress (connected): then only after this
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

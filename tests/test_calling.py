@@ -312,6 +312,29 @@ def test_completed_call_sends_no_fallback(world):
     assert _status(world, call_id) == "completed" and FALLBACK not in client_texts(world)
 
 
+def test_a_connected_call_is_not_failed_by_the_watchdog_while_people_talk(world):
+    # Found by the rollout simulator: a 6-minute conversation was reported to the client as
+    # "Call didn't go through" because the 5-minute watchdog only knew final statuses.
+    call_id = _granted_call(world)
+    world.calls.callback("in_progress")
+    world.advance(20 * 60)
+    assert _status(world, call_id) == "in_progress" and FALLBACK not in client_texts(world)
+    world.calls.callback("completed")
+    assert _status(world, call_id) == "completed" and FALLBACK not in client_texts(world)
+
+
+def test_a_connected_call_that_never_ends_is_failed_after_the_maximum(world):
+    call_id = _granted_call(world)
+    world.calls.callback("in_progress")
+    world.advance(Caps().call_max_s - 60)
+    assert _status(world, call_id) == "in_progress"
+    world.advance(120)
+    assert _status(world, call_id) == "failed"
+    assert len(world.ledger.audit_events("call.no_final_status")) == 1
+    # The request ended long before (10-minute hard limit): no "didn't go through" to a closed chat.
+    assert FALLBACK not in client_texts(world)
+
+
 def test_provider_error_places_nothing_and_falls_back(world):
     say(world, URGENT_NEED)
     world.advance(180)
