@@ -153,6 +153,12 @@ class SimWorld:
         self._pump()
         return item
 
+    def call_status(self, body: bytes, signature: str | None) -> str:
+        """The call provider POSTs a signed status callback to the concierge."""
+        outcome = self.concierge.on_call_status(body, signature, self.clock.now())
+        self._pump()
+        return outcome
+
     def message_from(self, phone: str, **kwargs: Any) -> Delivered:
         hook = self.whatsapp.message_webhook(phone, **kwargs)
         return self.deliver(hook.body, hook.headers, hook.wamid)

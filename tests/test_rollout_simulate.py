@@ -33,13 +33,13 @@ def behaviour(reply_prob=1.0, **over):
     return replace(b, **over)
 
 
-def small_world(b: VendorBehaviour, requests_at=(0, 3600), vendors=3) -> Population:
+def small_world(b: VendorBehaviour, requests_at=(0, 3600), vendors=3,
+                need="I need Paracetamol 500mg tablets near Kimironko") -> Population:
     place = lookup_place("Kimironko")
     vendors = [SimVendor(Vendor(id=f"v{i}", name=f"Pharmacy {i}", phone=f"+2507880001{i:02d}",
                                 categories=("pharmacy",), lat=place.lat, lng=place.lng, area="Kimironko",
                                 rating=4.0, avg_response_minutes=1.0), b) for i in range(vendors)]
     client = Client(0, "Alice Uwase", TESTER, "en", "Kimironko")
-    need = "I need Paracetamol 500mg tablets near Kimironko"
     planned = [PlannedRequest(0, at, "text", "pharmacy", need) for at in requests_at]
     return Population([client], vendors, planned)
 
@@ -114,6 +114,60 @@ def test_invalid_brain_output_is_rejected_and_counted():
     assert m["requests"] == 2 and m["abandoned_open"] == 0 and m["successful_flows"] == 0
 
 
+URGENT = "I need Paracetamol 500mg tablets near Kimironko - it's urgent"
+
+
+def run_urgent(tmp_path, **params) -> ShardRun:
+    """Phase 1 with calling switched on; the vendors never answer, so each urgent need reaches the
+    call trigger (3 silent minutes), the client is asked for consent and taps an answer 30 s later."""
+    env = tmp_path / "calling.env"
+    env.write_text("FEATURE_AI_CONCIERGE_CALLING=true\n")
+    over = {**CALM, "client_answer_prob": 1.0, "client_answer_delay_s": (30, 30), **params}
+    config = RunConfig(clients=1, vendors=3, hours=2, seed=1, profile="phase1", env_file=str(env),
+                       params=WorldParams.with_overrides(over))
+    return ShardRun(config, 0, population=small_world(behaviour(reply_prob=0.0), need=URGENT))
+
+
+def _calls(run: ShardRun) -> list[tuple[str, str]]:
+    return [(r["target"], r["status"]) for r in run.world.ledger.db.execute(
+        "SELECT target, status FROM calls ORDER BY id")]
+
+
+def test_urgent_need_with_consent_places_a_call_that_reports_back(tmp_path):
+    run = run_urgent(tmp_path, consent_yes_prob=1.0, call_failure_rate=0.0)
+    run.advance_all()
+    # One call per request, to a vendor, and its provider's signed callbacks completed it.
+    assert _calls(run) == [("vendor", "completed"), ("vendor", "completed")]
+    assert all(r.consent_ok and r.connected and r.minutes > 0 for r in run.calls.records)
+    minutes = sum(r.minutes for r in run.calls.records)
+    m = finalize(run.finish(), FREE_BRAIN)
+    assert m["calls"] == 2 and m["call_failure_rate"] == 0.0 and m["unsolicited_calls"] == 0
+    # 6 outreach templates (0.004 each) + the call minutes at 0.20 USD, over 2 requests.
+    assert m["cost_per_request"] == round((6 * 0.004 + round(minutes, 2) * 0.2) / 2, 8)
+
+
+def test_calls_that_never_connect_are_failures_and_the_client_is_told(tmp_path):
+    run = run_urgent(tmp_path, consent_yes_prob=1.0, call_failure_rate=1.0)
+    run.advance_all()
+    assert [status for _, status in _calls(run)] in (["no_answer"] * 2, ["busy"] * 2,
+                                                     ["no_answer", "busy"], ["busy", "no_answer"])
+    told = [t for (t,) in run.world.ledger.db.execute(
+        "SELECT text FROM outbound WHERE purpose='call_fallback' AND status='sent'")]
+    assert len(told) == 2
+    m = finalize(run.finish(), FREE_BRAIN)
+    assert m["calls"] == 2 and m["call_failure_rate"] == 1.0 and m["unsolicited_calls"] == 0
+
+
+def test_a_client_who_says_no_is_never_called(tmp_path):
+    run = run_urgent(tmp_path, consent_yes_prob=0.0)
+    run.advance_all()
+    assert _calls(run) == [] and run.calls.records == []
+    denied = run.world.ledger.db.execute("SELECT COUNT(*) FROM consents WHERE status='denied'").fetchone()[0]
+    assert denied == 2
+    m = finalize(run.finish(), FREE_BRAIN)
+    assert m["calls"] == 0 and m["call_failure_rate"] is None
+
+
 def _config(**over):
     base = dict(clients=60, vendors=25, hours=1.5, seed=11, profile="phase3", shards=3)
     base.update(over)
@@ -152,3 +206,20 @@ def test_phase2_profile_caps_vendors_per_request(tmp_path):
         run = ShardRun(config, 0, population=small_world(behaviour(reply_prob=0.0), (0,), vendors=14))
         seen[name] = finalize(run.run(), FREE_BRAIN)["max_vendors_contacted"]
     assert seen == {"phase2": 10, "phase3": 14}
+
+
+def test_urgent_needs_are_marked_without_moving_any_other_draw():
+    from concierge.needs import extract_requirements
+    from simulators.rollout.population import build_population
+
+    calm = build_population(4, 80, 10, 6, WorldParams.with_overrides({"urgent_rate": 0.0}))
+    urgent = build_population(4, 80, 10, 6, WorldParams.with_overrides({"urgent_rate": 0.5}))
+    assert len(calm.requests) == len(urgent.requests)
+    marked = [u for u in urgent.requests if u.urgent]
+    texts = [u for u in urgent.requests if u.kind == "text"]
+    assert 0.35 < len(marked) / len(texts) < 0.65 and not any(c.urgent for c in calm.requests)
+    for c, u in zip(calm.requests, urgent.requests, strict=True):
+        assert (c.client, c.at_s, c.kind, c.category, c.spec) == (u.client, u.at_s, u.kind, u.category, u.spec)
+        assert u.text.startswith(c.text)
+        # The concierge reads the urgency the client wrote, in every language.
+        assert extract_requirements(u.text).urgent or not u.urgent

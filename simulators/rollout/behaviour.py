@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from concierge.calling import sign_callback
 from concierge.errors import BrainUnavailable
 from concierge.ports import CallOutcome, SendOutcome
 
@@ -167,9 +168,13 @@ class CallRecord:
     to: str
     request_id: str
     at: float
-    accepted: bool
+    connected: bool
     minutes: float
     consent_ok: bool
+
+
+# (seconds after the call was placed, status) the provider reports for a call that connects
+CONNECTED_PROGRESS = ((5, "ringing"), (12, "in_progress"))
 
 
 @dataclass
@@ -178,7 +183,9 @@ class SimCallProvider:
 
     The provider is the last place a call can be seen before a phone rings, so it records, for
     every call it is asked to place, whether the client had granted a consent covering the target:
-    a call without one is an unsolicited call, whatever the concierge believed.
+    a call without one is an unsolicited call, whatever the concierge believed. Like a real provider
+    it accepts the call, then reports its progress as signed status callbacks (``report``, on the
+    virtual clock): ringing, in progress, completed — or, at ``failure_rate``, no answer or busy.
     """
 
     rng: random.Random
@@ -187,6 +194,8 @@ class SimCallProvider:
     ledger: Any
     now: Callable[[], float]
     client_of: Callable[[str], str | None]
+    secret: str = ""
+    report: Callable[[int, bytes, str], None] | None = None  # (delay_s, body, signature)
     records: list[CallRecord] = field(default_factory=list)
 
     def start_call(self, to: str, *, request_id: str, idempotency_key: str) -> CallOutcome:
@@ -201,9 +210,22 @@ class SimCallProvider:
             and (row["expires_at"] is None or now < row["expires_at"])
             and target in covers.get(row["scope"] or "", set())
         )
-        accepted = self.rng.random() >= self.failure_rate
-        minutes = max(0.1, self.minutes_median * math.exp(self.rng.gauss(0.0, 0.5))) if accepted else 0.0
-        self.records.append(CallRecord(to, request_id, now, accepted, round(minutes, 2), consent_ok))
-        if not accepted:
-            return CallOutcome(False, None, "no_answer")
-        return CallOutcome(True, f"call-{len(self.records)}", None)
+        connected = self.rng.random() >= self.failure_rate
+        minutes = max(0.1, self.minutes_median * math.exp(self.rng.gauss(0.0, 0.5))) if connected else 0.0
+        self.records.append(CallRecord(to, request_id, now, connected, round(minutes, 2), consent_ok))
+        call_sid = f"call-{len(self.records)}"
+        if connected:
+            progress = [*CONNECTED_PROGRESS, (12 + max(1, int(round(minutes * 60))), "completed")]
+        else:
+            progress = [(self.rng.randint(20, 45), self.rng.choice(("no_answer", "busy")))]
+        for delay, status in progress:
+            self._report(delay, call_sid, idempotency_key, status, to)
+        return CallOutcome(True, call_sid, None)
+
+    def _report(self, delay_s: int, call_sid: str, reference: str, status: str, to: str) -> None:
+        if self.report is None:
+            return
+        payload = {"call_sid": call_sid, "reference": reference, "status": status, "to": to,
+                   "timestamp": round(self.now() + delay_s, 3)}
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        self.report(delay_s, body, sign_callback(body, self.secret))

@@ -67,6 +67,7 @@ NEED_TEMPLATES = {
     "rw": ("Ndashaka {item} i {place}", "Ndashaka {item} hafi ya {place}"),
 }
 VAGUE_TEMPLATES = {"en": "I need {item}", "fr": "Je cherche {item}", "rw": "Ndashaka {item}"}
+URGENT_PHRASE = {"en": "- it's urgent", "fr": "- c'est urgent", "rw": "- byihuse"}
 RW_SURNAMES = ("Uwimana", "Mugisha", "Niyonzima", "Habimana", "Ishimwe", "Iradukunda", "Mukamana",
                "Nshimiyimana", "Uwase", "Hakizimana", "Byiringiro", "Ndayisaba", "Kamanzi", "Gatete",
                "Mutesi", "Ingabire", "Keza", "Mugabo", "Nkurunziza", "Umutoni")
@@ -109,8 +110,11 @@ class WorldParams:
     # a greedier Moltbot: asks for bigger batches / more vendors than the rules do (caps must hold)
     brain_batch_size: int | None = None
     brain_max_vendors: int | None = None
-    # calls (Phase 3: calling on)
-    call_failure_rate: float = 0.1
+    # calls (Phase 3: calling on). An urgent need arms the concierge's call trigger (no vendor reply
+    # within 3 minutes -> ask the client's consent); the client grants it at consent_yes_prob.
+    urgent_rate: float = 0.05
+    consent_yes_prob: float = 0.7
+    call_failure_rate: float = 0.1  # the call is placed but never connects (no answer / busy)
     call_minutes_median: float = 2.0
 
     @classmethod
@@ -164,6 +168,7 @@ class PlannedRequest:
     spec: dict[str, Any] | None = None  # render spec for images
     truth: dict[str, Any] | None = None
     cancel_after_s: int | None = None
+    urgent: bool = False
 
 
 @dataclass
@@ -252,7 +257,13 @@ def plan_requests(seed: int, clients: list[Client], hours: float, params: WorldP
         rate = params.requests_per_client_hour / 3600.0
         t = rng.expovariate(rate) if rate > 0 else math.inf
         while t < horizon:
-            out.append(_one_request(rng, client, int(t), params))
+            planned = _one_request(rng, client, int(t), params)
+            # Its own stream: adding urgency must not move any other draw of an existing world.
+            if planned.kind == "text" and random.Random(f"urgent:{seed}:{client.index}:{int(t)}").random() \
+                    < params.urgent_rate:
+                planned = replace(planned, text=f"{planned.text} {URGENT_PHRASE[client.language]}",
+                                  urgent=True)
+            out.append(planned)
             t += rng.expovariate(rate)
     out.sort(key=lambda r: (r.at_s, r.client))
     return out

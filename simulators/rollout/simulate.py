@@ -21,10 +21,11 @@ from typing import Any
 
 import yaml
 
+from concierge.calling import FAILED_STATUSES, NO_BUTTON, YES_BUTTON
 from concierge.drugs import DrugLexicon
 from concierge.lifecycle import ENDED_STATES, RequestState
 from simulators.brains import RuleBrain
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import CALL_SECRET, SimWorld, WorldConfig
 
 from .behaviour import (
     CANARY_DIGITS,
@@ -108,7 +109,7 @@ class ShardRun:
         ports.brain = self.brain
         self.calls = SimCallProvider(random.Random(f"calls:{seed}"), params.call_failure_rate,
                                      params.call_minutes_median, world.ledger, world.clock.now,
-                                     self._client_of)
+                                     self._client_of, secret=CALL_SECRET, report=self._call_status)
         ports.calls = world.calls = self.calls
         self.by_request: dict[str, PlannedRequest] = {}
         self.answers: dict[str, int] = {}
@@ -172,8 +173,25 @@ class ShardRun:
                 self._vendor_answers(vendor, key, wamid)
             return
         row = self.world.ledger.get_outbound(key)
-        if row is not None and row["purpose"] in CLIENT_ANSWERS and row["request_id"]:
-            self._client_answers(row["request_id"], row["purpose"])
+        if row is not None and row["request_id"]:
+            if row["purpose"] in CLIENT_ANSWERS:
+                self._client_answers(row["request_id"], row["purpose"])
+            elif row["purpose"] == "consent_prompt":
+                self._client_consents(row["request_id"])
+
+    def _client_consents(self, request_id: str) -> None:
+        """The client taps Yes or No on the call-consent prompt (or never answers it)."""
+        planned = self.by_request.get(request_id)
+        if planned is None or self.rng.random() >= self.params.client_answer_prob:
+            return
+        button = YES_BUTTON if self.rng.random() < self.params.consent_yes_prob else NO_BUTTON
+        phone = self.clients[planned.client].phone
+        delay = self.rng.randint(*self.params.client_answer_delay_s)
+        self._later(delay, lambda: self._deliver(phone, kind="interactive", button_id=button,
+                                                 button_title=button.split("_")[1].title()))
+
+    def _call_status(self, delay_s: int, body: bytes, signature: str) -> None:
+        self._later(delay_s, lambda: self.world.call_status(body, signature))
 
     def _vendor_answers(self, vendor: Any, key: str, wamid: str | None) -> None:
         request_id = key[len("request:"):].split(":vendor:")[0]
@@ -355,10 +373,13 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
             continue
         t.add(f"{s}calls")
         t.add(f"{s}call_centiminutes", int(round(call.minutes * 100)))
-        if not call.accepted:
-            t.add(f"{s}calls_failed")
         if not call.consent_ok:
             t.add("unsolicited_calls")
+    # Failure as the concierge saw it (provider refusal, no answer, busy, or no final status at all).
+    for r in db.execute("SELECT request_id, status FROM calls ORDER BY id"):
+        s = _scope(handled_by, r["request_id"])
+        if s is not None and r["status"] in FAILED_STATUSES:
+            t.add(f"{s}calls_failed")
     for call in brain.calls:
         s = _scope(handled_by, call.request_id)
         if s is None:
