@@ -56,7 +56,7 @@ def memory(requests: int) -> dict:
         "from bench.rollout_bench import _config;"
         "from simulators.rollout.simulate import simulate;"
         "from simulators.rollout.metrics import finalize, load_prices;"
-        f"t, _ = simulate(_config({requests}, shards=max(1, {requests} // 500)));"
+        f"t, _ = simulate(_config({requests}));"
         "m = finalize(t, load_prices());"
         "print(json.dumps({'requests': m['requests_total'],"
         " 'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))"

@@ -193,6 +193,34 @@ def test_shards_merge_exactly_across_worker_processes():
         one.get("requests", 0) + one.get("coded_requests", 0)
 
 
+def test_each_vendor_lives_in_exactly_one_shard():
+    # A copy of every vendor in every shard would meet 1/K of its real load: daily caps and
+    # cooldowns would almost never bind, and handoff rates came out ~3x too high at 8 shards.
+    config = _config()
+    runs = [ShardRun(config, s) for s in range(config.shards)]
+    try:
+        seen = [{v.id for v in run.world.directory.all_vendors()} for run in runs]
+        assert sum(len(ids) for ids in seen) == config.vendors == len(set().union(*seen))
+        assert all(len(ids) in (8, 9) for ids in seen)  # 25 vendors dealt round-robin
+        for run in runs:
+            run.advance_all()
+        asked = [{r["vendor_id"] for r in run.world.ledger.db.execute("SELECT vendor_id FROM outreach")}
+                 for run in runs]
+        assert all(a <= ids for a, ids in zip(asked, seen, strict=True)) and any(asked)
+    finally:
+        for run in runs:
+            run.world.close()
+
+
+def test_simulate_rejects_more_shards_than_vendors(tmp_path, capsys):
+    from simulators.rollout.simulate import main
+
+    assert main(["--clients", "50", "--vendors", "4", "--hours", "1", "--shards", "5",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "--shards must be between 1 and min(--clients, --vendors) = 4, got 5" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_phase2_profile_caps_vendors_per_request(tmp_path):
     # 14 silent pharmacies and a Moltbot that asks for batches of 5 and 15 vendors: batches go out
     # until the cap; Phase 2 stops at 10, Phase 3 (15) runs out of vendors at 14.

@@ -13,7 +13,9 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
     p.add_argument("--profile", choices=["phase1", "phase2", "phase3"], default=None)
     p.add_argument("--env", dest="env_file", default=None, help="a runbook configuration block (KEY=value)")
     p.add_argument("--params", default=None, help="YAML mapping overriding world parameters by name")
-    p.add_argument("--shards", type=int, default=None, help="default: one per 250 clients")
+    p.add_argument("--shards", type=int, default=None,
+                   help="split the market into K independent sub-markets, clients and vendors dealt "
+                        "round-robin (default 1: the whole market in one world, exact)")
     p.add_argument("--workers", type=int, default=1, help="processes; the metrics do not depend on it")
     p.add_argument("--ocr", choices=["model", "tesseract"], default="model",
                    help="model: the calibrated OCR model (fast); tesseract: render images and read them")

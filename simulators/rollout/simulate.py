@@ -1,9 +1,12 @@
 """``concierge-sim simulate``: a seeded population against the real concierge, on the virtual clock.
 
-The run is cut into shards by client (client ``i`` belongs to shard ``i % shards``). Each shard is a
-SimWorld of its own — the real ``Concierge`` with its SQLite ledger, the fake Cloud API, signed
-webhooks — holding the whole vendor directory and its share of the clients. Shards are independent,
-so ``--workers K`` runs them in K processes and the merged tally is the same for every K.
+A run is one market by default: one SimWorld — the real ``Concierge`` with its SQLite ledger, the
+fake Cloud API, signed webhooks — holding every client and every vendor, so that vendors' daily caps,
+cooldowns and busy spells feel the whole population's load. ``--shards K`` splits the market into K
+independent sub-markets instead (client ``i`` and vendor ``j`` belong to shard ``i % K`` and
+``j % K``): the client-to-vendor ratio, and so the load on each vendor, is kept, but each request
+chooses among 1/K of the vendors. Shards share nothing, so ``--workers`` runs them in parallel
+processes and the merged tally is the same for every number of workers.
 """
 
 from __future__ import annotations
@@ -88,11 +91,13 @@ class ShardRun:
                                           params, pinned)
         self.clients = {c.index: c for c in population.clients if c.index % config.shards == shard}
         self.planned = [r for r in population.requests if r.client in self.clients]
-        self.vendors = {v.vendor.phone: v for v in population.vendors}
+        # A vendor belongs to one shard only: a copy in every shard would meet 1/K of its real load.
+        mine = [v for j, v in enumerate(population.vendors) if j % config.shards == shard]
+        self.vendors = {v.vendor.phone: v for v in mine}
         seed = shard_seed(config.seed, shard)
         self.rng = random.Random(seed)
         world = SimWorld(
-            WorldConfig(vendors=[v.vendor for v in population.vendors],
+            WorldConfig(vendors=[v.vendor for v in mine],
                         clients={c.phone: (c.area, c.language) for c in self.clients.values()},
                         flags=self.settings.flags, caps=self.settings.caps, seed=seed),
             ocr=CalibratedOcr(seed) if config.ocr == "model" else None,
@@ -464,7 +469,7 @@ def _parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     overrides = yaml.safe_load(Path(args.params).read_text("utf-8")) if args.params else {}
     params = WorldParams.with_overrides(overrides or {})
-    shards = args.shards or max(1, -(-args.clients // 250))
+    shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
                      ocr=args.ocr)
@@ -482,6 +487,13 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.clients < 1 or args.vendors < 1 or args.hours <= 0 or args.workers < 1:
         print("simulate: --clients, --vendors, --workers must be >= 1 and --hours > 0", file=sys.stderr)
         return 2
+    if args.shards is not None and not 1 <= args.shards <= min(args.clients, args.vendors):
+        print(f"simulate: --shards must be between 1 and min(--clients, --vendors) = "
+              f"{min(args.clients, args.vendors)}, got {args.shards}", file=sys.stderr)
+        return 2
+    if args.workers > (args.shards or 1):
+        print(f"simulate: note: {args.workers} workers but {args.shards or 1} shard(s); a shard is one "
+              "process's work (--shards K splits the market into K sub-markets)", file=sys.stderr)
     try:
         config = config_from_args(args)
         config.settings()
