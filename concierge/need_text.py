@@ -1,0 +1,63 @@
+"""The folded text every needs rule matches on, and the limits on how much of it is read.
+
+Folding keeps one character for one, so a match in the fold is a span in the client's own text;
+every ``need_*`` module reads through these helpers, so a change to how client text is cleaned
+happens here once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+LANGUAGES = ("en", "fr", "rw")
+# WhatsApp caps a text message at 4096 characters; past that it is not a need worth reading whole.
+_MAX_TEXT = 4096
+# An item (or an unknown area) longer than this is cut: it has to fit a line of the shortlist.
+MAX_ITEM = 120
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(c: str) -> str:
+    base = unicodedata.normalize("NFKD", c)[0] if c.isalpha() else c
+    low = base.lower()
+    return low if len(low) == 1 else c
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, one character for one: a match in the fold is a span in the text."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def clean(text: Any) -> str:
+    if not isinstance(text, str):
+        return ""
+    if len(text) > _MAX_TEXT:
+        # Cut at a space: half a word at the end would read as part of the need.
+        text = text[:_MAX_TEXT].rsplit(None, 1)[0] if " " in text[:_MAX_TEXT] else text[:_MAX_TEXT]
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    text = text.replace("\u0153", "oe").replace("\u0152", "OE")
+    # Emoji, symbols and control or unassigned code points carry no need; they become spaces.
+    return "".join(
+        " "
+        if unicodedata.category(c) in ("So", "Sk", "Cs", "Co", "Cn", "Cf", "Cc") and c != "\n"
+        else c
+        for c in text
+    )
+
+
+def stem(token: str) -> str:
+    # A trailing plural 's' is the only inflection worth undoing: "tablets", "chargers", "médicaments".
+    return (
+        token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
+    )
+
+
+def folded_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(text))
+
+
+def stemmed_words(text: str) -> list[str]:
+    return [stem(w) for w in folded_words(text)]
