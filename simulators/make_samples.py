@@ -1,4 +1,5 @@
-"""Regenerate the committed OCR sample set: ``python -m simulators.make_samples fixtures/images``.
+"""Regenerate the committed OCR sample set: ``python -m simulators.make_samples fixtures/images``;
+the receipt dev set: ``python -m simulators.make_samples --receipts fixtures/receipts-dev``.
 
 Every image has its ground truth beside it (``NAME.json``); the set covers the three kinds at the four
 degradation levels, each sample seeded by its index, so a rerun writes the same bytes.
@@ -69,8 +70,57 @@ def sample_specs() -> list[tuple[str, dict]]:
     return specs
 
 
+# The receipt dev set (docs/ocr.md "Real receipts"): rules and preprocessing are chosen on it, never on
+# SROIE. Shop goods and their prices in each region's currency.
+RECEIPT_GOODS = [("Sugar 1kg", 1500, 3.20), ("Milk 500ml", 600, 2.40), ("Bread loaf", 1200, 2.90),
+                 ("Rice 5kg", 6500, 14.50), ("Cooking oil 1L", 3200, 7.90), ("Soap bar", 500, 1.60),
+                 ("Tomato paste", 800, 2.10), ("Mineral water 1.5L", 700, 1.20), ("Exercise book", 300, 0.90),
+                 ("Ballpoint pen x2", 400, 1.50), ("LED bulb 9W", 2500, 6.80), ("Padlock 40mm", 4500, 12.90),
+                 ("Cement 50kg", 11000, 19.50), ("Nails 2in 1kg", 2000, 5.40), ("Coffee 250g", 5000, 11.90),
+                 ("Tea leaves 100g", 1000, 3.30), ("Chicken 1kg", 5500, 9.80), ("Eggs tray", 3500, 12.00),
+                 ("Toothpaste", 1800, 4.50), ("Paracetamol 500mg", 500, 2.00), ("Fanta 500ml", 600, 2.20),
+                 ("Brochette", 1500, 8.00), ("Airtime card", 1000, 5.00), ("Charger cable", 3000, 9.90)]
+RECEIPTS_PER_LEVEL = 8
+
+
+def receipt_specs() -> list[tuple[str, dict]]:
+    from simulators.render import RECEIPT_LEVELS, REGIONS
+
+    specs: list[tuple[str, dict]] = []
+    for _ in range(RECEIPTS_PER_LEVEL):
+        for level in RECEIPT_LEVELS:
+            seed = 1000 + len(specs)
+            rng = random.Random(seed)
+            region = rng.choice(sorted(REGIONS))
+            goods = rng.sample(RECEIPT_GOODS, rng.randint(1, 7))
+            items = [{"name": name, "quantity": rng.choice([1, 1, 1, 2, 3, 5]),
+                      "price": rwf if region == "rwanda" else usd} for name, rwf, usd in goods]
+            specs.append((f"{len(specs):03d}", {"render": "receipt", "degrade": level, "seed": seed,
+                                                 "region": region, "items": items}))
+    return specs
+
+
+def write_receipts(out: Path) -> int:
+    """NNN.png|jpg, NNN.key.json (SROIE keys: company, date, total; plus level) and NNN.box.csv."""
+    out.mkdir(parents=True, exist_ok=True)
+    size = 0
+    for name, spec in receipt_specs():
+        r = render(spec)
+        (out / f"{name}.{r.extension}").write_bytes(r.image_bytes)
+        t = r.ground_truth
+        key = {"company": t["company"], "date": t["date"], "total": t["total"], "degrade": t["degrade"],
+               "region": t["region"], "spec": spec}
+        (out / f"{name}.key.json").write_text(json.dumps(key, indent=1, ensure_ascii=False) + "\n")
+        (out / f"{name}.box.csv").write_text("".join(",".join(map(str, b)) + "\n" for b in t["boxes"]))
+        size += len(r.image_bytes)
+    print(f"{len(receipt_specs())} receipts, {size / 1e6:.2f} MB of images -> {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--receipts":
+        return write_receipts(Path(argv[1] if len(argv) > 1 else "fixtures/receipts-dev"))
     out = Path(argv[0] if argv else "fixtures/images")
     out.mkdir(parents=True, exist_ok=True)
     total = 0

@@ -19,10 +19,12 @@ from rapidfuzz.distance import Levenshtein
 from concierge.drugs import DrugLexicon
 from concierge.errors import OcrFailed
 from concierge.ocr_rules import analyse, parse_amount
-from simulators.ocr import TesseractOcr
+from concierge.ports import OcrPage, OcrWord
+from simulators.ocr import TesseractOcr, _words
 from simulators.render import LEVELS
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+RECEIPT_FIELDS = ("company", "date", "total")
 
 
 def _squash(text: str) -> str:
@@ -122,34 +124,108 @@ def _score_fields(g: dict, truth: dict, result, lexicon: DrugLexicon) -> None:
             _count(g, "model", bool(t.get("model")) and _norm(t["model"]) in text)
 
 
+def read_box_lines(path: Path) -> list[tuple[float, float, float, str]]:
+    """SROIE ``NNN.box.csv`` rows as (top, bottom, left, text); the transcript may itself hold commas."""
+    boxes = []
+    for row in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = row.split(",", 8)
+        if len(parts) < 9 or not parts[8].strip():
+            continue
+        try:
+            xs = [float(v) for v in parts[0:8:2]]
+            ys = [float(v) for v in parts[1:8:2]]
+        except ValueError:
+            continue
+        boxes.append((min(ys), max(ys), min(xs), parts[8].strip()))
+    return boxes
+
+
+def oracle_page(boxes: list[tuple[float, float, float, str]]) -> OcrPage:
+    """The ground-truth text lines as a page an engine could have read, every word fully confident.
+
+    Boxes are taken top to bottom; a box whose vertical centre lies inside the current row's first box
+    joins that row (left to right), as a line-reading engine joins a receipt's label and amount columns.
+    """
+    rows: list[list[tuple[float, str]]] = []
+    top = bottom = None
+    for y0, y1, x, text in sorted(boxes, key=lambda b: ((b[0] + b[1]) / 2, b[2])):
+        centre = (y0 + y1) / 2
+        if rows and top is not None and top <= centre <= bottom:
+            rows[-1].append((x, text))
+        else:
+            rows.append([(x, text)])
+            top, bottom = y0, y1
+    words = tuple(OcrWord(word, 1.0, n) for n, row in enumerate(rows)
+                  for _, text in sorted(row) for word in text.split())
+    return OcrPage(words=words, engine="oracle: ground-truth text lines")
+
+
+def _key_fields_ok(general: dict, key: dict) -> tuple[dict, dict]:
+    got = {k: (general.get(k) or {}).get("value") for k in RECEIPT_FIELDS}
+    want_total = parse_amount(str(key.get("total", "")))
+    ok = {
+        "company": _norm(got["company"]) == _norm(key.get("company")),
+        "date": _norm(got["date"]) == _norm(key.get("date")),
+        "total": got["total"] is not None and want_total is not None
+        and abs(float(got["total"]) - want_total) < 0.005,
+    }
+    return got, ok
+
+
+def _receipt_rows(receipts: list[dict]) -> list[dict]:
+    rows = []
+    for k in RECEIPT_FIELDS:
+        hit = sum(r[f"{k}_ok"] for r in receipts)
+        row = {"field": k, "correct": hit, "receipts": len(receipts), "accuracy": _ratio(hit, len(receipts))}
+        judged = [r for r in receipts if f"oracle_{k}_ok" in r]
+        if judged:
+            oracle = sum(r[f"oracle_{k}_ok"] for r in judged)
+            # Every miss is one of two things: the rules miss it even on perfect text, or the rules
+            # would find it but the engine misread it.
+            row.update({
+                "oracle_correct": oracle, "oracle_accuracy": _ratio(oracle, len(judged)),
+                "rule_missed": len(judged) - oracle,
+                "ocr_misread": sum(r[f"oracle_{k}_ok"] and not r[f"{k}_ok"] for r in judged)})
+        rows.append(row)
+    return rows
+
+
 def _evaluate_receipts(folder: Path, ocr: TesseractOcr, lexicon: DrugLexicon) -> dict:
-    fields = {"company": [0, 0], "date": [0, 0], "total": [0, 0]}
     receipts = []
     for key_path in sorted(folder.glob("*.key.json")):
-        image = _image_for(Path(str(key_path)[: -len(".key.json")]))
+        stem = Path(str(key_path)[: -len(".key.json")])
+        image = _image_for(stem)
         if image is None:
             continue
         key = json.loads(key_path.read_text())
+        steps: list[str] = []
         try:
-            general = analyse(ocr.read(image.read_bytes()), None, lexicon).general
+            data, steps, _ = ocr.read_data(image.read_bytes())
+            general = analyse(OcrPage(_words(data), ocr.name), None, lexicon).general
         except OcrFailed:
             general = {}
-        got = {k: (general.get(k) or {}).get("value") for k in fields}
-        want_total = parse_amount(str(key.get("total", "")))
-        ok = {
-            "company": _norm(got["company"]) == _norm(key.get("company")),
-            "date": _norm(got["date"]) == _norm(key.get("date")),
-            "total": got["total"] is not None and want_total is not None
-            and abs(float(got["total"]) - want_total) < 0.005,
-        }
-        for k, v in ok.items():
-            fields[k][0] += v
-            fields[k][1] += 1
-        receipts.append({"receipt": image.name, **{f"{k}_ok": v for k, v in ok.items()}, "read": got})
-    rows = [{"field": k, "correct": hit, "receipts": n, "accuracy": _ratio(hit, n)}
-            for k, (hit, n) in fields.items()]
-    return {"mode": "receipts", "path": str(folder), "engine": ocr.engine_info(), "rows": rows,
-            "receipts": receipts}
+        got, ok = _key_fields_ok(general, key)
+        entry = {"receipt": image.name, **{f"{k}_ok": v for k, v in ok.items()}, "read": got,
+                 "preprocessing": steps}
+        if key.get("degrade"):
+            entry["level"] = key["degrade"]
+        box = stem.with_suffix(".box.csv")
+        if box.exists():
+            truth_general = analyse(oracle_page(read_box_lines(box)), None, lexicon).general
+            oracle_got, oracle_ok = _key_fields_ok(truth_general, key)
+            entry.update({f"oracle_{k}_ok": v for k, v in oracle_ok.items()})
+            entry["oracle_read"] = oracle_got
+        receipts.append(entry)
+    report = {"mode": "receipts", "path": str(folder), "engine": ocr.engine_info(),
+              "rows": _receipt_rows(receipts), "receipts": receipts,
+              "preprocessed": {step: sum(any(s.startswith(step) for s in r["preprocessing"]) for r in receipts)
+                               for step in ("evened lighting", "enlarged")}}
+    levels = list(dict.fromkeys(r["level"] for r in receipts if "level" in r))
+    if levels:
+        report["levels"] = [{"level": lv, **{f"{row['field']}_accuracy": row["accuracy"] for row in
+                                             _receipt_rows([r for r in receipts if r.get("level") == lv])},
+                             "receipts": sum(r.get("level") == lv for r in receipts)} for lv in levels]
+    return report
 
 
 def evaluate(path, ocr: TesseractOcr | None = None, lexicon: DrugLexicon | None = None) -> dict:
@@ -189,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     info = report["engine"]
     print(f"engine: tesseract {info['version']} ({info['source']}) psm {info['psm']}")
     print(format_table(report))
+    if report.get("preprocessed"):
+        print("preprocessed: " + ", ".join(f"{k} {v}/{len(report['receipts'])}" for k, v in report["preprocessed"].items()))
+    if report.get("levels"):
+        print(format_table({"rows": report["levels"]}))
+    if any("oracle_accuracy" in r for r in report["rows"]):
+        print("oracle: the same rules on the ground-truth text lines (NNN.box.csv); rule_missed = wrong even "
+              "there, ocr_misread = right there but wrong on Tesseract's text")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=1) + "\n")
     return 0

@@ -83,3 +83,18 @@ def test_small_text_is_reread_enlarged_and_read_better(ocr):
     enlarged = ocr.read(buf.getvalue())
     assert "Amoxicillin" in enlarged.text
     assert enlarged.mean_confidence >= plain.mean_confidence
+
+
+def test_read_data_names_each_preprocessing_step_and_returns_what_the_last_pass_read(ocr):
+    import io
+
+    from PIL import Image
+    data = render(SPEC).image_bytes
+    _, steps, final = ocr.read_data(data)
+    assert steps == [] and final == data
+    img = Image.open(io.BytesIO(data))
+    buf = io.BytesIO()
+    img.resize((img.width // 2, img.height // 2), Image.LANCZOS).save(buf, "PNG")
+    _, steps, final = ocr.read_data(buf.getvalue())
+    assert len(steps) == 1 and steps[0].startswith("enlarged x")
+    assert Image.open(io.BytesIO(final)).width > img.width // 2
