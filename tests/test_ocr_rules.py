@@ -5,11 +5,14 @@ from hypothesis import strategies as st
 from concierge.drugs import DrugLexicon
 from concierge.ocr_rules import (
     OcrAnalysis,
+    _amounts_in,
     analyse,
     classify,
     fix_digit_run,
     parse_amount,
     parse_date,
+    receipt_amounts,
+    receipt_relations,
 )
 from concierge.ports import OcrPage, OcrWord
 
@@ -246,3 +249,113 @@ def test_date_and_amount_parsers_never_raise(text):
     fixed = fix_digit_run(text)
     assert fixed is None or fixed.isdigit()
     assert isinstance(analyse(page(text, "TOTAL " + text), None, LEX), OcrAnalysis)
+
+
+# --- receipt arithmetic -----------------------------------------------------------------------------
+
+def _total_field(*lines):
+    return analyse(page("SHOP LTD", *lines), None, LEX).general.get("total") or {}
+
+
+RECEIPT = ("MEGA BOUTIQUE TRADING", "GST Reg No: 870245877", "Tel: 0785 695 618", "Cashier: Siti 18:23",
+           "Itariki: 08-11-17 15:03:20", "Padlock 40mm 25.80", "Mineral water 1.5L", "2 x 1.20 2.40",
+           "Airtime card 75.20", "Sub-total 103.40", "GST 6% 6.20", "Rounding Adj 0.00", "Total Amount {total}",
+           "Cash 110.00", "Change Due 0.40")
+
+
+def test_receipt_amounts_sorts_each_printed_amount_into_its_role():
+    roles = receipt_amounts([line.format(total="109.60") for line in RECEIPT])
+    # Header numbers (registration, phone, time) are no items; "Airtime card" above the totals is an
+    # item, not a card payment; "Cashier" is not cash; the GST rate is not the GST amount.
+    assert roles["item"] == [(2580, 5), (240, 7), (7520, 8)]
+    assert roles["subtotal"] == [(10340, 9)] and roles["tax"] == [(620, 10)]
+    assert roles["rounding"] == [(0, 11)]
+    assert roles["tendered"] == [(11000, 13)] and roles["change"] == [(40, 14)]
+    assert "total" not in roles
+
+
+def test_receipt_relations_name_their_value_and_the_lines_they_used():
+    rels = {(r.name, r.cents, tuple(sorted(r.lines)))
+            for r in receipt_relations([line.format(total="109.60") for line in RECEIPT])}
+    assert ("subtotal + tax + rounding", 10960, (9, 10, 11)) in rels
+    assert ("items + tax + rounding", 10960, (5, 7, 8, 10, 11)) in rels
+    assert ("tendered - change", 10960, (13, 14)) in rels
+
+
+@pytest.mark.parametrize("lines, total, provenance", [
+    # Confirmed: the keyword total stays, and the provenance says what confirmed it.
+    (("SUBTOTAL 8.90", "GST 6% 0.53", "TOTAL 9.43"), 9.43, "confirmed by subtotal + tax"),
+    (("Total Qty 3", "NET TOTAL 12.00", "CASH 20.00", "CHANGE 8.00"), 12, "confirmed by tendered - change"),
+    # A digit misread that two independent relations agree on is corrected.
+    (("Sub-total 103.40", "GST 6% 6.20", "Total Amount 109.66", "Cash 110.00", "Change 0.40"), 109.6,
+     "arithmetic: subtotal + tax = tendered - change"),
+    # The minus of the rounding adjustment lost by OCR: the rounding counts either way.
+    (("Sub Total 159.40", "GST 6% 9.56", "Rounding Adj 0.01", "Grand Total 168.96", "Paid 170.00", "Change 1.05"),
+     168.95, "arithmetic: subtotal + tax - rounding = tendered - change"),
+    # The items stand in for an unreadable subtotal; a last-resort subtotal pick is replaced.
+    (("Airtime card 1,000", "Paracetamol 500mg 2,500", "3 Chicken 1kg 16,500", "Sub Total 28 608", "VAT 18% 3,600", "Cash 23,610",
+      "Change 10"), 23600, "arithmetic: items + tax = tendered - change"),
+    (("SUBTOTAL 10.00", "TAX 1.00", "CASH 20.00", "CHANGE 9.00"), 11, "arithmetic: subtotal + tax = tendered"),
+    # Among total lines, the one the other amounts confirm.
+    (("Sugar 1kg 51.30", "Total 51.30", "GRAND TOTAL 57.30", "Cash 60.00", "Change 8.70"), 51.3,
+     "confirmed by items = tendered - change; keyword pick unconfirmed"),
+    # Discount and service enter with their signs.
+    (("Subtotal 50.00", "Service 10% 5.00", "Discount 2.00", "TOTAL 53.00"), 53,
+     "confirmed by subtotal + service - discount"),
+    # Silent: nothing to check against.
+    (("TOTAL 9.43",), 9.43, "(total, rank 1)"),
+    # One relation alone is not enough to overrule the keyword total (it may rest on a misread itself).
+    (("Sub-total 103.40", "GST 6% 6.20", "Total Amount 109.66"), 109.66, "(total, rank 2)"),
+    (("Total Amount 109.66", "Cash 110.00", "Change 0.40"), 109.66, "(total, rank 2)"),
+    # Relations that disagree change nothing.
+    (("Sub-total 103.40", "GST 6% 6.20", "Total Amount 109.66", "Cash 110.00", "Change 0.50"), 109.66,
+     "(total, rank 2)"),
+    # Two values each agreed on by two relations: ambiguous, unchanged.
+    # (subtotal + tax = cash - change = 11; items + tax = paid - change = 6)
+    (("Item A 5.00", "Sub Total 10.00", "Tax 1.00", "Total 12.50", "Cash 20.00", "Paid 15.00", "Change 9.00"),
+     12.5, "(total, rank 1)"),
+])
+def test_receipt_arithmetic_cross_check(lines, total, provenance):
+    got = _total_field(*lines)
+    assert got["value"] == total
+    assert provenance in got["provenance"]
+    if "rank" in provenance and "confirmed" not in provenance:
+        assert "confirmed" not in got["provenance"] and "arithmetic" not in got["provenance"]
+
+
+def test_a_relation_never_confirms_a_total_with_its_own_line():
+    # "Total Cash 12.00" is a total line and the tendered amount at once: it cannot vouch for itself.
+    got = _total_field("Sub Total 10.00", "Total Cash 12.00")
+    assert got["value"] == 12 and "confirmed" not in got["provenance"]
+    assert _total_field("Sub Total 12.00", "Total Cash 12.00")["provenance"].endswith("confirmed by subtotal)")
+
+
+def test_a_tax_rate_without_an_amount_is_no_tax_amount():
+    roles = receipt_amounts(["Sub Total 10.00", "SST 6%", "GST @6% 0.60", "TOTAL 10.60"])
+    assert roles["tax"] == [(60, 2)]
+
+
+receipt_line = st.one_of(
+    st.text(max_size=20),
+    st.builds(lambda k, a: f"{k} {a}",
+              st.sampled_from(["Sub Total", "GST 6%", "Tax", "Rounding Adj", "TOTAL", "Grand Total", "Cash",
+                               "Tendered", "Change", "Discount", "Service", "Item", "2 x 1.50", "Sugar"]),
+              st.sampled_from(["0.00", "0.01", "1.00", "1.50", "3.00", "9.00", "10.00", "10.50", "12.00",
+                               "1,000", "9.0O", "-0.01", "abc"])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(receipt_line, max_size=14))
+def test_a_total_is_always_printed_or_agreed_by_two_independent_relations(lines):
+    total = _total_field(*lines)
+    if not total:
+        return
+    texts = ["SHOP LTD", *lines]
+    cents = round(float(total["value"]) * 100)
+    if total["provenance"].startswith("arithmetic"):
+        agreeing = [r for r in receipt_relations(texts) if r.cents == cents]
+        assert any(not a.lines & b.lines for a in agreeing for b in agreeing)
+    else:
+        printed = {round(a * 100) for t in texts for a in _amounts_in(t.lower())}
+        assert cents in printed
