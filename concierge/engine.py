@@ -226,6 +226,10 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.ledger.audit("state.changed", now, request_id, source=source.value, dest=dest.value, reason=reason)
         if dest in (S.CLOSED, S.ERROR):
             self.lifecycle.forget(request_id)
+        elif dest is S.COLLECTING_REQUIREMENTS:
+            # Back to waiting on the client (an OCR question, a rejected proposal, a wider search):
+            # that wait must end too if the client never answers.
+            self._arm_idle_close(request_id, now)
         return True
 
     def _active_request(self, phone: str) -> RequestRow | None:
@@ -278,6 +282,9 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         state = S(request.state)
         if msg.kind in ("image", "document"):
             self._client_media(request, msg, now)
+            # A photo we cannot use (OCR off, unreadable, over budget) asks the client to type: a
+            # client who never does must not leave the request open for ever either.
+            self._arm_idle_close(request.id, now)
             return
         if msg.kind not in ("text", "button", "interactive"):
             self.ledger.audit("inbound.unsupported", now, request.id, kind=msg.kind)
@@ -292,11 +299,14 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             return
         self._absorb_requirements(request, text, now)
         self.brain.consult(request.id, "client_message", now)
-        if S(self.request(request.id).state) is S.COLLECTING_REQUIREMENTS:
+        self._arm_idle_close(request.id, now)
+
+    def _arm_idle_close(self, request_id: str, now: float) -> None:
+        if S(self.request(request_id).state) is S.COLLECTING_REQUIREMENTS:
             # Waiting on the client (a question, or a rejected proposal): a request nobody answers
             # must end politely rather than stay open for ever.
             self.ports.scheduler.schedule(
-                Timer("idle_close", request.id, now + self.caps.idle_close_s, {"after": now}))
+                Timer("idle_close", request_id, now + self.caps.idle_close_s, {"after": now}))
 
     def _lang(self, request: RequestRow) -> str:
         return request.data.get("language", "en")

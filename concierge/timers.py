@@ -91,6 +91,9 @@ class TimersMixin:
                  if t["direction"] == "in" and t["party"] == "client"]
         if heard and max(heard) > timer.payload["after"]:
             return  # the client spoke since: a newer idle timer owns the request
+        changes = self.ledger.state_changes(request.id)
+        if changes and changes[-1]["at"] > timer.payload["after"]:
+            return  # the request came back to this wait later: that move armed a newer timer
         self.move(request.id, S.CLOSED, now, "idle")
         self.ledger.audit("request.idle_closed", now, request.id)
         self.tell_client(request, "idle_closed", text_for("idle_closed", self._lang(request)), now)
