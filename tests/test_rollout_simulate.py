@@ -251,3 +251,29 @@ def test_urgent_needs_are_marked_without_moving_any_other_draw():
         assert u.text.startswith(c.text)
         # The concierge reads the urgency the client wrote, in every language.
         assert extract_requirements(u.text).urgent or not u.urgent
+
+
+def test_a_client_asked_to_type_after_a_photo_answers(tmp_path):
+    # With OCR off the concierge asks to type inside the very delivery of the photo, before the
+    # simulator knew the new request's id; the client used to never answer, and the request stayed
+    # open for ever (the concierge also had no idle timer for it: both fixed).
+    env = tmp_path / "ocr_off.env"
+    env.write_text("FEATURE_AI_CONCIERGE_OCR=false\n")
+    place = lookup_place("Kimironko")
+    spec = {"render": "prescription", "items": [{"drug": "Paracetamol", "dose": "500mg", "form": "tablets",
+                                                 "quantity": 20}], "degrade": "clean", "seed": 1}
+    planned = [PlannedRequest(0, 0, "prescription", "pharmacy",
+                              "Paracetamol 500mg tablets x20 near Kimironko", spec)]
+    vendors = [SimVendor(Vendor(id=f"v{i}", name=f"Pharmacy {i}", phone=f"+2507880001{i:02d}",
+                                categories=("pharmacy",), lat=place.lat, lng=place.lng, area="Kimironko",
+                                rating=4.0, avg_response_minutes=1.0), behaviour()) for i in range(3)]
+    population = Population([Client(0, "Alice Uwase", TESTER, "en", "Kimironko")], vendors, planned)
+    config = RunConfig(clients=1, vendors=3, hours=1, seed=1, profile="phase1", env_file=str(env),
+                       params=WorldParams.with_overrides({**CALM, "client_answer_prob": 1.0}))
+    run = ShardRun(config, 0, population=population)
+    run.advance_all()
+    rid = run.world.ledger.latest_request(TESTER).id
+    said = [t["text"] for t in run.world.ledger.transcript(rid) if t["direction"] == "in"]
+    assert said[0] == "[image]" and said[1].startswith("Paracetamol 500mg tablets x20")
+    m = finalize(run.finish(), FREE_BRAIN)
+    assert m["requests"] == 1 and m["shortlists_delivered"] == 1 and m["abandoned_open"] == 0

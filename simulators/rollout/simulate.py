@@ -28,6 +28,7 @@ from concierge.calling import FAILED_STATUSES, NO_BUTTON, YES_BUTTON
 from concierge.drugs import DrugLexicon
 from concierge.lifecycle import ENDED_STATES, RequestState
 from simulators.brains import RuleBrain
+from simulators.progress import ProgressLine
 from simulators.world import CALL_SECRET, SimWorld, WorldConfig
 
 from .behaviour import (
@@ -117,6 +118,7 @@ class ShardRun:
                                      self._client_of, secret=CALL_SECRET, report=self._call_status)
         ports.calls = world.calls = self.calls
         self.by_request: dict[str, PlannedRequest] = {}
+        self._arriving: PlannedRequest | None = None
         self.answers: dict[str, int] = {}
         self.injected: set[tuple[str, str]] = set()
         self.tally = Tally()
@@ -143,15 +145,24 @@ class ShardRun:
         if latest is not None and RequestState(latest.state) not in ENDED_STATES:
             self.tally.add("arrivals_while_busy")  # the client is still being served: no new need
             return
-        if planned.kind == "text":
-            self._deliver(client.phone, text=planned.text)
-        else:
-            media_id, mime = self._media(planned)
-            self._deliver(client.phone, kind="image", media_id=media_id, mime_type=mime)
+        # The concierge may answer inside the delivery (e.g. "please type it" when OCR is off),
+        # before the new request's id is known here: _planned_for binds it then.
+        self._arriving = planned
+        try:
+            if planned.kind == "text":
+                self._deliver(client.phone, text=planned.text)
+            else:
+                media_id, mime = self._media(planned)
+                self._deliver(client.phone, kind="image", media_id=media_id, mime_type=mime)
+        finally:
+            self._arriving = None
         row = ledger.latest_request(client.phone)
-        if row is None or row.id in self.by_request:
+        if row is None:
             return
-        self.by_request[row.id] = planned
+        if row.id not in self.by_request:
+            self.by_request[row.id] = planned
+        elif self.by_request[row.id] is not planned:
+            return
         if planned.cancel_after_s is not None:
             self._later(planned.cancel_after_s, lambda rid=row.id: self._cancel(rid))
 
@@ -215,8 +226,17 @@ class ShardRun:
         phone = vendor.vendor.phone
         self._later(delay, lambda: self._deliver(phone, text=text, context_wamid=wamid))
 
-    def _client_answers(self, request_id: str, purpose: str) -> None:
+    def _planned_for(self, request_id: str) -> PlannedRequest | None:
         planned = self.by_request.get(request_id)
+        arriving = self._arriving
+        if planned is None and arriving is not None:
+            row = self.world.ledger.get_request(request_id)
+            if row is not None and row.client_phone == self.clients[arriving.client].phone:
+                self.by_request[request_id] = planned = arriving
+        return planned
+
+    def _client_answers(self, request_id: str, purpose: str) -> None:
+        planned = self._planned_for(request_id)
         if planned is None or self.answers.get(request_id, 0) >= 2:
             return
         if self.rng.random() >= self.params.client_answer_prob:
@@ -404,41 +424,19 @@ def _run_shard_job(args: tuple[RunConfig, int]) -> dict:
     return run_shard(*args)
 
 
-class Bar:
-    """A progress bar on a terminal; silent when stderr is a log file."""
-
-    def __init__(self, total: int, stream: Any = None):
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def show(self, done: float, label: str) -> None:
-        if not self.live:
-            return
-        frac = min(1.0, done / max(1, self.total))
-        filled = int(frac * 30)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {frac * 100:5.1f}% {label[:40]:<40}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.live:
-            self.stream.write("\r" + " " * 80 + "\r")
-            self.stream.flush()
-
-
-def simulate(config: RunConfig, workers: int = 1, bar: Bar | None = None) -> tuple[Tally, list[dict]]:
+def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = None) -> tuple[Tally, list[dict]]:
     """Run every shard (in ``workers`` processes) and merge their tallies in shard order."""
     shards = list(range(config.shards))
-    bar = bar or Bar(len(shards))
+    bar = bar or ProgressLine(len(shards))
     partials: list[dict] = []
     if workers <= 1:
         for s in shards:
-            partials.append(run_shard(config, s, lambda f, s=s: bar.show(s + f, f"shard {s + 1}/{len(shards)}")))
+            partials.append(run_shard(config, s, lambda f, s=s: bar.fill(s + f, f"shard {s + 1}/{len(shards)}")))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for i, part in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
                 partials.append(part)
-                bar.show(i + 1, f"{i + 1}/{len(shards)} shards")
+                bar.fill(i + 1, f"{i + 1}/{len(shards)} shards")
     bar.close()
     return merge(Tally.from_json(p) for p in partials), partials
 
