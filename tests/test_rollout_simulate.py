@@ -277,3 +277,23 @@ def test_a_client_asked_to_type_after_a_photo_answers(tmp_path):
     assert said[0] == "[image]" and said[1].startswith("Paracetamol 500mg tablets x20")
     m = finalize(run.finish(), FREE_BRAIN)
     assert m["requests"] == 1 and m["shortlists_delivered"] == 1 and m["abandoned_open"] == 0
+
+
+def test_invariants_hold_over_a_population_run_and_a_broken_one_fires(capsys):
+    config = _config(shards=1, invariants=True,
+                     params=WorldParams.with_overrides({"urgent_rate": 0.3, "client_cancel_rate": 0.05}))
+    clean = finalize(ShardRun(config, 0).run(), FREE_BRAIN)
+    assert clean["invariant_violations"] == 0 and "rollback.invariants" not in judge("phase3", clean)["rollback"]
+    assert finalize(ShardRun(replace(config, invariants=False), 0).run(), FREE_BRAIN)["invariant_violations"] is None
+
+    run = ShardRun(config, 0)
+    run.advance_all()
+    asked = run.world.ledger.outreach()[0]
+    vendor = run.world.directory.by_id(asked.vendor_id)
+    # The same outreach goes out a second time behind the concierge's back: dedupe is broken.
+    run.world.transport.send_text(vendor.phone, "again", idempotency_key=asked.idem_key)
+    m = finalize(run.finish(), FREE_BRAIN)
+    assert m["invariant_violations"] >= 1
+    assert "rollback.invariants" in judge("phase3", m)["rollback"]
+    err = capsys.readouterr().err
+    assert "invariant no_vendor_messaged_twice broken in shard 0" in err

@@ -21,5 +21,7 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
                    help="model: the calibrated OCR model (fast); tesseract: render images and read them")
     p.add_argument("--prices", default=None, help="price table (default fixtures/prices.yaml)")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--invariants", action="store_true",
+                   help="also check Phase 0's invariants over the whole run (slower, keeps more memory)")
     p.add_argument("--out", required=True, help="RUN_DIR")
     return p

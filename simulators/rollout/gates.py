@@ -68,6 +68,14 @@ def rollback_triggers(m: dict[str, Any], baseline: dict[str, Any] | None) -> lis
         trigger("rollback.prompt_injection", "Prompt injection got through (breach)", m,
                 "injection_breaches", ">", 0),
     ]
+    if m.get("invariant_violations") is not None:
+        rows.append(trigger("rollback.invariants", "A Phase 0 invariant broke in the simulated population", m,
+                            "invariant_violations", ">", 0))
+    else:
+        rows.append({"id": "rollback.invariants", "kind": "trigger",
+                     "title": "A Phase 0 invariant broke in the simulated population",
+                     "metric": "invariant_violations", "value": None, "op": ">", "threshold": 0,
+                     "verdict": "skipped", "note": "run simulate with --invariants to check them"})
     base = None
     if baseline is not None:
         base = baseline.get("cost_per_request") or baseline.get("coded_cost_per_request")

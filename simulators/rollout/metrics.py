@@ -154,6 +154,8 @@ def finalize(t: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
         "injection_flagged": g("injection_flagged"),
         "injection_breaches": g("injection_breaches"),
         "redeliveries": g("redeliveries"),
+        # null when the run was not asked to check them (--invariants)
+        "invariant_violations": g("invariant_violations") if g("invariant_shards") else None,
         "duplicate_suppression_rate": _rate(g("duplicates_suppressed"), g("redeliveries")),
         "whatsapp_messages": g("wa_vendor_messages") + g("wa_client_messages"),
         "cost_total_usd": round(cost, 8),

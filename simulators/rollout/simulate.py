@@ -69,6 +69,7 @@ class RunConfig:
     params: WorldParams = field(default_factory=WorldParams)
     shards: int = 1
     ocr: str = "model"  # model | tesseract
+    invariants: bool = False  # check Phase 0's invariants over the whole run (keeps the sent log)
 
     def settings(self) -> Profile:
         return profile(self.profile, self.env_file)
@@ -83,6 +84,7 @@ class ShardRun:
 
     def __init__(self, config: RunConfig, shard: int, population: Population | None = None):
         self.config = config
+        self.shard = shard
         self.settings = config.settings()
         params = config.params
         self.params = params
@@ -276,15 +278,33 @@ class ShardRun:
 
     def finish(self) -> Tally:
         collect(self.world.ledger, self.tally, self.brain, self.calls, self.by_request, self.injected)
+        if self.config.invariants:
+            self.check_invariants()
         self.world.close()
         return self.tally
 
+    def check_invariants(self) -> list[tuple[str, str]]:
+        """The scenario runner's invariants, over everything this shard's world did. Each violation
+        is counted per invariant and printed (with the shard) on stderr: a population run is then
+        a large property test of the concierge, not only a source of metrics."""
+        from simulators.replay.invariants import Context, check_all
+
+        problems = check_all(self.world, Context(tuple(c.phone for c in self.clients.values())))
+        self.tally.add("invariant_shards")
+        self.tally.add("invariant_violations", len(problems))
+        for name, message in problems:
+            self.tally.add(f"invariant_{name}")
+            print(f"simulate: invariant {name} broken in shard {self.shard}: {message}", file=sys.stderr)
+        return problems
+
     def _trim(self) -> None:
-        """Observation buffers the simulator does not read; the ledger keeps the record."""
+        """Observation buffers the simulator does not read; the ledger keeps the record. With
+        ``invariants`` the fake's delivery log and the log records stay: the checks read them."""
         self.world.delivered.clear()
         self.world.whatsapp.requests.clear()
-        self.world.whatsapp.sent.clear()
-        self.world.logs.records.clear()
+        if not self.config.invariants:
+            self.world.whatsapp.sent.clear()
+            self.world.logs.records.clear()
 
 
 def _scope(handled_by: dict[str, str], rid: str | None) -> str | None:
@@ -470,7 +490,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
-                     ocr=args.ocr)
+                     ocr=args.ocr, invariants=args.invariants)
 
 
 def main(argv: list[str] | None = None) -> int:
