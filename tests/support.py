@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
+from concierge.flags import Flags
 from concierge.geo import lookup_place
+from concierge.policy import Caps
 from concierge.ports import Vendor
+from simulators.vendors import vendor_from_mapping
+from simulators.world import SimWorld, WorldConfig
+
+KIGALI_VENDORS = Path(__file__).resolve().parents[1] / "fixtures/vendors/kigali.yaml"
 
 
 def pharmacy(vendor_id: str, phone: str, *, name: str | None = None, area: str = "Kimironko") -> Vendor:
@@ -13,3 +23,16 @@ def pharmacy(vendor_id: str, phone: str, *, name: str | None = None, area: str =
     return Vendor(id=vendor_id, name=name or vendor_id.replace("_", " ").title(), phone=phone,
                   categories=("pharmacy",), lat=place.lat, lng=place.lng, area=area, rating=4.0,
                   avg_response_minutes=5)
+
+
+def kigali_vendors() -> list[Vendor]:
+    """The committed Kigali vendor fixture, the one the scenario files use."""
+    return [vendor_from_mapping(v) for v in yaml.safe_load(KIGALI_VENDORS.read_text("utf-8"))]
+
+
+def ai_world(vendors: list[Vendor], *, clients: dict[str, tuple[str | None, str | None]] | None = None,
+             caps: Caps | None = None, seed: int = 0, calling: bool = False) -> SimWorld:
+    """A world with the AI concierge on for everyone (and vendor calling when asked); the caller closes it."""
+    flags = {"FEATURE_AI_CONCIERGE": "true", "FEATURE_AI_CONCIERGE_CALLING": "true" if calling else "false"}
+    return SimWorld(WorldConfig(vendors=vendors, clients=dict(clients or {}), flags=Flags.from_mapping(flags),
+                                caps=caps or Caps(), seed=seed))

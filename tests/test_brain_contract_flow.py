@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import pharmacy
+from support import ai_world, pharmacy
 
 from concierge.brainloop import containment_problem, proposed_type
-from concierge.flags import Flags
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from concierge.texts import text_for
 from simulators.replay.runner import _rejected_type, observe
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import SimWorld
 
 CLIENT = "+250780000301"
 NEED = "I need Amoxicillin 500mg near Kimironko"
@@ -47,8 +46,7 @@ BROKEN = {
 
 
 def make_world(caps: Caps | None = None) -> SimWorld:
-    return SimWorld(WorldConfig(vendors=VENDORS, flags=Flags.from_mapping({"FEATURE_AI_CONCIERGE": "true"}),
-                                caps=caps or Caps(), seed=7))
+    return ai_world(VENDORS, caps=caps, seed=7)
 
 
 @pytest.fixture

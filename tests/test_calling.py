@@ -12,16 +12,15 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import pharmacy
+from support import ai_world, pharmacy
 
 from concierge import calling
-from concierge.flags import Flags
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from concierge.texts import text_for
 from simulators.calling import CALLS_HOST, FakeCallProvider, HttpCallProvider
 from simulators.replay.invariants import no_call_without_consent
-from simulators.world import CALL_API_KEY, CALL_SECRET, SimWorld, WorldConfig
+from simulators.world import CALL_API_KEY, CALL_SECRET, SimWorld
 
 CLIENT = "+250780000001"
 FALLBACK = "Call didn't go through; continuing via chat."
@@ -37,10 +36,7 @@ VENDORS = [_vendor("pharma_plus", "+250788000101"), _vendor("kimironko_meds", "+
 
 
 def make_world(*, calling_on: bool = True, caps: Caps | None = None) -> SimWorld:
-    flags = Flags.from_mapping({"FEATURE_AI_CONCIERGE": "true",
-                                "FEATURE_AI_CONCIERGE_CALLING": "true" if calling_on else "false"})
-    return SimWorld(WorldConfig(vendors=VENDORS, flags=flags, caps=caps or Caps(),
-                                clients={CLIENT: ("Kimironko", "en")}, seed=3))
+    return ai_world(VENDORS, clients={CLIENT: ("Kimironko", "en")}, caps=caps, seed=3, calling=calling_on)
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from support import pharmacy
+from support import ai_world, pharmacy
 
 from concierge.closeout import CLOSEOUT_CHECK_S
-from concierge.flags import Flags
 from concierge.ports import Vendor
 from concierge.shortlist import TEMPLATES
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import SimWorld
 
 CLIENT = "+250780000401"
 NEED = "I need Amoxicillin 500mg near Kimironko"
@@ -39,8 +38,7 @@ REPLIES = {"kim_1": "1. yes 2. 3,500 3. Kimironko market", "kim_2": "1. yes 2. 3
 
 
 def make_world(language: str = "en") -> SimWorld:
-    return SimWorld(WorldConfig(vendors=VENDORS, flags=Flags.from_mapping({"FEATURE_AI_CONCIERGE": "true"}),
-                                clients={CLIENT: (None, language)}, seed=9))
+    return ai_world(VENDORS, clients={CLIENT: (None, language)}, seed=9)
 
 
 @pytest.fixture

@@ -11,16 +11,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
+from support import ai_world, kigali_vendors
 
-from concierge.flags import Flags
 from concierge.policy import Caps
 from concierge.ports import Timer
 from simulators.replay.invariants import Context, check_all
 from simulators.replay.loader import load_scenario
 from simulators.replay.model import ScenarioInvalid
 from simulators.vendors import DuplicateVendorPhone, StaticDirectory, vendor_from_mapping
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import SimWorld
 
 ROOT = Path(__file__).resolve().parents[1]
 ALICE, BOB = "+250780000001", "+250780000002"
@@ -30,12 +29,8 @@ CTX = Context(client_phones=(ALICE, BOB))
 
 
 def _world(**caps) -> SimWorld:
-    raw = yaml.safe_load((ROOT / "fixtures/vendors/kigali.yaml").read_text("utf-8"))
-    return SimWorld(WorldConfig(
-        vendors=[vendor_from_mapping(v) for v in raw],
-        flags=Flags.from_mapping({"FEATURE_AI_CONCIERGE": True}), caps=Caps(**caps),
-        clients={ALICE: ("Kimironko", "en"), BOB: ("Kimironko", "en")},
-    ))
+    return ai_world(kigali_vendors(), caps=Caps(**caps),
+                    clients={ALICE: ("Kimironko", "en"), BOB: ("Kimironko", "en")})
 
 
 @pytest.fixture

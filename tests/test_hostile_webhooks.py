@@ -9,12 +9,12 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import ai_world
 
-from concierge.flags import Flags
 from concierge.texts import text_for
 from simulators.replay.invariants import Context, check_all
 from simulators.vendors import load_vendor_fixtures
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import SimWorld
 
 CLIENT = "+250780000001"
 VENDOR = "+250788000101"  # pharma_plus
@@ -26,8 +26,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2
 
 
 def _world() -> SimWorld:
-    return SimWorld(WorldConfig(vendors=VENDORS, clients={CLIENT: ("Kimironko", "en")},
-                                flags=Flags.from_mapping({"FEATURE_AI_CONCIERGE": True})))
+    return ai_world(VENDORS, clients={CLIENT: ("Kimironko", "en")})
 
 
 @pytest.fixture

@@ -15,17 +15,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
+from support import ai_world, kigali_vendors
 
 from concierge.engine import Concierge
-from concierge.flags import Flags
 from concierge.ledger import Ledger
-from concierge.policy import Caps
 from simulators.replay.invariants import INVARIANTS, Context, check_all
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
-from simulators.vendors import vendor_from_mapping
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import SimWorld
 
 ROOT = Path(__file__).resolve().parents[1]
 ALICE = "+250780000001"
@@ -34,12 +31,7 @@ NEED = "I need Amoxicillin 500mg, 21 capsules, near Kimironko"
 
 
 def _world() -> SimWorld:
-    raw = yaml.safe_load((ROOT / "fixtures/vendors/kigali.yaml").read_text("utf-8"))
-    return SimWorld(WorldConfig(
-        vendors=[vendor_from_mapping(v) for v in raw],
-        flags=Flags.from_mapping({"FEATURE_AI_CONCIERGE": True}), caps=Caps(),
-        clients={ALICE: ("Kimironko", "en")},
-    ))
+    return ai_world(kigali_vendors(), clients={ALICE: ("Kimironko", "en")})
 
 
 @pytest.fixture

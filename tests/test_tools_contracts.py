@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import pharmacy
+from support import ai_world, pharmacy
 
 from concierge import contracts
 from concierge.contracts import tool_names, validate_tool_args, validate_tool_result
 from concierge.errors import ContractViolation
-from concierge.flags import Flags
 from concierge.ports import Vendor
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import SimWorld
 
 CLIENT = "+250780000201"
 NEED = "I need Amoxicillin 500mg near Kimironko"
@@ -32,8 +31,7 @@ VENDORS = [_vendor("kim_1", "+250788500001"), _vendor("kim_2", "+250788500002"),
 
 @pytest.fixture
 def world():
-    w = SimWorld(WorldConfig(vendors=VENDORS, flags=Flags.from_mapping({"FEATURE_AI_CONCIERGE": "true"}),
-                             seed=5))
+    w = ai_world(VENDORS, seed=5)
     yield w
     w.close()
 

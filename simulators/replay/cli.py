@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..progress import ProgressLine
 from .loader import discover, load_scenario
 from .model import Problem, Scenario, ScenarioInvalid
 
@@ -84,34 +85,15 @@ def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> l
     return out
 
 
-class Progress:
-    """A scenario counter on a terminal; silent when output is a log (CI)."""
-
-    def __init__(self, total: int, stream=None):
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def update(self, i: int, name: str) -> None:
-        if self.live:
-            self.stream.write(f"\r[{i}/{self.total}] {name[:60]:<60}")
-            self.stream.flush()
-
-    def done(self) -> None:
-        if self.live:
-            self.stream.write("\r" + " " * 72 + "\r")
-            self.stream.flush()
-
-
 def run_all(scenarios: list[Scenario], seed: int | None):
     from .runner import run_scenario
 
-    progress = Progress(len(scenarios))
+    progress = ProgressLine(len(scenarios))
     results = []
     for i, scenario in enumerate(scenarios, 1):
-        progress.update(i, scenario.id)
+        progress.step(i, scenario.id)
         results.append(run_scenario(scenario, seed=seed))
-    progress.done()
+    progress.close()
     return results
 
 

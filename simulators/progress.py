@@ -1,0 +1,46 @@
+"""One progress line, rewritten in place on a terminal (``concierge-sim run``, rollout ``simulate``).
+
+Silent when the stream is not a TTY: in CI the stream is a log file, and ``\\r`` redraws there would
+only bury the results under hundreds of half-lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+BAR_CELLS = 30
+
+
+class ProgressLine:
+    """A counter (``[3/86] name``) or a bar (``[####....]  42.0% label``) on one terminal line."""
+
+    def __init__(self, total: int, stream: TextIO | None = None):
+        self.total = total
+        self.stream = sys.stderr if stream is None else stream
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(callable(isatty) and isatty())
+        self._drawn = 0  # widest line drawn so far: close() blanks exactly that much
+
+    def step(self, i: int, label: str) -> None:
+        """Item ``i`` of ``total`` has started."""
+        self._write(f"[{i}/{self.total}] {label[:60]:<60}")
+
+    def fill(self, done: float, label: str) -> None:
+        """``done`` units of ``total`` are finished (fractions allowed); the bar never overfills."""
+        frac = min(1.0, max(0.0, done / max(1, self.total)))
+        filled = int(frac * BAR_CELLS)
+        self._write(f"[{'#' * filled}{'.' * (BAR_CELLS - filled)}] {frac * 100:5.1f}% {label[:40]:<40}")
+
+    def close(self) -> None:
+        """Blank the line so the next output starts on a clean one."""
+        if self.live and self._drawn:
+            self.stream.write("\r" + " " * self._drawn + "\r")
+            self.stream.flush()
+            self._drawn = 0
+
+    def _write(self, line: str) -> None:
+        if self.live:
+            self.stream.write("\r" + line)
+            self.stream.flush()
+            self._drawn = max(self._drawn, len(line))
