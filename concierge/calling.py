@@ -358,6 +358,11 @@ def on_client_message(c: Concierge, phone: str, msg: InboundMessage, now: float)
         _record_inbound(c, request, msg, now)
         _on_answer(c, request, answer, now)
         return request
+    if msg.button_id in (YES_BUTTON, NO_BUTTON):
+        # A tap on an old prompt (already answered, or its request ended): recorded, not a new need.
+        _record_inbound(c, request, msg, now)
+        c.ledger.audit("consent.stale_answer", now, request.id, button=msg.button_id)
+        return request
     if S(request.state) in ENDED_STATES or not is_call_me(text):
         return None
     return _on_call_me(c, request, msg, now)
@@ -374,8 +379,9 @@ def _on_answer(c: Concierge, request: RequestRow, granted: bool, now: float) -> 
     lang = _lang(request)
     if status == "denied":
         c.update(request.id, now, call_pending={})
-        c.tell_client(request, "consent_confirmation", text_for("consent_denied", lang), now,
-                      key_suffix=":consent:denied")
+        if S(request.state) not in (S.CLOSED, S.ERROR):  # after STOP or an error: nothing more is sent
+            c.tell_client(request, "consent_confirmation", text_for("consent_denied", lang), now,
+                          key_suffix=":consent:denied")
         return
     if S(request.state) in ENDED_STATES:
         if S(request.state) is S.HANDED_OFF:  # after STOP, a timeout or an escalation: say nothing more

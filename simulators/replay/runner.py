@@ -87,6 +87,16 @@ class _Run:
         if step.id:
             self.by_step_id[step.id] = item
 
+    def _button_id(self, phone: str, title: str) -> str:
+        """A tap returns the id of the button we sent with that title (the latest such button sent
+        to this phone), as WhatsApp does; a title we never sent falls back to a derived id."""
+        for msg in reversed(self.world.whatsapp.sent):
+            if msg.to == phone:
+                for button_id, button_title in msg.buttons:
+                    if button_title.casefold() == title.casefold():
+                        return button_id
+        return title.lower().replace(" ", "_")
+
     def _client(self, step: Step) -> None:
         args = step.args
         client_id = args["client"]
@@ -97,7 +107,7 @@ class _Run:
         elif "button" in args:
             title = str(args["button"])
             item = self.world.message_from(
-                phone, kind="interactive", button_id=title.lower().replace(" ", "_"), button_title=title
+                phone, kind="interactive", button_id=self._button_id(phone, title), button_title=title
             )
         else:
             kind = "image" if "image" in args else "document"
