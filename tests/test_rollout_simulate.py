@@ -297,3 +297,14 @@ def test_invariants_hold_over_a_population_run_and_a_broken_one_fires(capsys):
     assert "rollback.invariants" in judge("phase3", m)["rollback"]
     err = capsys.readouterr().err
     assert "invariant no_vendor_messaged_twice broken in shard 0" in err
+
+
+def test_a_request_left_waiting_for_ever_is_reported_stuck():
+    run = run_small(behaviour())
+    run.advance_all()
+    assert run.stuck_requests() == []
+    rid = run.world.ledger.latest_request(TESTER).id
+    # As if a wait had no end: the request is put back into collecting_requirements an hour ago.
+    run.world.ledger.db.execute("UPDATE requests SET state='collecting_requirements', updated_at=? WHERE id=?",
+                                (run.world.clock.now() - 3601, rid))
+    assert run.stuck_requests() == [f"{rid} stuck in collecting_requirements for 3601 s"]

@@ -290,12 +290,26 @@ class ShardRun:
         from simulators.replay.invariants import Context, check_all
 
         problems = check_all(self.world, Context(tuple(c.phone for c in self.clients.values())))
+        problems += [("requests_end", p) for p in self.stuck_requests()]
         self.tally.add("invariant_shards")
         self.tally.add("invariant_violations", len(problems))
         for name, message in problems:
             self.tally.add(f"invariant_{name}")
             print(f"simulate: invariant {name} broken in shard {self.shard}: {message}", file=sys.stderr)
         return problems
+
+    def stuck_requests(self) -> list[str]:
+        """Liveness, which the step-by-step invariants cannot judge: at the end of a run every
+        request has ended or been handed off, unless it moved recently. Each wait the concierge
+        starts has its own end (30-minute idle close, 10-minute hard limit, OCR and send retries), so
+        a request untouched for twice the idle window is stuck."""
+        limit = 2 * self.world.config.caps.idle_close_s
+        now = self.world.clock.now()
+        return [f"{r['id']} stuck in {r['state']} for {int(now - r['updated_at'])} s"
+                for r in self.world.ledger.db.execute(
+                    "SELECT id, state, updated_at FROM requests WHERE state NOT IN ('closed','error','handed_off')"
+                    " ORDER BY seq")
+                if now - r["updated_at"] > limit]
 
     def _trim(self) -> None:
         """Observation buffers the simulator does not read; the ledger keeps the record. With
