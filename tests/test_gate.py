@@ -60,11 +60,13 @@ def test_gate_report_names_each_criterion_with_evidence(tmp_path, monkeypatch, c
     report = json.loads((tmp_path / "report.json").read_text())
     ids = [c["id"] for c in report["criteria"]]
     assert ids == ["entry.unit_tests", "entry.flags_off_by_default", "activity.dedupe", "activity.stop",
-                   "activity.shortlist", "activity.state_transitions", "exit.tool_contracts",
+                   "activity.shortlist", "activity.state_transitions", "activity.population_invariants",
+                   "exit.tool_contracts",
                    "exit.ocr_samples", "exit.calling_mocks", "exit.clean_logs"]
     verdicts = {c["id"]: c["verdict"] for c in report["criteria"]}
     assert verdicts["entry.unit_tests"] == "fail" and verdicts["activity.dedupe"] == "fail"
     assert verdicts["activity.shortlist"] == "pass" and verdicts["entry.flags_off_by_default"] == "pass"
+    assert verdicts["activity.population_invariants"] == "pass"
     gaps = report["criteria"][5]["evidence"]["gaps"]
     assert "collecting_requirements->ocr_processing" in gaps  # two happy paths cannot cover the matrix
     assert report["gate"] == "phase0" and report["verdict"] == "fail"
@@ -75,3 +77,15 @@ def test_gate_report_names_each_criterion_with_evidence(tmp_path, monkeypatch, c
 def test_unknown_phase_is_a_usage_error(capsys):
     assert gate_main("phase9", []) == 2
     assert "unknown phase" in capsys.readouterr().err
+
+
+def test_population_criterion_fails_on_a_broken_invariant(monkeypatch):
+    from simulators.replay import gate
+    from simulators.rollout.simulate import ShardRun
+
+    assert gate.population_invariants()["verdict"] == "pass"
+    original = ShardRun.stuck_requests
+    monkeypatch.setattr(ShardRun, "stuck_requests", lambda self: original(self) + ["req-x stuck in limbo"])
+    c = gate.population_invariants()
+    assert c["verdict"] == "fail" and c["evidence"]["violations"] == {"requests_end": 1}
+    assert "requests_end: req-x stuck in limbo" in c["evidence"]["examples"]

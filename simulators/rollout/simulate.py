@@ -121,6 +121,7 @@ class ShardRun:
         ports.calls = world.calls = self.calls
         self.by_request: dict[str, PlannedRequest] = {}
         self._arriving: PlannedRequest | None = None
+        self.invariant_problems: list[tuple[str, str]] | None = None  # once checked
         self.answers: dict[str, int] = {}
         self.injected: set[tuple[str, str]] = set()
         self.tally = Tally()
@@ -278,7 +279,7 @@ class ShardRun:
 
     def finish(self) -> Tally:
         collect(self.world.ledger, self.tally, self.brain, self.calls, self.by_request, self.injected)
-        if self.config.invariants:
+        if self.config.invariants and self.invariant_problems is None:
             self.check_invariants()
         self.world.close()
         return self.tally
@@ -291,6 +292,7 @@ class ShardRun:
 
         problems = check_all(self.world, Context(tuple(c.phone for c in self.clients.values())))
         problems += [("requests_end", p) for p in self.stuck_requests()]
+        self.invariant_problems = problems
         self.tally.add("invariant_shards")
         self.tally.add("invariant_violations", len(problems))
         for name, message in problems:
