@@ -96,8 +96,12 @@ class BrainLoop:
 
             c.move(request_id, RequestState.COLLECTING_REQUIREMENTS, now, "brain_rejected")
             request = c.request(request_id)
-        c.tell_client(request, "safe_message", text_for("processing", data.get("language", "en")), now,
-                      key_suffix=f":rej{data.get('brain_rejected', 0) + 1}")
+        text = text_for("processing", data.get("language", "en"))
+        if c.ledger.client_text_since(request_id, text, now - c.caps.progress_repeat_window_s):
+            # DOMAIN.md: never the same text to a client twice within 5 minutes.
+            c.ledger.audit("client.repeat_suppressed", now, request_id, purpose="safe_message")
+            return
+        c.tell_client(request, "safe_message", text, now, key_suffix=f":rej{data.get('brain_rejected', 0) + 1}")
 
     def _run(self, request_id: str, action: dict[str, Any], now: float, *, source: str) -> None:
         # The coded workflow is held to the same contract: a bug there is caught, not executed.

@@ -405,6 +405,13 @@ class Ledger:
         cols = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
 
+    def client_text_since(self, request_id: str, text: str, since: float) -> bool:
+        """Whether this exact text went (or is going) to the request's client at or after ``since``."""
+        return self.db.execute(
+            "SELECT 1 FROM outbound WHERE request_id=? AND party='client' AND text=? AND created_at>=?"
+            " AND status IN ('pending','sent') LIMIT 1", (request_id, text, since),
+        ).fetchone() is not None
+
     def outbound(self, party: str | None = None, to_phone: str | None = None) -> list[dict[str, Any]]:
         where, params = _where(party=party, to_phone=to_phone)
         return [

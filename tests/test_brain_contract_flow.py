@@ -163,7 +163,9 @@ def test_three_rejections_in_a_row_trip_the_kill_switch_and_the_coded_workflow_s
         world.brain.push(raw)
     say(world, "I need Amoxicillin 500mg")
     say(world, "hello?")
-    assert client_texts(world) == [SAFE, SAFE]
+    # The second safe message is suppressed: never the same text twice within 5 minutes.
+    assert client_texts(world) == [SAFE]
+    assert len(world.ledger.audit_events("client.repeat_suppressed")) == 1
     assert req(world).data["kill_switch"] is False
     say(world, "near Kimironko")
     request = req(world)
@@ -171,7 +173,7 @@ def test_three_rejections_in_a_row_trip_the_kill_switch_and_the_coded_workflow_s
     assert world.ledger.audit_events("brain.kill_switch")[0]["data"]["rejections"] == 3
     # The third event was handled at once by the coded workflow: outreach, no third safe message.
     assert request.state == "awaiting_vendor_replies"
-    assert client_texts(world).count(SAFE) == 2
+    assert client_texts(world).count(SAFE) == 1
     assert len(world.ledger.outreach(request_id=request.id)) == 3
     calls = world.brain.calls
     world.advance(30)
@@ -295,3 +297,13 @@ def test_caps_never_widen_whatever_the_plan_and_the_client_say():
         assert len(world.ledger.outreach(request_id=request.id)) == 2
     finally:
         world.close()
+
+
+def test_the_safe_message_may_come_again_after_five_minutes(world):
+    world.brain.push(BROKEN["ask_client"])
+    say(world, "I need Amoxicillin 500mg")
+    world.advance(5 * 60 + 1)
+    world.brain.push(BROKEN["ask_client"])
+    say(world, "hello?")
+    assert client_texts(world) == [SAFE, SAFE]
+    assert world.ledger.audit_events("client.repeat_suppressed") == []
