@@ -149,6 +149,24 @@ def test_trips_progress_updates_capped(world):
     assert names(world) == {"progress_updates_capped"}
 
 
+def test_trips_no_same_update_within_5_min(world):
+    rid = started(world)
+    send_raw(world, rid, ALICE, "client", "safe_message", "I'm processing your request.", "safe-1")
+    world.advance(4 * 60)
+    send_raw(world, rid, ALICE, "client", "safe_message", "I'm processing your request.", "safe-2")
+    assert names(world) == {"no_same_update_within_5_min"}
+
+
+def test_the_same_update_after_five_minutes_or_a_repeated_answer_is_fine(world):
+    rid = started(world)
+    send_raw(world, rid, ALICE, "client", "progress", "Still asking vendors.", "p-1")
+    world.advance(5 * 60)
+    send_raw(world, rid, ALICE, "client", "progress", "Still asking vendors.", "p-2")
+    for i in range(2):  # one answer per unreadable photo is not an "update"
+        send_raw(world, rid, ALICE, "client", "ocr_failed", "I couldn't read that file.", f"ocr-{i}")
+    assert check_all(world, CTX) == []
+
+
 def test_trips_inbound_recorded_once(world):
     started(world)
     world.ledger.db.execute("DELETE FROM inbound")

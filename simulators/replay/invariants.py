@@ -210,6 +210,27 @@ def progress_updates_capped(world: SimWorld, ctx: Context) -> list[str]:
     return [f"{rid} sent {n} progress updates (max {cap})" for rid, n in counts.items() if n > cap]
 
 
+# Status updates the concierge volunteers. A direct answer to what the client just did ("I couldn't
+# read that file" for each unreadable photo) is not an update: the client needs one per action.
+UPDATE_PURPOSES = frozenset({"progress", "safe_message"})
+
+
+def no_repeat_within_window(world: SimWorld, ctx: Context) -> list[str]:
+    """DOMAIN.md "Client updates": never the same text twice within 5 minutes (as delivered)."""
+    window = world.config.caps.progress_repeat_window_s
+    last: dict[tuple[str, str], float] = {}
+    problems = []
+    for msg, row in _sent_rows(world):
+        if not row or row["party"] != "client" or not row["request_id"] or row["purpose"] not in UPDATE_PURPOSES:
+            continue
+        key = (row["request_id"], msg.text)
+        if key in last and msg.at - last[key] < window:
+            problems.append(f"{row['request_id']}: the client got the same text twice within "
+                            f"{int(msg.at - last[key])} s: {msg.text[:60]!r}")
+        last[key] = msg.at
+    return problems
+
+
 def inbound_recorded_once(world: SimWorld, ctx: Context) -> list[str]:
     problems = []
     for item in world.delivered:
@@ -261,6 +282,7 @@ INVARIANTS: tuple[tuple[str, Callable[[SimWorld, Context], list[str]]], ...] = (
     ("nothing_after_client_stop", nothing_after_client_stop),
     ("no_outreach_or_call_after_handoff", nothing_after_handoff),
     ("progress_updates_capped", progress_updates_capped),
+    ("no_same_update_within_5_min", no_repeat_within_window),
     ("inbound_recorded_once", inbound_recorded_once),
     ("transitions_allowed", transitions_allowed),
     ("outbound_audited", outbound_audited),
