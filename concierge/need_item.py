@@ -47,7 +47,9 @@ _TRAILER = (
     r"please|pls|plz|svp|s'?il (?:vous|te) plait|thanks?|thank you|thx|merci|murakoze|urakoze|ok|okay|"
     r"it'?s|it is|c'?est|is it available|available|disponible|in stock|en stock|for sale|for me|"
     r"budget|my budget|mon budget|with|and|for|in|at|of|to|or|et|avec|pour|au|de|du|en|ou|na|ya|mu|ku|"
-    r"cyangwa|my|mon|ma|the|help|today|aujourd'?hui|uyu munsi"
+    r"cyangwa|my|mon|ma|the|help|today|aujourd'?hui|uyu munsi|"
+    # rw "I need it / I want it" after the item ("umuceri, ndabikeneye byihuse")
+    r"ndabikeneye|ndawukeneye|ndabishaka|ndawushaka"
 )
 _LEADING_RX = re.compile(
     rf"^[\s\W_]*(?:(?:{_GREETING}|{_LEAD_IN}|{_ARTICLE})\b|(?:d'|l'|j'))[\s\W_]*"

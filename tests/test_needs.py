@@ -424,3 +424,13 @@ def test_a_very_long_message_is_cut_and_parsed():
     req = extract_requirements(text)
     assert req.item == "phone charger" and req.place == "Remera"
     assert len(extract_requirements("x" * 20_000).item) <= 120
+
+
+@pytest.mark.parametrize(("text", "item"), [
+    ("Ndashaka umuceri i Remera - ndabikeneye byihuse", "umuceri"),
+    ("Ndashaka umuceri i Remera, ndabikeneye", "umuceri"),
+    ("Ndashaka umuti wa Panadol, ndawukeneye vuba", "umuti wa Panadol"),
+])
+def test_rw_i_need_it_after_the_item_is_not_part_of_it(text, item):
+    # Found by the rollout simulator's urgent needs: "ndabikeneye" ("I need it") reached vendors.
+    assert extract_requirements(text).item == item
