@@ -70,7 +70,8 @@ def test_every_invariant_has_a_tripping_test():
 def test_trips_no_vendor_messaged_twice(world):
     rid = started(world)
     send_raw(world, rid, PHARMA_PLUS, "vendor", "outreach", "Do you have it?", "a-second-key")
-    assert names(world) == {"no_vendor_messaged_twice"}
+    # (a second message at once also breaks the vendor's 5-minute gap)
+    assert names(world) == {"no_vendor_messaged_twice", "vendor_daily_cap_and_gap"}
 
 
 def test_trips_outreach_caps(world):
@@ -165,6 +166,33 @@ def test_the_same_update_after_five_minutes_or_a_repeated_answer_is_fine(world):
     for i in range(2):  # one answer per unreadable photo is not an "update"
         send_raw(world, rid, ALICE, "client", "ocr_failed", "I couldn't read that file.", f"ocr-{i}")
     assert check_all(world, CTX) == []
+
+
+def test_trips_vendor_daily_cap_and_gap(world):
+    started(world)
+    # A second outreach to a vendor of the first batch one minute later (outside any request).
+    first = world.whatsapp.sent[0].to
+    world.advance(60)
+    send_raw(world, None, first, "vendor", "outreach", "Do you have it?", "other-outreach")
+    assert names(world) == {"vendor_daily_cap_and_gap"}
+
+
+def test_vendor_daily_cap_counts_a_sliding_day(world):
+    from simulators.replay.invariants import vendor_daily_cap_and_gap
+
+    started(world)
+    to = world.whatsapp.sent[0].to
+    for i in range(20):  # 21 in all, 6 minutes apart: the gap holds, the day does not
+        world.advance(6 * 60)
+        send_raw(world, None, to, "vendor", "outreach", f"Still there? {i}", f"extra-{i}")
+    assert vendor_daily_cap_and_gap(world, CTX) == [f"vendor ...{to[-3:]} got more than 20 outreach messages in 24 h"]
+
+
+def test_trips_request_budgets(world):
+    rid = started(world)
+    for _ in range(9):
+        world.ledger.audit("brain.called", world.clock.now(), rid, trigger="test")
+    assert names(world) == {"request_budgets"}
 
 
 def test_trips_inbound_recorded_once(world):

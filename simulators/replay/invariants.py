@@ -231,6 +231,38 @@ def no_repeat_within_window(world: SimWorld, ctx: Context) -> list[str]:
     return problems
 
 
+def vendor_daily_cap_and_gap(world: SimWorld, ctx: Context) -> list[str]:
+    """DOMAIN.md caps per vendor, across all requests: <= 20 outreach messages in any 24 hours and
+    >= 5 minutes between two (as delivered; a STOP confirmation is not outreach)."""
+    caps = world.config.caps
+    times: dict[str, list[float]] = {}
+    for msg, row in _sent_rows(world):
+        if row and row["party"] == "vendor" and row["purpose"] == "outreach":
+            times.setdefault(msg.to, []).append(msg.at)
+    problems = []
+    for to, at in times.items():
+        at.sort()
+        for i in range(1, len(at)):
+            if at[i] - at[i - 1] < caps.vendor_min_gap_s:
+                problems.append(f"vendor ...{to[-3:]} got two outreach messages {int(at[i] - at[i - 1])} s apart")
+        for i in range(len(at) - caps.vendor_daily_max):
+            if at[i + caps.vendor_daily_max] - at[i] < 24 * 3600:
+                problems.append(f"vendor ...{to[-3:]} got more than {caps.vendor_daily_max} outreach messages in 24 h")
+                break
+    return problems
+
+
+def request_budgets(world: SimWorld, ctx: Context) -> list[str]:
+    """DOMAIN.md budgets per request: <= 8 brain calls, <= 2 OCR jobs."""
+    caps = world.config.caps
+    brain = Counter(e["request_id"] for e in world.ledger.audit_events("brain.called"))
+    ocr = Counter(r[0] for r in world.ledger.db.execute("SELECT request_id FROM ocr_jobs"))
+    return ([f"{rid} called the brain {n} times (max {caps.brain_calls_max})"
+             for rid, n in sorted(brain.items()) if n > caps.brain_calls_max]
+            + [f"{rid} ran {n} OCR jobs (max {caps.ocr_jobs_max})"
+               for rid, n in sorted(ocr.items()) if n > caps.ocr_jobs_max])
+
+
 def inbound_recorded_once(world: SimWorld, ctx: Context) -> list[str]:
     problems = []
     for item in world.delivered:
@@ -276,6 +308,8 @@ def logs_masked(world: SimWorld, ctx: Context) -> list[str]:
 INVARIANTS: tuple[tuple[str, Callable[[SimWorld, Context], list[str]]], ...] = (
     ("no_vendor_messaged_twice", no_vendor_twice),
     ("outreach_caps", batch_and_request_caps),
+    ("vendor_daily_cap_and_gap", vendor_daily_cap_and_gap),
+    ("request_budgets", request_budgets),
     ("no_call_without_consent", no_call_without_consent),
     ("no_message_to_opted_out_vendor", no_message_to_opted_out),
     ("client_phone_never_in_vendor_text", client_phone_not_in_vendor_text),
