@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import replies as reply_rules
@@ -23,6 +23,8 @@ from .brainloop import BrainLoop
 from .calling import consent_status
 from .closeout import CloseoutMixin
 from .coded import CodedWorkflow
+from .durable import DurableScheduler, claim
+from .durable import resume as resume_after_restart
 from .errors import (
     IllegalTransition,
     SignatureInvalid,
@@ -93,7 +95,8 @@ def requirements_from(data: dict[str, Any]) -> Requirements:
 class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
     def __init__(self, ledger: Ledger, ports: Ports, settings: Settings | None = None):
         self.ledger = ledger
-        self.ports = ports
+        # Timers go through the ledger first, so that a restarted concierge can re-arm them.
+        self.ports = replace(ports, scheduler=DurableScheduler(ledger, ports.scheduler))
         self.settings = settings or Settings()
         self.caps = self.settings.caps
         self.flags = self.settings.flags
@@ -155,6 +158,10 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             self.ledger.update_outbound(key, status="failed", last_error="status failed")
             self.ledger.audit("message.failed", now, row["request_id"], idem_key=key)
 
+    def resume(self, now: float) -> dict[str, int]:
+        """Start-up after a crash or restart: re-arm unfired timers, retry sends left pending."""
+        return resume_after_restart(self, now)
+
     def on_call_status(self, raw_body: bytes, signature: str | None, now: float) -> str:
         """A signed status callback of the calling provider (verified and applied in calling.py)."""
         from .calling import on_call_callback
@@ -162,6 +169,8 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         return on_call_callback(self, raw_body, signature, now)
 
     def on_timer(self, timer: Timer, now: float) -> None:
+        if not claim(self.ledger, timer):
+            return  # this timer already fired (a copy scheduled before a restart)
         handler = getattr(self, f"_timer_{timer.name}", None)
         if handler is None:
             self.ledger.audit("timer.unknown", now, timer.request_id, name=timer.name)

@@ -134,6 +134,15 @@ CREATE TABLE IF NOT EXISTS consents (
     granted_at   REAL,
     expires_at   REAL
 );
+CREATE TABLE IF NOT EXISTS timers (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name         TEXT NOT NULL,
+    request_id   TEXT,
+    due          REAL NOT NULL,
+    payload      TEXT NOT NULL,
+    state        TEXT NOT NULL DEFAULT 'armed'  -- armed | fired
+);
+CREATE INDEX IF NOT EXISTS timers_armed ON timers (state, due);
 CREATE TABLE IF NOT EXISTS calls (
     id           TEXT PRIMARY KEY,
     request_id   TEXT NOT NULL,
@@ -420,6 +429,20 @@ class Ledger:
                 f"SELECT * FROM outbound{where} ORDER BY created_at, rowid", params
             ).fetchall()
         ]
+
+    # --- timers -------------------------------------------------------------------------------
+    def arm_timer(self, name: str, request_id: str | None, due: float, payload: dict[str, Any]) -> int:
+        cur = self.db.execute("INSERT INTO timers (name, request_id, due, payload) VALUES (?,?,?,?)",
+                              (name, request_id, due, _dumps(payload)))
+        return int(cur.lastrowid)
+
+    def fire_timer(self, seq: int) -> bool:
+        """Mark an armed timer fired; False when it already fired (a second copy must not run)."""
+        return self.db.execute("UPDATE timers SET state='fired' WHERE seq=? AND state='armed'", (seq,)).rowcount == 1
+
+    def armed_timers(self) -> list[tuple[int, str, str | None, float, dict[str, Any]]]:
+        rows = self.db.execute("SELECT * FROM timers WHERE state='armed' ORDER BY due, seq").fetchall()
+        return [(r["seq"], r["name"], r["request_id"], r["due"], json.loads(r["payload"])) for r in rows]
 
     # --- audit --------------------------------------------------------------------------------
     def audit(self, event: str, at: float, request_id: str | None = None, **data: Any) -> None:

@@ -61,16 +61,18 @@ class OutreachMixin:
             self.move(request_id, S.VENDOR_OUTREACH, now, "ocr_complete")
         else:
             self.move(request_id, S.VENDOR_OUTREACH, now, "next_batch" if under_way else "requirements_complete")
+        if first and not under_way:
+            # Armed before the first send, so that a crash in the middle of the batch cannot leave
+            # a request without its 10-minute limit (timers are durable, sends may be interrupted).
+            for name, delay in (("still_waiting", self.caps.still_waiting_s),
+                                ("target", self.caps.target_s),
+                                ("hard_limit", self.caps.hard_limit_s)):
+                self.ports.scheduler.schedule(Timer(name, request_id, now + delay))
         if self._send_batch(request_id, now) == 0 and under_way:
             # Caps left no room for another batch: keep waiting on the batches already out.
             self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
         if under_way or S(self.request(request_id).state) in ENDED_STATES:
             return  # a repeated plan keeps the first one's timers; a failed outreach already apologised
-        for name, delay in (("still_waiting", self.caps.still_waiting_s),
-                            ("target", self.caps.target_s),
-                            ("hard_limit", self.caps.hard_limit_s)):
-            if first:
-                self.ports.scheduler.schedule(Timer(name, request_id, now + delay))
         from .calling import after_outreach_started
 
         after_outreach_started(self, request_id, now)
@@ -121,9 +123,9 @@ class OutreachMixin:
     def _send_batch(self, request_id: str, now: float) -> int:
         request = self.request(request_id)
         plan = request.data["plan"]
-        contacted = len(self.ledger.outreach(request_id=request_id))
-        room = min(plan["batch_size"], plan["max_vendors"] - contacted)
-        batch_no = int(request.data.get("batches", 0)) + 1
+        rows = self.ledger.outreach(request_id=request_id)
+        room = min(plan["batch_size"], plan["max_vendors"] - len(rows))
+        batch_no = self._current_batch(request, rows) + 1
         if room <= 0 or batch_no > self.caps.max_batches:
             return 0
         candidates = self._eligible(request, plan, now)
@@ -161,14 +163,20 @@ class OutreachMixin:
             sent += 1
         return sent
 
+    @staticmethod
+    def _current_batch(request: RequestRow, rows: list[Any]) -> int:
+        """The latest batch: the outreach rows are inserted before each send, so they know it even
+        when a crash came before the request's own count was updated."""
+        return max([int(request.data.get("batches", 0)), *(o.batch for o in rows)])
+
     def _after_batch_attempt(self, request_id: str, now: float) -> None:
         """vendor_outreach -> awaiting_vendor_replies once a message of the batch is out; while all
         are still retrying, stay; if every one failed for good, ask the next vendors or give up."""
         request = self.request(request_id)
         if S(request.state) is not S.VENDOR_OUTREACH:
             return
-        batch_no = int(request.data.get("batches", 0))
         rows = self.ledger.outreach(request_id=request_id)
+        batch_no = self._current_batch(request, rows)
         current = [o for o in rows if o.batch == batch_no]
         if any(o.sent_at is not None for o in current):
             self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")

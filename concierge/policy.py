@@ -36,6 +36,7 @@ class Caps:
     kill_switch_after: int = 3
     send_attempts_max: int = 5
     send_backoff_s: float = 2.0
+    resume_grace_s: float = 30.0  # after a restart, Meta's status webhook for a send may still come
     consent_ttl_s: float = 24 * 3600.0
     call_cooldown_s: float = 10 * MINUTE
     call_trigger_no_reply_s: float = 3 * MINUTE  # urgent request: no vendor reply this long -> call

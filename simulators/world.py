@@ -8,7 +8,7 @@ the fake's status callbacks come back as webhooks; timers fire when the virtual 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from concierge.engine import Concierge, Ports, Settings, WebhookResult
@@ -38,9 +38,16 @@ class ClockScheduler:
     def __init__(self, clock: VirtualClock, world: SimWorld):
         self.clock = clock
         self.world = world
+        self.generation = 0  # a restart kills the callbacks the dead process had asked for
 
     def schedule(self, timer: Timer) -> None:
-        self.clock.call_at(timer.due, lambda now, t=timer: self.world.fire(t, now))
+        generation = self.generation
+
+        def fire(now: float, t: Timer = timer) -> None:
+            if generation == self.generation:
+                self.world.fire(t, now)
+
+        self.clock.call_at(timer.due, fire)
 
 
 class LogCapture(logging.Handler):
@@ -152,6 +159,18 @@ class SimWorld:
         self.delivered.append(item)
         self._pump()
         return item
+
+    def restart(self) -> dict[str, int]:
+        """The concierge's process dies and starts again. Its memory and the timers it had handed
+        to the scheduler are gone; the ledger (the database), the fakes and the clock live on. The
+        new process resumes from the ledger (``Concierge.resume``)."""
+        self.scheduler.generation += 1
+        old = self.concierge
+        self.concierge = Concierge(self.ledger, replace(old.ports, scheduler=self.scheduler), old.settings)
+        outcome = self.concierge.resume(self.clock.now())
+        self.clock.run_due()
+        self._pump()
+        return outcome
 
     def call_status(self, body: bytes, signature: str | None) -> str:
         """The call provider POSTs a signed status callback to the concierge."""

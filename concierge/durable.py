@@ -1,0 +1,64 @@
+"""Surviving a restart: every timer is written to the ledger before it is handed to the scheduler,
+and a restarted concierge re-arms what had not fired and retries sends a crash left pending.
+
+The scheduler port only knows "call me back at T"; the process that asked may die before T. The
+ledger is the one thing that survives, so it holds the timers too. Each timer carries its ledger
+sequence number, and fires at most once however many copies of it were scheduled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from .ports import Scheduler, Timer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Concierge
+    from .ledger import Ledger
+
+SEQ = "timer_seq"  # payload key of a durable timer's ledger row
+
+
+class DurableScheduler:
+    """Implements ``Scheduler``: records the timer in the ledger, then schedules it."""
+
+    def __init__(self, ledger: Ledger, inner: Scheduler):
+        self.ledger = ledger
+        self.inner = inner
+
+    def schedule(self, timer: Timer) -> None:
+        payload = {k: v for k, v in timer.payload.items() if k != SEQ}
+        seq = self.ledger.arm_timer(timer.name, timer.request_id, timer.due, payload)
+        self.inner.schedule(replace(timer, payload={**payload, SEQ: seq}))
+
+
+def claim(ledger: Ledger, timer: Timer) -> bool:
+    """Whether this copy of the timer may run (it is the first to fire)."""
+    seq = timer.payload.get(SEQ)
+    return seq is None or ledger.fire_timer(int(seq))
+
+
+def resume(c: Concierge, now: float) -> dict[str, int]:
+    """After a restart: re-arm every timer that had not fired (those already due fire at once), and
+    give every send a crash left ``pending`` without a retry timer a retry under its own key, after
+    ``caps.resume_grace_s``.
+
+    The grace is for a crash after Meta accepted the message: Meta's status webhook for the key then
+    usually comes first, marks the row sent, and the retry does nothing. A webhook later than that
+    makes the retry at-least-once (the recipient may get the message twice); a plain-text retry of a
+    message that had buttons goes without them (its text names the answers).
+    """
+    inner = c.ports.scheduler.inner if isinstance(c.ports.scheduler, DurableScheduler) else c.ports.scheduler
+    armed = c.ledger.armed_timers()
+    retrying = set()
+    for seq, name, request_id, due, payload in armed:
+        inner.schedule(Timer(name, request_id, max(due, now), {**payload, SEQ: seq}))
+        if name == "retry_send":
+            retrying.add(payload.get("key"))
+    stranded = [r for r in c.ledger.outbound() if r["status"] == "pending" and r["idem_key"] not in retrying]
+    for row in stranded:
+        c.ports.scheduler.schedule(Timer("retry_send", row["request_id"], now + c.caps.resume_grace_s,
+                                         {"key": row["idem_key"]}))
+    c.ledger.audit("concierge.resumed", now, timers=len(armed), sends_retried=len(stranded))
+    return {"timers": len(armed), "sends_retried": len(stranded)}

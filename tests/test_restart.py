@@ -1,0 +1,106 @@
+"""A concierge that crashes and restarts: the ledger survives, timers are re-armed from it, a send
+the crash interrupted is retried under its own key, and every invariant still holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support import ai_world, kigali_vendors
+
+from concierge.ports import SendOutcome
+from simulators.replay.invariants import Context, check_all
+from simulators.world import SimWorld
+
+ALICE = "+250780000001"
+NEED = "I need Amoxicillin 500mg near Kimironko"
+CTX = Context(client_phones=(ALICE,))
+
+
+class ProcessDied(BaseException):
+    """Not an Exception: nothing in the concierge may catch it, as nothing survives a real crash."""
+
+
+class DiesOnSend:
+    """A transport whose process dies inside its ``n``-th send, after Meta accepted it or before."""
+
+    def __init__(self, inner: Any, n: int, accepted: bool):
+        self.inner, self.n, self.accepted, self.count = inner, n, accepted, 0
+
+    def send_text(self, to: str, text: str, *, idempotency_key: str) -> SendOutcome:
+        self.count += 1
+        if self.count == self.n:
+            if self.accepted:
+                self.inner.send_text(to, text, idempotency_key=idempotency_key)
+            raise ProcessDied()
+        return self.inner.send_text(to, text, idempotency_key=idempotency_key)
+
+    def send_buttons(self, *args: Any, **kwargs: Any) -> SendOutcome:
+        return self.inner.send_buttons(*args, **kwargs)
+
+    def download_media(self, media_id: str) -> bytes:
+        return self.inner.download_media(media_id)
+
+
+@pytest.fixture
+def world():
+    w = ai_world(kigali_vendors(), clients={ALICE: ("Kimironko", "en")}, seed=9)
+    yield w
+    w.close()
+
+
+def outreach_deliveries(world: SimWorld) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for msg in world.whatsapp.sent:
+        row = world.ledger.get_outbound(msg.callback_data) if msg.callback_data else None
+        if row and row["purpose"] == "outreach":
+            out[msg.to] = out.get(msg.to, 0) + 1
+    return out
+
+
+def test_a_waiting_request_still_closes_after_a_restart(world):
+    world.config.clients[ALICE] = (None, "en")  # no known area: the concierge asks where, and waits
+    world.message_from(ALICE, kind="text", text="I need a phone charger")
+    rid = world.ledger.latest_request(ALICE).id
+    world.advance(10 * 60)
+    assert world.restart()["timers"] >= 1
+    world.advance(20 * 60)  # 30 minutes after the question, as if nothing had happened
+    assert world.concierge.request(rid).state == "closed"
+    assert len(world.ledger.audit_events("request.idle_closed")) == 1
+    assert check_all(world, CTX) == []
+
+
+def test_a_timer_fires_once_whoever_scheduled_it(world):
+    world.message_from(ALICE, kind="text", text=NEED)
+    rid = world.ledger.latest_request(ALICE).id
+    world.restart()
+    world.restart()  # three processes have now scheduled the same timers
+    world.advance(15 * 60)
+    progress = [m for m in world.ledger.outbound(party="client") if m["purpose"] == "progress"]
+    assert len(progress) == len({m["text"] for m in progress})  # no timer ran twice
+    assert world.concierge.request(rid).state in ("error", "closed", "handed_off")
+    assert check_all(world, CTX) == []
+
+
+@pytest.mark.parametrize("accepted", [False, True], ids=["died_before_meta", "died_after_meta"])
+def test_a_send_interrupted_by_a_crash_goes_out_once_after_the_restart(world, accepted):
+    world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=3, accepted=accepted)
+    with pytest.raises(ProcessDied):
+        world.message_from(ALICE, kind="text", text=NEED)  # dies sending the 2nd outreach message
+    pending = [r for r in world.ledger.outbound() if r["status"] == "pending"]
+    assert len(pending) == 1 and pending[0]["purpose"] == "outreach"
+    world.concierge.ports.transport = world.transport  # the new process has a healthy transport
+    rid = world.ledger.latest_request(ALICE).id
+    outcome = world.restart()
+    # Died after Meta accepted: its "sent" status webhook settles the row, nothing is resent.
+    assert outcome["sends_retried"] == 1 and outcome["timers"] == 3  # still waiting, target, limit
+    world.advance(60)
+    deliveries = outreach_deliveries(world)
+    # The batch's three vendors got the question exactly once each (the interrupted one included),
+    # and the restarted concierge did not take the half-sent batch for a failed one and ask a 4th.
+    assert sorted(deliveries.values()) == [1, 1, 1]
+    assert all(r["status"] != "pending" for r in world.ledger.outbound())
+    assert world.concierge.request(rid).state == "awaiting_vendor_replies"
+    world.advance(15 * 60)  # nobody answers: the 10-minute limit, armed before the crash, ends it
+    assert world.concierge.request(rid).state == "error"
+    assert check_all(world, CTX) == []
