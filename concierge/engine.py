@@ -289,11 +289,12 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
                 )
                 log.warning("injection attempt flagged in client text (%s)", ",".join(finding.kinds))
         state = S(request.state)
+        # Whatever this message leads to (a question, "please type it", a rejected proposal, or a
+        # crash half-way through answering), a client who then goes silent must not leave the
+        # request open for ever: the idle timer is armed before anything is sent.
+        self._arm_idle_close(request.id, now)
         if msg.kind in ("image", "document"):
             self._client_media(request, msg, now)
-            # A photo we cannot use (OCR off, unreadable, over budget) asks the client to type: a
-            # client who never does must not leave the request open for ever either.
-            self._arm_idle_close(request.id, now)
             return
         if msg.kind not in ("text", "button", "interactive"):
             self.ledger.audit("inbound.unsupported", now, request.id, kind=msg.kind)
@@ -308,7 +309,6 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             return
         self._absorb_requirements(request, text, now)
         self.brain.consult(request.id, "client_message", now)
-        self._arm_idle_close(request.id, now)
 
     def _arm_idle_close(self, request_id: str, now: float) -> None:
         if S(self.request(request_id).state) is S.COLLECTING_REQUIREMENTS:

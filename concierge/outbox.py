@@ -33,7 +33,10 @@ class OutboxMixin:
         if not self.ledger.insert_outbound(key, request_id, to, party, purpose, text, now):
             existing = self.ledger.get_outbound(key)
             self.ledger.audit("message.duplicate_suppressed", now, request_id, idem_key=key)
-            return "suppressed" if existing is None else existing["status"]
+            if existing is None:
+                return "suppressed"
+            # A row still 'pending' (a retry is due, e.g. after a restart) is, to the caller, queued.
+            return "queued" if existing["status"] == "pending" else existing["status"]
         self.ledger.audit(
             "message.queued", now, request_id, party=party, purpose=purpose, to=mask_phone(to),
             idem_key=key,

@@ -32,6 +32,11 @@ CALL_SECRET = "sim-call-secret"
 CALL_API_KEY = "sim-call-api-key"
 
 
+class ProcessDied(BaseException):
+    """The concierge's process died mid-work. Not an ``Exception``: nothing in the concierge may
+    catch it, as nothing survives a real crash; the world then calls ``SimWorld.restart``."""
+
+
 class ClockScheduler:
     """Implements ``concierge.ports.Scheduler`` on the virtual clock."""
 

@@ -10,15 +10,11 @@ from support import ai_world, kigali_vendors
 
 from concierge.ports import SendOutcome
 from simulators.replay.invariants import Context, check_all
-from simulators.world import SimWorld
+from simulators.world import ProcessDied, SimWorld
 
 ALICE = "+250780000001"
 NEED = "I need Amoxicillin 500mg near Kimironko"
 CTX = Context(client_phones=(ALICE,))
-
-
-class ProcessDied(BaseException):
-    """Not an Exception: nothing in the concierge may catch it, as nothing survives a real crash."""
 
 
 class DiesOnSend:
@@ -93,7 +89,7 @@ def test_a_send_interrupted_by_a_crash_goes_out_once_after_the_restart(world, ac
     rid = world.ledger.latest_request(ALICE).id
     outcome = world.restart()
     # Died after Meta accepted: its "sent" status webhook settles the row, nothing is resent.
-    assert outcome["sends_retried"] == 1 and outcome["timers"] == 3  # still waiting, target, limit
+    assert outcome["sends_retried"] == 1 and outcome["timers"] == 4  # idle, still waiting, target, limit
     world.advance(60)
     deliveries = outreach_deliveries(world)
     # The batch's three vendors got the question exactly once each (the interrupted one included),
@@ -103,4 +99,39 @@ def test_a_send_interrupted_by_a_crash_goes_out_once_after_the_restart(world, ac
     assert world.concierge.request(rid).state == "awaiting_vendor_replies"
     world.advance(15 * 60)  # nobody answers: the 10-minute limit, armed before the crash, ends it
     assert world.concierge.request(rid).state == "error"
+    assert check_all(world, CTX) == []
+
+
+def test_sending_again_under_a_key_a_crash_left_pending_is_queued_not_a_contract_breach(world):
+    # Found by the chaos population run: a closeout repeated after a restart re-sent its shortlist
+    # under the same key, got 'pending' back, and the tool's result broke its own contract.
+    world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=2, accepted=False)
+    with pytest.raises(ProcessDied):
+        world.message_from(ALICE, kind="text", text=NEED)
+    row = next(r for r in world.ledger.outbound() if r["status"] == "pending")
+    world.concierge.ports.transport = world.transport
+    world.restart()
+    vendor = world.directory.by_phone(row["to_phone"])
+    result = world.concierge.tools.call(
+        "marketplace.send_vendor_message",
+        {"request_id": row["request_id"], "idempotency_key": row["idem_key"], "actor": "system",
+         "vendor_id": vendor.id, "text": row["text"], "purpose": "outreach"},
+        world.clock.now(),
+    )
+    assert result["status"] == "queued"
+
+
+def test_a_crash_while_asking_the_client_still_ends_the_wait(world):
+    # Found by the chaos population run: the idle timer was armed after the question went out, so a
+    # crash inside that send left a request nobody would ever close.
+    world.config.clients[ALICE] = (None, "en")  # no known area: the concierge asks where
+    world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=1, accepted=True)
+    with pytest.raises(ProcessDied):
+        world.message_from(ALICE, kind="text", text="I need a phone charger")
+    rid = world.ledger.latest_request(ALICE).id
+    world.concierge.ports.transport = world.transport
+    world.restart()
+    world.advance(31 * 60)
+    assert world.concierge.request(rid).state == "closed"
+    assert len(world.ledger.audit_events("request.idle_closed")) == 1
     assert check_all(world, CTX) == []

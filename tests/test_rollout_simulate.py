@@ -308,3 +308,29 @@ def test_a_request_left_waiting_for_ever_is_reported_stuck():
     run.world.ledger.db.execute("UPDATE requests SET state='collecting_requirements', updated_at=? WHERE id=?",
                                 (run.world.clock.now() - 3601, rid))
     assert run.stuck_requests() == [f"{rid} stuck in collecting_requirements for 3601 s"]
+
+
+def test_a_bug_inside_a_run_is_a_clear_exit_3_with_the_traceback_kept(tmp_path, capsys, monkeypatch):
+    from simulators.rollout import simulate as sim
+
+    def broken(*args, **kwargs):
+        raise ValueError("the concierge broke")
+
+    monkeypatch.setattr(sim, "simulate", broken)
+    out = tmp_path / "run"
+    assert sim.main(["--clients", "5", "--vendors", "3", "--hours", "1", "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "simulate: harness error, ValueError: the concierge broke" in err and "Traceback" not in err
+    assert "ValueError: the concierge broke" in (out / "error.txt").read_text()
+
+
+def test_a_population_whose_concierge_keeps_crashing_still_keeps_every_invariant():
+    # The chaos knob: the process dies inside 15 % of its sends (before or after Meta accepted the
+    # message) and restarts from the ledger. This run found three crash bugs, now fixed.
+    config = _config(shards=1, invariants=True, params=WorldParams.with_overrides(
+        {"crash_per_send": 0.15, "urgent_rate": 0.3, "client_cancel_rate": 0.05}))
+    run = ShardRun(config, 0)
+    m = finalize(run.run(), FREE_BRAIN)
+    assert run.tally["crashes"] >= 10
+    assert m["invariant_violations"] == 0 and run.invariant_problems == []
+    assert m["requests_total"] >= 15

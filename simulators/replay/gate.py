@@ -220,11 +220,12 @@ def population_invariants() -> Criterion:
         by_name[name] = by_name.get(name, 0) + 1
     ok = not problems and requests >= 100
     summary = (f"{requests} simulated requests ({POPULATION['clients']} clients, stress world, seed "
-               f"{POPULATION['seed']}); {len(problems)} invariant violations")
+               f"{POPULATION['seed']}, {int(tally.get('crashes', 0))} crashes and restarts); "
+               f"{len(problems)} invariant violations")
     if by_name:
         summary += " (" + ", ".join(f"{n}: {k}" for n, k in sorted(by_name.items())) + ")"
     return _criterion("activity.population_invariants", "Invariants hold over a simulated population", ok,
-                      {"requests": requests, "violations": by_name,
+                      {"requests": requests, "crashes": int(tally.get("crashes", 0)), "violations": by_name,
                        "examples": [f"{n}: {m}" for n, m in problems[:5]], **POPULATION}, summary)
 
 

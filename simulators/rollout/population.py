@@ -116,6 +116,8 @@ class WorldParams:
     consent_yes_prob: float = 0.7
     call_failure_rate: float = 0.1  # the call is placed but never connects (no answer / busy)
     call_minutes_median: float = 2.0
+    # chaos: the concierge's process dies inside this share of its sends and restarts (0 = never)
+    crash_per_send: float = 0.0
 
     @classmethod
     def with_overrides(cls, overrides: dict[str, Any]) -> WorldParams:

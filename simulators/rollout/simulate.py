@@ -27,9 +27,10 @@ from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
 from simulators.brains import RuleBrain
 from simulators.progress import ProgressLine
-from simulators.world import CALL_SECRET, SimWorld, WorldConfig
+from simulators.world import CALL_SECRET, ProcessDied, SimWorld, WorldConfig
 
 from .behaviour import (
+    CrashingTransport,
     MoltbotSim,
     ObservingTransport,
     SimCallProvider,
@@ -105,7 +106,9 @@ class ShardRun:
         )
         self.world = world
         ports = world.concierge.ports
-        ports.transport = ObservingTransport(world.transport, self._on_sent)
+        self.crashing = CrashingTransport(ObservingTransport(world.transport, self._on_sent),
+                                          random.Random(f"crash:{seed}"), params.crash_per_send)
+        ports.transport = self.crashing
         self.brain = MoltbotSim(
             RuleBrain(), random.Random(f"brain:{seed}"), invalid_rate=params.brain_invalid_rate,
             latency_median_s=params.brain_latency_median_s, latency_sigma=params.brain_latency_sigma,
@@ -270,10 +273,26 @@ class ShardRun:
             clock.call_at(clock.start + planned.at_s, lambda _now, p=planned: self._arrive(p))
         end = self.config.hours * 3600 + DRAIN_S
         while clock.elapsed() < end:
-            self.world.advance(min(CHUNK_S, end - clock.elapsed()))
+            chunk_end = min(clock.elapsed() + CHUNK_S, end)
+            while clock.elapsed() < chunk_end:
+                try:
+                    self.world.advance(chunk_end - clock.elapsed())
+                except ProcessDied:
+                    self._restart()
             self._trim()
             if progress:
                 progress(clock.elapsed() / end)
+
+    def _restart(self) -> None:
+        """Crashed mid-work (``crash_per_send``): a new process resumes from the ledger (and may
+        itself die while resuming, when a resumed send crashes again)."""
+        while True:
+            self.tally.add("crashes")
+            try:
+                self.world.restart()
+                return
+            except ProcessDied:
+                continue
 
     def finish(self) -> Tally:
         collect(self.world.ledger, self.tally, self.brain, self.calls, self.by_request, self.injected)
@@ -403,8 +422,17 @@ def run_from_args(args: argparse.Namespace) -> int:
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
-    tally, partials = simulate(config, args.workers)
     out = Path(args.out)
+    try:
+        tally, partials = simulate(config, args.workers)
+    except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
+        import traceback
+
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "error.txt").write_text(traceback.format_exc())
+        print(f"simulate: harness error, {type(exc).__name__}: {str(exc)[:300]} "
+              f"(traceback in {out / 'error.txt'}; same seed, same failure)", file=sys.stderr)
+        return 3
     metrics = write_run(out, config, tally, partials, args.prices)
     if not args.no_plots:
         from .plots import write_plots
