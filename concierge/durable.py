@@ -8,6 +8,7 @@ sequence number, and fires at most once however many copies of it were scheduled
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -46,8 +47,8 @@ def resume(c: Concierge, now: float) -> dict[str, int]:
 
     The grace is for a crash after Meta accepted the message: Meta's status webhook for the key then
     usually comes first, marks the row sent, and the retry does nothing. A webhook later than that
-    makes the retry at-least-once (the recipient may get the message twice); a plain-text retry of a
-    message that had buttons goes without them (its text names the answers).
+    makes the retry at-least-once (the recipient may get the message twice). A message with reply
+    buttons is retried with them (the outbound row keeps them).
     """
     inner = c.ports.scheduler.inner if isinstance(c.ports.scheduler, DurableScheduler) else c.ports.scheduler
     armed = c.ledger.armed_timers()
@@ -58,7 +59,8 @@ def resume(c: Concierge, now: float) -> dict[str, int]:
             retrying.add(payload.get("key"))
     stranded = [r for r in c.ledger.outbound() if r["status"] == "pending" and r["idem_key"] not in retrying]
     for row in stranded:
+        buttons = json.loads(row["buttons"]) if row.get("buttons") else None
         c.ports.scheduler.schedule(Timer("retry_send", row["request_id"], now + c.caps.resume_grace_s,
-                                         {"key": row["idem_key"]}))
+                                         {"key": row["idem_key"], "buttons": buttons}))
     c.ledger.audit("concierge.resumed", now, timers=len(armed), sends_retried=len(stranded))
     return {"timers": len(armed), "sends_retried": len(stranded)}

@@ -86,7 +86,8 @@ CREATE TABLE IF NOT EXISTS outbound (
     wamid        TEXT,
     created_at   REAL NOT NULL,
     sent_at      REAL,
-    last_error   TEXT
+    last_error   TEXT,
+    buttons      TEXT                      -- JSON [[id, title], ...] of a reply-button message
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -398,12 +399,13 @@ class Ledger:
     # --- outbound -----------------------------------------------------------------------------
     def insert_outbound(
         self, idem_key: str, request_id: str | None, to_phone: str, party: str, purpose: str,
-        text: str, at: float,
+        text: str, at: float, buttons: list[tuple[str, str]] | None = None,
     ) -> bool:
         return self._insert_unique(
             "INSERT INTO outbound (idem_key, request_id, to_phone, party, purpose, text, status,"
-            " created_at) VALUES (?,?,?,?,?,?,'pending',?)",
-            (idem_key, request_id, to_phone, party, purpose, text, at),
+            " created_at, buttons) VALUES (?,?,?,?,?,?,'pending',?,?)",
+            (idem_key, request_id, to_phone, party, purpose, text, at,
+             _dumps([list(b) for b in buttons]) if buttons else None),
         )
 
     def get_outbound(self, idem_key: str) -> dict[str, Any] | None:

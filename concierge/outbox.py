@@ -30,7 +30,7 @@ class OutboxMixin:
         now: float, vendor_id: str | None = None, buttons: list[tuple[str, str]] | None = None,
     ) -> str:
         """Send once per idempotency key: 'sent', 'queued' (retrying), 'failed' or 'suppressed'."""
-        if not self.ledger.insert_outbound(key, request_id, to, party, purpose, text, now):
+        if not self.ledger.insert_outbound(key, request_id, to, party, purpose, text, now, buttons):
             existing = self.ledger.get_outbound(key)
             self.ledger.audit("message.duplicate_suppressed", now, request_id, idem_key=key)
             if existing is None:

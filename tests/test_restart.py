@@ -20,8 +20,9 @@ CTX = Context(client_phones=(ALICE,))
 class DiesOnSend:
     """A transport whose process dies inside its ``n``-th send, after Meta accepted it or before."""
 
-    def __init__(self, inner: Any, n: int, accepted: bool):
+    def __init__(self, inner: Any, n: int, accepted: bool, buttons_die: bool = False):
         self.inner, self.n, self.accepted, self.count = inner, n, accepted, 0
+        self.buttons_die = buttons_die
 
     def send_text(self, to: str, text: str, *, idempotency_key: str) -> SendOutcome:
         self.count += 1
@@ -31,8 +32,10 @@ class DiesOnSend:
             raise ProcessDied()
         return self.inner.send_text(to, text, idempotency_key=idempotency_key)
 
-    def send_buttons(self, *args: Any, **kwargs: Any) -> SendOutcome:
-        return self.inner.send_buttons(*args, **kwargs)
+    def send_buttons(self, to: str, text: str, buttons: Any, *, idempotency_key: str) -> SendOutcome:
+        if self.buttons_die:
+            raise ProcessDied()
+        return self.inner.send_buttons(to, text, buttons, idempotency_key=idempotency_key)
 
     def download_media(self, media_id: str) -> bytes:
         return self.inner.download_media(media_id)
@@ -135,3 +138,21 @@ def test_a_crash_while_asking_the_client_still_ends_the_wait(world):
     assert world.concierge.request(rid).state == "closed"
     assert len(world.ledger.audit_events("request.idle_closed")) == 1
     assert check_all(world, CTX) == []
+
+
+def test_a_reply_button_message_interrupted_by_a_crash_is_resent_with_its_buttons():
+    world = ai_world(kigali_vendors(), clients={ALICE: ("Kimironko", "en")}, seed=9, calling=True)
+    try:
+        world.message_from(ALICE, kind="text", text="I need Amoxicillin 500mg urgently near Kimironko")
+        world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=0, accepted=False,
+                                                     buttons_die=True)
+        with pytest.raises(ProcessDied):
+            world.advance(3 * 60)  # no vendor reply in 3 minutes: the consent prompt (Yes / No buttons)
+        world.concierge.ports.transport = world.transport
+        world.restart()
+        world.advance(60)
+        prompt = [m for m in world.whatsapp.sent if m.to == ALICE and m.buttons]
+        assert len(prompt) == 1 and [title for _, title in prompt[0].buttons] == ["Yes", "No"]
+        assert check_all(world, CTX) == []
+    finally:
+        world.close()
