@@ -135,15 +135,13 @@ CREATE TABLE IF NOT EXISTS consents (
     granted_at   REAL,
     expires_at   REAL
 );
-CREATE TABLE IF NOT EXISTS timers (
+CREATE TABLE IF NOT EXISTS timers (          -- armed timers only: a timer's row goes when it fires
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     name         TEXT NOT NULL,
     request_id   TEXT,
     due          REAL NOT NULL,
-    payload      TEXT NOT NULL,
-    state        TEXT NOT NULL DEFAULT 'armed'  -- armed | fired
+    payload      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS timers_armed ON timers (state, due);
 CREATE TABLE IF NOT EXISTS calls (
     id           TEXT PRIMARY KEY,
     request_id   TEXT NOT NULL,
@@ -439,11 +437,11 @@ class Ledger:
         return int(cur.lastrowid)
 
     def fire_timer(self, seq: int) -> bool:
-        """Mark an armed timer fired; False when it already fired (a second copy must not run)."""
-        return self.db.execute("UPDATE timers SET state='fired' WHERE seq=? AND state='armed'", (seq,)).rowcount == 1
+        """Take an armed timer off the ledger; False when it already fired (a second copy must not run)."""
+        return self.db.execute("DELETE FROM timers WHERE seq=?", (seq,)).rowcount == 1
 
     def armed_timers(self) -> list[tuple[int, str, str | None, float, dict[str, Any]]]:
-        rows = self.db.execute("SELECT * FROM timers WHERE state='armed' ORDER BY due, seq").fetchall()
+        rows = self.db.execute("SELECT * FROM timers ORDER BY due, seq").fetchall()
         return [(r["seq"], r["name"], r["request_id"], r["due"], json.loads(r["payload"])) for r in rows]
 
     # --- audit --------------------------------------------------------------------------------
