@@ -156,3 +156,19 @@ def test_a_reply_button_message_interrupted_by_a_crash_is_resent_with_its_button
         assert check_all(world, CTX) == []
     finally:
         world.close()
+
+
+def test_two_copies_of_one_durable_timer_run_once(world):
+    from concierge.ports import Timer
+
+    seen: list[Timer] = []
+    inner = world.concierge.ports.scheduler.inner
+    world.concierge.ports.scheduler.inner = type("Grab", (), {"schedule": lambda self, t: seen.append(t)})()
+    world.concierge.ports.scheduler.schedule(Timer("no_such_timer", None, world.clock.now() + 5))
+    world.concierge.ports.scheduler.inner = inner
+    (timer,) = seen
+    assert world.ledger.armed_timers()[0][1] == "no_such_timer"
+    world.concierge.on_timer(timer, world.clock.now())
+    world.concierge.on_timer(timer, world.clock.now())  # the copy a restart scheduled again
+    assert len(world.ledger.audit_events("timer.unknown")) == 1
+    assert world.ledger.armed_timers() == []
