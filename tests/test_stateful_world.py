@@ -3,7 +3,8 @@
 A hypothesis ``RuleBasedStateMachine`` drives one SimWorld: client messages (needs, places, STOP,
 cancel, bursts that trip the rate limit), vendor replies (stock, prices, STOP, busy), Meta
 redelivering any earlier webhook, WhatsApp send faults (5xx, 429 with Retry-After, timeouts, 4xx),
-repeated brain plans, and clock advances. After each step the scenario invariants run, plus the
+repeated brain plans, clock advances, and the concierge's process dying (between steps, or inside
+a send, before or after Meta accepted it) and restarting from the ledger. After each step the scenario invariants run, plus the
 rules that are not scenario invariants but must hold at every instant.
 """
 
@@ -20,7 +21,7 @@ from concierge.flags import Flags
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from simulators.replay.invariants import Context, check_all
-from simulators.world import SimWorld, WorldConfig
+from simulators.world import ProcessDied, SimWorld, WorldConfig
 
 CLIENTS = ("+250780000001", "+250780000002", "+250781000001")  # the last two share a mask
 PHARMACIES = ("pharma_a", "pharma_b", "pharma_c", "pharma_d", "pharma_e", "pharma_f", "pharma_g")
@@ -68,6 +69,27 @@ PLAN = {
     "stop_conditions": {"max_vendors": 15, "min_replies": 1},
 }
 EXAMPLES = 2000 if os.environ.get("HYPOTHESIS_PROFILE") == "nightly" else 200
+
+
+class _DiesOnFirstSend:
+    """The process dies inside its next send: before Meta got it, or after Meta accepted it."""
+
+    def __init__(self, inner, accepted: bool):
+        self.inner, self.accepted = inner, accepted
+
+    def _die(self, send):
+        if self.accepted:
+            send()
+        raise ProcessDied()
+
+    def send_text(self, to, text, *, idempotency_key):
+        return self._die(lambda: self.inner.send_text(to, text, idempotency_key=idempotency_key))
+
+    def send_buttons(self, to, text, buttons, *, idempotency_key):
+        return self._die(lambda: self.inner.send_buttons(to, text, buttons, idempotency_key=idempotency_key))
+
+    def download_media(self, media_id):
+        return self.inner.download_media(media_id)
 
 
 class ConciergeWorld(RuleBasedStateMachine):
@@ -128,6 +150,22 @@ class ConciergeWorld(RuleBasedStateMachine):
     @rule()
     def brain_proposes_plan_again(self) -> None:
         self.world.brain.push(dict(PLAN))
+
+    @rule()
+    def restart(self) -> None:
+        self.world.restart()
+
+    @rule(client=st.sampled_from(CLIENTS), text=st.sampled_from(CLIENT_TEXTS), accepted=st.booleans())
+    def crash_inside_the_next_send(self, client: str, text: str, accepted: bool) -> None:
+        transport = self.world.concierge.ports.transport
+        self.world.concierge.ports.transport = _DiesOnFirstSend(transport, accepted)
+        try:
+            self.world.message_from(client, kind="text", text=text)
+        except ProcessDied:
+            self.world.concierge.ports.transport = transport
+            self.world.restart()
+        else:
+            self.world.concierge.ports.transport = transport
 
     @rule(seconds=st.sampled_from((1, 2, 15, 60, 119, 120, 240, 300, 600, 7200, 86400)))
     def advance(self, seconds: int) -> None:
