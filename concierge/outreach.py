@@ -108,7 +108,7 @@ def eligible_vendors(
     tags: tuple[str, ...] = (), origin: tuple[float, float] | None, radius_km: float,
     min_rating: float = 0.0, now: float, caps: Caps,
 ) -> tuple[list[EligibleVendor], dict[str, str]]:
-    """Eligible vendors in rank order, and why each other vendor was left out."""
+    """Eligible vendors in rank order, and why each other vendor of the trade was left out."""
     contacted = {o.vendor_id for o in ledger.outreach(request_id=request_id)}
     radius = min(max(radius_km, 0.0), caps.radius_max_km)
     chosen: list[EligibleVendor] = []
@@ -120,7 +120,10 @@ def eligible_vendors(
             contacted=contacted,
         )
         if reason:
-            excluded[vendor.id] = reason
+            # Vendors of other trades are not candidates: listing them would copy the whole
+            # directory into every search result the ledger keeps (30 MB per 3,000 requests).
+            if reason != "category":
+                excluded[vendor.id] = reason
             continue
         dist = None
         if origin is not None and vendor.lat is not None and vendor.lng is not None:
