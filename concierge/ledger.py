@@ -153,10 +153,10 @@ CREATE TABLE IF NOT EXISTS calls (
     updated_at   REAL NOT NULL
 );
 -- Lookups the concierge makes on every message or timer. Without them each is a scan of a table
--- that grows with the run, and a one-market population of 10,000 requests turns quadratic.
+-- that grows with the run, and a one-market population of 10,000 requests turns quadratic. (The
+-- audit table, the largest, is indexed by event only: the concierge never reads it by request.)
 CREATE INDEX IF NOT EXISTS inbound_by_sender ON inbound(from_phone, received_at);
 CREATE INDEX IF NOT EXISTS audit_by_event ON audit(event, seq);
-CREATE INDEX IF NOT EXISTS audit_by_request ON audit(request_id, seq);
 CREATE INDEX IF NOT EXISTS transcript_by_request ON transcript(request_id, seq);
 CREATE INDEX IF NOT EXISTS state_changes_by_request ON state_changes(request_id, seq);
 CREATE INDEX IF NOT EXISTS outreach_by_vendor ON outreach(vendor_id, sent_at);
