@@ -8,6 +8,7 @@ the fake's status callbacks come back as webhooks; timers fire when the virtual 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +36,35 @@ CALL_API_KEY = "sim-call-api-key"
 class ProcessDied(BaseException):
     """The concierge's process died mid-work. Not an ``Exception``: nothing in the concierge may
     catch it, as nothing survives a real crash; the world then calls ``SimWorld.restart``."""
+
+
+class CrashingTransport:
+    """A transport inside which the concierge's process can die. ``plan(kind)`` decides for each
+    send ("text" or "buttons"): None sends normally, "before" dies before Meta gets the message,
+    "after" dies once Meta accepted it (the world has seen it; the concierge has not)."""
+
+    def __init__(self, inner: Any, plan: Callable[[str], str | None]):
+        self.inner, self.plan = inner, plan
+        self.crashes = 0
+
+    def _send(self, kind: str, send: Callable[[], Any]) -> Any:
+        when = self.plan(kind)
+        if when is None:
+            return send()
+        self.crashes += 1
+        if when == "after":
+            send()
+        raise ProcessDied()
+
+    def send_text(self, to: str, text: str, *, idempotency_key: str) -> Any:
+        return self._send("text", lambda: self.inner.send_text(to, text, idempotency_key=idempotency_key))
+
+    def send_buttons(self, to: str, text: str, buttons: Any, *, idempotency_key: str) -> Any:
+        return self._send("buttons", lambda: self.inner.send_buttons(to, text, buttons,
+                                                                     idempotency_key=idempotency_key))
+
+    def download_media(self, media_id: str) -> bytes:
+        return self.inner.download_media(media_id)
 
 
 class ClockScheduler:

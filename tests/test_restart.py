@@ -8,37 +8,27 @@ from typing import Any
 import pytest
 from support import ai_world, kigali_vendors
 
-from concierge.ports import SendOutcome
 from simulators.replay.invariants import Context, check_all
-from simulators.world import ProcessDied, SimWorld
+from simulators.world import CrashingTransport, ProcessDied, SimWorld
 
 ALICE = "+250780000001"
 NEED = "I need Amoxicillin 500mg near Kimironko"
 CTX = Context(client_phones=(ALICE,))
 
 
-class DiesOnSend:
-    """A transport whose process dies inside its ``n``-th send, after Meta accepted it or before."""
+def dies_on_send(inner: Any, n: int, accepted: bool, buttons_die: bool = False) -> CrashingTransport:
+    """The process dies inside its ``n``-th text send (or inside any reply-button send), after Meta
+    accepted the message or before."""
+    count = 0
 
-    def __init__(self, inner: Any, n: int, accepted: bool, buttons_die: bool = False):
-        self.inner, self.n, self.accepted, self.count = inner, n, accepted, 0
-        self.buttons_die = buttons_die
+    def plan(kind: str) -> str | None:
+        nonlocal count
+        if kind == "buttons":
+            return "before" if buttons_die else None
+        count += 1
+        return ("after" if accepted else "before") if count == n else None
 
-    def send_text(self, to: str, text: str, *, idempotency_key: str) -> SendOutcome:
-        self.count += 1
-        if self.count == self.n:
-            if self.accepted:
-                self.inner.send_text(to, text, idempotency_key=idempotency_key)
-            raise ProcessDied()
-        return self.inner.send_text(to, text, idempotency_key=idempotency_key)
-
-    def send_buttons(self, to: str, text: str, buttons: Any, *, idempotency_key: str) -> SendOutcome:
-        if self.buttons_die:
-            raise ProcessDied()
-        return self.inner.send_buttons(to, text, buttons, idempotency_key=idempotency_key)
-
-    def download_media(self, media_id: str) -> bytes:
-        return self.inner.download_media(media_id)
+    return CrashingTransport(inner, plan)
 
 
 @pytest.fixture
@@ -83,7 +73,7 @@ def test_a_timer_fires_once_whoever_scheduled_it(world):
 
 @pytest.mark.parametrize("accepted", [False, True], ids=["died_before_meta", "died_after_meta"])
 def test_a_send_interrupted_by_a_crash_goes_out_once_after_the_restart(world, accepted):
-    world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=3, accepted=accepted)
+    world.concierge.ports.transport = dies_on_send(world.concierge.ports.transport, n=3, accepted=accepted)
     with pytest.raises(ProcessDied):
         world.message_from(ALICE, kind="text", text=NEED)  # dies sending the 2nd outreach message
     pending = [r for r in world.ledger.outbound() if r["status"] == "pending"]
@@ -108,7 +98,7 @@ def test_a_send_interrupted_by_a_crash_goes_out_once_after_the_restart(world, ac
 def test_sending_again_under_a_key_a_crash_left_pending_is_queued_not_a_contract_breach(world):
     # Found by the chaos population run: a closeout repeated after a restart re-sent its shortlist
     # under the same key, got 'pending' back, and the tool's result broke its own contract.
-    world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=2, accepted=False)
+    world.concierge.ports.transport = dies_on_send(world.concierge.ports.transport, n=2, accepted=False)
     with pytest.raises(ProcessDied):
         world.message_from(ALICE, kind="text", text=NEED)
     row = next(r for r in world.ledger.outbound() if r["status"] == "pending")
@@ -128,7 +118,7 @@ def test_a_crash_while_asking_the_client_still_ends_the_wait(world):
     # Found by the chaos population run: the idle timer was armed after the question went out, so a
     # crash inside that send left a request nobody would ever close.
     world.config.clients[ALICE] = (None, "en")  # no known area: the concierge asks where
-    world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=1, accepted=True)
+    world.concierge.ports.transport = dies_on_send(world.concierge.ports.transport, n=1, accepted=True)
     with pytest.raises(ProcessDied):
         world.message_from(ALICE, kind="text", text="I need a phone charger")
     rid = world.ledger.latest_request(ALICE).id
@@ -144,7 +134,7 @@ def test_a_reply_button_message_interrupted_by_a_crash_is_resent_with_its_button
     world = ai_world(kigali_vendors(), clients={ALICE: ("Kimironko", "en")}, seed=9, calling=True)
     try:
         world.message_from(ALICE, kind="text", text="I need Amoxicillin 500mg urgently near Kimironko")
-        world.concierge.ports.transport = DiesOnSend(world.concierge.ports.transport, n=0, accepted=False,
+        world.concierge.ports.transport = dies_on_send(world.concierge.ports.transport, n=0, accepted=False,
                                                      buttons_die=True)
         with pytest.raises(ProcessDied):
             world.advance(3 * 60)  # no vendor reply in 3 minutes: the consent prompt (Yes / No buttons)

@@ -21,7 +21,7 @@ from concierge.flags import Flags
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from simulators.replay.invariants import Context, check_all
-from simulators.world import ProcessDied, SimWorld, WorldConfig
+from simulators.world import CrashingTransport, ProcessDied, SimWorld, WorldConfig
 
 CLIENTS = ("+250780000001", "+250780000002", "+250781000001")  # the last two share a mask
 PHARMACIES = ("pharma_a", "pharma_b", "pharma_c", "pharma_d", "pharma_e", "pharma_f", "pharma_g")
@@ -69,27 +69,6 @@ PLAN = {
     "stop_conditions": {"max_vendors": 15, "min_replies": 1},
 }
 EXAMPLES = 2000 if os.environ.get("HYPOTHESIS_PROFILE") == "nightly" else 200
-
-
-class _DiesOnFirstSend:
-    """The process dies inside its next send: before Meta got it, or after Meta accepted it."""
-
-    def __init__(self, inner, accepted: bool):
-        self.inner, self.accepted = inner, accepted
-
-    def _die(self, send):
-        if self.accepted:
-            send()
-        raise ProcessDied()
-
-    def send_text(self, to, text, *, idempotency_key):
-        return self._die(lambda: self.inner.send_text(to, text, idempotency_key=idempotency_key))
-
-    def send_buttons(self, to, text, buttons, *, idempotency_key):
-        return self._die(lambda: self.inner.send_buttons(to, text, buttons, idempotency_key=idempotency_key))
-
-    def download_media(self, media_id):
-        return self.inner.download_media(media_id)
 
 
 class ConciergeWorld(RuleBasedStateMachine):
@@ -158,7 +137,8 @@ class ConciergeWorld(RuleBasedStateMachine):
     @rule(client=st.sampled_from(CLIENTS), text=st.sampled_from(CLIENT_TEXTS), accepted=st.booleans())
     def crash_inside_the_next_send(self, client: str, text: str, accepted: bool) -> None:
         transport = self.world.concierge.ports.transport
-        self.world.concierge.ports.transport = _DiesOnFirstSend(transport, accepted)
+        once = iter(["after" if accepted else "before"])  # the next send dies, later ones go out
+        self.world.concierge.ports.transport = CrashingTransport(transport, lambda kind: next(once, None))
         try:
             self.world.message_from(client, kind="text", text=text)
         except ProcessDied:

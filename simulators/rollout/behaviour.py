@@ -17,7 +17,6 @@ from typing import Any
 from concierge.calling import sign_callback
 from concierge.errors import BrainUnavailable
 from concierge.ports import CallOutcome, SendOutcome
-from simulators.world import ProcessDied
 
 from .population import VendorBehaviour
 
@@ -88,31 +87,14 @@ class ObservingTransport:
         return self.inner.download_media(media_id)
 
 
-class CrashingTransport:
-    """Kills the concierge's process inside a send at ``rate``: half the time before Meta got the
-    message, half the time after Meta accepted it (the world has seen it; the concierge has not)."""
-
-    def __init__(self, inner: Any, rng: random.Random, rate: float):
-        self.inner, self.rng, self.rate = inner, rng, rate
-        self.crashes = 0
-
-    def _maybe_die(self, send: Callable[[], SendOutcome]) -> SendOutcome:
-        if self.rate <= 0 or self.rng.random() >= self.rate:
-            return send()
-        self.crashes += 1
-        if self.rng.random() < 0.5:
-            send()
-        raise ProcessDied()
-
-    def send_text(self, to: str, text: str, *, idempotency_key: str) -> SendOutcome:
-        return self._maybe_die(lambda: self.inner.send_text(to, text, idempotency_key=idempotency_key))
-
-    def send_buttons(self, to: str, text: str, buttons: list[tuple[str, str]], *,
-                     idempotency_key: str) -> SendOutcome:
-        return self._maybe_die(lambda: self.inner.send_buttons(to, text, buttons, idempotency_key=idempotency_key))
-
-    def download_media(self, media_id: str) -> bytes:
-        return self.inner.download_media(media_id)
+def crash_plan(rng: random.Random, rate: float) -> Callable[[str], str | None]:
+    """The chaos knob's plan for ``CrashingTransport``: die inside ``rate`` of the sends, half the
+    time before Meta got the message, half the time after Meta accepted it."""
+    def plan(kind: str) -> str | None:
+        if rate <= 0 or rng.random() >= rate:
+            return None
+        return "after" if rng.random() < 0.5 else "before"
+    return plan
 
 
 @dataclass

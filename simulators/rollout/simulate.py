@@ -27,13 +27,13 @@ from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
 from simulators.brains import RuleBrain
 from simulators.progress import ProgressLine
-from simulators.world import CALL_SECRET, ProcessDied, SimWorld, WorldConfig
+from simulators.world import CALL_SECRET, CrashingTransport, ProcessDied, SimWorld, WorldConfig
 
 from .behaviour import (
-    CrashingTransport,
     MoltbotSim,
     ObservingTransport,
     SimCallProvider,
+    crash_plan,
     lognormal_s,
     vendor_reply,
 )
@@ -107,7 +107,7 @@ class ShardRun:
         self.world = world
         ports = world.concierge.ports
         self.crashing = CrashingTransport(ObservingTransport(world.transport, self._on_sent),
-                                          random.Random(f"crash:{seed}"), params.crash_per_send)
+                                          crash_plan(random.Random(f"crash:{seed}"), params.crash_per_send))
         ports.transport = self.crashing
         self.brain = MoltbotSim(
             RuleBrain(), random.Random(f"brain:{seed}"), invalid_rate=params.brain_invalid_rate,
