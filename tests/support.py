@@ -36,3 +36,15 @@ def ai_world(vendors: list[Vendor], *, clients: dict[str, tuple[str | None, str 
     flags = {"FEATURE_AI_CONCIERGE": "true", "FEATURE_AI_CONCIERGE_CALLING": "true" if calling else "false"}
     return SimWorld(WorldConfig(vendors=vendors, clients=dict(clients or {}), flags=Flags.from_mapping(flags),
                                 caps=caps or Caps(), seed=seed))
+
+
+def texts_to(world: SimWorld, phone: str) -> list[str]:
+    """What the WhatsApp fake delivered to this phone, in order."""
+    return [m.text or "" for m in world.whatsapp.sent if m.to == phone]
+
+
+def latest_request(world: SimWorld, phone: str):
+    """The client's latest request row (it must exist)."""
+    row = world.ledger.latest_request(phone)
+    assert row is not None, f"no request for {phone}"
+    return row

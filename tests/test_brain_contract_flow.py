@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import ai_world, pharmacy
+from support import ai_world, latest_request, pharmacy, texts_to
 
 from concierge.brainloop import containment_problem, proposed_type
 from concierge.policy import Caps
@@ -65,13 +65,11 @@ def vendor_says(world: SimWorld, vid: str, text: str) -> None:
 
 
 def req(world: SimWorld):
-    row = world.ledger.latest_request(CLIENT)
-    assert row is not None
-    return row
+    return latest_request(world, CLIENT)
 
 
 def client_texts(world: SimWorld) -> list[str]:
-    return [m.text or "" for m in world.whatsapp.sent if m.to == CLIENT]
+    return texts_to(world, CLIENT)
 
 
 def with_replies(world: SimWorld) -> str:

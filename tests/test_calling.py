@@ -12,7 +12,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import ai_world, pharmacy
+from support import ai_world, latest_request, pharmacy, texts_to
 
 from concierge import calling
 from concierge.policy import Caps
@@ -59,13 +59,11 @@ def vendor_says(world: SimWorld, phone: str, text: str) -> None:
 
 
 def request_id(world: SimWorld) -> str:
-    row = world.ledger.latest_request(CLIENT)
-    assert row is not None
-    return row.id
+    return latest_request(world, CLIENT).id
 
 
 def client_texts(world: SimWorld) -> list[str]:
-    return [m.text for m in world.whatsapp.sent if m.to == CLIENT]
+    return texts_to(world, CLIENT)
 
 
 def refusals(world: SimWorld) -> list[str]:

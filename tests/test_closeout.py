@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from support import ai_world, pharmacy
+from support import ai_world, latest_request, pharmacy, texts_to
 
 from concierge.closeout import CLOSEOUT_CHECK_S
 from concierge.ports import Vendor
@@ -49,13 +49,11 @@ def world():
 
 
 def req(world: SimWorld):
-    row = world.ledger.latest_request(CLIENT)
-    assert row is not None
-    return row
+    return latest_request(world, CLIENT)
 
 
 def client_texts(world: SimWorld) -> list[str]:
-    return [m.text or "" for m in world.whatsapp.sent if m.to == CLIENT]
+    return texts_to(world, CLIENT)
 
 
 def shortlist_texts(world: SimWorld) -> list[str]:
