@@ -55,6 +55,13 @@ class _Fault:
     remaining: int
 
 
+def callback_body(call_sid: str, reference: str, status: str, to: str, at: float) -> tuple[dict[str, Any], bytes]:
+    """A status callback as the provider POSTs it: the payload and its exact bytes (what is signed)."""
+    payload = {"call_sid": call_sid, "reference": reference, "status": status, "to": to,
+               "timestamp": round(at, 3)}
+    return payload, json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
 class FakeCallProvider:
     def __init__(self, *, secret: str, api_key: str, now: Callable[[], float], seed: int = 0):
         self.secret = secret
@@ -136,9 +143,7 @@ class FakeCallProvider:
         return "sha256=" + hmac.new(self.secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
     def _queue(self, call: dict[str, Any], status: str) -> SignedCallback:
-        payload = {"call_sid": call["call_id"], "reference": call["idempotency_key"], "status": status,
-                   "to": call["to"], "timestamp": round(self.now(), 3)}
-        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        payload, body = callback_body(call["call_id"], call["idempotency_key"], status, call["to"], self.now())
         hook = SignedCallback(call["callback_url"], body,
                               {"Content-Type": "application/json", SIGNATURE_HEADER: self.sign(body)})
         call["status"] = status

@@ -17,6 +17,7 @@ from typing import Any
 from concierge.calling import sign_callback
 from concierge.errors import BrainUnavailable
 from concierge.ports import CallOutcome, SendOutcome
+from simulators.calling import callback_body
 
 from .population import VendorBehaviour
 
@@ -235,7 +236,5 @@ class SimCallProvider:
     def _report(self, delay_s: int, call_sid: str, reference: str, status: str, to: str) -> None:
         if self.report is None:
             return
-        payload = {"call_sid": call_sid, "reference": reference, "status": status, "to": to,
-                   "timestamp": round(self.now() + delay_s, 3)}
-        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        _, body = callback_body(call_sid, reference, status, to, self.now() + delay_s)
         self.report(delay_s, body, sign_callback(body, self.secret))
