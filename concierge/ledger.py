@@ -427,9 +427,9 @@ class Ledger:
         self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
 
     def client_text_since(self, request_id: str, text: str, since: float) -> bool:
-        """Whether this exact text went (or is going) to the request's client at or after ``since``."""
+        """Whether this exact text went (or is going) to the request's client after ``since``."""
         return self.db.execute(
-            "SELECT 1 FROM outbound WHERE request_id=? AND party='client' AND text=? AND created_at>=?"
+            "SELECT 1 FROM outbound WHERE request_id=? AND party='client' AND text=? AND created_at>?"
             " AND status IN ('pending','sent') LIMIT 1", (request_id, text, since),
         ).fetchone() is not None
 

@@ -42,7 +42,7 @@ class TimersMixin:
         if len(updates) >= self.caps.progress_updates_max:
             self.ledger.audit("client.update_suppressed", now, request.id, reason="cap")
             return False
-        if any(u["text"] == text and now - u["at"] < self.caps.progress_repeat_window_s for u in updates):
+        if self.ledger.client_text_since(request.id, text, now - self.caps.progress_repeat_window_s):
             self.ledger.audit("client.update_suppressed", now, request.id, reason="repeat")
             return False
         updates.append({"text": text, "at": now})
