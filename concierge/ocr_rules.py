@@ -9,6 +9,7 @@ very name printed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -84,7 +85,12 @@ _MONTHS = {
     "sept": 9, "september": 9, "septembre": 9, "oct": 10, "october": 10, "octobre": 10, "nov": 11,
     "november": 11, "novembre": 11, "dec": 12, "déc": 12, "december": 12, "decembre": 12, "décembre": 12,
 }
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# The reverse confusion inside a month name: "0CT", "N0V", "5EP", "JU1". A token is a month only when
+# it keeps at least one real letter, so a number never becomes a month.
+_LETTER_LOOKALIKE = {"o": "0", "s": "5", "i": "1", "l": "1"}
+_MONTH_RE = "|".join(
+    "".join(f"[{c}{_LETTER_LOOKALIKE[c]}]" if c in _LETTER_LOOKALIKE else re.escape(c) for c in name)
+    for name in sorted(_MONTHS, key=len, reverse=True))
 _D = rf"[0-9{re.escape(_LOOKALIKE_CHARS)}]"
 _NUMERIC_DATE = re.compile(
     rf"(?<![0-9A-Za-z])({_D}{{4}}|{_D}{{1,2}})([/\-.])({_D}{{1,2}})([/\-.])({_D}{{4}}|{_D}{{2}})(?![0-9A-Za-z])")
@@ -433,6 +439,29 @@ def fix_digit_run(token: str) -> str | None:
     return fixed if fixed.isdigit() else None
 
 
+def _month_reading(token: str) -> tuple[int, str] | None:
+    low = token.lower()
+    if not any(c.isalpha() for c in low):
+        return None
+    base = low.replace("0", "o").replace("5", "s")
+    ones = base.count("1")
+    for letters in itertools.product("il", repeat=min(ones, 3)):  # each "1" is an i or an l ("ju11")
+        fixed = base
+        for letter in letters:
+            fixed = fixed.replace("1", letter, 1)
+        if fixed in _MONTHS:
+            caps = all(c.isupper() for c in token if c.isalpha())
+            name = "".join(t if t.isalpha() else (f.upper() if caps else f) for t, f in zip(token, fixed, strict=True))
+            return _MONTHS[fixed], name
+    return None
+
+
+def month_number(token: str) -> int | None:
+    """'Oct' -> 10, '0CT' -> 10 (a digit read for a letter), 'avril' -> 4; None for a number or a word."""
+    reading = _month_reading(token)
+    return reading[0] if reading else None
+
+
 def _year(text: str) -> int | None:
     y = int(text)
     if len(text) == 2:
@@ -474,9 +503,10 @@ def parse_date(text: str) -> tuple[str, str] | None:
             found.append((m.start(), f"{pa}{sep1}{pb}{sep2}{pc}", f"{y:04d}-{mo:02d}-{d:02d}"))
     for m in _WORD_DATE.finditer(text):
         d_txt, mon, y_txt = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(5), m.group(4), m.group(6))
-        mo, y, d = _MONTHS.get(mon.lower()), _year(y_txt), int(d_txt)
-        if mo and _valid(y, mo, d):
-            found.append((m.start(), m.group(0).strip(), f"{y:04d}-{mo:02d}-{d:02d}"))
+        reading, y, d = _month_reading(mon), _year(y_txt), int(d_txt)
+        if reading and _valid(y, reading[0], d):
+            printed = m.group(0).strip().replace(mon, reading[1], 1)
+            found.append((m.start(), printed, f"{y:04d}-{reading[0]:02d}-{d:02d}"))
     if not found:
         return None
     _, printed, iso = min(found)

@@ -9,6 +9,7 @@ from concierge.ocr_rules import (
     analyse,
     classify,
     fix_digit_run,
+    month_number,
     parse_amount,
     parse_date,
     receipt_amounts,
@@ -154,6 +155,10 @@ def test_parse_amount():
     ("l2/O3/2024", "12/03/2024", "2024-03-12"),
     ("05/S1/2018 1S/03/2018", "15/03/2018", "2018-03-15"),  # first is impossible (month 51)
     ("Date: 07/77/2024 Due 01/02/2024", "01/02/2024", "2024-02-01"),
+    ("26 0CT 2018 07:36:45", "26 OCT 2018", "2018-10-26"),  # zero read for O inside a month name
+    ("N0V 5, 2019", "NOV 5, 2019", "2019-11-05"),
+    ("1 Apri1 2020", "1 April 2020", "2020-04-01"),
+    ("12 5ep 2020", "12 sep 2020", "2020-09-12"),
 ])
 def test_parse_date_formats_and_digit_lookalikes(line, printed, iso):
     assert parse_date(line) == (printed, iso)
@@ -163,6 +168,27 @@ def test_parse_date_formats_and_digit_lookalikes(line, printed, iso):
                                   "1.500.000", "10:32:05", "Total 12.50", "", "May the best win"])
 def test_parse_date_rejects_what_is_no_calendar_date(line):
     assert parse_date(line) is None
+
+
+@pytest.mark.parametrize("token, month", [("Oct", 10), ("0CT", 10), ("n0v", 11), ("JU1", 7), ("ju1y", 7),
+                                          ("5EP", 9), ("10", None), ("0", None), ("Total", None), ("", None)])
+def test_month_names_survive_digits_read_for_letters(token, month):
+    assert month_number(token) == month
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_a_month_name_with_some_letters_read_as_digits_is_still_that_month(data):
+    from concierge.ocr_rules import _MONTHS
+
+    name = data.draw(st.sampled_from(sorted(_MONTHS)))
+    lookalike = {"o": "0", "s": "5", "i": "1", "l": "1"}
+    swaps = [data.draw(st.booleans()) and c in lookalike for c in name]
+    misread = "".join(lookalike[c] if swap else c for c, swap in zip(name, swaps, strict=True))
+    if not any(c.isalpha() for c in misread):
+        assert month_number(misread) is None  # a number never becomes a month
+    else:
+        assert month_number(misread.upper()) == _MONTHS[name]
 
 
 @pytest.mark.parametrize("token, fixed", [("2O18", "2018"), ("l2", "12"), ("1S", "15"), ("|0", "10"),
