@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     images = images[: args.limit]
     report: dict = {"timing": bench_timing(images, args.runs)}
     t = report["timing"]
-    print(f"engine: tesseract {t['engine']['version']} ({t['engine']['source']})")
+    print(f"engine: tesseract {t['engine']['version']} ({t['engine']['source']}), model {t['engine'].get('model')}")
     print(f"{t['images']} images, median of {t['runs']} runs each: stage {t['stage_total_s']} s, "
           f"raw tesseract {t['raw_total_s']} s, ratio {t['ratio']}x (target <= 1.15x); "
           f"{t['enlarged']} image(s) enlarged (two Tesseract passes), {t['evened']} evened lighting; "

