@@ -12,6 +12,7 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .lifecycle import RequestState
 from .ports import Scheduler, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,5 +63,9 @@ def resume(c: Concierge, now: float) -> dict[str, int]:
         buttons = json.loads(row["buttons"]) if row.get("buttons") else None
         c.ports.scheduler.schedule(Timer("retry_send", row["request_id"], now + c.caps.resume_grace_s,
                                          {"key": row["idem_key"], "buttons": buttons}))
-    c.ledger.audit("concierge.resumed", now, timers=len(armed), sends_retried=len(stranded))
-    return {"timers": len(armed), "sends_retried": len(stranded)}
+    # vendor_outreach lasts while a batch is being sent: a request found there was cut short.
+    cut_short = [r.id for r in c.ledger.requests() if r.state == RequestState.VENDOR_OUTREACH.value]
+    batches = sum(1 for request_id in cut_short if c.finish_interrupted_batch(request_id, now))
+    c.ledger.audit("concierge.resumed", now, timers=len(armed), sends_retried=len(stranded),
+                   batches_finished=batches)
+    return {"timers": len(armed), "sends_retried": len(stranded), "batches_finished": batches}

@@ -163,6 +163,44 @@ class OutreachMixin:
             sent += 1
         return sent
 
+    def finish_interrupted_batch(self, request_id: str, now: float) -> bool:
+        """After a restart, for a request found in vendor_outreach: a crash may have cut its batch
+        short (that state lasts while a batch is being sent), and Meta's retry of the message that
+        started it is a duplicate by then. Ask the rest of the batch, then do what the interrupted
+        handler would have done next. Sends are keyed, so what already went out is not sent again.
+        True when vendors were asked here."""
+        request = self.request(request_id)
+        plan = request.data.get("plan")
+        if not plan:
+            return False
+        rows = self.ledger.outreach(request_id=request_id)
+        batch_no = self._current_batch(request, rows)
+        if batch_no == 0:
+            sent = self._send_batch(request_id, now)
+            batch_no = 1
+        else:
+            current = [o for o in rows if o.batch == batch_no]
+            room = min(plan["batch_size"] - len(current), plan["max_vendors"] - len(rows))
+            sent = 0
+            if room > 0:
+                self._busy.add(request_id)
+                try:
+                    sent = self._send_to(request_id, plan, self._eligible(request, plan, now), room, batch_no, now)
+                finally:
+                    self._busy.discard(request_id)
+            if int(request.data.get("batches", 0)) < batch_no:  # the crash came before the count
+                self.update(request_id, now, batches=batch_no, last_batch_at=now)
+                self.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no,
+                                  vendors=len(current) + sent, resumed=True)
+            self._after_batch_attempt(request_id, now)
+        request = self.request(request_id)
+        if batch_no == 1 and S(request.state) not in ENDED_STATES:
+            from .calling import after_outreach_started
+
+            after_outreach_started(self, request_id, now)
+            self.tell_client(request, "searching", text_for("searching", self._lang(request)), now)
+        return sent > 0
+
     @staticmethod
     def _current_batch(request: RequestRow, rows: list[Any]) -> int:
         """The latest batch: the outreach rows are inserted before each send, so they know it even
