@@ -8,6 +8,7 @@ the fake's status callbacks come back as webhooks; timers fire when the virtual 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -169,6 +170,11 @@ class SimWorld:
             Settings(flags=config.flags, caps=config.caps, app_secret=APP_SECRET, call_secret=CALL_SECRET),
         )
         self.delivered: list[Delivered] = []
+        # Webhooks the process died handling (no 200 reached Meta or the call provider), or never
+        # got to: they are posted again after a restart (``retry_unanswered``), as the senders retry.
+        self.unanswered: list[Callable[[], Any]] = []
+        self.restarts = 0
+        self._armed_crashes: deque[str] = deque()
         self.logs = LogCapture()
         self._logger = logging.getLogger("concierge")
         self._logger.addHandler(self.logs)
@@ -189,7 +195,11 @@ class SimWorld:
 
     def deliver(self, body: bytes, headers: dict[str, str], wamid: str = "") -> Delivered:
         signature = headers.get("X-Hub-Signature-256")
-        result = self.concierge.on_webhook(body, signature, self.clock.now())
+        try:
+            result = self.concierge.on_webhook(body, signature, self.clock.now())
+        except ProcessDied:
+            self.unanswered.append(lambda: self.deliver(body, headers, wamid))
+            raise
         item = Delivered(body, headers, wamid, result, self.clock.now())
         self.delivered.append(item)
         self._pump()
@@ -200,12 +210,32 @@ class SimWorld:
         to the scheduler are gone; the ledger (the database), the fakes and the clock live on. The
         new process resumes from the ledger (``Concierge.resume``)."""
         self.scheduler.generation += 1
+        self.restarts += 1
         old = self.concierge
         self.concierge = Concierge(self.ledger, replace(old.ports, scheduler=self.scheduler), old.settings)
         outcome = self.concierge.resume(self.clock.now())
         self.clock.run_due()
         self._pump()
         return outcome
+
+    def crash_in_next_sends(self, when: str, times: int = 1) -> None:
+        """The concierge's process dies inside each of its next ``times`` sends (texts or buttons):
+        ``before`` Meta gets the message, or ``after`` Meta accepted it."""
+        if when not in ("before", "after") or times < 1:
+            raise ValueError(f"crash when must be 'before' or 'after' and times >= 1, got {when!r}, {times}")
+        self._armed_crashes.extend([when] * times)
+        if not isinstance(self.concierge.ports.transport, CrashingTransport):  # a restart keeps it
+            self.concierge.ports.transport = CrashingTransport(self.concierge.ports.transport,
+                                                               lambda _kind: self._next_crash())
+
+    def _next_crash(self) -> str | None:
+        return self._armed_crashes.popleft() if self._armed_crashes else None
+
+    def retry_unanswered(self) -> None:
+        """Meta and the call provider post again what got no answer because the process died."""
+        while self.unanswered:
+            self.unanswered.pop(0)()
+        self._pump()
 
     def call_status(self, body: bytes, signature: str | None) -> str:
         """The call provider POSTs a signed status callback to the concierge."""
@@ -231,12 +261,21 @@ class SimWorld:
             call_hooks = self.calls.drain_callbacks() if hasattr(self.calls, "drain_callbacks") else []
             if not hooks and not call_hooks:
                 break
-            for hook in hooks:
-                signature = hook.headers.get("X-Hub-Signature-256")
-                self.concierge.on_webhook(hook.body, signature, self.clock.now())
-            for call_hook in call_hooks:
-                self.concierge.on_call_status(call_hook.body, call_hook.signature, self.clock.now())
+            posts = [self._status_post(hook) for hook in hooks] + [self._call_post(c) for c in call_hooks]
+            for n, post in enumerate(posts):
+                try:
+                    post()
+                except ProcessDied:  # this one got no answer, the rest were never posted
+                    self.unanswered.extend(posts[n:])
+                    raise
             self.clock.run_due()
+
+    def _status_post(self, hook: Any) -> Callable[[], Any]:
+        signature = hook.headers.get("X-Hub-Signature-256")
+        return lambda: self.concierge.on_webhook(hook.body, signature, self.clock.now())
+
+    def _call_post(self, hook: Any) -> Callable[[], Any]:
+        return lambda: self.concierge.on_call_status(hook.body, hook.signature, self.clock.now())
 
     # --- observations -------------------------------------------------------------------------
     def masked_log_lines(self) -> list[str]:

@@ -21,6 +21,7 @@ from .vocabulary import (
     FAULT_KEYS,
     FAULT_KINDS,
     FAULT_TARGETS,
+    PROCESS_FAULT_KINDS,
     STEP_EXTRA,
 )
 from .yamlsource import NODE_BUDGET, Cyclic, Map, Seq, collect_key_lines, plain
@@ -194,6 +195,12 @@ def _step_fault(c: Checker, raw: Map, where: str, ctx: StepContext, extra: dict[
         c.add(kl("status"), f"{key}.status", f"expected an HTTP status code (100..599), got {describe(status)}")
     if spec.get("kind") is not None:
         c.choice(spec["kind"], FAULT_KINDS, kl("kind"), f"{key}.kind")
+    process = spec.get("target") == "process"
+    if process and spec.get("kind") not in PROCESS_FAULT_KINDS:
+        c.add(kl("kind") if "kind" in spec else spec.line, f"{key}.kind",
+              f"a process fault needs kind: one of {', '.join(PROCESS_FAULT_KINDS)}")
+    elif not process and spec.get("kind") in PROCESS_FAULT_KINDS:
+        c.add(kl("kind"), f"{key}.kind", f"{spec['kind']!r} is a kind of target: process only")
     times = spec.get("times", 1)
     if not (isinstance(times, int) and not isinstance(times, bool) and times >= 1):
         c.add(kl("times"), f"{key}.times", f"expected a whole number >= 1, got {describe(times)}")

@@ -19,7 +19,7 @@ from concierge.flags import Flags
 from concierge.policy import Caps
 
 from ..vendors import vendor_from_mapping
-from ..world import Delivered, SimWorld, WorldConfig
+from ..world import Delivered, ProcessDied, SimWorld, WorldConfig
 from .expectations import Observer, check_expectations
 from .invariants import Context, check_all
 from .model import Scenario, Step
@@ -66,6 +66,10 @@ def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
     return SimWorld(config)
 
 
+# A step whose restarts keep dying is a concierge that cannot come back: an error, not a loop.
+MAX_RESTARTS_PER_STEP = 50
+
+
 class _Run:
     def __init__(self, scenario: Scenario, world: SimWorld):
         self.scenario = scenario
@@ -80,7 +84,32 @@ class _Run:
 
     def do(self, step: Step) -> list[Failure]:
         handler = getattr(self, f"_{step.kind}")
-        return handler(step) or []
+        delivered_before = len(self.world.delivered)
+        until = self.world.clock.now() + float(step.args["seconds"]) if step.kind == "advance" else None
+        try:
+            return handler(step) or []
+        except ProcessDied:  # an armed `fault: {target: process}` went off inside this step
+            self._restart()
+        if step.kind in ("client", "vendor") and len(self.world.delivered) > delivered_before:
+            self._remember(step, self.world.delivered[delivered_before])  # delivered by Meta's retry
+        while until is not None and self.world.clock.now() < until:
+            try:
+                self.world.advance(until - self.world.clock.now())
+            except ProcessDied:
+                self._restart()
+        return []
+
+    def _restart(self) -> None:
+        """A new process starts on the same ledger and resumes; Meta and the call provider post again
+        what got no answer. The new process may die too while an armed crash is left."""
+        for _ in range(MAX_RESTARTS_PER_STEP):
+            try:
+                self.world.restart()
+                self.world.retry_unanswered()
+                return
+            except ProcessDied:
+                continue
+        raise RuntimeError(f"the concierge died {MAX_RESTARTS_PER_STEP} times in one step")
 
     def _remember(self, step: Step, item: Delivered) -> None:
         self.last_delivered = item
@@ -179,6 +208,13 @@ class _Run:
                 self.world.calls.inject_fault(spec.get("kind"), status=spec.get("status"), times=times)
             except ValueError as exc:
                 return [Failure(step.index, step.line, "fault.kind", str(exc))]
+        elif target == "process":
+            kind = spec.get("kind")
+            if kind == "restart":
+                for _ in range(times):
+                    self._restart()
+            else:
+                self.world.crash_in_next_sends("before" if kind == "crash_before_send" else "after", times)
         elif target == "ocr":
             from ..faults import ocr_faults
 
@@ -301,6 +337,7 @@ def observe(world: SimWorld) -> dict[str, Any]:
         "messages_sent": len(world.whatsapp.sent),
         "injection_flagged": len(ledger.audit_events("injection.flagged")),
         "calls": ledger.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0],
+        "restarts": world.restarts,
     }
 
 

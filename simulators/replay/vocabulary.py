@@ -28,8 +28,11 @@ CONSENT_STATUSES = ("not_requested", "requested", "granted", "denied", "expired"
 OCR_STATUSES = ("pending", "completed", "failed")
 OCR_TYPES = ("medical_prescription", "general")
 FAULT_KEYS = ("target", "status", "kind", "times", "retry_after")
-FAULT_TARGETS = ("whatsapp_send", "media_download", "ocr", "brain", "call")
-FAULT_KINDS = ("timeout", "error", "truncated", "garbage", "non_json", "wrong_shape", "exception")
+FAULT_TARGETS = ("whatsapp_send", "media_download", "ocr", "brain", "call", "process")
+# target: process: the concierge's own process dies (now, or inside its next sends) and restarts.
+PROCESS_FAULT_KINDS = ("restart", "crash_before_send", "crash_after_send")
+FAULT_KINDS = ("timeout", "error", "truncated", "garbage", "non_json", "wrong_shape", "exception",
+               *PROCESS_FAULT_KINDS)
 MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf")
 # Mirrors simulators/render.py's spec (not imported: the loader must not need Pillow to validate).
 RENDER_KINDS = ("prescription", "invoice", "product")
