@@ -50,7 +50,7 @@ def _median_time(fn, runs: int) -> float:
 
 def bench_timing(images: list[Path], runs: int) -> dict:
     ocr = TesseractOcr()
-    rows, stage_total, raw_total, enlarged, evened = [], 0.0, 0.0, 0, 0
+    rows, stage_total, raw_total, enlarged, evened, reread = [], 0.0, 0.0, 0, 0, 0
     with tempfile.TemporaryDirectory(prefix="ocr_bench_") as tmp:
         for image in images:
             data = image.read_bytes()
@@ -63,13 +63,14 @@ def bench_timing(images: list[Path], runs: int) -> dict:
                 raw_input.write_bytes(final)
                 enlarged += any(s.startswith("enlarged") for s in steps)
                 evened += "evened lighting" in steps
+                reread += any(s.startswith("re-read date line") for s in steps)
             args = _raw_args(ocr, raw_input, ocr.psm)
             raw = _median_time(lambda a=args: subprocess.run(a, capture_output=True, check=True), runs)
             stage_total, raw_total = stage_total + stage, raw_total + raw
             rows.append({"image": image.name, "steps": steps, "stage_s": round(stage, 4),
                          "raw_s": round(raw, 4)})
     return {"engine": ocr.engine_info(), "runs": runs, "images": len(images), "enlarged": enlarged,
-            "evened": evened,
+            "evened": evened, "date_reread": reread,
             "stage_total_s": round(stage_total, 3), "raw_total_s": round(raw_total, 3),
             "ratio": round(stage_total / raw_total, 3), "rows": rows}
 
@@ -116,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"engine: tesseract {t['engine']['version']} ({t['engine']['source']}), model {t['engine'].get('model')}")
     print(f"{t['images']} images, median of {t['runs']} runs each: stage {t['stage_total_s']} s, "
           f"raw tesseract {t['raw_total_s']} s, ratio {t['ratio']}x (target <= 1.15x); "
-          f"{t['enlarged']} image(s) enlarged (two Tesseract passes), {t['evened']} evened lighting; "
+          f"{t['enlarged']} image(s) enlarged (two Tesseract passes), {t['evened']} evened lighting, "
+          f"{t['date_reread']} with a date line re-read; "
           "raw given the same final file")
     if args.psm_compare is not None:
         report["psm"] = psm_compare(folder, Path(args.psm_compare) if args.psm_compare else None)

@@ -13,6 +13,8 @@ import itertools
 import re
 from dataclasses import asdict, dataclass, field
 
+from rapidfuzz import fuzz
+
 from concierge.drugs import DrugLexicon
 from concierge.ports import OcrPage, OcrWord
 
@@ -511,6 +513,30 @@ def parse_date(text: str) -> tuple[str, str] | None:
         return None
     _, printed, iso = min(found)
     return printed, iso
+
+
+# A token shaped like a numeric date (three groups, two separators, comma included: OCR reads a
+# dot as a comma) and a word that looks like a date label even misread ("Dater", "0ate").
+_DATE_SHAPE = re.compile(r"(?<![\w])\S{1,4}[/\-.,]\S{1,2}[/\-.,]\S{2,4}(?![\w])")
+_DATE_LABELS = ("date", "dated", "tarikh", "itariki")
+
+
+def date_line_candidates(line_texts: list[str], limit: int = 2) -> list[int]:
+    """Lines worth reading again when a page shows no calendar date at all: a date-shaped token that
+    is not a valid date ("92.06.2017", "17,11.2017"), or a word close to a date label ("Dater").
+    An engine re-reads just those lines (alone on the crop, Tesseract often reads them right)."""
+    if any(parse_date(text) for text in line_texts):
+        return []
+    out = []
+    for n, text in enumerate(line_texts):
+        shaped = any(sum(c.isdigit() for c in m.group(0)) >= 4 for m in _DATE_SHAPE.finditer(text))
+        labelled = any(len(w) >= 3 and fuzz.ratio(w.lower(), label) >= 75
+                       for w in re.findall(r"[A-Za-z0-9]+", text) for label in _DATE_LABELS)
+        if shaped or labelled:
+            out.append(n)
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _date(lines) -> Field | None:

@@ -219,7 +219,7 @@ def _evaluate_receipts(folder: Path, ocr: TesseractOcr, lexicon: DrugLexicon) ->
     report = {"mode": "receipts", "path": str(folder), "engine": ocr.engine_info(),
               "rows": _receipt_rows(receipts), "receipts": receipts,
               "preprocessed": {step: sum(any(s.startswith(step) for s in r["preprocessing"]) for r in receipts)
-                               for step in ("evened lighting", "enlarged")}}
+                               for step in ("evened lighting", "enlarged", "re-read date line")}}
     levels = list(dict.fromkeys(r["level"] for r in receipts if "level" in r))
     if levels:
         report["levels"] = [{"level": lv, **{f"{row['field']}_accuracy": row["accuracy"] for row in

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,36 @@ def test_read_data_names_each_preprocessing_step_and_returns_what_the_last_pass_
     _, steps, final = ocr.read_data(buf.getvalue())
     assert len(steps) == 1 and steps[0].startswith("enlarged x")
     assert Image.open(io.BytesIO(final)).width > img.width // 2
+
+
+def test_a_date_line_misread_in_the_page_is_read_again_alone(ocr):
+    # fixtures/receipts-dev/028 (faded print): in one pass Tesseract reads the date "02.06.2017" as
+    # "92.06.2017", no date at all; cropped to its line it reads right.
+    image = Path("fixtures/receipts-dev/028.jpg").read_bytes()
+    once = TesseractOcr(reread_date_lines=False).read(image)
+    assert "02.06.2017" not in once.text
+    data, steps, _ = ocr.read_data(image)
+    assert any(step.startswith("re-read date line") for step in steps)
+    page = ocr.read(image)
+    assert "02.06.2017" in page.text
+    assert analyse(page, None, DrugLexicon.default()).general["date"]["value"] == "02.06.2017"
+    # Only the date's line changed, and it kept its place among the others.
+    assert [w.text for w in page.words if w.line != 6] == [w.text for w in once.words if w.line != 6]
+
+
+def test_replacing_a_line_keeps_the_others_and_moves_boxes_to_the_page():
+    from simulators.ocr import _tsv_lines, _with_lines_replaced
+
+    def tsv(rows):
+        cols = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left", "top",
+                "width", "height", "conf", "text")
+        return {c: [r[k] for r in rows] for k, c in enumerate(cols)}
+
+    page = tsv([(5, 1, 1, 1, 1, 1, 0, 0, 10, 10, 90, "SHOP"),
+                (5, 1, 1, 1, 2, 1, 0, 20, 10, 10, 60, "92.06.2017"),
+                (5, 1, 1, 1, 3, 1, 0, 40, 10, 10, 90, "TOTAL")])
+    crop = tsv([(5, 1, 1, 1, 1, 1, 3, 4, 10, 10, 95, "02.06.2017")])
+    out = _with_lines_replaced(page, _tsv_lines(page), {1: {"data": crop, "idx": [0], "dx": 100, "dy": 200}})
+    assert out["text"] == ["SHOP", "02.06.2017", "TOTAL"]
+    assert out["line_num"] == [1, 2, 3] and out["conf"] == [90, 95, 90]
+    assert (out["left"][1], out["top"][1]) == (103, 204)

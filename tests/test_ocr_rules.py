@@ -8,6 +8,7 @@ from concierge.ocr_rules import (
     _amounts_in,
     analyse,
     classify,
+    date_line_candidates,
     fix_digit_run,
     month_number,
     parse_amount,
@@ -168,6 +169,19 @@ def test_parse_date_formats_and_digit_lookalikes(line, printed, iso):
                                   "1.500.000", "10:32:05", "Total 12.50", "", "May the best win"])
 def test_parse_date_rejects_what_is_no_calendar_date(line):
     assert parse_date(line) is None
+
+
+@pytest.mark.parametrize("lines, wanted", [
+    (["SHOP LTD", "No: 45217 92.06.2017", "TOTAL 5.00"], [1]),   # day 92: date-shaped, not a date
+    (["SHOP LTD", "No: 61588 17,11.2017"], [1]),                  # a dot read as a comma
+    (["Dater 498 40 20:58", "Cement 19.50"], [0]),                # a misread label
+    (["Date: 12/03/2024", "92.06.2017"], []),                     # the page has a date: nothing to do
+    (["Total 1,234.56", "Tel 0788 123 456", "12:39:27"], []),     # amounts, phones and times are not
+    (["Date ?", "Tarikh ?", "Itariki ?"], [0, 1]),                # at most `limit` lines
+    ([], []),
+])
+def test_lines_worth_a_second_read_for_the_date(lines, wanted):
+    assert date_line_candidates(lines) == wanted
 
 
 @pytest.mark.parametrize("token, month", [("Oct", 10), ("0CT", 10), ("n0v", 11), ("JU1", 7), ("ju1y", 7),
