@@ -394,6 +394,16 @@ def _on_answer(c: Concierge, request: RequestRow, granted: bool, now: float) -> 
     _run_pending(c, request.id, now)
 
 
+def resume_pending_calls(c: Concierge, request: RequestRow, now: float) -> bool:
+    """After a restart: the client said yes (consent granted) but the process died before the calls
+    waiting on that answer were placed (the confirmation is sent first). Meta's retry of the tap is a
+    duplicate by then, so the calls would never happen. True when pending calls were run."""
+    if not request.data.get("call_pending") or consent_status(c, request.id, now) != "granted":
+        return False
+    _run_pending(c, request.id, now)
+    return True
+
+
 def _run_pending(c: Concierge, request_id: str, now: float) -> None:
     request = c.request(request_id)
     pending = dict(request.data.get("call_pending") or {})

@@ -12,6 +12,7 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .calling import resume_pending_calls
 from .lifecycle import RequestState
 from .ports import Scheduler, Timer
 
@@ -63,9 +64,16 @@ def resume(c: Concierge, now: float) -> dict[str, int]:
         buttons = json.loads(row["buttons"]) if row.get("buttons") else None
         c.ports.scheduler.schedule(Timer("retry_send", row["request_id"], now + c.caps.resume_grace_s,
                                          {"key": row["idem_key"], "buttons": buttons}))
-    # vendor_outreach lasts while a batch is being sent: a request found there was cut short.
-    cut_short = [r.id for r in c.ledger.requests() if r.state == RequestState.VENDOR_OUTREACH.value]
-    batches = sum(1 for request_id in cut_short if c.finish_interrupted_batch(request_id, now))
+    # Work a crash cut short that no timer or pending send will redo; Meta's retry of the message
+    # that started it is a duplicate by then. vendor_outreach lasts while a batch is being sent; a
+    # granted consent with calls still pending means they were never placed.
+    batches = calls = 0
+    for request in c.ledger.requests():
+        if request.state == RequestState.VENDOR_OUTREACH.value:
+            batches += c.finish_interrupted_batch(request.id, now)
+        elif request.data.get("call_pending"):
+            calls += resume_pending_calls(c, request, now)
     c.ledger.audit("concierge.resumed", now, timers=len(armed), sends_retried=len(stranded),
-                   batches_finished=batches)
-    return {"timers": len(armed), "sends_retried": len(stranded), "batches_finished": batches}
+                   batches_finished=batches, calls_resumed=calls)
+    return {"timers": len(armed), "sends_retried": len(stranded), "batches_finished": batches,
+            "calls_resumed": calls}
