@@ -137,3 +137,20 @@ def test_without_finishing_the_batch_the_request_would_go_on_with_one_vendor(mon
         assert len(world.ledger.outreach()) == 1
     finally:
         world.close()
+
+
+def test_a_restart_never_places_a_call_the_client_has_not_agreed_to():
+    world = ai_world(kigali_vendors(), clients={ALICE: ("Kimironko", "en")}, seed=11, calling=True)
+    try:
+        world.message_from(ALICE, kind="text", text="I need Amoxicillin 500mg urgently, near Kimironko")
+        world.advance(3 * 60)  # nobody answered: the client is asked, the vendor call waits on it
+        request = world.ledger.latest_request(ALICE)
+        assert request.data.get("call_pending") and world.ledger.db.execute(
+            "SELECT status FROM consents WHERE request_id=?", (request.id,)).fetchone()[0] == "requested"
+        outcome = world.restart()
+        world.advance(60)
+        assert outcome["calls_resumed"] == 0
+        assert world.ledger.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 0
+        assert world.ledger.latest_request(ALICE).data.get("call_pending")  # still waiting on the answer
+    finally:
+        world.close()
