@@ -174,8 +174,23 @@ def _where(*fixed: str, **equals: Any) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def _in_list(values: list[Any]) -> tuple[str, list[Any]]:
+    """Placeholders and parameters for ``IN (...)`` over ``values`` (at least one). The list is
+    padded with its last value to a power of two, so that a handful of statement texts (each
+    compiled once, then cached by sqlite3) serve every length; a repeated value changes nothing."""
+    size = 4
+    while size < len(values):
+        size *= 2
+    params = list(values) + [values[-1]] * (size - len(values))
+    return ",".join("?" * size), params
+
+
+# json.dumps with these options builds a new encoder on every call; this one is built once.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 @dataclass
@@ -378,6 +393,32 @@ class Ledger:
             (vendor_id,),
         ).fetchone()[0]
 
+    def outreach_pending_by_vendor(self, vendor_ids: list[str]) -> dict[str, int]:
+        """``outreach_pending`` for several vendors in one query (vendors with none are left out)."""
+        if not vendor_ids:
+            return {}
+        marks, params = _in_list(vendor_ids)
+        rows = self.db.execute(
+            f"SELECT vendor_id, COUNT(*) FROM outreach WHERE vendor_id IN ({marks})"
+            " AND status='queued' AND sent_at IS NULL GROUP BY vendor_id",
+            params,
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def outreach_sent_since_by_vendor(self, vendor_ids: list[str], since: float) -> dict[str, tuple[int, float]]:
+        """For several vendors in one query: how many outreach messages went out at or after
+        ``since`` and when the latest did, i.e. ``len()`` and ``[-1]`` of ``outreach_sent_since``
+        (vendors with none are left out)."""
+        if not vendor_ids:
+            return {}
+        marks, params = _in_list(vendor_ids)
+        rows = self.db.execute(
+            f"SELECT vendor_id, COUNT(*), MAX(sent_at) FROM outreach WHERE vendor_id IN ({marks})"
+            " AND sent_at IS NOT NULL AND sent_at>=? GROUP BY vendor_id",
+            (*params, since),
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def outreach_sent_since(self, vendor_id: str, since: float) -> list[float]:
         rows = self.db.execute(
             "SELECT sent_at FROM outreach WHERE vendor_id=? AND sent_at IS NOT NULL AND sent_at>=?"
@@ -477,6 +518,18 @@ class Ledger:
     def vendor_status(self, vendor_id: str) -> dict[str, Any]:
         row = self.db.execute("SELECT * FROM vendor_status WHERE vendor_id=?", (vendor_id,)).fetchone()
         return dict(row) if row else {"vendor_id": vendor_id, "opted_out": 0, "busy_until": None}
+
+    def vendor_statuses(self, vendor_ids: list[str]) -> dict[str, tuple[int, float | None]]:
+        """``(opted_out, busy_until)`` of several vendors in one query (vendors without a row are
+        left out: ``vendor_status`` reads them as ``(0, None)``)."""
+        if not vendor_ids:
+            return {}
+        marks, params = _in_list(vendor_ids)
+        rows = self.db.execute(
+            f"SELECT vendor_id, opted_out, busy_until FROM vendor_status WHERE vendor_id IN ({marks})",
+            params,
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def opt_out_vendor(self, vendor_id: str, at: float) -> bool:
         """True the first time (one confirmation); False when already opted out."""
