@@ -18,8 +18,11 @@ class Place:
     aliases: tuple[str, ...] = ()
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    return _NOT_ALNUM.sub(" ", text.lower()).strip()
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +62,7 @@ def find_place_in(text: str) -> Place | None:
     return None
 
 
+@lru_cache(maxsize=8192)  # pure; every vendor search measures the same place-to-vendor pairs again
 def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     """Great-circle (haversine) distance in kilometres."""
     r = 6371.0088

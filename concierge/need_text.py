@@ -17,6 +17,7 @@ LANGUAGES = ("en", "fr", "rw")
 _MAX_TEXT = 4096
 # An item (or an unknown area) longer than this is cut: it has to fit a line of the shortlist.
 MAX_ITEM = 120
+_ALNUM_RUN = re.compile(r"[a-z0-9]+")
 
 
 @lru_cache(maxsize=4096)
@@ -28,7 +29,9 @@ def _fold_char(c: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents, one character for one: a match in the fold is a span in the text."""
-    return "".join(_fold_char(c) for c in text)
+    if text.isascii():
+        return text.lower()  # what _fold_char gives every ASCII character
+    return "".join(map(_fold_char, text))
 
 
 def clean(text: Any) -> str:
@@ -56,7 +59,7 @@ def stem(token: str) -> str:
 
 
 def folded_words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", fold(text))
+    return _ALNUM_RUN.findall(fold(text))
 
 
 def stemmed_words(text: str) -> list[str]:

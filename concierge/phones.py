@@ -40,9 +40,12 @@ def wa_link(phone_e164: str) -> str:
     return f"https://wa.me/{wa_digits(phone_e164)}"
 
 
+_NON_DIGIT = re.compile(r"\D")
+
+
 def mask_phone(phone: str) -> str:
     """Keep only the last 3 digits: ``+250788000101`` -> ``*********101``."""
-    digits = re.sub(r"\D", "", phone)
+    digits = _NON_DIGIT.sub("", phone)
     if len(digits) <= 3:
         return "*" * len(digits)
     return "*" * (len(digits) - 3) + digits[-3:]
@@ -56,7 +59,7 @@ def mask_phones_in(text: str) -> str:
     """Mask every phone-number-looking run of digits (8+ digits) in free text."""
 
     def _mask(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
+        digits = _NON_DIGIT.sub("", m.group(0))
         if len(digits) < 8:
             return m.group(0)
         return mask_phone(digits)

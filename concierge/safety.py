@@ -8,9 +8,12 @@ Patterns run on a folded copy of the text (lower case, no accents, no zero-width
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import phonenumbers
 
@@ -43,14 +46,34 @@ class InjectionFinding:
 
 # Zero-width and bidi characters are a classic way to split "ignore" so a naive filter misses it.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_BLANKS = re.compile(r"[ \t\u00a0]+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def _remembered(fn: _F) -> _F:
+    """Remember the answers of a pure function of a text (and hashable options) for the last
+    texts seen: the same texts are read again and again (each brain call redacts the last 20
+    messages of its conversation). Answers are immutable (str, bool, tuples, a frozen finding), so
+    a shared one cannot be changed by a caller; anything but a ``str`` text is not remembered."""
+    cached = functools.lru_cache(maxsize=512)(fn)
+
+    @functools.wraps(fn)
+    def wrapper(text, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if type(text) is str:
+            return cached(text, *args, **kwargs)
+        return fn(text, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _fold(text: str) -> str:
     text = _INVISIBLE.sub("", text).translate(_APOSTROPHES)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[ \t\u00a0]+", " ", text.casefold())
+    return _BLANKS.sub(" ", text.casefold())
 
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
@@ -220,6 +243,7 @@ def phone_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(spans)
 
 
+@_remembered
 def phones_in(text: str) -> tuple[str, ...]:
     """Every distinct phone number written in free text, in E.164, in order of appearance."""
     found: list[str] = []
@@ -234,6 +258,7 @@ def _snippet(folded: str, start: int, end: int) -> str:
     return redact(" ".join(folded[lo:hi].split()))
 
 
+@_remembered
 def detect_injection(
     text: str, *, source: str, sender_phone: str | None = None
 ) -> InjectionFinding:
@@ -274,6 +299,7 @@ def _own_phone(sender_phone: str | None) -> str | None:
         return None
 
 
+@_remembered
 def contains_payment_instruction(text: str) -> bool:
     """MoMo / mobile money / deposit / pay first / send money / USSD codes, in en, fr and rw."""
     folded = _without_negated_payment(_fold("" if text is None else str(text)))
@@ -300,6 +326,7 @@ _SECRETS = (
 _LONG_DIGITS = re.compile(r"\d{9,}")
 
 
+@_remembered
 def redact(text: str) -> str:
     """Text safe for the brain's context pack and for logs: secrets and phone numbers masked."""
     text = "" if text is None else str(text)
