@@ -9,6 +9,7 @@ delivered, broken media) are injected per target. See docs/whatsapp.md.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -410,9 +411,7 @@ class FakeWhatsAppCloud:
 
     def _bsuid(self, phone: str) -> str:
         """A business-scoped user id like Meta's ("RW.1234..."), stable per (WABA, phone)."""
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or "ZZ"
-        digest = hashlib.sha256(f"{self.waba_id}:{phone}".encode()).hexdigest()
-        return f"{region}.{int(digest[:16], 16)}"
+        return _bsuid(self.waba_id, phone)
 
     def _timestamp(self) -> str:
         return str(int(self.now()))
@@ -493,6 +492,13 @@ def _read_interactive(interactive: Any) -> tuple[str, tuple[tuple[str, str], ...
     if len({b for b, _ in buttons}) != len(buttons) or len({t for _, t in buttons}) != len(buttons):
         raise _BadRequest(131009, "(#131009) Parameter value is not valid", "button ids and titles must be unique")
     return text, tuple(buttons)
+
+
+@functools.lru_cache(maxsize=2048)  # pure: every webhook names its phone up to twice, parsing is costly
+def _bsuid(waba_id: str, phone: str) -> str:
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or "ZZ"
+    digest = hashlib.sha256(f"{waba_id}:{phone}".encode()).hexdigest()
+    return f"{region}.{int(digest[:16], 16)}"
 
 
 def _json_str(request: httpx.Request, key: str) -> str:

@@ -38,6 +38,7 @@ class GraphApiTransport:
         self.phone_number_id = str(phone_number_id)
         self.api_version = api_version
         self._auth = {"Authorization": f"Bearer {access_token}"}
+        self._send_url: tuple[httpx.URL, httpx.URL] | None = None  # (client base URL, send URL)
 
     # --- Transport ------------------------------------------------------------------------------
     def send_text(self, to: str, text: str, *, idempotency_key: str) -> SendOutcome:
@@ -92,9 +93,7 @@ class GraphApiTransport:
             "biz_opaque_callback_data": idempotency_key,
         }
         try:
-            response = self.client.post(
-                f"/{self.api_version}/{self.phone_number_id}/messages", json=body, headers=self._auth
-            )
+            response = self.client.post(self._messages_url(), json=body, headers=self._auth)
         except httpx.TimeoutException:
             # Meta may have accepted it: the retry carries the same key, and the "sent" status
             # webhook for that key tells the concierge not to send it again.
@@ -102,6 +101,15 @@ class GraphApiTransport:
         except httpx.HTTPError as exc:
             return SendOutcome("retry", error=f"transport: {type(exc).__name__}")
         return _outcome(response)
+
+    def _messages_url(self) -> httpx.URL:
+        """The send endpoint, merged with the client's base URL by httpx itself, once per base URL
+        (a relative path would be parsed and merged again on every send)."""
+        base = self.client.base_url
+        if self._send_url is None or self._send_url[0] is not base:
+            path = f"/{self.api_version}/{self.phone_number_id}/messages"
+            self._send_url = (base, self.client.build_request("POST", path).url)
+        return self._send_url[1]
 
     def _get(self, url: str, where: str) -> httpx.Response:
         try:
