@@ -65,13 +65,13 @@ _PROMPT_TEXT = {"call_vendor": "consent_prompt_vendor", "call_client": "consent_
 # --- consent ----------------------------------------------------------------------------------
 def consent(c: Concierge, request_id: str, now: float) -> dict[str, Any]:
     """The consent of a request at ``now``; a grant older than the TTL reads (and is stored) expired."""
-    row = c.ledger.db.execute("SELECT * FROM consents WHERE request_id=?", (request_id,)).fetchone()
+    row = c.ledger.consent_row(request_id)
     if row is None:
         return {"status": "not_requested", "scope": None, "granted_at": None, "expires_at": None,
                 "requested_at": None}
     out = dict(row)
     if out["status"] == "granted" and out["expires_at"] is not None and now >= out["expires_at"]:
-        c.ledger.db.execute("UPDATE consents SET status='expired' WHERE request_id=?", (request_id,))
+        c.ledger.set_consent_status(request_id, "expired")
         c.ledger.audit("consent.expired", now, request_id, expired_at=out["expires_at"])
         out["status"] = "expired"
     return out
@@ -99,12 +99,7 @@ def request_consent(c: Concierge, args: dict[str, Any], now: float) -> dict[str,
     if status == "requested" and SCOPE_COVERS[asked] <= SCOPE_COVERS.get(current["scope"] or "", set()):
         return {"success": True, "status": "requested"}
     scope = _merged_scope(asked, current["scope"] if status in ("requested", "granted") else None)
-    c.ledger.db.execute(
-        "INSERT INTO consents (request_id, status, scope, requested_at) VALUES (?,?,?,?)"
-        " ON CONFLICT(request_id) DO UPDATE SET status='requested', scope=excluded.scope,"
-        " requested_at=excluded.requested_at, granted_at=NULL, expires_at=NULL",
-        (request_id, "requested", scope, now),
-    )
+    c.ledger.ask_consent(request_id, scope, now)
     c.ledger.audit("consent.requested", now, request_id, scope=scope, previous=status)
     return {"success": True, "status": "requested"}
 
@@ -116,13 +111,10 @@ def answer_consent(c: Concierge, request_id: str, granted: bool, now: float) -> 
         return current["status"]
     if granted:
         expires_at = now + c.caps.consent_ttl_s
-        c.ledger.db.execute(
-            "UPDATE consents SET status='granted', granted_at=?, expires_at=? WHERE request_id=?",
-            (now, expires_at, request_id),
-        )
+        c.ledger.grant_consent(request_id, now, expires_at)
         c.ledger.audit("consent.granted", now, request_id, scope=current["scope"], expires_at=expires_at)
         return "granted"
-    c.ledger.db.execute("UPDATE consents SET status='denied' WHERE request_id=?", (request_id,))
+    c.ledger.set_consent_status(request_id, "denied")
     c.ledger.audit("consent.denied", now, request_id, scope=current["scope"])
     return "denied"
 
@@ -144,9 +136,7 @@ def refusal_gate(c: Concierge, request_id: str, target: str, now: float) -> str 
         return "consent"
     if target not in SCOPE_COVERS.get(current["scope"] or "", set()):
         return "scope"
-    last = c.ledger.db.execute(
-        "SELECT MAX(started_at) FROM calls WHERE request_id=?", (request_id,)
-    ).fetchone()[0]
+    last = c.ledger.last_call_started(request_id)
     if last is not None and now - last < c.caps.call_cooldown_s:
         return "cooldown"
     if c.ports.calls is None:
@@ -185,13 +175,8 @@ def start_call(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
             # Only a vendor this request already asked is someone the client's consent can cover.
             return _refuse(c, request_id, "vendor_not_contacted", target, now)
         to = vendor.phone
-    n = c.ledger.db.execute("SELECT COUNT(*) FROM calls WHERE request_id=?", (request_id,)).fetchone()[0]
-    call_id = f"{request_id}:call:{n + 1}"
-    c.ledger.db.execute(
-        "INSERT INTO calls (id, request_id, target, to_phone, status, started_at, consent_ok, updated_at)"
-        " VALUES (?,?,?,?,?,?,1,?)",
-        (call_id, request_id, target, to, "starting", now, now),
-    )
+    call_id = f"{request_id}:call:{c.ledger.calls_count(request_id) + 1}"
+    c.ledger.insert_call(call_id, request_id, target, to, now)
     # Audited before the provider is asked: the audit order is then the order of consent and call.
     c.ledger.audit("call.placing", now, request_id, call_id=call_id, target=target, to=mask_phone(to))
     assert c.ports.calls is not None
@@ -218,7 +203,7 @@ def start_call(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
 
 
 def _set_status(c: Concierge, call_id: str, status: str, now: float) -> None:
-    c.ledger.db.execute("UPDATE calls SET status=?, updated_at=? WHERE id=?", (status, now, call_id))
+    c.ledger.set_call_status(call_id, status, now)
 
 
 def _fallback(c: Concierge, request_id: str, call_id: str, now: float) -> None:
@@ -269,7 +254,7 @@ def on_call_callback(c: Concierge, raw_body: bytes, signature: str | None, now: 
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         c.ledger.audit("call.callback_malformed", now)
         return "malformed"
-    row = c.ledger.db.execute("SELECT * FROM calls WHERE id=?", (reference,)).fetchone()
+    row = c.ledger.call(reference)
     if row is None:
         c.ledger.audit("call.status_unknown", now, status=status)
         return "unknown"
@@ -292,7 +277,7 @@ def on_watchdog(c: Concierge, timer: Timer, now: float) -> None:
     so it is looked at again later instead of being called a failure while they are still talking.
     """
     call_id = timer.payload.get("call_id")
-    row = c.ledger.db.execute("SELECT * FROM calls WHERE id=?", (call_id,)).fetchone()
+    row = c.ledger.call(call_id)
     if row is None or row["status"] in FINAL_STATUSES:
         return
     if row["status"] == "in_progress" and now - row["started_at"] < c.caps.call_max_s:
@@ -331,13 +316,7 @@ def is_call_me(text: str | None) -> bool:
 
 
 def _prompt_is_latest_question(c: Concierge, request: RequestRow) -> bool:
-    rows = c.ledger.db.execute(
-        "SELECT purpose FROM outbound WHERE request_id=? AND party='client'"
-        " AND purpose IN ('question','widen_search','consent_prompt') ORDER BY created_at DESC, rowid DESC"
-        " LIMIT 1",
-        (request.id,),
-    ).fetchone()
-    return rows is not None and rows[0] == "consent_prompt"
+    return c.ledger.latest_client_question(request.id) == "consent_prompt"
 
 
 def on_client_message(c: Concierge, phone: str, msg: InboundMessage, now: float) -> RequestRow | None:

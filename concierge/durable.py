@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .calling import resume_pending_calls
-from .lifecycle import RequestState
+from .lifecycle import ENDED_STATES, RequestState
 from .ports import Scheduler, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +59,7 @@ def resume(c: Concierge, now: float) -> dict[str, int]:
         inner.schedule(Timer(name, request_id, max(due, now), {**payload, SEQ: seq}))
         if name == "retry_send":
             retrying.add(payload.get("key"))
-    stranded = [r for r in c.ledger.outbound() if r["status"] == "pending" and r["idem_key"] not in retrying]
+    stranded = [r for r in c.ledger.pending_outbound() if r["idem_key"] not in retrying]
     for row in stranded:
         buttons = json.loads(row["buttons"]) if row.get("buttons") else None
         c.ports.scheduler.schedule(Timer("retry_send", row["request_id"], now + c.caps.resume_grace_s,
@@ -68,7 +68,7 @@ def resume(c: Concierge, now: float) -> dict[str, int]:
     # that started it is a duplicate by then. vendor_outreach lasts while a batch is being sent; a
     # granted consent with calls still pending means they were never placed.
     batches = calls = 0
-    for request in c.ledger.requests():
+    for request in c.ledger.requests_not_in(state.value for state in ENDED_STATES):
         if request.state == RequestState.VENDOR_OUTREACH.value:
             batches += c.finish_interrupted_batch(request.id, now)
         elif request.data.get("call_pending"):

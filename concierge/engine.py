@@ -343,16 +343,10 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
 
     def _rate_limited(self, phone: str, msg: InboundMessage, now: float) -> bool:
         # Counted on recorded inbound rows, so redeliveries never count twice.
-        rows = self.ledger.db.execute(
-            "SELECT COUNT(*) FROM inbound WHERE from_phone=? AND party='client' AND received_at>?",
-            (phone, now - 60.0),
-        ).fetchone()[0]
+        rows = self.ledger.client_inbound_since(phone, now - 60.0)
         # Keyed on a digest of the full number: two clients whose masks match are two clients.
         client_key = hashlib.sha256(phone.encode("utf-8")).hexdigest()[:16]
-        until = self.ledger.db.execute(
-            "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
-            (f'%"client_key":"{client_key}"%',),
-        ).fetchone()[0]
+        until = self.ledger.last_rate_limited(client_key)
         if until is not None and now < until + self.caps.rate_limit_s:
             self.ledger.audit("client.message_dropped_rate_limit", now, wamid=msg.wamid)
             return True

@@ -296,6 +296,14 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM requests ORDER BY seq").fetchall()
         return [r for r in (self._request(row) for row in rows) if r is not None]
 
+    def requests_not_in(self, states: Iterable[str]) -> list[RequestRow]:
+        """Requests in any state but these (e.g. the open ones), oldest first."""
+        marks = list(states)
+        rows = self.db.execute(
+            f"SELECT * FROM requests WHERE state NOT IN ({','.join('?' * len(marks))}) ORDER BY seq", marks
+        ).fetchall() if marks else self.db.execute("SELECT * FROM requests ORDER BY seq").fetchall()
+        return [r for r in (self._request(row) for row in rows) if r is not None]
+
     def save_request_data(self, request_id: str, data: dict[str, Any], at: float) -> None:
         self.db.execute(
             "UPDATE requests SET data=?, updated_at=? WHERE id=?", (_dumps(data), at, request_id)
@@ -483,6 +491,79 @@ class Ledger:
             ).fetchall()
         ]
 
+    def pending_outbound(self) -> list[dict[str, Any]]:
+        """Sends a crash may have interrupted: recorded, neither sent nor failed for good."""
+        return [dict(r) for r in self.db.execute(
+            "SELECT * FROM outbound WHERE status='pending' ORDER BY created_at, rowid").fetchall()]
+
+    def latest_client_question(self, request_id: str) -> str | None:
+        """The purpose of the latest question-like message to the request's client, if any."""
+        row = self.db.execute(
+            "SELECT purpose FROM outbound WHERE request_id=? AND party='client'"
+            " AND purpose IN ('question','widen_search','consent_prompt') ORDER BY created_at DESC, rowid DESC"
+            " LIMIT 1",
+            (request_id,),
+        ).fetchone()
+        return row[0] if row else None
+
+    # --- rate limits --------------------------------------------------------------------------
+    def client_inbound_since(self, phone: str, since: float) -> int:
+        """Recorded client messages from this phone after ``since`` (redeliveries are never recorded twice)."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM inbound WHERE from_phone=? AND party='client' AND received_at>?",
+            (phone, since),
+        ).fetchone()[0]
+
+    def last_rate_limited(self, client_key: str) -> float | None:
+        """When this client (by its key) was last rate-limited, from the audit trail."""
+        return self.db.execute(
+            "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
+            (f'%"client_key":"{client_key}"%',),
+        ).fetchone()[0]
+
+    # --- consent and calls --------------------------------------------------------------------
+    def consent_row(self, request_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM consents WHERE request_id=?", (request_id,)).fetchone()
+        return dict(row) if row else None
+
+    def ask_consent(self, request_id: str, scope: str, at: float) -> None:
+        """Consent is (again) requested for ``scope``: any earlier grant is gone."""
+        self.db.execute(
+            "INSERT INTO consents (request_id, status, scope, requested_at) VALUES (?,?,?,?)"
+            " ON CONFLICT(request_id) DO UPDATE SET status='requested', scope=excluded.scope,"
+            " requested_at=excluded.requested_at, granted_at=NULL, expires_at=NULL",
+            (request_id, "requested", scope, at),
+        )
+
+    def grant_consent(self, request_id: str, at: float, expires_at: float) -> None:
+        self.db.execute("UPDATE consents SET status='granted', granted_at=?, expires_at=? WHERE request_id=?",
+                        (at, expires_at, request_id))
+
+    def set_consent_status(self, request_id: str, status: str) -> None:
+        """``denied`` or ``expired``."""
+        self.db.execute("UPDATE consents SET status=? WHERE request_id=?", (status, request_id))
+
+    def insert_call(self, call_id: str, request_id: str, target: str, to_phone: str, at: float) -> None:
+        self.db.execute(
+            "INSERT INTO calls (id, request_id, target, to_phone, status, started_at, consent_ok, updated_at)"
+            " VALUES (?,?,?,?,?,?,1,?)",
+            (call_id, request_id, target, to_phone, "starting", at, at),
+        )
+
+    def call(self, call_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM calls WHERE id=?", (call_id,)).fetchone()
+        return dict(row) if row else None
+
+    def calls_count(self, request_id: str | None = None) -> int:
+        where, params = _where(request_id=request_id)
+        return self.db.execute(f"SELECT COUNT(*) FROM calls{where}", params).fetchone()[0]
+
+    def last_call_started(self, request_id: str) -> float | None:
+        return self.db.execute("SELECT MAX(started_at) FROM calls WHERE request_id=?", (request_id,)).fetchone()[0]
+
+    def set_call_status(self, call_id: str, status: str, at: float) -> None:
+        self.db.execute("UPDATE calls SET status=?, updated_at=? WHERE id=?", (status, at, call_id))
+
     # --- timers -------------------------------------------------------------------------------
     def arm_timer(self, name: str, request_id: str | None, due: float, payload: dict[str, Any]) -> int:
         cur = self.db.execute("INSERT INTO timers (name, request_id, due, payload) VALUES (?,?,?,?)",
@@ -570,6 +651,9 @@ class Ledger:
             " VALUES (?,?,?,?,?,?,?)",
             (idem_key, tool, request_id, actor, _dumps(args), _dumps(result), at),
         )
+
+    def tool_call_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0]
 
     def tool_calls(self, tool: str | None = None) -> list[dict[str, Any]]:
         if tool:

@@ -84,7 +84,7 @@ class OutreachMixin:
             "marketplace.search_vendors",
             {
                 "request_id": request.id,
-                "idempotency_key": f"request:{request.id}:search:{self.ledger.db.execute('SELECT COUNT(*) FROM tool_calls').fetchone()[0]}",
+                "idempotency_key": f"request:{request.id}:search:{self.ledger.tool_call_count()}",
                 "actor": "system",
                 "category": plan["category"],
                 "lat": (self._origin(request) or (None, None))[0],

@@ -61,3 +61,36 @@ def test_file_database_survives_reopen(tmp_path):
     ledger.close()
     again = Ledger(path)
     assert not again.record_inbound("wamid.A", "+250780000001", "client", "text", 2.0)
+
+
+def test_what_a_restart_looks_up_open_requests_and_pending_sends():
+    ledger = Ledger()
+    a = ledger.create_request("+250780000001", "awaiting_vendor_replies", 0.0, {})
+    b = ledger.create_request("+250780000002", "closed", 1.0, {})
+    c = ledger.create_request("+250780000003", "vendor_outreach", 2.0, {})
+    assert [r.id for r in ledger.requests_not_in(["closed", "error", "handed_off"])] == [a, c]
+    assert [r.id for r in ledger.requests_not_in([])] == [a, b, c]
+    ledger.insert_outbound("k2", a, "+250780000001", "client", "progress", "later", 2.0)
+    ledger.insert_outbound("k1", a, "+250780000001", "client", "question", "first", 1.0)
+    ledger.insert_outbound("k3", a, "+250780000001", "client", "question", "sent", 3.0)
+    ledger.update_outbound("k3", status="sent")
+    assert [r["idem_key"] for r in ledger.pending_outbound()] == ["k1", "k2"]
+    assert ledger.latest_client_question(a) == "question" and ledger.latest_client_question(b) is None
+
+
+def test_consent_and_calls_round_trip():
+    ledger = Ledger()
+    assert ledger.consent_row("req-1") is None
+    ledger.ask_consent("req-1", "call_vendor", 1.0)
+    ledger.grant_consent("req-1", 2.0, 902.0)
+    assert ledger.consent_row("req-1")["status"] == "granted"
+    ledger.ask_consent("req-1", "either", 3.0)  # asked again: the earlier grant is gone
+    row = ledger.consent_row("req-1")
+    assert (row["status"], row["scope"], row["granted_at"], row["expires_at"]) == ("requested", "either", None, None)
+    ledger.set_consent_status("req-1", "denied")
+    assert ledger.consent_row("req-1")["status"] == "denied"
+    ledger.insert_call("req-1:call:1", "req-1", "vendor", "+250788000101", 5.0)
+    ledger.set_call_status("req-1:call:1", "initiated", 6.0)
+    assert ledger.call("req-1:call:1")["status"] == "initiated" and ledger.call("nope") is None
+    assert ledger.calls_count("req-1") == 1 and ledger.calls_count("req-2") == 0 and ledger.calls_count() == 1
+    assert ledger.last_call_started("req-1") == 5.0 and ledger.last_call_started("req-2") is None

@@ -336,7 +336,7 @@ def observe(world: SimWorld) -> dict[str, Any]:
         "duplicates_suppressed": len(ledger.audit_events("inbound.duplicate_suppressed")),
         "messages_sent": len(world.whatsapp.sent),
         "injection_flagged": len(ledger.audit_events("injection.flagged")),
-        "calls": ledger.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0],
+        "calls": ledger.calls_count(),
         "restarts": world.restarts,
     }
 
