@@ -284,12 +284,14 @@ class ShardRun:
                 progress(clock.elapsed() / end)
 
     def _restart(self) -> None:
-        """Crashed mid-work (``crash_per_send``): a new process resumes from the ledger (and may
-        itself die while resuming, when a resumed send crashes again)."""
+        """Crashed mid-work (``crash_per_send``): a new process resumes from the ledger, and Meta and
+        the call provider post again the webhooks that got no answer (the new process may itself die
+        while resuming or answering them, when a send crashes again)."""
         while True:
             self.tally.add("crashes")
             try:
                 self.world.restart()
+                self.world.retry_unanswered()
                 return
             except ProcessDied:
                 continue
