@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     from ..rollout.cli_args import add_simulate_arguments
 
     add_simulate_arguments(sim)
+    crash = sub.add_parser("crash-sweep", help="kill the concierge inside every send of each scenario, "
+                                                "one at a time, and check what must survive")
+    crash.add_argument("paths", nargs="+")
+    crash.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
+    crash.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    crash.add_argument("--settle", type=float, default=None, metavar="SECONDS",
+                       help="virtual time after the last step before judging (default 2 h)")
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -117,9 +124,8 @@ def print_results(results, seed: int | None, out=None) -> None:
     print(f"{passed} passed, {failed} failed, {errors} errors ({seed_text})", file=out)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from .reports import write_reports
-
+def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
+    """The scenarios the paths, ``-k`` and ``--tag`` select, or exit 2 after saying what is wrong."""
     scenarios, problems = _load_all(args.paths)
     if problems:
         for p in problems:
@@ -129,6 +135,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not chosen:
         print("concierge-sim: no scenario matches the selection", file=sys.stderr)
         return EXIT_INVALID
+    return chosen
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .reports import write_reports
+
+    chosen = _chosen(args)
+    if isinstance(chosen, int):
+        return chosen
     print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
     results = run_all(chosen, args.seed)
     write_reports(args.report_dir, results, seed=args.seed)
@@ -175,6 +190,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def cmd_crash_sweep(args: argparse.Namespace) -> int:
+    from .crash_sweep import SETTLE_S, sweep
+
+    chosen = _chosen(args)
+    if isinstance(chosen, int):
+        return chosen
+    if args.settle is not None and not 0 <= args.settle < 10 * 24 * 3600:
+        print("concierge-sim crash-sweep: --settle must be between 0 and 10 days in seconds", file=sys.stderr)
+        return EXIT_INVALID
+    settle = SETTLE_S if args.settle is None else args.settle
+    print(f"crash sweep: {len(chosen)} scenario(s); the process dies inside each send in turn, "
+          "before and after Meta accepted it")
+    progress = ProgressLine(len(chosen))
+    findings, runs = [], 0
+    for i, scenario in enumerate(chosen, 1):
+        progress.step(i, scenario.id)
+        result = sweep(scenario, settle_s=settle)
+        runs += result.runs
+        findings += result.findings
+    progress.close()
+    for f in findings:
+        print(f"FINDING {f.headline()}")
+    print(f"{len(chosen)} scenario(s), {runs} crash runs, {len(findings)} finding(s)")
+    return EXIT_FAILED if findings else EXIT_OK
+
+
 def cmd_gate(args: argparse.Namespace) -> int:
     from .gate import main as gate_main
 
@@ -184,7 +225,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
-                "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate}
+                "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
+                "crash-sweep": cmd_crash_sweep}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

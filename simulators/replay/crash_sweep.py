@@ -1,0 +1,162 @@
+"""Kill the concierge's process inside every send of a scenario, one send at a time, and check what
+must survive any crash.
+
+For a scenario that makes N sends, the sweep runs it once as written (the reference) and then 2N
+times: with the process dying inside send k, before Meta got the message or once Meta accepted it.
+The runner restarts the process at once (``Concierge.resume`` on the same ledger) and Meta posts
+the unanswered webhook again, as in production. A crash moves time (an interrupted send is retried
+after the resume grace), so the scenario's own ``expect`` steps, written for one timeline, are
+skipped; instead, after the last step and ``settle`` more virtual seconds, each run must show:
+
+- the Phase 0 invariants hold (dedupe, stop, caps, consent, nothing after STOP, ...);
+- every request has ended (none is left waiting for ever);
+- no work was lost: every vendor the reference run asked for a request is asked, every call it
+  placed is placed (a crash may delay the concierge's work, never drop it);
+- no request sent the same message to the same person more often than in the reference run.
+
+Anything else may differ, and legitimately does: a vendor scripted to answer at once may answer
+before the outreach a crash delayed has reached it.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from concierge.lifecycle import ENDED_STATES
+
+from ..world import CrashingTransport, SimWorld
+from .invariants import check_all
+from .model import Scenario, Step
+from .runner import _Run, build_world
+
+SETTLE_S = 2 * 3600  # past every request timer, the idle close and the follow-up window
+
+
+@dataclass(frozen=True)
+class CrashFinding:
+    scenario: str
+    file: str
+    send: int  # 1-based: the send the process died in
+    when: str  # before | after (Meta accepted the message)
+    problem: str
+
+    def headline(self) -> str:
+        return f"{self.file}: crash {self.when} send {self.send}: {self.problem}"
+
+
+@dataclass
+class SweepResult:
+    scenario: Scenario
+    sends: int
+    runs: int
+    findings: list[CrashFinding]
+
+
+@dataclass
+class _Outcome:
+    sends: int
+    restarts: int
+    deliveries: Counter
+    open_requests: list[str]
+    violations: list[tuple[str, str]]
+    asked: dict[str, set[str]]  # request -> vendors asked (outreach rows, sent or not)
+    ruled_out: dict[str, set[str]]  # request -> vendors one of its searches excluded (gap, cap, busy, ...)
+    calls: dict[str, int]  # request -> calls placed
+
+
+def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float) -> _Outcome:
+    world: SimWorld = build_world(scenario)
+    count = 0
+
+    def plan(_kind: str) -> str | None:
+        nonlocal count
+        count += 1
+        return when if count == crash_at else None
+
+    try:
+        world.concierge.ports.transport = CrashingTransport(world.concierge.ports.transport, plan)
+        run = _Run(scenario, world)
+        for step in scenario.steps:
+            if step.kind != "expect":
+                run.do(step)
+        run.do(Step(index=len(scenario.steps) + 1, line=0, kind="advance", args={"seconds": settle_s}))
+        ended = {s.value for s in ENDED_STATES}
+        return _Outcome(
+            sends=count, restarts=world.restarts,
+            deliveries=Counter((m.to, _request_of(world, m), m.text or "") for m in world.whatsapp.sent),
+            open_requests=[f"{r.id} ({r.state})" for r in world.ledger.requests() if r.state not in ended],
+            violations=check_all(world, run.context),
+            asked={r.id: {o.vendor_id for o in world.ledger.outreach(request_id=r.id)}
+                   for r in world.ledger.requests()},
+            calls={r.id: world.ledger.calls_count(r.id) for r in world.ledger.requests()},
+            ruled_out=_ruled_out(world),
+        )
+    finally:
+        world.close()
+
+
+def _ruled_out(world: SimWorld) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for row in world.ledger.tool_calls("marketplace.search_vendors"):
+        result = json.loads(row["result"]) if isinstance(row["result"], str) else row["result"]
+        out.setdefault(row["request_id"], set()).update((result or {}).get("excluded") or {})
+    return out
+
+
+def _request_of(world: SimWorld, message) -> str | None:
+    """The request a delivered message was sent for (its idempotency key names the outbound row)."""
+    row = world.ledger.get_outbound(message.callback_data) if message.callback_data else None
+    return row["request_id"] if row else None
+
+
+def sweep(scenario: Scenario, *, settle_s: float = SETTLE_S,
+          on_run: Callable[[int, int], None] | None = None) -> SweepResult:
+    """Every crash point of ``scenario``; ``on_run(done, total)`` reports progress."""
+    reference = _play(scenario, None, "before", settle_s)
+    findings: list[CrashFinding] = []
+    file = str(scenario.file)
+    for problem in _problems(reference, reference):
+        findings.append(CrashFinding(scenario.id, file, 0, "none", f"without any crash: {problem}"))
+    total = 2 * reference.sends
+    done = 0
+    for send in range(1, reference.sends + 1):
+        for when in ("before", "after"):
+            try:
+                outcome = _play(scenario, send, when, settle_s)
+                problems = _problems(outcome, reference)
+                if outcome.restarts == 0:
+                    problems.append("the process never died (the run made fewer sends than the reference)")
+            except Exception as exc:  # a harness or concierge bug at this crash point
+                problems = [f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"]
+            findings += [CrashFinding(scenario.id, file, send, when, p) for p in problems]
+            done += 1
+            if on_run:
+                on_run(done, total)
+    return SweepResult(scenario, reference.sends, total, findings)
+
+
+def _problems(got: _Outcome, reference: _Outcome) -> list[str]:
+    out = [f"invariant {name}: {message}" for name, message in got.violations]
+    # Lost work: a crash may delay what the concierge does, never drop it. Every vendor the
+    # reference asked is asked (a delayed question may still be withdrawn by a STOP: its row stays)
+    # unless a search of this run ruled the vendor out (a delayed send moves the 5-minute gap and
+    # the daily cap), and every call it placed is placed.
+    for request_id, vendors in reference.asked.items():
+        missing = sorted(vendors - got.asked.get(request_id, set()) - got.ruled_out.get(request_id, set()))
+        if missing:
+            out.append(f"{request_id} never asked {', '.join(missing)} (the reference did)")
+        if got.calls.get(request_id, 0) < reference.calls.get(request_id, 0):
+            out.append(f"{request_id} placed {got.calls.get(request_id, 0)} call(s), the reference "
+                       f"{reference.calls[request_id]}")
+    if got.open_requests:
+        out.append("requests never ended: " + ", ".join(got.open_requests))
+    for (to, request_id, text), n in sorted(got.deliveries.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2])):
+        before = reference.deliveries.get((to, request_id, text), 0)
+        if n > 1 and n > before:
+            out.append(f"{request_id} sent this {n} times to ...{to[-3:]} (reference: {before}): {text[:60]!r}")
+    return out
+
