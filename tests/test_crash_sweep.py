@@ -68,3 +68,15 @@ def test_the_sweep_finds_calls_lost_when_resume_does_not_place_them(monkeypatch)
     result = sweep(load_scenario("scenarios/phase0/calling/consent_granted_call.yaml"))
     assert any("placed 0 call(s), the reference 1" in f.problem for f in result.findings), \
         [f.headline() for f in result.findings]
+
+
+def test_crash_points_at_ledger_writes_are_each_write_before_and_after_it_lands():
+    from simulators.replay.crash_sweep import _play
+
+    scenario = load_scenario("scenarios/phase0/happy/electronics_text_happy_path.yaml")
+    reference = _play(scenario, None, "before", 3600, at="writes")
+    assert reference.sends > 20 and reference.restarts == 0  # every write statement is a crash point
+    died = _play(scenario, reference.sends // 2, "after", 3600, at="writes")
+    assert died.restarts >= 1
+    with pytest.raises(ValueError):
+        sweep(scenario, at="reads")

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     crash.add_argument("paths", nargs="+")
     crash.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     crash.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    crash.add_argument("--at", choices=["sends", "writes"], default="sends",
+                       help="crash points: each send (default) or each ledger write (see docs)")
     crash.add_argument("--settle", type=float, default=None, metavar="SECONDS",
                        help="virtual time after the last step before judging (default 2 h)")
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
@@ -200,13 +202,14 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
         print("concierge-sim crash-sweep: --settle must be between 0 and 10 days in seconds", file=sys.stderr)
         return EXIT_INVALID
     settle = SETTLE_S if args.settle is None else args.settle
-    print(f"crash sweep: {len(chosen)} scenario(s); the process dies inside each send in turn, "
-          "before and after Meta accepted it")
+    print(f"crash sweep: {len(chosen)} scenario(s); the process dies "
+          + ("inside each send in turn, before and after Meta accepted it" if args.at == "sends"
+             else "at each ledger write in turn, before and after it lands"))
     progress = ProgressLine(len(chosen))
     findings, runs = [], 0
     for i, scenario in enumerate(chosen, 1):
         progress.step(i, scenario.id)
-        result = sweep(scenario, settle_s=settle)
+        result = sweep(scenario, settle_s=settle, at=args.at)
         runs += result.runs
         findings += result.findings
     progress.close()

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from concierge.lifecycle import ENDED_STATES
 
-from ..world import CrashingTransport, SimWorld
+from ..world import CrashingTransport, ProcessDied, SimWorld
 from .invariants import check_all
 from .model import Scenario, Step
 from .runner import _Run, build_world
@@ -36,16 +36,42 @@ from .runner import _Run, build_world
 SETTLE_S = 2 * 3600  # past every request timer, the idle close and the follow-up window
 
 
+CRASH_POINTS = ("sends", "writes")
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+
+
 @dataclass(frozen=True)
 class CrashFinding:
     scenario: str
     file: str
-    send: int  # 1-based: the send the process died in
-    when: str  # before | after (Meta accepted the message)
+    send: int  # 1-based: the send (or ledger write) the process died in
+    when: str  # before | after (Meta accepted the message; the write landed)
     problem: str
+    at: str = "sends"
 
     def headline(self) -> str:
-        return f"{self.file}: crash {self.when} send {self.send}: {self.problem}"
+        return f"{self.file}: crash {self.when} {self.at[:-1]} {self.send}: {self.problem}"
+
+
+class _CrashingDb:
+    """The ledger's connection, dying before (or just after) its ``n``-th write statement: a crash
+    between two writes of one webhook's handling, which the ledger's autocommit does not undo."""
+
+    def __init__(self, db, plan):
+        self._db, self._plan = db, plan
+
+    def execute(self, sql, *params):
+        write = sql.lstrip()[:6].upper() in _WRITES
+        when = self._plan("write") if write else None
+        if when == "before":
+            raise ProcessDied()
+        result = self._db.execute(sql, *params)
+        if when == "after":
+            raise ProcessDied()
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
 
 
 @dataclass
@@ -68,8 +94,9 @@ class _Outcome:
     calls: dict[str, int]  # request -> calls placed
 
 
-def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float) -> _Outcome:
+def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float, at: str = "sends") -> _Outcome:
     world: SimWorld = build_world(scenario)
+    connection = world.ledger.db
     count = 0
 
     def plan(_kind: str) -> str | None:
@@ -78,12 +105,16 @@ def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float) 
         return when if count == crash_at else None
 
     try:
-        world.concierge.ports.transport = CrashingTransport(world.concierge.ports.transport, plan)
+        if at == "writes":
+            world.ledger.db = _CrashingDb(connection, plan)
+        else:
+            world.concierge.ports.transport = CrashingTransport(world.concierge.ports.transport, plan)
         run = _Run(scenario, world)
         for step in scenario.steps:
             if step.kind != "expect":
                 run.do(step)
         run.do(Step(index=len(scenario.steps) + 1, line=0, kind="advance", args={"seconds": settle_s}))
+        world.ledger.db = connection  # judging reads the ledger: no more crash points
         ended = {s.value for s in ENDED_STATES}
         return _Outcome(
             sends=count, restarts=world.restarts,
@@ -96,6 +127,7 @@ def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float) 
             ruled_out=_ruled_out(world),
         )
     finally:
+        world.ledger.db = connection
         world.close()
 
 
@@ -113,26 +145,29 @@ def _request_of(world: SimWorld, message) -> str | None:
     return row["request_id"] if row else None
 
 
-def sweep(scenario: Scenario, *, settle_s: float = SETTLE_S,
+def sweep(scenario: Scenario, *, settle_s: float = SETTLE_S, at: str = "sends",
           on_run: Callable[[int, int], None] | None = None) -> SweepResult:
-    """Every crash point of ``scenario``; ``on_run(done, total)`` reports progress."""
-    reference = _play(scenario, None, "before", settle_s)
+    """Every crash point of ``scenario``: each send (``at="sends"``) or each ledger write
+    (``at="writes"``); ``on_run(done, total)`` reports progress."""
+    if at not in CRASH_POINTS:
+        raise ValueError(f"crash points are {CRASH_POINTS}, not {at!r}")
+    reference = _play(scenario, None, "before", settle_s, at)
     findings: list[CrashFinding] = []
     file = str(scenario.file)
     for problem in _problems(reference, reference):
-        findings.append(CrashFinding(scenario.id, file, 0, "none", f"without any crash: {problem}"))
+        findings.append(CrashFinding(scenario.id, file, 0, "none", f"without any crash: {problem}", at))
     total = 2 * reference.sends
     done = 0
     for send in range(1, reference.sends + 1):
         for when in ("before", "after"):
             try:
-                outcome = _play(scenario, send, when, settle_s)
+                outcome = _play(scenario, send, when, settle_s, at)
                 problems = _problems(outcome, reference)
                 if outcome.restarts == 0:
                     problems.append("the process never died (the run made fewer sends than the reference)")
             except Exception as exc:  # a harness or concierge bug at this crash point
                 problems = [f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"]
-            findings += [CrashFinding(scenario.id, file, send, when, p) for p in problems]
+            findings += [CrashFinding(scenario.id, file, send, when, p, at) for p in problems]
             done += 1
             if on_run:
                 on_run(done, total)
