@@ -24,6 +24,23 @@ DEFAULT_QUESTIONS = (
     "Options available (brand, size, colour)?",
 )
 
+# The standard questions in the vendor's language (the coded plan and most brain plans use them);
+# a question the brain wrote itself is sent as written. Wording to be reviewed by native speakers.
+_QUESTIONS = {
+    "fr": dict(zip(DEFAULT_QUESTIONS, (
+        "L'avez-vous en stock ? (oui/non)",
+        "Fourchette de prix en RWF (min-max) ?",
+        "Votre emplacement ou un point de repère ?",
+        "Options disponibles (marque, taille, couleur) ?",
+    ), strict=True)),
+    "rw": dict(zip(DEFAULT_QUESTIONS, (
+        "Murabifite? (yego/oya)",
+        "Igiciro mu RWF (gito-kinini)?",
+        "Muherereye he cyangwa hafi y'iki?",
+        "Amahitamo ahari (ubwoko, ingano, ibara)?",
+    ), strict=True)),
+}
+
 _INTRO = {
     "en": "Hello {name}, a client nearby is looking for:",
     "fr": "Bonjour {name}, un client près de chez vous cherche :",
@@ -267,6 +284,7 @@ def compose_vendor_message(
     # Defence in depth: whatever the brain wrote, no phone number reaches a vendor.
     safe_need = mask_phones_in(need.strip())[:300]
     lines = [_INTRO[lang].format(name=vendor.name), f"*{safe_need}*", ""]
-    lines += [f"{i}. {mask_phones_in(q.strip())[:200]}" for i, q in enumerate(asked, 1)]
+    local = _QUESTIONS.get(lang, {})
+    lines += [f"{i}. {mask_phones_in(local.get(q.strip(), q.strip()))[:200]}" for i, q in enumerate(asked, 1)]
     lines += ["", _HINT[lang], _STOP[lang]]
     return "\n".join(lines)
