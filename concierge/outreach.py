@@ -26,19 +26,12 @@ DEFAULT_QUESTIONS = (
 
 # The standard questions in the vendor's language (the coded plan and most brain plans use them);
 # a question the brain wrote itself is sent as written. Wording to be reviewed by native speakers.
-_QUESTIONS = {
-    "fr": dict(zip(DEFAULT_QUESTIONS, (
-        "L'avez-vous en stock ? (oui/non)",
-        "Fourchette de prix en RWF (min-max) ?",
-        "Votre emplacement ou un point de repère ?",
-        "Options disponibles (marque, taille, couleur) ?",
-    ), strict=True)),
-    "rw": dict(zip(DEFAULT_QUESTIONS, (
-        "Murabifite? (yego/oya)",
-        "Igiciro mu RWF (gito-kinini)?",
-        "Muherereye he cyangwa hafi y'iki?",
-        "Amahitamo ahari (ubwoko, ingano, ibara)?",
-    ), strict=True)),
+_QUESTIONS: dict[str, dict[str, str]] = {
+    DEFAULT_QUESTIONS[0]: {"fr": "L'avez-vous en stock ? (oui/non)", "rw": "Murabifite? (yego/oya)"},
+    DEFAULT_QUESTIONS[1]: {"fr": "Fourchette de prix en RWF (min-max) ?", "rw": "Igiciro mu RWF (gito-kinini)?"},
+    DEFAULT_QUESTIONS[2]: {"fr": "Votre emplacement ou un point de repère ?", "rw": "Muherereye he cyangwa hafi y'iki?"},
+    DEFAULT_QUESTIONS[3]: {"fr": "Options disponibles (marque, taille, couleur) ?",
+                           "rw": "Amahitamo ahari (ubwoko, ingano, ibara)?"},
 }
 
 _INTRO = {
@@ -284,7 +277,7 @@ def compose_vendor_message(
     # Defence in depth: whatever the brain wrote, no phone number reaches a vendor.
     safe_need = mask_phones_in(need.strip())[:300]
     lines = [_INTRO[lang].format(name=vendor.name), f"*{safe_need}*", ""]
-    local = _QUESTIONS.get(lang, {})
-    lines += [f"{i}. {mask_phones_in(local.get(q.strip(), q.strip()))[:200]}" for i, q in enumerate(asked, 1)]
+    lines += [f"{i}. {mask_phones_in(_QUESTIONS.get(q.strip(), {}).get(lang, q.strip()))[:200]}"
+              for i, q in enumerate(asked, 1)]
     lines += ["", _HINT[lang], _STOP[lang]]
     return "\n".join(lines)
