@@ -180,6 +180,7 @@ def start_call(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
     # Audited before the provider is asked: the audit order is then the order of consent and call.
     c.ledger.audit("call.placing", now, request_id, call_id=call_id, target=target, to=mask_phone(to))
     assert c.ports.calls is not None
+    c.ledger.checkpoint()  # the provider is about to dial: the call's record must survive a crash
     try:
         outcome = c.ports.calls.start_call(to, request_id=request_id, idempotency_key=call_id)
     except Exception as exc:  # a provider adapter bug must not leave the call 'starting' forever

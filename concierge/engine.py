@@ -110,6 +110,10 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
     # entry points
     # ------------------------------------------------------------------------------------------
     def on_webhook(self, raw_body: bytes, signature: str | None, now: float) -> WebhookResult:
+        with self.ledger.unit_of_work():
+            return self._on_webhook(raw_body, signature, now)
+
+    def _on_webhook(self, raw_body: bytes, signature: str | None, now: float) -> WebhookResult:
         try:
             updates = parse_webhook(raw_body, signature, self.settings.app_secret)
         except SignatureInvalid as exc:
@@ -160,15 +164,21 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
 
     def resume(self, now: float) -> dict[str, int]:
         """Start-up after a crash or restart: re-arm unfired timers, retry sends left pending."""
-        return resume_after_restart(self, now)
+        with self.ledger.unit_of_work():
+            return resume_after_restart(self, now)
 
     def on_call_status(self, raw_body: bytes, signature: str | None, now: float) -> str:
         """A signed status callback of the calling provider (verified and applied in calling.py)."""
         from .calling import on_call_callback
 
-        return on_call_callback(self, raw_body, signature, now)
+        with self.ledger.unit_of_work():
+            return on_call_callback(self, raw_body, signature, now)
 
     def on_timer(self, timer: Timer, now: float) -> None:
+        with self.ledger.unit_of_work():
+            self._on_timer(timer, now)
+
+    def _on_timer(self, timer: Timer, now: float) -> None:
         if not claim(self.ledger, timer):
             return  # this timer already fired (a copy scheduled before a restart)
         handler = getattr(self, f"_timer_{timer.name}", None)

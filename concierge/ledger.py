@@ -217,6 +217,24 @@ class OutreachRow:
     wamid: str | None
 
 
+class _UnitOfWork:
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def __enter__(self) -> None:
+        if self.ledger._depth == 0 and not self.ledger.db.in_transaction:
+            self.ledger.db.execute("BEGIN")
+        self.ledger._depth += 1
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> bool:
+        if kind is not None and not issubclass(kind, Exception):
+            return False  # a crash: nothing more happens in this process
+        self.ledger._depth -= 1
+        if self.ledger._depth == 0 and self.ledger.db.in_transaction:
+            self.ledger.db.execute("COMMIT")
+        return False
+
+
 class Ledger:
     """All durable facts of one concierge deployment."""
 
@@ -224,9 +242,31 @@ class Ledger:
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.executescript(SCHEMA)
+        self._depth = 0  # nesting of units of work (a handler may run inside another's)
 
     def close(self) -> None:
         self.db.close()
+
+    # --- units of work ------------------------------------------------------------------------
+    def unit_of_work(self) -> _UnitOfWork:
+        """One handler's writes as one transaction: all of them, or after a crash none since the
+        last checkpoint. Nested units join the outer one. An ``Exception`` (a bug) still commits
+        what was done, as before; a crash (``BaseException``) leaves the transaction open: the
+        process is dead, and whoever restarts it calls ``abandon``."""
+        return _UnitOfWork(self)
+
+    def checkpoint(self) -> None:
+        """Commit what is done before a side effect the world will see (a send, a call): a crash
+        after it must not undo the record of it."""
+        if self._depth and self.db.in_transaction:
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
+
+    def abandon(self) -> None:
+        """The process died: the database rolls its open transaction back."""
+        self._depth = 0
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def _insert_unique(self, sql: str, params: Iterable[Any]) -> bool:
         try:

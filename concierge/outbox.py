@@ -51,6 +51,7 @@ class OutboxMixin:
         assert row is not None
         attempts = row["attempts"] + 1
         self.ledger.update_outbound(key, attempts=attempts)
+        self.ledger.checkpoint()  # the world sees a send: what led to it must survive a crash
         if buttons:
             outcome = self.ports.transport.send_buttons(row["to_phone"], row["text"], buttons, idempotency_key=key)
         else:

@@ -209,6 +209,7 @@ class SimWorld:
         """The concierge's process dies and starts again. Its memory and the timers it had handed
         to the scheduler are gone; the ledger (the database), the fakes and the clock live on. The
         new process resumes from the ledger (``Concierge.resume``)."""
+        self.ledger.abandon()  # the dead process's open transaction is rolled back
         self.scheduler.generation += 1
         self.restarts += 1
         old = self.concierge

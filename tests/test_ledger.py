@@ -94,3 +94,40 @@ def test_consent_and_calls_round_trip():
     assert ledger.call("req-1:call:1")["status"] == "initiated" and ledger.call("nope") is None
     assert ledger.calls_count("req-1") == 1 and ledger.calls_count("req-2") == 0 and ledger.calls_count() == 1
     assert ledger.last_call_started("req-1") == 5.0 and ledger.last_call_started("req-2") is None
+
+
+def test_a_unit_of_work_is_all_or_nothing_and_a_checkpoint_keeps_what_came_before():
+    ledger = Ledger()
+
+    class Died(BaseException):
+        pass
+
+    try:
+        with ledger.unit_of_work():
+            ledger.record_inbound("wamid.A", "+250780000001", "client", "text", 1.0)
+            ledger.checkpoint()  # e.g. before a send
+            ledger.record_inbound("wamid.B", "+250780000001", "client", "text", 2.0)
+            with ledger.unit_of_work():  # a nested handler joins the outer unit
+                ledger.record_inbound("wamid.C", "+250780000001", "client", "text", 3.0)
+            raise Died()
+    except Died:
+        pass
+    ledger.abandon()  # the restart: the dead process's open transaction is rolled back
+    assert ledger.inbound_count("wamid.A") == 1
+    assert ledger.inbound_count("wamid.B") == 0 and ledger.inbound_count("wamid.C") == 0
+    assert not ledger.db.in_transaction
+
+
+def test_a_unit_that_ends_normally_or_with_a_bug_commits():
+    ledger = Ledger()
+    with ledger.unit_of_work():
+        ledger.record_inbound("wamid.A", "+250780000001", "client", "text", 1.0)
+    try:
+        with ledger.unit_of_work():
+            ledger.record_inbound("wamid.B", "+250780000001", "client", "text", 2.0)
+            raise ValueError("a handler bug")
+    except ValueError:
+        pass
+    assert not ledger.db.in_transaction
+    ledger.abandon()  # nothing open: nothing to undo
+    assert ledger.inbound_count() == 2
