@@ -80,3 +80,36 @@ def test_crash_points_at_ledger_writes_are_each_write_before_and_after_it_lands(
     assert died.restarts >= 1
     with pytest.raises(ValueError):
         sweep(scenario, at="reads")
+
+
+@pytest.mark.parametrize("path", CI_SWEEP[:2], ids=lambda p: Path(p).stem)
+def test_every_ledger_write_of_the_scenario_is_a_survivable_crash_point(path):
+    # Each webhook and timer is one transaction, committed at each send: a crash between two
+    # writes rolls back to the last send, and Meta's retry of the webhook does the rest again.
+    result = sweep(load_scenario(path), at="writes")
+    assert result.runs > 200
+    assert result.findings == [], "\n".join(f.headline() for f in result.findings[:10])
+
+
+def test_without_transactions_a_crash_between_writes_loses_the_message(monkeypatch):
+    from concierge.ledger import Ledger
+
+    class NoUnit:
+        def __enter__(self):
+            return None
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(Ledger, "unit_of_work", lambda self: NoUnit())
+    result = sweep(load_scenario(CI_SWEEP[0]), at="writes")
+    assert any("never asked" in f.problem or "never ended" in f.problem for f in result.findings)
+
+
+def test_without_a_checkpoint_before_each_send_a_crash_after_meta_accepted_sends_twice(monkeypatch):
+    from concierge.ledger import Ledger
+
+    monkeypatch.setattr(Ledger, "checkpoint", lambda self: None)
+    result = sweep(load_scenario(CI_SWEEP[0]))
+    assert any(f.when == "after" and "times to" in f.problem for f in result.findings), \
+        [f.headline() for f in result.findings][:5]

@@ -16,6 +16,10 @@ skipped; instead, after the last step and ``settle`` more virtual seconds, each 
 
 Anything else may differ, and legitimately does: a vendor scripted to answer at once may answer
 before the outreach a crash delayed has reached it.
+
+``at="writes"`` puts the crash points at every write statement of the ledger instead (before it,
+or just after it): the test of the concierge's units of work (one transaction per webhook or timer,
+committed at each send).
 """
 
 from __future__ import annotations
@@ -65,7 +69,12 @@ class _CrashingDb:
         when = self._plan("write") if write else None
         if when == "before":
             raise ProcessDied()
-        result = self._db.execute(sql, *params)
+        try:
+            result = self._db.execute(sql, *params)
+        except Exception:
+            if when == "after":  # a refused write (a duplicate) is a crash point too
+                raise ProcessDied() from None
+            raise
         if when == "after":
             raise ProcessDied()
         return result
