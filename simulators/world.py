@@ -232,6 +232,19 @@ class SimWorld:
     def _next_crash(self) -> str | None:
         return self._armed_crashes.popleft() if self._armed_crashes else None
 
+    def recover(self, max_attempts: int = 50) -> int:
+        """After ``ProcessDied``: restart, and let Meta and the call provider post again what got no
+        answer; the new process may die too (an armed crash is left), so try again. Returns how many
+        processes were started; a concierge that keeps dying is a harness error, not a loop."""
+        for attempt in range(1, max_attempts + 1):
+            try:
+                self.restart()
+                self.retry_unanswered()
+                return attempt
+            except ProcessDied:
+                continue
+        raise RuntimeError(f"the concierge died {max_attempts} times in a row")
+
     def retry_unanswered(self) -> None:
         """Meta and the call provider post again what got no answer because the process died."""
         while self.unanswered:

@@ -100,16 +100,7 @@ class _Run:
         return []
 
     def _restart(self) -> None:
-        """A new process starts on the same ledger and resumes; Meta and the call provider post again
-        what got no answer. The new process may die too while an armed crash is left."""
-        for _ in range(MAX_RESTARTS_PER_STEP):
-            try:
-                self.world.restart()
-                self.world.retry_unanswered()
-                return
-            except ProcessDied:
-                continue
-        raise RuntimeError(f"the concierge died {MAX_RESTARTS_PER_STEP} times in one step")
+        self.world.recover(MAX_RESTARTS_PER_STEP)
 
     def _remember(self, step: Step, item: Delivered) -> None:
         self.last_delivered = item
