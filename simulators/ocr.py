@@ -364,18 +364,7 @@ def _with_lines_replaced(data: dict, lines: list[list[int]], replaced: dict[int,
 
 def _words(data: dict) -> tuple[OcrWord, ...]:
     """Words with text, in Tesseract's reading order; line index counts (block, par, line) triples."""
-    words: list[OcrWord] = []
-    line_ids: dict[tuple[int, int, int], int] = {}
-    for i, text in enumerate(data.get("text", [])):
-        text = (text or "").strip()
-        try:
-            conf = float(data["conf"][i])
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
-        if not text or conf < 0:
-            continue
-        key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
-        line = line_ids.setdefault(key, len(line_ids))
-        words.append(OcrWord(text=text, confidence=round(min(conf, 100.0) / 100.0, 4), line=line,
-                             left=int(data["left"][i]), top=int(data["top"][i])))
-    return tuple(words)
+    return tuple(
+        OcrWord(text=str(data["text"][i]).strip(), confidence=round(min(float(data["conf"][i]), 100.0) / 100.0, 4),
+                line=line, left=int(data["left"][i]), top=int(data["top"][i]))
+        for line, idx in enumerate(_tsv_lines(data)) for i in idx)
