@@ -34,11 +34,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Timings: the gate's wall time, the median scenario, and OCR stage vs raw tesseract."""
+    """Timings: the gate's wall time, the median scenario, OCR stage vs raw tesseract, and the rollout
+    simulator (throughput, memory, and how its CPU splits between the concierge and the world)."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
     session.run("python", "bench/ocr_bench.py", "fixtures/images")
     session.run("python", "bench/rollout_bench.py")
+    session.run("python", "bench/rollout_split.py")
 
 
 @nox.session(name="ocr-eval")
