@@ -76,3 +76,17 @@ def test_allowlist_only_phase1_cohort():
     flags = profile("phase1").flags
     assert flags.in_ai_cohort("+250780000001")
     assert not flags.in_ai_cohort("+250788123456")
+
+
+def test_a_whole_runbook_passed_as_env_file_gets_a_hint(tmp_path):
+    from simulators.rollout.env import load_env_file
+
+    runbook = tmp_path / "runbook.md"
+    runbook.write_text("# Rollout\n\nPhased rollout strategy.\n\n```bash\nA=1\n```\n")
+    with pytest.raises(EnvFileInvalid, match=r"runbook.md:3: .*Markdown document.*--profile"):
+        load_env_file(runbook)
+    plain = tmp_path / "x.env"
+    plain.write_text("A=1\nprose here\n")
+    with pytest.raises(EnvFileInvalid) as info:
+        load_env_file(plain)
+    assert "Markdown" not in str(info.value)

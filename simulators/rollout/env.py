@@ -63,7 +63,17 @@ def parse_env_text(text: str, source: str = "<env>") -> dict[str, str]:
 
 def load_env_file(path: str | Path) -> dict[str, str]:
     p = Path(path)
-    return parse_env_text(p.read_text("utf-8"), str(p))
+    text = p.read_text("utf-8")
+    try:
+        return parse_env_text(text, str(p))
+    except EnvFileInvalid as exc:
+        # The likeliest slip is passing the whole runbook; say what to pass instead.
+        if p.suffix.lower() in (".md", ".markdown") or re.search(r"^#+ ", text, re.M):
+            raise EnvFileInvalid(
+                f"{exc}; this looks like a Markdown document: --env takes one configuration block "
+                f"(KEY=value lines, e.g. fixtures/envs/phase2.env), and --profile phase1|phase2|phase3 "
+                f"already loads the runbook's block for that phase") from None
+        raise
 
 
 @dataclass(frozen=True)
