@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from simulators.rollout.gates import judge, ocr_eval_accuracy
+from simulators.rollout.gates import judge, markdown, ocr_eval_accuracy
 from simulators.rollout.gates import main as gate_main
 from simulators.rollout.metrics import Tally, finalize, load_prices, merge, percentile
 
@@ -119,3 +119,28 @@ def test_gate_cli_writes_json_and_markdown_and_exit_codes(tmp_path):
     assert report["rollback"] == ["rollback.cost"]
     assert "| rollback.cost |" in (run / "gate-phase2.md").read_text()
     assert gate_main("phase2", ["--run", str(tmp_path / "missing")]) == 2
+
+
+def test_a_trigger_without_its_metric_holds_the_gate_instead_of_reading_clear():
+    m = _metrics()
+    del m["injection_breaches"]
+    report = judge("phase2", m, baseline={"cost_per_request": 0.01})
+    row = next(r for r in report["rows"] if r["id"] == "rollback.prompt_injection")
+    assert row["verdict"] == "no data"
+    assert report["triggers_without_data"] == ["rollback.prompt_injection"]
+    assert report["rollback"] == [] and not report["may_proceed"]
+    assert "Triggers without data" in markdown(report, "run")
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"requests": "x"}', "metric 'requests' must be a number or null, got 'x'"),
+    ('{"error_rate": true}', "metric 'error_rate' must be a number"),
+    ("[1, 2]", "expected a JSON object of metrics, got list"),
+    ('{"requests": 1', "not JSON"),
+])
+def test_gate_refuses_a_metrics_file_that_is_not_metrics_by_name_and_key(tmp_path, capsys, content, words):
+    (tmp_path / "metrics.json").write_text(content)
+    assert gate_main("phase2", ["--run", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "metrics.json" in err and words in err and "Traceback" not in err
+    assert not (tmp_path / "gate-phase2.json").exists()

@@ -51,8 +51,10 @@ def trigger(cid: str, title: str, metrics: dict[str, Any], key: str, op: str, th
             value: Any = None) -> dict[str, Any]:
     value = _value(metrics, key) if value is None else value
     fires = _holds(value, op, threshold)
+    # A trigger without its metric has not been seen to stay clear: it holds the gate, as a missing
+    # criterion does, rather than reading as "clear".
     return {"id": cid, "kind": "trigger", "title": title, "metric": key, "value": value, "op": op,
-            "threshold": threshold, "verdict": "fire" if fires else "clear"}
+            "threshold": threshold, "verdict": "fire" if fires else ("no data" if fires is None else "clear")}
 
 
 def manual(cid: str, title: str) -> dict[str, Any]:
@@ -149,9 +151,10 @@ def judge(phase: str, metrics: dict[str, Any], baseline: dict[str, Any] | None =
     rows = phase_criteria(phase, metrics, ocr_accuracy, ocr_source) + rollback_triggers(metrics, baseline)
     criteria_ok = all(r["verdict"] in ("pass", "manual") for r in rows if r["kind"] == "criterion")
     fired = [r["id"] for r in rows if r["verdict"] == "fire"]
-    may_proceed = criteria_ok and not fired
+    unseen = [r["id"] for r in rows if r["kind"] == "trigger" and r["verdict"] == "no data"]
+    may_proceed = criteria_ok and not fired and not unseen
     return {"phase": phase, "may_proceed": may_proceed, "criteria_met": criteria_ok,
-            "rollback": fired, "rows": rows}
+            "rollback": fired, "triggers_without_data": unseen, "rows": rows}
 
 
 def threshold_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
@@ -166,6 +169,9 @@ def markdown(report: dict[str, Any], run: str) -> str:
     lines = [f"# Gate {report['phase']}: {verdict}", "", f"Run: `{run}`", ""]
     if report["rollback"]:
         lines += [f"**Rollback triggered:** {', '.join(report['rollback'])}", ""]
+    if report.get("triggers_without_data"):
+        lines += [f"**Triggers without data (the run does not show them clear):** "
+                  f"{', '.join(report['triggers_without_data'])}", ""]
     lines += ["| id | check | metric | value | threshold | verdict |", "|---|---|---|---|---|---|"]
     for r in report["rows"]:
         value = "-" if r["value"] is None else r["value"]
@@ -179,7 +185,19 @@ def markdown(report: dict[str, Any], run: str) -> str:
 
 
 def _read_metrics(folder: str) -> dict[str, Any]:
-    return json.loads((Path(folder) / "metrics.json").read_text("utf-8"))
+    """A run's metrics.json; a file that is not a flat object of numbers is refused by name and key,
+    since judging it would turn a typo into "no data" (or worse, into a verdict)."""
+    path = Path(folder) / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{path}: expected a JSON object of metrics, got {type(metrics).__name__}")
+    for key, value in metrics.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"{path}: metric {key!r} must be a number or null, got {value!r}")
+    return metrics
 
 
 def ocr_eval_accuracy(report: dict[str, Any]) -> float | None:
