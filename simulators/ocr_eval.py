@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
 from rapidfuzz.distance import Levenshtein
 
 from concierge.drugs import DrugLexicon
@@ -25,6 +26,61 @@ from simulators.render import LEVELS
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 RECEIPT_FIELDS = ("company", "date", "total")
+
+_TEXT = {"type": "string"}
+_AMOUNT = {"type": ["number", "string"]}
+# What the scoring reads from a ground-truth file; anything else in it is the renderer's business.
+SAMPLE_TRUTH = Draft202012Validator({
+    "type": "object",
+    "required": ["kind"],
+    "properties": {"kind": {"enum": ["prescription", "invoice", "product"]}, "degrade": _TEXT, "text": _TEXT},
+    "allOf": [
+        {"if": {"properties": {"kind": {"const": "invoice"}}},
+         "then": {"required": ["company", "date", "total"],
+                  "properties": {"company": _TEXT, "date": _TEXT, "total": _AMOUNT}}},
+        {"if": {"properties": {"kind": {"const": "prescription"}}},
+         "then": {"required": ["items"], "properties": {"items": {"type": "array", "items": {
+             "type": "object", "required": ["drug"],
+             "properties": {"drug": _TEXT, "dose": _AMOUNT, "quantity": _AMOUNT}}}}}},
+        {"if": {"properties": {"kind": {"const": "product"}}},
+         "then": {"required": ["items"], "properties": {"items": {"type": "array", "items": {
+             "type": "object", "properties": {"brand": _TEXT, "model": _TEXT}}}}}},
+    ],
+})
+RECEIPT_KEY = Draft202012Validator({
+    "type": "object",
+    "required": list(RECEIPT_FIELDS),
+    "properties": {"company": _TEXT, "date": _TEXT, "total": _AMOUNT, "degrade": _TEXT},
+})
+
+
+class GroundTruthInvalid(ValueError):
+    """One line per broken ground-truth file: its path, where in it, and what is wrong."""
+
+
+def _load_truths(paths: list[Path], schema: Draft202012Validator, stem_of) -> list[tuple[Path, dict, Path]]:
+    """Every ground-truth file with its image, or ``GroundTruthInvalid`` naming each bad one: a set
+    scored with a file quietly left out would report an accuracy nobody measured."""
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            truth = json.loads(path.read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(f"{path}: not JSON ({exc})")
+            continue
+        errors = sorted(schema.iter_errors(truth), key=lambda e: list(e.absolute_path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path) or "top level"
+            problems.append(f"{path}: {where}: {errors[0].message}")
+            continue
+        image = _image_for(stem_of(path))
+        if image is None:
+            problems.append(f"{path}: no image next to it ({', '.join(IMAGE_SUFFIXES)})")
+            continue
+        loaded.append((path, truth, image))
+    if problems:
+        raise GroundTruthInvalid("\n".join(problems))
+    return loaded
 
 
 def _squash(text: str) -> str:
@@ -54,11 +110,8 @@ def _ratio(hit: int, n: int) -> float | None:
 
 def _evaluate_samples(folder: Path, ocr: TesseractOcr, lexicon: DrugLexicon) -> dict:
     groups: dict[tuple[str, str], dict] = {}
-    for truth_path in sorted(folder.glob("*.json")):
-        truth = json.loads(truth_path.read_text())
-        image = _image_for(truth_path.with_suffix(""))
-        if image is None or "kind" not in truth:
-            continue
+    truths = [p for p in sorted(folder.glob("*.json")) if not p.name.endswith(".key.json")]
+    for _, truth, image in _load_truths(truths, SAMPLE_TRUTH, lambda p: p.with_suffix("")):
         g = groups.setdefault((truth["kind"], truth.get("degrade", "clean")), {
             "images": 0, "failed": 0, "cer_sum": 0.0, "asked": 0, "fields": {}, "wrong_but_proceeded": 0})
         g["images"] += 1
@@ -192,12 +245,10 @@ def _receipt_rows(receipts: list[dict]) -> list[dict]:
 
 def _evaluate_receipts(folder: Path, ocr: TesseractOcr, lexicon: DrugLexicon) -> dict:
     receipts = []
-    for key_path in sorted(folder.glob("*.key.json")):
+    keys = _load_truths(sorted(folder.glob("*.key.json")), RECEIPT_KEY,
+                        lambda p: Path(str(p)[: -len(".key.json")]))
+    for key_path, key, image in keys:
         stem = Path(str(key_path)[: -len(".key.json")])
-        image = _image_for(stem)
-        if image is None:
-            continue
-        key = json.loads(key_path.read_text())
         steps: list[str] = []
         try:
             data, steps, _ = ocr.read_data(image.read_bytes())
@@ -259,9 +310,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report = evaluate(args.path)
+    except GroundTruthInvalid as exc:
+        print(f"ocr-eval: ground truth in {args.path} is broken; nothing was scored:\n{exc}", file=sys.stderr)
+        return 2
     except OcrFailed as exc:
         print(f"ocr-eval: {exc}", file=sys.stderr)
         return 3
+    if not report["rows"] or not any(r.get("images", r.get("receipts")) for r in report["rows"]):
+        print(f"ocr-eval: no labelled images in {args.path}: expected NAME.png|jpg with NAME.json "
+              f"(a rendered sample, see simulators/make_samples.py) or NNN.jpg with NNN.key.json (SROIE)",
+              file=sys.stderr)
+        return 2
     info = report["engine"]
     print(f"engine: tesseract {info['version']} ({info['source']}) psm {info['psm']}")
     print(format_table(report))
