@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator
 
 PRICES_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "prices.yaml"
 
@@ -85,8 +86,41 @@ def percentile(hist: dict[int, int], never: int, q: float) -> int | None:
     return None
 
 
+_PRICE = {"type": "number", "minimum": 0}
+PRICE_TABLE = Draft202012Validator({
+    "type": "object",
+    "required": ["prices"],
+    "properties": {"prices": {
+        "type": "object",
+        "required": ["whatsapp", "brain", "ocr", "calls"],
+        "properties": {
+            "whatsapp": {"type": "object", "required": ["client_message_usd", "vendor_message_usd"],
+                         "properties": {"client_message_usd": _PRICE, "vendor_message_usd": _PRICE}},
+            "brain": {"type": "object",
+                      "required": ["chars_per_token", "input_usd_per_million_tokens",
+                                   "output_usd_per_million_tokens"],
+                      "properties": {"chars_per_token": {"type": "number", "exclusiveMinimum": 0},
+                                     "input_usd_per_million_tokens": _PRICE,
+                                     "output_usd_per_million_tokens": _PRICE}},
+            "ocr": {"type": "object", "required": ["per_call_usd"], "properties": {"per_call_usd": _PRICE}},
+            "calls": {"type": "object", "required": ["per_minute_usd"], "properties": {"per_minute_usd": _PRICE}},
+        },
+    }},
+})
+
+
 def load_prices(path: str | Path | None = None) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path or PRICES_FILE).read_text("utf-8")) or {}
+    """The price table; a broken one is refused with its path and the key at fault (``ValueError``),
+    before a run spends its time, rather than as a KeyError after it."""
+    source = Path(path or PRICES_FILE)
+    try:
+        data = yaml.safe_load(source.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source}: not YAML ({exc})") from None
+    errors = sorted(PRICE_TABLE.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "top level"
+        raise ValueError(f"{source}: {where}: {errors[0].message}")
     return data["prices"]
 
 

@@ -121,13 +121,54 @@ class WorldParams:
 
     @classmethod
     def with_overrides(cls, overrides: dict[str, Any]) -> WorldParams:
+        if not isinstance(overrides, dict):
+            raise ValueError(f"expected a mapping of world parameters, got {type(overrides).__name__}")
         names = {f.name: f for f in fields(cls)}
         unknown = sorted(set(overrides) - set(names))
         if unknown:
             raise ValueError(f"unknown world parameter(s): {', '.join(unknown)}")
         base = cls()
-        clean = {k: tuple(v) if isinstance(getattr(base, k), tuple) else v for k, v in overrides.items()}
+        clean = {k: _checked(k, getattr(base, k), v) for k, v in overrides.items()}
         return replace(base, **clean)
+
+
+# Parameters drawn as a [low, high] range (low <= high), and those that are shares of something (0..1).
+_RANGES = ("client_answer_delay_s", "reply_prob", "reply_median_min", "stock_prob", "price_spread")
+_SHARES = ("reply_prob", "stock_prob", "crash_per_send")
+_OPTIONAL_INTS = ("brain_batch_size", "brain_max_vendors")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _checked(name: str, default: Any, value: Any) -> Any:
+    """One override, in the shape of its default, or ``ValueError`` naming the parameter: a wrong
+    shape would otherwise surface as a traceback deep inside a run (or, worse, as odd numbers)."""
+    share = name.endswith(("_prob", "_rate")) or name.startswith("share_") or name in _SHARES
+    if name in _OPTIONAL_INTS:
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError(f"{name}: expected a whole number >= 1 or null, got {value!r}")
+    if isinstance(default, tuple):
+        n = len(default)
+        shape = "a [low, high] pair" if name in _RANGES else f"a list of {n} weights"
+        if not isinstance(value, (list, tuple)) or len(value) != n or not all(_number(v) for v in value):
+            raise ValueError(f"{name}: expected {shape} of numbers, got {value!r}")
+        if any(v < 0 for v in value) or (share and any(v > 1 for v in value)):
+            raise ValueError(f"{name}: expected numbers in {'0..1' if share else '>= 0'}, got {value!r}")
+        if name in _RANGES and value[0] > value[1]:
+            raise ValueError(f"{name}: low {value[0]} is above high {value[1]}")
+        if name not in _RANGES and not sum(value) > 0:
+            raise ValueError(f"{name}: the weights add up to 0")
+        if isinstance(default[0], int) and not all(float(v).is_integer() for v in value):
+            raise ValueError(f"{name}: expected whole numbers, got {value!r}")
+        return tuple(int(v) if isinstance(d, int) else v for v, d in zip(value, default))
+    if not _number(value) or value < 0:
+        raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
+    if share and value > 1:
+        raise ValueError(f"{name}: expected a share between 0 and 1, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

@@ -383,8 +383,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = yaml.safe_load(Path(args.params).read_text("utf-8")) if args.params else {}
-    params = WorldParams.with_overrides(overrides or {})
+    params = WorldParams()
+    if args.params:
+        try:
+            overrides = yaml.safe_load(Path(args.params).read_text("utf-8"))
+            params = WorldParams.with_overrides({} if overrides is None else overrides)
+        except (yaml.YAMLError, ValueError) as exc:
+            raise ValueError(f"{args.params}: {exc}") from None
     shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
@@ -413,6 +418,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         config.settings()
+        load_prices(args.prices)  # a broken price table is found now, not after the run
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
