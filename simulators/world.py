@@ -148,7 +148,7 @@ class SimWorld:
             self.http, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN
         )
         self.directory = StaticDirectory(config.vendors)
-        self.brain = ScriptedBrain(RuleBrain())
+        self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.db)
         self.scheduler = ClockScheduler(self.clock, self)
         self._ocr = ocr
         if calls is None:
@@ -210,6 +210,7 @@ class SimWorld:
         to the scheduler are gone; the ledger (the database), the fakes and the clock live on. The
         new process resumes from the ledger (``Concierge.resume``)."""
         self.ledger.abandon()  # the dead process's open transaction is rolled back
+        self.brain.recover()  # and with it what that transaction took from the brain's script
         self.scheduler.generation += 1
         self.restarts += 1
         old = self.concierge
