@@ -47,8 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     from ..rollout.cli_args import add_simulate_arguments
 
     add_simulate_arguments(sim)
-    crash = sub.add_parser("crash-sweep", help="kill the concierge inside every send of each scenario, "
-                                                "one at a time, and check what must survive")
+    crash = sub.add_parser("crash-sweep", help="kill the concierge inside every send (or ledger write) of "
+                                                "each scenario, one at a time, and check what must survive")
     crash.add_argument("paths", nargs="+")
     crash.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     crash.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="crash points: each send (default) or each ledger write (see docs)")
     crash.add_argument("--settle", type=float, default=None, metavar="SECONDS",
                        help="virtual time after the last step before judging (default 2 h)")
+    crash.add_argument("--max-points", type=int, default=None, metavar="N",
+                       help="at most N crash points per scenario (each crashed before and after): a scenario "
+                            "with more sweeps a seeded sample of N, first and last included, the same on "
+                            "every run (default: all; a long scenario has over a thousand writes)")
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -201,21 +205,38 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
     if args.settle is not None and not 0 <= args.settle < 10 * 24 * 3600:
         print("concierge-sim crash-sweep: --settle must be between 0 and 10 days in seconds", file=sys.stderr)
         return EXIT_INVALID
+    if args.max_points is not None and args.max_points < 2:
+        print("concierge-sim crash-sweep: --max-points must be at least 2 (the first and the last crash "
+              "point are always swept)", file=sys.stderr)
+        return EXIT_INVALID
     settle = SETTLE_S if args.settle is None else args.settle
+    point = args.at[:-1]  # send | write
     print(f"crash sweep: {len(chosen)} scenario(s); the process dies "
           + ("inside each send in turn, before and after Meta accepted it" if args.at == "sends"
-             else "at each ledger write in turn, before and after it lands"))
+             else "at each ledger write in turn, before and after it lands")
+          + (f"; at most {args.max_points} {point} points per scenario" if args.max_points else ""))
     progress = ProgressLine(len(chosen))
-    findings, runs = [], 0
+    findings, runs, sampled = [], 0, 0
     for i, scenario in enumerate(chosen, 1):
         progress.step(i, scenario.id)
-        result = sweep(scenario, settle_s=settle, at=args.at)
+
+        def on_run(done: int, total: int, i: int = i, name: str = scenario.id) -> None:
+            progress.step(i, f"{name[:40]} run {done}/{total}")
+
+        result = sweep(scenario, settle_s=settle, at=args.at, max_points=args.max_points, on_run=on_run)
         runs += result.runs
         findings += result.findings
-    progress.close()
+        sampled += result.sampled
+        progress.close()
+        swept = (f"sampled {len(result.points):,} of {result.sends:,} {point} points" if result.sampled
+                 else f"{result.sends:,} {point} points")
+        # One line per scenario as it ends: a long sweep's progress in a log, where the live line is silent.
+        print(f"  {scenario.id}: {swept}, {result.runs:,} crash runs, {len(result.findings)} finding(s)",
+              flush=True)
     for f in findings:
         print(f"FINDING {f.headline()}")
-    print(f"{len(chosen)} scenario(s), {runs} crash runs, {len(findings)} finding(s)")
+    note = f"; {sampled} sampled (--max-points {args.max_points})" if sampled else ""
+    print(f"{len(chosen)} scenario(s), {runs:,} crash runs, {len(findings)} finding(s){note}")
     return EXIT_FAILED if findings else EXIT_OK
 
 

@@ -20,11 +20,18 @@ before the outreach a crash delayed has reached it.
 ``at="writes"`` puts the crash points at every write statement of the ledger instead (before it,
 or just after it): the test of the concierge's units of work (one transaction per webhook or timer,
 committed at each send).
+
+Every crash run replays the whole scenario, and a longer scenario has more writes: a full sweep grows
+with the square of the scenario's length. ``max_points`` bounds it: beyond that many crash points,
+a sample spread over the whole run (one point drawn in each of equal stretches, the first and last
+always in), drawn from a seed made of the scenario's id, so the same command sweeps the same points.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -34,8 +41,8 @@ from concierge.lifecycle import ENDED_STATES
 
 from ..world import CrashingTransport, ProcessDied, SimWorld
 from .invariants import check_all
-from .model import Scenario, Step
-from .runner import _Run, build_world
+from .model import Scenario
+from .runner import ScenarioPlay, build_world
 
 SETTLE_S = 2 * 3600  # past every request timer, the idle close and the follow-up window
 
@@ -86,9 +93,14 @@ class _CrashingDb:
 @dataclass
 class SweepResult:
     scenario: Scenario
-    sends: int
+    sends: int  # crash points of the scenario: its sends, or its ledger writes
     runs: int
     findings: list[CrashFinding]
+    points: tuple[int, ...]  # the crash points swept (1-based), all of them unless sampled
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.points) < self.sends
 
 
 @dataclass
@@ -118,11 +130,11 @@ def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float, 
             world.ledger.db = _CrashingDb(connection, plan)
         else:
             world.concierge.ports.transport = CrashingTransport(world.concierge.ports.transport, plan)
-        run = _Run(scenario, world)
+        run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
             if step.kind != "expect":
-                run.do(step)
-        run.do(Step(index=len(scenario.steps) + 1, line=0, kind="advance", args={"seconds": settle_s}))
+                run.play(step)
+        run.advance(settle_s)
         world.ledger.db = connection  # judging reads the ledger: no more crash points
         ended = {s.value for s in ENDED_STATES}
         return _Outcome(
@@ -154,20 +166,44 @@ def _request_of(world: SimWorld, message) -> str | None:
     return row["request_id"] if row else None
 
 
-def sweep(scenario: Scenario, *, settle_s: float = SETTLE_S, at: str = "sends",
+def sample_points(scenario_id: str, total: int, max_points: int | None) -> tuple[int, ...]:
+    """Crash points 1..``total``, or ``max_points`` of them when there are more: the first and the
+    last, and one in each of ``max_points - 2`` equal stretches between them. A random pick inside
+    each stretch reaches points a fixed stride would always step over; the seed is the scenario's id,
+    so a finding is found again by the same command."""
+    if max_points is None or total <= max_points:
+        return tuple(range(1, total + 1))
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2 (the first and the last point), not {max_points}")
+    seed = int.from_bytes(hashlib.sha256(f"crash-sweep:{scenario_id}".encode()).digest()[:8], "big")
+    rng = random.Random(seed)
+    inner, stretches = total - 2, max_points - 2  # points 2..total-1, in `stretches` equal parts
+    picked = [1]
+    for i in range(stretches):
+        low, high = 2 + i * inner // stretches, 2 + (i + 1) * inner // stretches  # [low, high)
+        picked.append(rng.randrange(low, high))
+    picked.append(total)
+    return tuple(picked)
+
+
+def sweep(scenario: Scenario, *, settle_s: float = SETTLE_S, at: str = "sends", max_points: int | None = None,
           on_run: Callable[[int, int], None] | None = None) -> SweepResult:
     """Every crash point of ``scenario``: each send (``at="sends"``) or each ledger write
-    (``at="writes"``); ``on_run(done, total)`` reports progress."""
+    (``at="writes"``), or ``max_points`` of them (``sample_points``); ``on_run(done, total)``
+    reports progress in crash runs."""
     if at not in CRASH_POINTS:
         raise ValueError(f"crash points are {CRASH_POINTS}, not {at!r}")
+    if max_points is not None and max_points < 2:
+        raise ValueError(f"max_points must be at least 2 (the first and the last point), not {max_points}")
     reference = _play(scenario, None, "before", settle_s, at)
     findings: list[CrashFinding] = []
     file = str(scenario.file)
     for problem in _problems(reference, reference):
         findings.append(CrashFinding(scenario.id, file, 0, "none", f"without any crash: {problem}", at))
-    total = 2 * reference.sends
+    points = sample_points(scenario.id, reference.sends, max_points)
+    total = 2 * len(points)
     done = 0
-    for send in range(1, reference.sends + 1):
+    for send in points:
         for when in ("before", "after"):
             try:
                 outcome = _play(scenario, send, when, settle_s, at)
@@ -180,7 +216,7 @@ def sweep(scenario: Scenario, *, settle_s: float = SETTLE_S, at: str = "sends",
             done += 1
             if on_run:
                 on_run(done, total)
-    return SweepResult(scenario, reference.sends, total, findings)
+    return SweepResult(scenario, reference.sends, total, findings, points)
 
 
 def _problems(got: _Outcome, reference: _Outcome) -> list[str]:

@@ -70,7 +70,16 @@ def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
 MAX_RESTARTS_PER_STEP = 50
 
 
-class _Run:
+class ScenarioPlay:
+    """A scenario played in a world one step at a time: the engine of ``run_scenario``, and of the
+    crash sweep, which wires crash points into the world first and skips the ``expect`` steps.
+
+    ``play(step)`` does one step and returns the step's failures (an ``expect`` that does not hold,
+    a step the world refuses); a process that dies inside the step is restarted on the same ledger
+    and what got no answer is posted again. ``context`` is what the invariants need
+    (``invariants.check_all(world, play.context)``).
+    """
+
     def __init__(self, scenario: Scenario, world: SimWorld):
         self.scenario = scenario
         self.world = world
@@ -82,22 +91,34 @@ class _Run:
         self.observer = Observer(world, self.clients, self.vendors)
         self.context = Context(client_phones=tuple(self.clients.values()))
 
-    def do(self, step: Step) -> list[Failure]:
+    def play(self, step: Step) -> list[Failure]:
         handler = getattr(self, f"_{step.kind}")
         delivered_before = len(self.world.delivered)
         until = self.world.clock.now() + float(step.args["seconds"]) if step.kind == "advance" else None
         try:
             return handler(step) or []
         except ProcessDied:  # an armed `fault: {target: process}` went off inside this step
-            self._restart()
+            pass
+        # The restarts happen once the except block has dropped the crash's traceback: the dead
+        # process's frames, and a statement they left in progress on the shared connection (a real
+        # crash closes the connection), must not outlive it into the new process's transactions.
+        self._restart()
         if step.kind in ("client", "vendor") and len(self.world.delivered) > delivered_before:
             self._remember(step, self.world.delivered[delivered_before])  # delivered by Meta's retry
         while until is not None and self.world.clock.now() < until:
+            died = False
             try:
                 self.world.advance(until - self.world.clock.now())
             except ProcessDied:
+                died = True
+            if died:
                 self._restart()
         return []
+
+    def advance(self, seconds: float) -> None:
+        """Virtual time passes after the scenario's steps (the crash sweep's settle), exactly as
+        an ``advance:`` step would make it pass."""
+        self.play(Step(index=len(self.scenario.steps) + 1, line=0, kind="advance", args={"seconds": seconds}))
 
     def _restart(self) -> None:
         self.world.recover(MAX_RESTARTS_PER_STEP)
@@ -260,9 +281,9 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
     failure: Failure | None = None
     try:
         world = build_world(scenario, seed)
-        run = _Run(scenario, world)
+        run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
-            failures = run.do(step)
+            failures = run.play(step)
             if failures:
                 failure = failures[0]
                 if len(failures) > 1:
