@@ -163,7 +163,7 @@ def _checked(name: str, default: Any, value: Any) -> Any:
             raise ValueError(f"{name}: the weights add up to 0")
         if isinstance(default[0], int) and not all(float(v).is_integer() for v in value):
             raise ValueError(f"{name}: expected whole numbers, got {value!r}")
-        return tuple(int(v) if isinstance(d, int) else v for v, d in zip(value, default))
+        return tuple(int(v) if isinstance(d, int) else v for v, d in zip(value, default, strict=True))
     if not _number(value) or value < 0:
         raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
     if share and value > 1:
