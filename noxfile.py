@@ -59,10 +59,12 @@ def ocr_eval(session: nox.Session) -> None:
 
 @nox.session
 def nightly(session: nox.Session) -> None:
-    """The long property and stateful runs (more hypothesis examples than CI affords), and a
+    """The long property and stateful runs (more hypothesis examples than CI affords; with them the
+    crash sweep at every send of every scenario), the crash sweep at ledger writes (sampled), and a
     stressed population run checked against the Phase 0 invariants (exit 1 on any violation)."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests", "-q", "-n", "auto", env={"HYPOTHESIS_PROFILE": "nightly"})
+    session.run("concierge-sim", "crash-sweep", "scenarios/phase0", "--at", "writes", "--max-points", "100")
     session.run("concierge-sim", "simulate", "--clients", "1500", "--vendors", "150", "--hours", "6",
                 "--seed", "1", "--profile", "phase3", "--params", "fixtures/stress-world.yaml",
                 "--invariants", "--no-plots", "--out", "reports/nightly-population")
