@@ -275,9 +275,12 @@ class ShardRun:
         while clock.elapsed() < end:
             chunk_end = min(clock.elapsed() + CHUNK_S, end)
             while clock.elapsed() < chunk_end:
+                died = False
                 try:
                     self.world.advance(chunk_end - clock.elapsed())
                 except ProcessDied:
+                    died = True
+                if died:  # restarted outside the handler: the dead process's frames are gone by then
                     self._restart()
             self._trim()
             if progress:
