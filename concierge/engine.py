@@ -438,16 +438,9 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         after_vendor_reply(self, request_id, vendor.id, parsed_dict, now)
 
     def _outreach_for_reply(self, vendor_id: str, context_wamid: str | None):
-        rows = self.ledger.outreach(vendor_id=vendor_id)
-        if context_wamid:
-            for row in rows:
-                if row.wamid == context_wamid:
-                    return row
-        answered = [r for r in rows if r.status in ("sent", "replied", "excluded") and r.sent_at is not None]
-        if not answered:
-            return None
-        # The latest outreach this vendor was sent is the one it most likely answers.
-        return max(answered, key=lambda r: (r.sent_at, r.id))
+        # The outreach the message quotes; else the latest this vendor was sent, the one it most
+        # likely answers. Asked of the ledger: a vendor's outreach grows with the run.
+        return self.ledger.outreach_answered_by(vendor_id, context_wamid)
 
     def _vendor_stop(self, vendor: Any, msg: InboundMessage, now: float) -> None:
         self.ledger.add_transcript(None, "in", "vendor", vendor.phone, msg.text or "", now,

@@ -167,6 +167,19 @@ CREATE INDEX IF NOT EXISTS calls_by_request ON calls(request_id);
 """
 
 
+# Any write to the requests table on the ledger's connection, by the ledger or by anyone else (tests
+# and tools write it directly), empties the unit of work's cache of request rows. Temporary: they
+# live with the connection, outside the database's own schema.
+_REQUESTS_WRITTEN = """
+CREATE TEMP TRIGGER IF NOT EXISTS ledger_requests_inserted AFTER INSERT ON main.requests
+    BEGIN SELECT ledger_requests_written(); END;
+CREATE TEMP TRIGGER IF NOT EXISTS ledger_requests_updated AFTER UPDATE ON main.requests
+    BEGIN SELECT ledger_requests_written(); END;
+CREATE TEMP TRIGGER IF NOT EXISTS ledger_requests_deleted AFTER DELETE ON main.requests
+    BEGIN SELECT ledger_requests_written(); END;
+"""
+
+
 def _where(*fixed: str, **equals: Any) -> tuple[str, list[Any]]:
     """`` WHERE a=? AND b=?`` for the filters given (None means: no filter on that column)."""
     clauses = list(fixed) + [f"{column}=?" for column, value in equals.items() if value is not None]
@@ -185,22 +198,69 @@ def _in_list(values: list[Any]) -> tuple[str, list[Any]]:
     return ",".join("?" * size), params
 
 
-# json.dumps with these options builds a new encoder on every call; this one is built once.
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# json.dumps with these options builds a new encoder on every call; this one is built once. What
+# the ledger is given to write is a tree (built by the concierge or decoded from JSON), never a
+# cycle, so the encoder need not track every container it enters (a third of its time on a
+# request's data); a cycle would still fail, with RecursionError instead of ValueError.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), check_circular=False
+)
 
 
 def _dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-@dataclass
+# A cached request row: these columns, in the order of ``RequestRow`` (data, the JSON text, last).
+_ROW = "id, client_phone, state, created_at, updated_at, data"
+_GET_ROW = f"SELECT {_ROW} FROM requests WHERE id=?"
+_LATEST_ROW = f"SELECT {_ROW} FROM requests WHERE client_phone=? ORDER BY seq DESC LIMIT 1"
+
+
 class RequestRow:
-    id: str
-    client_phone: str
-    state: str
-    created_at: float
-    updated_at: float
-    data: dict[str, Any]
+    """A request as the ledger holds it. Read from the ledger, ``data`` (the JSON column) is decoded
+    when first used, into a dict of this row's own: about half of the reads only look at the state."""
+
+    __slots__ = ("id", "client_phone", "state", "created_at", "updated_at", "_data", "_text")
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value, as the dataclass was
+
+    def __init__(self, id: str, client_phone: str, state: str, created_at: float, updated_at: float,
+                 data: dict[str, Any]):
+        self.id, self.client_phone, self.state = id, client_phone, state
+        self.created_at, self.updated_at = created_at, updated_at
+        self._data, self._text = data, None
+
+    @classmethod
+    def _read(cls, values: Iterable[Any]) -> RequestRow:
+        """From ``_ROW``'s values (data as its JSON text)."""
+        row = cls.__new__(cls)
+        row.id, row.client_phone, row.state, row.created_at, row.updated_at, row._text = values
+        row._data = None
+        return row
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._text is not None:
+            self._data, self._text = json.loads(self._text), None
+        return self._data  # type: ignore[return-value]
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data, self._text = value, None
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"RequestRow({', '.join(f'{n}={v!r}' for n, v in zip(_FIELDS, self._values(), strict=True))})"
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.id, self.client_phone, self.state, self.created_at, self.updated_at, self.data)
+
+
+_FIELDS = ("id", "client_phone", "state", "created_at", "updated_at", "data")
 
 
 @dataclass
@@ -222,16 +282,20 @@ class _UnitOfWork:
         self.ledger = ledger
 
     def __enter__(self) -> None:
-        if self.ledger._depth == 0 and not self.ledger.db.in_transaction:
-            self.ledger.db.execute("BEGIN")
+        if self.ledger._depth == 0:
+            self.ledger._rows.clear()
+            if not self.ledger.db.in_transaction:
+                self.ledger.db.execute("BEGIN")
         self.ledger._depth += 1
 
     def __exit__(self, kind: type[BaseException] | None, *_: Any) -> bool:
         if kind is not None and not issubclass(kind, Exception):
             return False  # a crash: nothing more happens in this process
         self.ledger._depth -= 1
-        if self.ledger._depth == 0 and self.ledger.db.in_transaction:
-            self.ledger.db.execute("COMMIT")
+        if self.ledger._depth == 0:
+            self.ledger._rows.clear()
+            if self.ledger.db.in_transaction:
+                self.ledger.db.execute("COMMIT")
         return False
 
 
@@ -243,6 +307,14 @@ class Ledger:
         self.db.row_factory = sqlite3.Row
         self.db.executescript(SCHEMA)
         self._depth = 0  # nesting of units of work (a handler may run inside another's)
+        # Request rows read in the open unit of work (``_ROW``'s values as SQLite returned them): a
+        # handler reads its request ~4 times between two writes, each time a SELECT. Emptied by
+        # any write to the table on this connection (the triggers), at the start and end of a unit
+        # (other connections may write between units), and by ``abandon`` (the rollback). Rows
+        # hold the data's JSON text, decoded by each row that uses it: never shared.
+        self._rows: dict[str, tuple[Any, ...]] = {}
+        self.db.create_function("ledger_requests_written", 0, self._rows.clear)
+        self.db.executescript(_REQUESTS_WRITTEN)
 
     def close(self) -> None:
         self.db.close()
@@ -265,6 +337,7 @@ class Ledger:
     def abandon(self) -> None:
         """The process died: the database rolls its open transaction back."""
         self._depth = 0
+        self._rows.clear()
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
 
@@ -314,23 +387,29 @@ class Ledger:
     def _request(self, row: sqlite3.Row | None) -> RequestRow | None:
         if row is None:
             return None
-        return RequestRow(
-            row["id"], row["client_phone"], row["state"], row["created_at"], row["updated_at"],
-            json.loads(row["data"]),
+        return RequestRow._read(
+            (row["id"], row["client_phone"], row["state"], row["created_at"], row["updated_at"], row["data"])
         )
 
     def get_request(self, request_id: str) -> RequestRow | None:
-        return self._request(
-            self.db.execute("SELECT * FROM requests WHERE id=?", (request_id,)).fetchone()
-        )
+        entry = self._rows.get(request_id)
+        if entry is None:
+            row = self.db.execute(_GET_ROW, (request_id,)).fetchone()
+            if row is None:
+                return None
+            entry = tuple(row)
+            if self._depth:  # the cache lives only as long as a unit of work
+                self._rows[request_id] = entry
+        return RequestRow._read(entry)
 
     def latest_request(self, client_phone: str) -> RequestRow | None:
-        return self._request(
-            self.db.execute(
-                "SELECT * FROM requests WHERE client_phone=? ORDER BY seq DESC LIMIT 1",
-                (client_phone,),
-            ).fetchone()
-        )
+        row = self.db.execute(_LATEST_ROW, (client_phone,)).fetchone()
+        if row is None:
+            return None
+        entry = tuple(row)
+        if self._depth:
+            self._rows[entry[0]] = entry
+        return RequestRow._read(entry)
 
     def requests(self) -> list[RequestRow]:
         rows = self.db.execute("SELECT * FROM requests ORDER BY seq").fetchall()
@@ -412,6 +491,23 @@ class Ledger:
         where, params = _where(request_id=request_id, vendor_id=vendor_id)
         rows = self.db.execute(f"SELECT * FROM outreach{where} ORDER BY id", params).fetchall()
         return self._outreach(rows)
+
+    def outreach_answered_by(self, vendor_id: str, context_wamid: str | None) -> OutreachRow | None:
+        """The outreach a vendor's message answers: the first (by id) whose wamid it quotes, else
+        the one sent, replied or excluded with the latest ``sent_at`` (then the highest id)."""
+        if context_wamid:
+            rows = self.db.execute(
+                "SELECT * FROM outreach WHERE vendor_id=? AND wamid=? ORDER BY id LIMIT 1",
+                (vendor_id, context_wamid),
+            ).fetchall()
+            if rows:
+                return self._outreach(rows)[0]
+        rows = self.db.execute(
+            "SELECT * FROM outreach WHERE vendor_id=? AND status IN ('sent','replied','excluded')"
+            " AND sent_at IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (vendor_id,),
+        ).fetchall()
+        return self._outreach(rows)[0] if rows else None
 
     def set_outreach_status(
         self, request_id: str, vendor_id: str, status: str, at: float, *, wamid: str | None = None

@@ -86,6 +86,7 @@ class _Payload:
     buttons: tuple[tuple[str, str], ...] = ()
     callback_data: str | None = None
     context_wamid: str | None = None
+    to_input: str = ""  # "to" as the request wrote it, echoed in the response's contacts
 
 
 class _BadRequest(Exception):
@@ -210,7 +211,7 @@ class FakeWhatsAppCloud:
             raise httpx.ReadTimeout("simulated timeout: delivered, response lost", request=request)
         return httpx.Response(200, json={
             "messaging_product": "whatsapp",
-            "contacts": [{"input": _json_str(request, "to"), "wa_id": wa_digits(message.to)}],
+            "contacts": [{"input": payload.to_input, "wa_id": wa_digits(message.to)}],
             "messages": [{"id": message.wamid, "message_status": "accepted"}],
         })
 
@@ -457,10 +458,10 @@ def _read_send(request: httpx.Request) -> _Payload:
         if len(text) > MAX_TEXT:
             raise _BadRequest(100, "(#100) Param text['body'] must be at most 4096 characters long.",
                               f"text.body has {len(text)} characters")
-        return _Payload(to_e164, "text", text, (), callback, context_wamid)
+        return _Payload(to_e164, "text", text, (), callback, context_wamid, to)
     if kind == "interactive":
         text, buttons = _read_interactive(body.get("interactive"))
-        return _Payload(to_e164, "interactive", text, buttons, callback, context_wamid)
+        return _Payload(to_e164, "interactive", text, buttons, callback, context_wamid, to)
     raise _BadRequest(100, "(#100) Invalid parameter", f"type {kind!r} is not simulated (text, interactive)")
 
 
@@ -499,14 +500,6 @@ def _bsuid(waba_id: str, phone: str) -> str:
     region = phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or "ZZ"
     digest = hashlib.sha256(f"{waba_id}:{phone}".encode()).hexdigest()
     return f"{region}.{int(digest[:16], 16)}"
-
-
-def _json_str(request: httpx.Request, key: str) -> str:
-    try:
-        value = json.loads(request.content).get(key)
-    except (ValueError, AttributeError):
-        return ""
-    return value if isinstance(value, str) else ""
 
 
 def _status_fault(fault: _Fault) -> httpx.Response:

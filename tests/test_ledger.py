@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from concierge.ledger import Ledger
+from hypothesis import given
+from hypothesis import strategies as st
+
+from concierge.ledger import Ledger, RequestRow
 
 
 def test_inbound_wamid_recorded_once():
@@ -131,3 +134,139 @@ def test_a_unit_that_ends_normally_or_with_a_bug_commits():
     assert not ledger.db.in_transaction
     ledger.abandon()  # nothing open: nothing to undo
     assert ledger.inbound_count() == 2
+
+
+# --- the unit of work's cache of request rows ------------------------------------------------------
+# Inside a unit of work a request row is read from SQLite once and then served from memory. These
+# tests write the row through every path there is and read it back in the same unit: a cache that
+# missed a write, a rollback or a caller's change to what it was given would fail them.
+
+def _alice_request(ledger: Ledger) -> str:
+    request_id = ledger.create_request(
+        "+250780000001", "collecting_requirements", 0.0, {"plan": None, "requirements": {"item": "x"}}
+    )
+    return request_id
+
+
+def test_the_cache_sees_every_write_to_a_request_in_the_same_unit():
+    ledger = Ledger()
+    rid = _alice_request(ledger)
+    with ledger.unit_of_work():
+        assert ledger.get_request(rid).state == "collecting_requirements"  # now cached
+        ledger.save_request_data(rid, {"plan": {"batch_size": 3}}, 1.0)
+        row = ledger.get_request(rid)
+        assert (row.data, row.updated_at) == ({"plan": {"batch_size": 3}}, 1.0)
+        ledger.set_state(rid, "collecting_requirements", "vendor_outreach", 2.0, "test")
+        row = ledger.get_request(rid)
+        assert (row.state, row.updated_at, row.data) == ("vendor_outreach", 2.0, {"plan": {"batch_size": 3}})
+        # Tests and tools write the table directly: the cache must see those writes too.
+        ledger.db.execute("UPDATE requests SET state='error', data='{\"k\":1}' WHERE id=?", (rid,))
+        row = ledger.get_request(rid)
+        assert (row.state, row.data) == ("error", {"k": 1})
+        assert ledger.latest_request("+250780000001").state == "error"
+        ledger.db.executemany("UPDATE requests SET updated_at=? WHERE id=?", [(7.0, rid)])
+        assert ledger.get_request(rid).updated_at == 7.0
+        ledger.db.executescript("UPDATE requests SET client_phone='+250780000009'")
+        assert ledger.get_request(rid).client_phone == "+250780000009"
+        assert ledger.latest_request("+250780000001") is None
+        ledger.db.execute("INSERT OR REPLACE INTO requests (id, seq, client_phone, state, created_at,"
+                          " updated_at, data) VALUES (?, 1, '+250780000009', 'closed', 0, 8, '{}')", (rid,))
+        assert (ledger.get_request(rid).state, ledger.get_request(rid).data) == ("closed", {})
+        ledger.db.execute("DELETE FROM requests WHERE id=?", (rid,))
+        assert ledger.get_request(rid) is None and ledger.latest_request("+250780000009") is None
+        other = ledger.create_request("+250780000009", "collecting_requirements", 9.0, {"n": 2})
+        assert ledger.latest_request("+250780000009").id == other
+        assert ledger.get_request(other).data == {"n": 2}
+
+
+def test_a_request_read_from_the_cache_is_the_callers_own():
+    ledger = Ledger()
+    rid = _alice_request(ledger)
+    with ledger.unit_of_work():
+        first = ledger.get_request(rid)
+        first.data["requirements"]["item"] = "changed"  # as Concierge.update does, before saving
+        first.data["plan"] = {"batch_size": 9}
+        again, latest = ledger.get_request(rid), ledger.latest_request("+250780000001")
+        assert again.data == latest.data == {"plan": None, "requirements": {"item": "x"}}
+        assert again.data is not latest.data and again.data["requirements"] is not latest.data["requirements"]
+        # A row keeps the data it was read with, decoded before or after a later write.
+        before = ledger.get_request(rid)
+        ledger.save_request_data(rid, {"plan": "new"}, 1.0)
+        assert before.data == {"plan": None, "requirements": {"item": "x"}}
+        assert ledger.get_request(rid).data == {"plan": "new"}
+    outside = ledger.get_request(rid)
+    assert outside == RequestRow(rid, "+250780000001", "collecting_requirements", 0.0, 1.0, {"plan": "new"})
+
+
+def test_after_a_crash_the_rolled_back_request_is_read_as_committed():
+    ledger = Ledger()
+    rid = _alice_request(ledger)
+
+    class Died(BaseException):
+        pass
+
+    try:
+        with ledger.unit_of_work():
+            ledger.get_request(rid)
+            ledger.set_state(rid, "collecting_requirements", "vendor_outreach", 1.0, "test")
+            ledger.save_request_data(rid, {"plan": {"batch_size": 3}}, 1.0)
+            assert ledger.get_request(rid).state == "vendor_outreach"  # cached, uncommitted
+            raise Died()
+    except Died:
+        pass
+    ledger.abandon()
+    committed = ("collecting_requirements", 0.0, {"plan": None, "requirements": {"item": "x"}})
+    row = ledger.get_request(rid)
+    assert (row.state, row.updated_at, row.data) == committed
+    with ledger.unit_of_work():
+        row = ledger.get_request(rid)
+        assert (row.state, row.updated_at, row.data) == committed
+        ledger.set_state(rid, "collecting_requirements", "closed", 2.0, "test")
+    # A unit that ends with a bug commits; the next unit reads what was committed.
+    try:
+        with ledger.unit_of_work():
+            ledger.save_request_data(rid, {"after": "bug"}, 3.0)
+            raise ValueError("a handler bug")
+    except ValueError:
+        pass
+    with ledger.unit_of_work():
+        row = ledger.get_request(rid)
+        assert (row.state, row.data) == ("closed", {"after": "bug"})
+
+
+def test_outreach_answered_by_is_the_quoted_one_else_the_latest_sent():
+    ledger = Ledger()
+    for n, (vendor, status, sent_at, wamid) in enumerate([
+        ("v1", "sent", 5.0, "w-a"), ("v1", "replied", 9.0, "w-b"), ("v1", "queued", None, None),
+        ("v1", "excluded", 9.0, "w-c"), ("v1", "failed", 20.0, "w-d"), ("v2", "sent", 30.0, "w-b"),
+    ]):
+        rid = f"req-{n}"
+        ledger.insert_outreach(rid, vendor, f"k{n}", 1, 0.0)
+        ledger.db.execute("UPDATE outreach SET status=?, sent_at=?, wamid=? WHERE request_id=?",
+                          (status, sent_at, wamid, rid))
+    assert ledger.outreach_answered_by("v1", "w-b").request_id == "req-1"
+    assert ledger.outreach_answered_by("v1", "w-d").request_id == "req-4"  # quoted: any status
+    assert ledger.outreach_answered_by("v1", "w-zz").request_id == "req-3"  # tie on sent_at: higher id
+    assert ledger.outreach_answered_by("v1", None).request_id == "req-3"
+    assert ledger.outreach_answered_by("v3", "w-a") is None
+
+
+_STATUS = st.sampled_from(["queued", "sent", "replied", "no_response", "failed", "excluded"])
+_WAMID = st.sampled_from([None, "w-a", "w-b", "w-c"])
+
+
+@given(rows=st.lists(st.tuples(st.sampled_from(["v1", "v2"]), _STATUS,
+                               st.one_of(st.none(), st.integers(0, 4).map(float)), _WAMID), max_size=8),
+       context=_WAMID)
+def test_outreach_answered_by_agrees_with_a_scan_of_the_vendors_outreach(rows, context):
+    ledger = Ledger()
+    for n, (vendor, status, sent_at, wamid) in enumerate(rows):
+        ledger.insert_outreach(f"req-{n}", vendor, f"k{n}", 1, 0.0)
+        ledger.db.execute("UPDATE outreach SET status=?, sent_at=?, wamid=? WHERE request_id=?",
+                          (status, sent_at, wamid, f"req-{n}"))
+    scanned = ledger.outreach(vendor_id="v1")  # what the concierge did before: read them all
+    expected = next((r for r in scanned if context and r.wamid == context), None)
+    if expected is None:
+        answered = [r for r in scanned if r.status in ("sent", "replied", "excluded") and r.sent_at is not None]
+        expected = max(answered, key=lambda r: (r.sent_at, r.id)) if answered else None
+    assert ledger.outreach_answered_by("v1", context) == expected

@@ -74,6 +74,11 @@ def test_text_send_answers_like_meta_and_is_recorded(fake, http, clock):
                                      callback_data="key-1")]
 
 
+def test_contacts_echo_the_recipient_as_the_request_wrote_it(http):
+    data = post(http, text_body(to="+250788000101")).json()
+    assert data["contacts"] == [{"input": "+250788000101", "wa_id": "250788000101"}]
+
+
 @pytest.mark.parametrize("version", ["v17.0", "v21.0", "v26.0"])
 def test_any_graph_version_is_served(http, version):
     assert post(http, text_body(), version=version).status_code == 200
