@@ -14,9 +14,9 @@ import re
 import sys
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
 from rapidfuzz.distance import Levenshtein
 
+from concierge.contracts import Check
 from concierge.drugs import DrugLexicon
 from concierge.errors import OcrFailed
 from concierge.ocr_rules import analyse, parse_amount
@@ -30,7 +30,7 @@ RECEIPT_FIELDS = ("company", "date", "total")
 _TEXT = {"type": "string"}
 _AMOUNT = {"type": ["number", "string"]}
 # What the scoring reads from a ground-truth file; anything else in it is the renderer's business.
-SAMPLE_TRUTH = Draft202012Validator({
+SAMPLE_TRUTH = Check({
     "type": "object",
     "required": ["kind"],
     "properties": {"kind": {"enum": ["prescription", "invoice", "product"]}, "degrade": _TEXT, "text": _TEXT},
@@ -47,7 +47,7 @@ SAMPLE_TRUTH = Draft202012Validator({
              "type": "object", "properties": {"brand": _TEXT, "model": _TEXT}}}}}},
     ],
 })
-RECEIPT_KEY = Draft202012Validator({
+RECEIPT_KEY = Check({
     "type": "object",
     "required": list(RECEIPT_FIELDS),
     "properties": {"company": _TEXT, "date": _TEXT, "total": _AMOUNT, "degrade": _TEXT},
@@ -58,7 +58,7 @@ class GroundTruthInvalid(ValueError):
     """One line per broken ground-truth file: its path, where in it, and what is wrong."""
 
 
-def _load_truths(paths: list[Path], schema: Draft202012Validator, stem_of) -> list[tuple[Path, dict, Path]]:
+def _load_truths(paths: list[Path], schema: Check, stem_of) -> list[tuple[Path, dict, Path]]:
     """Every ground-truth file with its image, or ``GroundTruthInvalid`` naming each bad one: a set
     scored with a file quietly left out would report an accuracy nobody measured."""
     loaded, problems = [], []
@@ -68,10 +68,9 @@ def _load_truths(paths: list[Path], schema: Draft202012Validator, stem_of) -> li
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             problems.append(f"{path}: not JSON ({exc})")
             continue
-        errors = sorted(schema.iter_errors(truth), key=lambda e: list(e.absolute_path))
-        if errors:
-            where = "/".join(str(p) for p in errors[0].absolute_path) or "top level"
-            problems.append(f"{path}: {where}: {errors[0].message}")
+        error = schema.first_error(truth)
+        if error:
+            problems.append(f"{path}: {error}")
             continue
         image = _image_for(stem_of(path))
         if image is None:

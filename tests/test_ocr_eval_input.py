@@ -20,10 +20,10 @@ def test_broken_ground_truth_is_listed_file_by_file_and_nothing_is_scored(tmp_pa
     out = tmp_path / "report.json"
     assert main([str(tmp_path), "--json", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "a.json: top level: 'date' is a required property" in err
+    assert "a.json: (top level): 'date' is a required property" in err
     assert "b.json: not JSON" in err
     assert "c.json: no image next to it" in err
-    assert "d.json: items/0: 'drug' is a required property" in err
+    assert "d.json: items[0]: 'drug' is a required property" in err
     assert "Traceback" not in err and not out.exists()
 
 
@@ -31,7 +31,7 @@ def test_a_receipt_key_without_its_total_is_named(tmp_path, capsys):
     (tmp_path / "001.key.json").write_text(json.dumps({"company": "X", "date": "01/01/2018"}))
     (tmp_path / "001.jpg").write_bytes(b"not an image")
     assert main([str(tmp_path)]) == 2
-    assert "001.key.json: top level: 'total' is a required property" in capsys.readouterr().err
+    assert "001.key.json: (top level): 'total' is a required property" in capsys.readouterr().err
 
 
 def test_a_folder_without_labelled_images_is_an_error_not_an_empty_table(tmp_path, capsys):

@@ -54,11 +54,11 @@ def test_simulate_refuses_a_bad_params_file_by_name(tmp_path, capsys, text, word
 
 
 @pytest.mark.parametrize("text, words", [
-    ("whatsapp_message: abc\n", "top level: 'prices' is a required property"),
+    ("whatsapp_message: abc\n", "(top level): 'prices' is a required property"),
     ("prices:\n  whatsapp: {client_message_usd: 0, vendor_message_usd: cheap}\n"
      "  brain: {chars_per_token: 4, input_usd_per_million_tokens: 1, output_usd_per_million_tokens: 1}\n"
      "  ocr: {per_call_usd: 0}\n  calls: {per_minute_usd: 0}\n",
-     "prices/whatsapp/vendor_message_usd: 'cheap' is not of type 'number'"),
+     "prices.whatsapp.vendor_message_usd: 'cheap' is not of type 'number'"),
     ("prices: [\n", "not YAML"),
 ])
 def test_simulate_refuses_a_bad_price_table_before_running(tmp_path, capsys, text, words):

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+
+from concierge.contracts import Check
 
 PRICES_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "prices.yaml"
 
@@ -87,7 +88,7 @@ def percentile(hist: dict[int, int], never: int, q: float) -> int | None:
 
 
 _PRICE = {"type": "number", "minimum": 0}
-PRICE_TABLE = Draft202012Validator({
+PRICE_TABLE = Check({
     "type": "object",
     "required": ["prices"],
     "properties": {"prices": {
@@ -117,10 +118,9 @@ def load_prices(path: str | Path | None = None) -> dict[str, Any]:
         data = yaml.safe_load(source.read_text("utf-8"))
     except yaml.YAMLError as exc:
         raise ValueError(f"{source}: not YAML ({exc})") from None
-    errors = sorted(PRICE_TABLE.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "top level"
-        raise ValueError(f"{source}: {where}: {errors[0].message}")
+    error = PRICE_TABLE.first_error(data)
+    if error:
+        raise ValueError(f"{source}: {error}")
     return data["prices"]
 
 
