@@ -166,9 +166,10 @@ class CassetteBrain:
                 self._count(context_pack, Usage.from_dict(entry.get("usage")), "cassette")
                 return names.restore(entry["answer"])
             if self.mode == "replay":
+                missing = "" if self.cassette.path.exists() else " (the file does not exist)"
                 message = (f"brain cassette miss: no recorded answer for request key {key} "
                            f"({self.provider}/{self.model}, event {context_pack.get('event')!r}, "
-                           f"state {context_pack.get('state')!r}) in {self.cassette.path}; "
+                           f"state {context_pack.get('state')!r}) in {self.cassette.path}{missing}; "
                            f"record it with {self.record_hint or '--cassette-mode record'}")
                 self.misses.append(message)
                 raise BrainUnavailable("cassette miss")
