@@ -27,6 +27,8 @@ def add_brain_arguments(p: argparse.ArgumentParser, *, repeat: bool = True) -> N
     p.add_argument("--cassette-mode", default=None, choices=CASSETTE_MODES,
                    help="replay (default: never calls out), record (calls and writes), auto (records misses)")
     if repeat:
+        p.add_argument("--require-pass-k", action="append", default=[], metavar="TAG",
+                       help="gate: every scenario with TAG must pass all K runs (repeatable)")
         p.add_argument("--repeat", type=int, default=1, metavar="K",
                        help="run each scenario K times with K seeds (and K brain samples); report pass^k")
 
@@ -64,6 +66,21 @@ def apply(scenarios: list[Scenario], args: argparse.Namespace) -> list[Scenario]
     return problems or out
 
 
+def configured(scenarios: list[Scenario], args: argparse.Namespace) -> list[Scenario] | int:
+    """``apply``, and ``--repeat`` checked; on a problem it is printed and exit 2 is returned."""
+    import sys
+
+    out = apply(scenarios, args)
+    problems = [p for p in out if isinstance(p, str)]
+    if getattr(args, "repeat", 1) < 1:
+        problems.append("--repeat: K must be at least 1")
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 2
+    return out  # type: ignore[return-value]
+
+
 def repeated(scenario: Scenario, i: int, seed: int | None) -> Scenario:
     """The i-th of K runs: its own seed, and the i-th recorded sample of each brain answer."""
     base = scenario.seed if seed is None else seed
@@ -71,15 +88,25 @@ def repeated(scenario: Scenario, i: int, seed: int | None) -> Scenario:
     return dataclasses.replace(scenario, seed=base + i, brain=brain)
 
 
-def run_repeated(scenarios: list[Scenario], seed: int | None, k: int) -> tuple[list[Any], dict[str, Any]]:
+def run_repeated(scenarios: list[Scenario], seed: int | None, k: int) -> tuple[list[Any], dict[str, Any], list[Any]]:
     """Each scenario K times. Returns one result per scenario for the usual reports (its first
-    failing run, else its first run) and the pass^k summary."""
+    failing run, else its first run), the pass^k summary, and every run's result."""
     from .cli import run_all
 
     runs = [run_all([repeated(s, i, seed) for s in scenarios], None) for i in range(k)]
-    by_scenario = list(zip(*runs)) if runs else []
+    by_scenario = list(zip(*runs, strict=True)) if runs else []
     shown = [next((r for r in rs if not r.passed), rs[0]) for rs in by_scenario]
-    return shown, pass_k(by_scenario, k)
+    return shown, pass_k(by_scenario, k), [r for rs in by_scenario for r in rs]
+
+
+def run(scenarios: list[Scenario], seed: int | None, k: int) -> tuple[list[Any], dict[str, Any] | None, list[Any]]:
+    """``run_repeated`` when K > 1, else one plain run (no pass^k summary)."""
+    if k > 1:
+        return run_repeated(scenarios, seed, k)
+    from .cli import run_all
+
+    results = run_all(scenarios, seed)
+    return results, None, results
 
 
 def pass_k(by_scenario: list[tuple[Any, ...]], k: int) -> dict[str, Any]:
@@ -100,6 +127,21 @@ def tag_pass_k(summary: dict[str, Any], tag: str) -> tuple[bool, list[str], int]
     tagged = [r for r in summary["scenarios"] if tag in r["tags"]]
     failing = [r["id"] for r in tagged if not r["pass_k"]]
     return bool(tagged) and not failing, failing, len(tagged)
+
+
+def pass_k_criterion(summary: dict[str, Any] | None, tag: str, k: int) -> dict[str, Any]:
+    """The gate's ``reliability.pass_k.<tag>``: every scenario with the tag passed all K runs."""
+    cid, title = f"reliability.pass_k.{tag}", f"pass^{k} for the scenarios tagged {tag}"
+    if summary is None:
+        return {"id": cid, "title": title, "verdict": "fail", "evidence": {"k": k},
+                "summary": "needs --repeat K with K >= 2"}
+    ok, failing, n = tag_pass_k(summary, tag)
+    rows = [r for r in summary["scenarios"] if tag in r["tags"]]
+    text = (f"{n - len(failing)}/{n} scenarios passed all {k} runs" if n else f"no scenario is tagged {tag}")
+    if failing:
+        text += f"; not every run passed: {', '.join(failing)}"
+    return {"id": cid, "title": title, "verdict": "pass" if ok else "fail",
+            "evidence": {"k": k, "scenarios": rows}, "summary": text}
 
 
 def console(summary: dict[str, Any]) -> str:

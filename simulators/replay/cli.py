@@ -154,20 +154,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = _chosen(args)
     if isinstance(chosen, int):
         return chosen
-    chosen = brain_cli.apply(chosen, args)
-    if chosen and isinstance(chosen[0], str) or args.repeat < 1:
-        for problem in chosen if chosen and isinstance(chosen[0], str) else ["--repeat: K must be at least 1"]:
-            print(problem, file=sys.stderr)
-        return EXIT_INVALID
+    chosen = brain_cli.configured(chosen, args)
+    if isinstance(chosen, int):
+        return chosen
     print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
           + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
-    summary = None
-    if args.repeat > 1:
-        results, summary = brain_cli.run_repeated(chosen, args.seed, args.repeat)
-    else:
-        results = run_all(chosen, args.seed)
+    results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat)
     write_reports(args.report_dir, results, seed=args.seed)
-    brain_cli.append_to_reports(args.report_dir, summary, results)
+    brain_cli.append_to_reports(args.report_dir, summary, every_run)
     print_results(results, args.seed)
     if summary is not None:
         print(brain_cli.console(summary))
