@@ -17,7 +17,6 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import phonenumbers
 
@@ -272,7 +271,16 @@ def vendor_link(phone: object, text: str | None = None) -> str | None:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     link = f"https://wa.me/{e164[1:]}"
     prefill = _clip(text, _LINK_TEXT_CHARS) if text and str(text).strip() else ""
-    return f"{link}?text={quote(prefill, safe='')}" if prefill else link
+    return f"{link}?text={percent_encode(prefill)}" if prefill else link
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def percent_encode(text: str) -> str:
+    """RFC 3986 percent-encoding of a query value (every byte but the unreserved ones). Written
+    here, not taken from urllib: the core imports no package that does I/O, even in part."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
 def format_price(c: Candidate, language: str = "en") -> str:

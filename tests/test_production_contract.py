@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 from hypothesis import given
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from concierge.brainloop import containment_problem
 from concierge.contracts import validate_brain_output
 from concierge.errors import ContractViolation
-from concierge.shortlist import vendor_link
+from concierge.shortlist import percent_encode, vendor_link
 
 ITEM = {"vendor_id": "v1", "vendor_name": "V One", "vendor_phone": "+250788400111", "response_summary": "ok"}
 
@@ -67,3 +67,8 @@ def test_link_text_round_trips_through_the_url(text):
     # Whatever the brain wrote, the link stays one URL with one query key (nothing breaks out of it).
     assert not any(ch.isspace() for ch in link) and set(parse_qs(parsed.query)) <= {"text"}
     assert vendor_link("+250788400111", None) == "https://wa.me/250788400111"
+
+
+@given(st.text(max_size=200))
+def test_percent_encoding_matches_the_standard_library(text):
+    assert percent_encode(text) == quote(text, safe="")
