@@ -54,7 +54,8 @@ def test_brain_options_are_checked_before_running(tmp_path, capsys):
     assert "pharmacy_text_happy_path.yaml:1 brain.cassette" in err and "--cassette-mode record" in err
     assert main(["run", str(HAPPY), "--repeat", "0", "--report-dir", str(tmp_path)]) == 2
     # --brain rule drops a scenario's brain: key: the rule brain answers, no cassette involved.
-    assert main(["run", str(BRAINS), "--brain", "rule", "--report-dir", str(tmp_path / "rule")]) == 0
+    assert main(["run", str(BRAINS / "openai_pharmacy_happy_path.yaml"), "--brain", "rule",
+                 "--report-dir", str(tmp_path / "rule")]) == 0
     assert "brain" not in json.loads((tmp_path / "rule" / "report.json").read_text())
 
 

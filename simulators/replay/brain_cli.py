@@ -36,8 +36,6 @@ def add_brain_arguments(p: argparse.ArgumentParser, *, repeat: bool = True) -> N
 def apply(scenarios: list[Scenario], args: argparse.Namespace) -> list[Scenario] | list[str]:
     """The scenarios with the command line's brain options applied, or the problems with them."""
     brain, mode, url = getattr(args, "brain", None), getattr(args, "cassette_mode", None), getattr(args, "brain_url", None)
-    if brain is None and mode is None and url is None:
-        return scenarios
     provider, _, model = (brain or "").partition(":")
     if brain is not None and provider not in (*BRAIN_PROVIDERS, "rule"):
         return [f"--brain: unknown provider {provider!r}; expected {', '.join(BRAIN_PROVIDERS)} or rule"]
