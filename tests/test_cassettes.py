@@ -160,3 +160,15 @@ def test_record_without_an_api_key_says_which_variable(tmp_path, monkeypatch):
     with pytest.raises(BrainUnavailable):
         brain.propose(pack())
     assert "$GEMINI_API_KEY is not set" in brain.misses[0]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=9_999_999), min_size=1, max_size=4, unique=True))
+def test_answer_names_restore_to_this_runs_values(suffixes):
+    phones = [f"+250788{n:07d}"[:13] for n in suffixes]
+    phones = list(dict.fromkeys(p for p in phones if phones_in(p)))
+    names = StableNames()
+    names.normalize({"outreach": {"replies": [{"vendor_phone": p} for p in phones]}, "request_id": "req-00042"})
+    answer = json.dumps({"items": [{"vendor_phone": p} for p in reversed(phones)], "ref": "req-00042"})
+    stored = names.text(answer)
+    assert not phones_in(stored) and "req-00042" not in stored
+    assert names.restore(stored) == answer
