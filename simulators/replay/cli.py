@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..progress import ProgressLine
+from .collection import NOT_A_SCENARIO
 from .loader import discover, load_scenario
 from .model import Problem, Scenario, ScenarioInvalid
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    run.add_argument("-v", "--verbose", action="store_true", help="print every scenario's whole transcript")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
     new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
@@ -66,23 +68,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_all(paths: Sequence[str]) -> tuple[list[Scenario], list[Problem]]:
+def _load_all(paths: Sequence[str], broken: dict[str, list[Problem]] | None = None,
+              ) -> tuple[list[Scenario], list[Problem]]:
+    """Every scenario under ``paths``, and every problem; ``broken`` gets each invalid file's own."""
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
+    skipped: list[Path] = []
     try:
-        files = discover(list(paths))
+        files = discover(list(paths), skipped)
     except ScenarioInvalid as exc:
         return [], list(exc.problems)
+    for path in skipped:
+        print(f"note: {path}: {NOT_A_SCENARIO}", file=sys.stderr)
     seen: dict[str, str] = {}
     for path in files:
         try:
             scenario = load_scenario(path)
         except ScenarioInvalid as exc:
             problems.extend(exc.problems)
+            if broken is not None:
+                broken[str(path)] = list(exc.problems)
             continue
         if scenario.id in seen:
             problems.append(Problem(str(path), 1, "scenario",
                                     f"id {scenario.id!r} is already used by {seen[scenario.id]}; ids must be unique"))
+            if broken is not None:
+                broken[str(path)] = problems[-1:]
             continue
         seen[scenario.id] = str(path)
         scenarios.append(scenario)
@@ -132,7 +143,14 @@ def print_results(results, seed: int | None, out=None) -> None:
 
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
     """The scenarios the paths, ``-k`` and ``--tag`` select, or exit 2 after saying what is wrong."""
-    scenarios, problems = _load_all(args.paths)
+    broken: dict[str, list[Problem]] = {}
+    scenarios, problems = _load_all(args.paths, broken)
+    if problems and (args.keyword or args.tag) and len(problems) == sum(map(len, broken.values())):
+        from .selection import picks_broken_file, warning_for
+
+        for file in [f for f in broken if not picks_broken_file(f, args.keyword, args.tag)]:
+            print(warning_for(file, len(broken[file])), file=sys.stderr)
+            problems = [p for p in problems if p not in broken.pop(file)]
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
@@ -153,6 +171,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
     results = run_all(chosen, args.seed)
     write_reports(args.report_dir, results, seed=args.seed)
+    if args.verbose:
+        from .report_parts import transcript_text
+
+        for r in results:
+            print("\n".join(transcript_text(r, args.seed)))
     print_results(results, args.seed)
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
     if any(r.verdict == "error" for r in results):

@@ -32,6 +32,7 @@ class Failure:
     key: str
     message: str
     invariant: str | None = None
+    also: list[Failure] = field(default_factory=list)  # the other keys of the same step that failed
 
     def headline(self, file: str) -> str:
         return f"{file}:{self.line} step {self.step} {self.key}: {self.message}"
@@ -286,6 +287,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
             failures = run.play(step)
             if failures:
                 failure = failures[0]
+                failure.also = failures[1:]
                 if len(failures) > 1:
                     failure.message += "".join(f"\n    also {f.key}: {f.message}" for f in failures[1:])
                 break
