@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 # Every spelling YAML 1.1 (PyYAML) reads as a boolean.
-_BOOL_WORD = re.compile(r"(?<![\w\"'])(yes|no|true|false|on|off|y|n)(?![\w\"'])", re.I)
+_BOOL_WORD = re.compile(r"(?<![\w\"'])(yes|no|true|false|on|off)(?![\w\"'])", re.I)
 
 
 def written_word(source: Sequence[str], line: int, value: Any, key: str = "") -> str:
@@ -29,7 +29,7 @@ def written_word(source: Sequence[str], line: int, value: Any, key: str = "") ->
     rest = text[at + len(name) + 1:] if at >= 0 else text.split(":", 1)[-1]
     for found in _BOOL_WORD.finditer(rest):
         word = found.group(1)
-        if (word.lower() in ("yes", "true", "on", "y")) == bool(value):
+        if (word.lower() in ("yes", "true", "on")) == bool(value):
             return word
     return fallback
 
