@@ -1,6 +1,6 @@
 """``concierge-sim``: run and validate scenario files, evaluate OCR, and gate a phase.
 
-Exit codes (SCENARIO_FORMAT.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
+Exit codes (docs/scenario-format.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
 usage · 3 harness error. Bad input is reported as ``file:line key: message`` — never a traceback.
 """
 

@@ -1,10 +1,10 @@
 """``concierge-sim gate phase0``: may the concierge leave Phase 0? Criterion by criterion, with evidence.
 
-The criteria are the runbook's Phase 0 entry, activity and exit criteria (DOMAIN.md "Metrics, gates,
-rollback"). Evidence comes from real runs: the unit test suite, every scenario under
-``scenarios/phase0/`` (the gate's set: a user's own files elsewhere under ``scenarios/`` are not
-judged), the OCR evaluation on the committed sample set, and probes that drive the concierge directly where a
-scenario cannot (every forbidden transition, invalid tool arguments).
+The criteria are the runbook's Phase 0 entry, activity and exit criteria (docs/rollout-runbook.md;
+docs/domain.md "Metrics, gates, rollback"). Evidence comes from real runs: the unit test suite, every
+scenario under ``scenarios/phase0/`` (the gate's set: a user's own files elsewhere under
+``scenarios/`` are not judged), the OCR evaluation on the committed sample set, and probes that drive
+the concierge directly where a scenario cannot (every forbidden transition, invalid tool arguments).
 """
 
 from __future__ import annotations
