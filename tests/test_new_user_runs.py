@@ -102,10 +102,10 @@ def test_tag_selection_skips_a_broken_file_of_another_tag(tmp_path, capsys):
 # --- the gate's scenario set and its FAIL ----------------------------------------------------------
 
 
-def test_the_gate_judges_the_phase0_folder_unless_told_otherwise(monkeypatch):
+def test_the_gate_judges_the_phase0_folder_unless_told_otherwise(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(gate, "run_phase0", lambda args: seen.setdefault("scenarios", args.scenarios) and 0)
-    gate.main("phase0", ["--report-dir", "/tmp/never-written-by-this-test"])
+    gate.main("phase0", ["--report-dir", str(tmp_path)])
     assert seen["scenarios"] == ["scenarios/phase0"]
 
 
