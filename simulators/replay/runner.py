@@ -286,15 +286,12 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
         for step in scenario.steps:
             failures = run.play(step)
             if failures:
-                failure = failures[0]
-                failure.also = failures[1:]
-                if len(failures) > 1:
-                    failure.message += "".join(f"\n    also {f.key}: {f.message}" for f in failures[1:])
+                failure = _first_of(failures)
                 break
             violations = check_all(world, run.context)
             if violations:
-                name, message = violations[0]
-                failure = Failure(step.index, step.line, f"invariant {name}", message, invariant=name)
+                failure = _first_of([Failure(step.index, step.line, f"invariant {n}", m, invariant=n)
+                                     for n, m in violations])
                 break
         if failure is None:
             failure = _unexpected_errors(world, scenario)
@@ -315,6 +312,14 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
     finally:
         if world is not None:
             world.close()
+
+
+def _first_of(failures: list[Failure]) -> Failure:
+    """The step's first failure, carrying the others: the reports list every key that failed."""
+    first = failures[0]
+    first.also = failures[1:]
+    first.message += "".join(f"\n    also {f.key}: {f.message}" for f in first.also)
+    return first
 
 
 def _unexpected_errors(world: SimWorld, scenario: Scenario) -> Failure | None:
