@@ -233,3 +233,17 @@ def test_an_indentation_slip_gets_a_hint_at_its_line(tmp_path):
     assert "check the indentation at line 5" in problem and problem.startswith(f"{tmp_path / 'y.yaml'}:5 yaml")
     text = "scenario: x\nsteps:\n  - client: alice\n    text: hi\n   - advance: 2m\n"
     assert "check the indentation at line 5" in _problems(tmp_path, text)[0]
+
+
+def test_a_broken_fixture_shared_by_a_selected_file_still_stops_the_run(tmp_path, capsys):
+    folder = tmp_path / "scenarios"
+    fixture = tmp_path / "fixtures" / "v.yaml"
+    fixture.parent.mkdir()
+    fixture.write_text("- {id: a, name: A, phone: 'not a phone', categories: [pharmacy], area: Remera}\n")
+    for name in ("picked_case", "other_case"):
+        _scenario(folder, name).write_text(
+            f"scenario: {name}\nvendors: {fixture}\nclients: [{{id: alice, phone: '+250780000001'}}]\n"
+            "steps:\n  - client: alice\n    text: hi\n")
+    assert main(["run", str(folder), "-k", "picked", "--report-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "other_case.yaml is invalid" in err and "v.yaml:1 vendors[0].phone" in err

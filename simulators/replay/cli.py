@@ -149,8 +149,8 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
         from .selection import picks_broken_file, warning_for
 
         for file in [f for f in broken if not picks_broken_file(f, args.keyword, args.tag)]:
-            print(warning_for(file, len(broken[file])), file=sys.stderr)
-            problems = [p for p in problems if p not in broken.pop(file)]
+            print(warning_for(file, len(broken.pop(file))), file=sys.stderr)
+        problems = [p for file_problems in broken.values() for p in file_problems]
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
