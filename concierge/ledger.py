@@ -1,6 +1,6 @@
 """The ledger: a real SQLite database whose unique constraints are what make dedupe hold.
 
-Every deduplication rule of DOMAIN.md is a constraint here, and every write that must happen at
+Every deduplication rule of docs/domain.md is a constraint here, and every write that must happen at
 most once is an ``INSERT`` whose success decides whether the side effect runs ("insert first, send
 only if the insert won"). The concierge never checks-then-acts in Python memory for those rules.
 """

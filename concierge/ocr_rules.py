@@ -1,6 +1,6 @@
 """From what an OCR engine read to what the concierge may act on: pure rules, no I/O.
 
-Safety (DOMAIN.md "OCR"): a drug name below 0.75 confidence, an unclear dose or quantity, an overall
+Safety (docs/domain.md "OCR"): a drug name below 0.75 confidence, an unclear dose or quantity, an overall
 confidence below 0.7, or no text at all make the next action ``ask_client``; the question quotes what
 was read and asks the client to confirm or type it. Nothing here guesses, substitutes or advises: a
 fuzzy lexicon match only ever raises or lowers a confidence and corrects a misread spelling of the

@@ -1,6 +1,6 @@
 """``concierge-sim``: run and validate scenario files, evaluate OCR, and gate a phase.
 
-Exit codes (SCENARIO_FORMAT.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
+Exit codes (docs/scenario-format.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
 usage · 3 harness error. Bad input is reported as ``file:line key: message`` — never a traceback.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..progress import ProgressLine
+from .collection import NOT_A_SCENARIO
 from .loader import discover, load_scenario
 from .model import Problem, Scenario, ScenarioInvalid
 
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     from .brain_cli import add_brain_arguments
 
     add_brain_arguments(run)
+    run.add_argument("-v", "--verbose", action="store_true", help="print every scenario's whole transcript")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
     new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
@@ -69,23 +71,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_all(paths: Sequence[str]) -> tuple[list[Scenario], list[Problem]]:
+def _load_all(paths: Sequence[str], broken: dict[str, list[Problem]] | None = None,
+              ) -> tuple[list[Scenario], list[Problem]]:
+    """Every scenario under ``paths``, and every problem; ``broken`` gets each invalid file's own."""
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
+    skipped: list[Path] = []
     try:
-        files = discover(list(paths))
+        files = discover(list(paths), skipped)
     except ScenarioInvalid as exc:
         return [], list(exc.problems)
+    for path in skipped:
+        print(f"note: {path}: {NOT_A_SCENARIO}", file=sys.stderr)
     seen: dict[str, str] = {}
     for path in files:
         try:
             scenario = load_scenario(path)
         except ScenarioInvalid as exc:
             problems.extend(exc.problems)
+            if broken is not None:
+                broken[str(path)] = list(exc.problems)
             continue
         if scenario.id in seen:
             problems.append(Problem(str(path), 1, "scenario",
                                     f"id {scenario.id!r} is already used by {seen[scenario.id]}; ids must be unique"))
+            if broken is not None:
+                broken[str(path)] = problems[-1:]
             continue
         seen[scenario.id] = str(path)
         scenarios.append(scenario)
@@ -135,7 +146,14 @@ def print_results(results, seed: int | None, out=None) -> None:
 
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
     """The scenarios the paths, ``-k`` and ``--tag`` select, or exit 2 after saying what is wrong."""
-    scenarios, problems = _load_all(args.paths)
+    broken: dict[str, list[Problem]] = {}
+    scenarios, problems = _load_all(args.paths, broken)
+    if problems and (args.keyword or args.tag) and len(problems) == sum(map(len, broken.values())):
+        from .selection import picks_broken_file, warning_for
+
+        for file in [f for f in broken if not picks_broken_file(f, args.keyword, args.tag)]:
+            print(warning_for(file, len(broken.pop(file))), file=sys.stderr)
+        problems = [p for file_problems in broken.values() for p in file_problems]
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
@@ -162,6 +180,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat)
     write_reports(args.report_dir, results, seed=args.seed)
     brain_cli.append_to_reports(args.report_dir, summary, every_run)
+    if args.verbose:
+        from .report_parts import transcript_text
+
+        for r in results:
+            print("\n".join(transcript_text(r, args.seed)))
     print_results(results, args.seed)
     if summary is not None:
         print(brain_cli.console(summary))

@@ -1,15 +1,15 @@
 """``concierge-sim gate phase0``: may the concierge leave Phase 0? Criterion by criterion, with evidence.
 
-The criteria are the runbook's Phase 0 entry, activity and exit criteria (DOMAIN.md "Metrics, gates,
-rollback"). Evidence comes from real runs: the unit test suite, every scenario under ``scenarios/``,
-the OCR evaluation on the committed sample set, and probes that drive the concierge directly where a
-scenario cannot (every forbidden transition, invalid tool arguments).
+The criteria are the runbook's Phase 0 entry, activity and exit criteria (docs/rollout-runbook.md;
+docs/domain.md "Metrics, gates, rollback"). Evidence comes from real runs: the unit test suite, every
+scenario under ``scenarios/phase0/`` (the gate's set: a user's own files elsewhere under
+``scenarios/`` are not judged), the OCR evaluation on the committed sample set, and probes that drive
+the concierge directly where a scenario cannot (every forbidden transition, invalid tool arguments).
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results
+from .gate_causes import fail_causes
+from .pytest_progress import run_with_progress
 from .reports import write_reports
 from .runner import ScenarioResult
 
@@ -44,12 +46,12 @@ def unit_tests(args: argparse.Namespace) -> Criterion:
         except ImportError:
             pass
         print("gate: running the unit test suite ...", flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        tail = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+        returncode, output = run_with_progress(cmd)
+        tail = output.strip().splitlines()[-1:] if output.strip() else []
         if not junit.exists():
-            return _criterion("entry.unit_tests", title, False, {"returncode": proc.returncode,
-                              "output": proc.stdout[-2000:] + proc.stderr[-2000:]},
-                              f"pytest did not produce a report (exit {proc.returncode})")
+            return _criterion("entry.unit_tests", title, False, {"returncode": returncode,
+                              "output": output[-4000:]},
+                              f"pytest did not produce a report (exit {returncode})")
         if tail:
             print(f"gate: unit tests: {tail[0]}", flush=True)
     try:
@@ -299,26 +301,28 @@ def run_phase0(args: argparse.Namespace) -> int:
     verdict = "pass" if all(c["verdict"] == "pass" for c in criteria) and all(r.passed for r in results) else "fail"
     write_reports(args.report_dir, results, seed=args.seed, gate="phase0", criteria=criteria, verdict=verdict)
     brain_cli.append_to_reports(args.report_dir, summary, every_run)
-    _print_table(criteria, verdict)
+    _print_table(criteria, verdict, fail_causes(criteria, results))
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
     return EXIT_OK if verdict == "pass" else EXIT_FAILED
 
 
-def _print_table(criteria: list[Criterion], verdict: str) -> None:
+def _print_table(criteria: list[Criterion], verdict: str, causes: list[str] | None = None) -> None:
     width = max(len(c["id"]) for c in criteria)
     print()
     for c in criteria:
         mark = "PASS" if c["verdict"] == "pass" else "FAIL"
         print(f"  {mark}  {c['id']:<{width}}  {c['summary']}")
-    print(f"\nPhase 0 gate: {verdict.upper()}")
+    print(f"\nPhase 0 gate: {verdict.upper()}" + (f" because: {'; '.join(causes)}" if causes else ""))
 
 
 def main(phase: str, argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"concierge-sim gate {phase}")
     if phase == "phase0":
-        parser.add_argument("--scenarios", nargs="+", default=["scenarios"])
+        parser.add_argument("--scenarios", nargs="+", default=["scenarios/phase0"],
+                            help="the gate's scenario set (default: the scenarios/phase0 folder only; "
+                                 "your own files elsewhere under scenarios/ are not judged)")
         parser.add_argument("--report-dir", default="reports/phase0")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--unit-junit", default=None, help="use this junit file instead of running pytest")

@@ -32,6 +32,7 @@ class Failure:
     key: str
     message: str
     invariant: str | None = None
+    also: list[Failure] = field(default_factory=list)  # the other keys of the same step that failed
 
     def headline(self, file: str) -> str:
         return f"{file}:{self.line} step {self.step} {self.key}: {self.message}"
@@ -290,14 +291,12 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
         for step in scenario.steps:
             failures = run.play(step) or _brain_failures(world, step)
             if failures:
-                failure = failures[0]
-                if len(failures) > 1:
-                    failure.message += "".join(f"\n    also {f.key}: {f.message}" for f in failures[1:])
+                failure = _first_of(failures)
                 break
             violations = check_all(world, run.context)
             if violations:
-                name, message = violations[0]
-                failure = Failure(step.index, step.line, f"invariant {name}", message, invariant=name)
+                failure = _first_of([Failure(step.index, step.line, f"invariant {n}", m, invariant=n)
+                                     for n, m in violations])
                 break
         if failure is None:
             failure = _unexpected_errors(world, scenario)
@@ -324,6 +323,14 @@ def _brain_failures(world: SimWorld, step: Step) -> list[Failure]:
     from ..brain_setup import step_problems
 
     return [Failure(step.index, step.line, "brain.cassette", p) for p in step_problems(world)]
+
+
+def _first_of(failures: list[Failure]) -> Failure:
+    """The step's first failure, carrying the others: the reports list every key that failed."""
+    first = failures[0]
+    first.also = failures[1:]
+    first.message += "".join(f"\n    also {f.key}: {f.message}" for f in first.also)
+    return first
 
 
 def _unexpected_errors(world: SimWorld, scenario: Scenario) -> Failure | None:

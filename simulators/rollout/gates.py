@@ -178,6 +178,8 @@ def markdown(report: dict[str, Any], run: str) -> str:
         threshold = "-" if r["threshold"] is None else f"{r['op']} {r['threshold']}"
         lines.append(f"| {r['id']} | {r['title']} | {r['metric'] or '-'} | {value} | {threshold} | "
                      f"{r['verdict'].upper()} |")
+    if report.get("no_data_reason") and any(r["verdict"] == "no data" for r in report["rows"]):
+        lines[4:4] = [f"**Why NO DATA:** {report['no_data_reason']}.", ""]
     notes = [f"- {r['id']}: {r['note']}" for r in report["rows"] if r.get("note")]
     if notes:
         lines += ["", *notes]
@@ -236,6 +238,9 @@ def main(phase: str, argv: list[str]) -> int:
         print(f"concierge-sim gate {phase}: {exc}", file=sys.stderr)
         return 2
     report = judge(phase, metrics, baseline, ocr_acc, source)
+    from .emptiness import run_note
+
+    report["no_data_reason"] = run_note(args.run)
     out = Path(args.out or args.run)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"gate-{phase}.json").write_text(dumps(report))

@@ -39,6 +39,7 @@ from .behaviour import (
 from .brain_source import inner_brain, spec_from_args
 from .cli_args import add_simulate_arguments
 from .collect import collect
+from .emptiness import ai_path_note
 from .env import Profile, profile
 from .metrics import Tally, dumps, finalize, load_prices, merge
 from .ocr_model import CalibratedOcr, encode_spec
@@ -439,13 +440,18 @@ def run_from_args(args: argparse.Namespace) -> int:
               f"(traceback in {out / 'error.txt'}; same seed, same failure)", file=sys.stderr)
         return 3
     metrics = write_run(out, config, tally, partials, args.prices)
+    note = ai_path_note(metrics, config.settings().flags.describe(), config.clients)
     if not args.no_plots:
         from .plots import write_plots
 
-        write_plots(out, tally, metrics)
+        write_plots(out, tally, metrics, note)
+    if note:
+        print(f"simulate: warning: {note}", file=sys.stderr)
     p95 = metrics["time_to_shortlist_p95_s"]
     p95_text = f"{p95} s" if p95 is not None else ("never" if metrics["time_to_shortlist_never"] else "-")
+    error_rate = "-" if metrics["error_rate"] is None else metrics["error_rate"]
     print(f"{metrics['requests_total']} requests ({metrics['requests']} on the AI path), "
-          f"error rate {metrics['error_rate']}, p95 {p95_text}, "
-          f"cost/request {metrics['cost_per_request']} USD -> {out}/metrics.json")
+          f"error rate {error_rate}, p95 {p95_text}, "
+          f"cost/request {'-' if metrics['cost_per_request'] is None else metrics['cost_per_request']} USD "
+          f"-> {out}/metrics.json")
     return 0
