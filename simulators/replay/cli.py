@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
 from .loader import discover, load_scenario
 from .model import Problem, Scenario, ScenarioInvalid
@@ -27,6 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="concierge-sim", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="a harness error shows its traceback (any position)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run scenario files or folders")
     run.add_argument("paths", nargs="+")
@@ -150,9 +152,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = _chosen(args)
     if isinstance(chosen, int):
         return chosen
-    print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
-    results = run_all(chosen, args.seed)
-    write_reports(args.report_dir, results, seed=args.seed)
+    with OutputSet(args.report_dir, seed=args.seed) as out:
+        print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
+        results = run_all(chosen, args.seed)
+        write_reports(out.staging, results, seed=args.seed)
+        out.commit()
     print_results(results, args.seed)
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
     if any(r.verdict == "error" for r in results):
@@ -247,6 +251,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # anywhere on the line: gate and ocr-eval pass their own arguments on
+    argv = [a for a in argv if a != "--debug"]
+    set_command(["concierge-sim", *argv])
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
@@ -257,6 +265,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # the harness itself failed (I/O, memory, environment, a bug): exit 3
+        from ..harness_errors import describe
+
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+
+        print(f"concierge-sim: harness error: {describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ import yaml
 from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
 from simulators.brains import RuleBrain
+from simulators.outputs import OutputSet
 from simulators.progress import ProgressLine
 from simulators.world import CALL_SECRET, CrashingTransport, ProcessDied, SimWorld, WorldConfig
 
@@ -367,17 +368,20 @@ def write_run(out: Path, config: RunConfig, tally: Tally, partials: list[dict],
     out.mkdir(parents=True, exist_ok=True)
     prices = load_prices(prices_path)
     metrics = finalize(tally, prices)
-    settings = config.settings()
     (out / "metrics.json").write_text(dumps(metrics))
     (out / "tally.json").write_text(dumps({"merged": tally.to_json(), "shards": partials}))
-    run = {
+    return metrics
+
+
+def run_description(config: RunConfig, prices_path: str | None = None) -> dict[str, Any]:
+    """What the run was: configuration, flags, caps and prices; kept in the run's manifest."""
+    settings = config.settings()
+    return {
         "config": {**asdict(config), "params": asdict(config.params)},
         "profile": settings.name, "flags": settings.flags.describe(),
         "caps": asdict(settings.caps), "max_pilot_users": settings.max_pilot_users,
-        "prices": prices,
+        "prices": load_prices(prices_path),
     }
-    (out / "run.json").write_text(dumps(run))
-    return metrics
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -425,22 +429,24 @@ def run_from_args(args: argparse.Namespace) -> int:
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
+    with OutputSet(args.out, seed=config.seed) as out:
+        try:
+            tally, partials = simulate(config, args.workers)
+        except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
+            import traceback
+
+            out.write_text("error.txt", traceback.format_exc())
+            out.commit(complete=False, error=f"{type(exc).__name__}: {str(exc)[:300]}")
+            print(f"simulate: harness error, {type(exc).__name__}: {str(exc)[:300]} "
+                  f"(traceback in {Path(args.out) / 'error.txt'}; same seed, same failure)", file=sys.stderr)
+            return 3
+        metrics = write_run(out.staging, config, tally, partials, args.prices)
+        if not args.no_plots:
+            from .plots import plot_in_child
+
+            plot_in_child(out.staging, args.out)
+        out.commit(**run_description(config, args.prices))
     out = Path(args.out)
-    try:
-        tally, partials = simulate(config, args.workers)
-    except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
-        import traceback
-
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "error.txt").write_text(traceback.format_exc())
-        print(f"simulate: harness error, {type(exc).__name__}: {str(exc)[:300]} "
-              f"(traceback in {out / 'error.txt'}; same seed, same failure)", file=sys.stderr)
-        return 3
-    metrics = write_run(out, config, tally, partials, args.prices)
-    if not args.no_plots:
-        from .plots import write_plots
-
-        write_plots(out, tally, metrics)
     p95 = metrics["time_to_shortlist_p95_s"]
     p95_text = f"{p95} s" if p95 is not None else ("never" if metrics["time_to_shortlist_never"] else "-")
     print(f"{metrics['requests_total']} requests ({metrics['requests']} on the AI path), "
