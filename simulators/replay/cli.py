@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    run.add_argument("--ledger", default=None, metavar="DIR",
+                     help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
     new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
@@ -100,14 +102,14 @@ def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> l
     return out
 
 
-def run_all(scenarios: list[Scenario], seed: int | None):
+def run_all(scenarios: list[Scenario], seed: int | None, ledger: str | None = None):
     from .runner import run_scenario
 
     progress = ProgressLine(len(scenarios))
     results = []
     for i, scenario in enumerate(scenarios, 1):
         progress.step(i, scenario.id)
-        results.append(run_scenario(scenario, seed=seed))
+        results.append(run_scenario(scenario, seed=seed, ledger=ledger))
     progress.close()
     return results
 
@@ -154,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return chosen
     with OutputSet(args.report_dir, seed=args.seed) as out:
         print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
-        results = run_all(chosen, args.seed)
+        results = run_all(chosen, args.seed, args.ledger)
         write_reports(out.staging, results, seed=args.seed)
         out.commit()
     print_results(results, args.seed)

@@ -18,6 +18,7 @@ from typing import Any
 from concierge.flags import Flags
 from concierge.policy import Caps
 
+from ..ledger_files import ledger_path
 from ..vendors import vendor_from_mapping
 from ..world import Delivered, ProcessDied, SimWorld, WorldConfig
 from .expectations import Observer, check_expectations
@@ -55,13 +56,14 @@ class ScenarioResult:
         return self.verdict == "pass"
 
 
-def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
+def build_world(scenario: Scenario, seed: int | None = None, ledger: str | None = None) -> SimWorld:
+    """The scenario's world; ``ledger`` is a folder for a file-backed ledger (``--ledger``)."""
     caps = Caps().with_overrides(dict(scenario.caps))
     flags = Flags.from_mapping(dict(scenario.flags))
     config = WorldConfig(
         vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
         clients={c.phone: (c.area, c.language) for c in scenario.clients},
-        seed=scenario.seed if seed is None else seed,
+        seed=scenario.seed if seed is None else seed, db_path=ledger_path(ledger, scenario.id),
     )
     return SimWorld(config)
 
@@ -275,12 +277,12 @@ def timeline_of(world: SimWorld) -> list[dict[str, Any]]:
     ]
 
 
-def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResult:
+def run_scenario(scenario: Scenario, *, seed: int | None = None, ledger: str | None = None) -> ScenarioResult:
     started = time.perf_counter()
     world: SimWorld | None = None
     failure: Failure | None = None
     try:
-        world = build_world(scenario, seed)
+        world = build_world(scenario, seed, ledger)
         run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
             failures = run.play(step)

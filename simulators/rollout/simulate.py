@@ -26,6 +26,7 @@ import yaml
 from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
 from simulators.brains import RuleBrain
+from simulators.ledger_files import ledger_path
 from simulators.outputs import OutputSet
 from simulators.progress import ProgressLine
 from simulators.world import CALL_SECRET, CrashingTransport, ProcessDied, SimWorld, WorldConfig
@@ -70,6 +71,7 @@ class RunConfig:
     shards: int = 1
     ocr: str = "model"  # model | tesseract
     invariants: bool = False  # check Phase 0's invariants over the whole run (keeps the sent log)
+    ledger: str | None = None  # a folder for file-backed ledgers, one per shard (default: in memory)
 
     def settings(self) -> Profile:
         return profile(self.profile, self.env_file)
@@ -102,7 +104,8 @@ class ShardRun:
         world = SimWorld(
             WorldConfig(vendors=[v.vendor for v in mine],
                         clients={c.phone: (c.area, c.language) for c in self.clients.values()},
-                        flags=self.settings.flags, caps=self.settings.caps, seed=seed),
+                        flags=self.settings.flags, caps=self.settings.caps, seed=seed,
+                        db_path=ledger_path(config.ledger, f"shard-{shard}")),
             ocr=CalibratedOcr(seed) if config.ocr == "model" else None,
         )
         self.world = world
@@ -400,7 +403,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
-                     ocr=args.ocr, invariants=args.invariants)
+                     ocr=args.ocr, invariants=args.invariants, ledger=args.ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
