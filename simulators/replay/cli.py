@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="at most N crash points per scenario (each crashed before and after): a scenario "
                             "with more sweeps a seeded sample of N, first and last included, the same on "
                             "every run (default: all; a long scenario has over a thousand writes)")
+    crash.add_argument("--kill", action="store_true",
+                       help="a real kill -9 of a child process at each send, restarted on the same ledger file")
+    crash.add_argument("--ledger", default=None, metavar="DIR",
+                       help="with --kill: keep the ledger files there (default: a temporary folder)")
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -215,6 +219,12 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
         print("concierge-sim crash-sweep: --max-points must be at least 2 (the first and the last crash "
               "point are always swept)", file=sys.stderr)
         return EXIT_INVALID
+    if args.kill:
+        from .kill_sweep import cli_kill_sweep
+
+        print(f"kill sweep: {len(chosen)} scenario(s); a child process is killed (SIGKILL) before and after "
+              "each send in turn, and a new one finishes on the same ledger file")
+        return cli_kill_sweep(chosen, args.ledger, args.max_points)
     settle = SETTLE_S if args.settle is None else args.settle
     point = args.at[:-1]  # send | write
     print(f"crash sweep: {len(chosen)} scenario(s); the process dies "

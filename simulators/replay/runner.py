@@ -58,14 +58,17 @@ class ScenarioResult:
 
 def build_world(scenario: Scenario, seed: int | None = None, ledger: str | None = None) -> SimWorld:
     """The scenario's world; ``ledger`` is a folder for a file-backed ledger (``--ledger``)."""
+    return SimWorld(world_config(scenario, seed, ledger_path(ledger, scenario.id)))
+
+
+def world_config(scenario: Scenario, seed: int | None = None, db_path: str = ":memory:") -> WorldConfig:
     caps = Caps().with_overrides(dict(scenario.caps))
     flags = Flags.from_mapping(dict(scenario.flags))
-    config = WorldConfig(
+    return WorldConfig(
         vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
         clients={c.phone: (c.area, c.language) for c in scenario.clients},
-        seed=scenario.seed if seed is None else seed, db_path=ledger_path(ledger, scenario.id),
+        seed=scenario.seed if seed is None else seed, db_path=db_path,
     )
-    return SimWorld(config)
 
 
 # A step whose restarts keep dying is a concierge that cannot come back: an error, not a loop.
