@@ -96,7 +96,13 @@ def _replaceable(folder: Path) -> None:
         return
     if not folder.is_dir():
         raise OutputError(f"{folder}: exists and is not a folder; choose another output folder")
-    strangers = [p.name for p in folder.iterdir() if not (p.is_file() and _OURS.match(p.name))]
+    listed: set[str] = set()
+    try:  # a set's own manifest vouches for the files it lists (a newer writer's file types too)
+        listed = set(json.loads((folder / MANIFEST).read_text("utf-8")).get("files", {}))
+    except (OSError, ValueError, AttributeError):
+        pass
+    strangers = [p.name for p in folder.iterdir()
+                 if not (p.is_file() and (_OURS.match(p.name) or p.name in listed))]
     if strangers:
         raise OutputError(f"{folder}: holds {', '.join(sorted(strangers)[:3])}, which no concierge-sim "
                           "output set contains; refusing to replace it (choose an empty or new folder)")
