@@ -85,3 +85,8 @@ def test_crash_sweep_kill_reports_the_at_least_once_duplicates(tmp_path, capsys)
     assert "pharmacy_text_happy_path: 2 of 5 send points, 4 kill -9 runs" in out
     assert "at-least-once duplicate(s) (status webhook lost), 0 finding(s)" in out
     assert (tmp_path / "pharmacy_text_happy_path" / "kill-5-after" / "ledger.sqlite").exists()
+
+
+def test_crash_sweep_ledger_without_kill_is_a_usage_error(tmp_path, capsys):
+    assert main(["crash-sweep", str(PHARMACY), "--ledger", str(tmp_path)]) == 2
+    assert "--ledger goes with --kill" in capsys.readouterr().err

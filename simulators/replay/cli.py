@@ -219,6 +219,10 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
         print("concierge-sim crash-sweep: --max-points must be at least 2 (the first and the last crash "
               "point are always swept)", file=sys.stderr)
         return EXIT_INVALID
+    if args.ledger and not args.kill:
+        print("concierge-sim crash-sweep: --ledger goes with --kill (the in-process sweep restarts on the "
+              "ledger it holds open)", file=sys.stderr)
+        return EXIT_INVALID
     if args.kill:
         from .kill_sweep import cli_kill_sweep
 

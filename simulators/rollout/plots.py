@@ -97,7 +97,8 @@ def plot_in_child(out: Path, label: str | Path) -> None:
     if proc.returncode != 0:
         lines = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()]
         cause = lines[-1][:300] if lines else "no message"
-        hint = " (out of memory; more memory, or --no-plots)" if "memory" in cause.lower() else ""
+        short = any(w in cause.lower() for w in ("memory", "failed to map"))
+        hint = " (out of memory; more memory, or --no-plots)" if short else ""
         raise OutputError(f"{label}: drawing the plots failed (exit {proc.returncode}): {cause}{hint}")
 
 
