@@ -88,6 +88,19 @@ def test_a_second_simulate_into_one_run_folder_is_refused_and_the_first_run_kept
     assert (out / "metrics.json").read_bytes() == before
 
 
+def test_two_runs_started_together_never_leave_a_mixed_report_folder(tmp_path):
+    from simulators.outputs import verify
+
+    reports = tmp_path / "reports"
+    runs = [subprocess.Popen([*CLI, "run", HAPPY, "--seed", str(seed), "--report-dir", str(reports)], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for seed in (5, 6)]
+    codes = sorted(p.wait(timeout=120) for p in runs)
+    assert codes in ([0, 0], [0, 3])  # one after the other, or the second refused: never both at once
+    manifest = verify(reports)
+    report = json.loads((reports / "report.json").read_text())
+    assert report["seed"] == manifest["seed"] and f"--seed {manifest['seed']}" in manifest["command"]
+
+
 # --- 3. a cut-off file is never judged ---------------------------------------------------------
 def test_run_under_a_file_size_limit_is_a_harness_error_and_publishes_no_cut_report(tmp_path):
     reports = tmp_path / "reports"
