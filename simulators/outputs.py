@@ -17,6 +17,7 @@ Adding a file to a set is one call: ``out.write_text("report.html", html)``.
 from __future__ import annotations
 
 import datetime as _dt
+import fnmatch
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ FORMAT = "concierge-sim.output/1"
 # What an output set may hold: a folder holding anything else is not replaced (``--report-dir .``
 # must never rename the working folder away).
 _OURS = re.compile(r"^(run\.json|report\.(json|md|html)|junit\.xml|unit-tests\.xml|metrics\.json|"
-                   r"tally\.json|error\.txt|gate-phase\d\.(json|md)|[\w.-]+\.png)$")
+                   r"tally\.json|error\.txt|gate-phase\d\.(json|md)|[\w.-]+\.png|brain-cassette\.[\w.-]+\.jsonl)$")
 _COMMAND: list[str] = []
 
 
@@ -116,12 +117,19 @@ class OutputSet:
 
     ``amend=True`` adds files to an existing, verified set (a gate's verdict written into the run it
     judged): the set is copied (hard links) with the new files into staging and swapped in whole.
+
+    ``carry``: name patterns of inputs that live in the folder (``simulate --brain``'s cassette,
+    read or recorded during the run). They are never removed: they stay in the folder while the run
+    goes on, are listed in the new set when it is published, and are rescued from a killed writer's
+    leftovers.
     """
 
-    def __init__(self, folder: str | Path, *, seed: int | None = None, amend: bool = False):
+    def __init__(self, folder: str | Path, *, seed: int | None = None, amend: bool = False,
+                 carry: tuple[str, ...] = ()):
         self.folder = Path(folder)
         self.seed = seed
         self.amend = amend
+        self.carry = carry
         self.started_at = _now()
         self.staging = self.folder.parent / f".{self.folder.name}.partial-{os.getpid()}"
         self._lock: FileLock | None = None
@@ -137,7 +145,7 @@ class OutputSet:
             else:
                 _replaceable(self.folder)
                 if self.folder.exists():  # a rerun that dies must not leave the last run's evidence
-                    self._retire(self.folder)
+                    self._retire_results()
             self.staging.mkdir()
             if self._base is not None:
                 for name in self._base["files"]:
@@ -163,11 +171,26 @@ class OutputSet:
         """Staging folders of writers that were killed (the lock is ours: none of them is alive)."""
         for p in self.folder.parent.glob(f".{glob_escape(self.folder.name)}.*-*"):
             if p.is_dir() and (".partial-" in p.name or ".retired-" in p.name):
+                for name in self._carried(p):  # killed between two renames: the inputs survive
+                    if not (self.folder / name).exists():
+                        self.folder.mkdir(exist_ok=True)
+                        os.rename(p / name, self.folder / name)
                 shutil.rmtree(p, ignore_errors=True)
 
-    def _retire(self, folder: Path) -> None:
-        retired = folder.parent / f".{folder.name}.retired-{os.getpid()}"
-        os.rename(folder, retired)
+    def _carried(self, folder: Path) -> set[str]:
+        if not self.carry or not folder.is_dir():
+            return set()
+        return {p.name for p in folder.iterdir() if p.is_file() and any(fnmatch.fnmatch(p.name, c) for c in self.carry)}
+
+    def _retire_results(self) -> None:
+        keep = self._carried(self.folder)
+        if keep:  # the inputs stay where the run reads them; every result goes
+            for p in self.folder.iterdir():
+                if p.name not in keep:
+                    p.unlink()
+            return
+        retired = self.folder.parent / f".{self.folder.name}.retired-{os.getpid()}"
+        os.rename(self.folder, retired)
         shutil.rmtree(retired, ignore_errors=True)
 
     # --- filling the set ---------------------------------------------------------------------------
@@ -187,6 +210,9 @@ class OutputSet:
     def commit(self, *, complete: bool = True, **fields: Any) -> dict[str, Any]:
         """Write the manifest last and move the set into place. ``complete=False`` publishes a set
         that says it is not whole (a run that failed, with its error file): readers refuse it."""
+        if self._base is None:
+            for name in self._carried(self.folder) - {p.name for p in self.staging.iterdir()}:
+                _link_or_copy(self.folder / name, self.staging / name)
         files = {}
         for p in sorted(self.staging.iterdir()):
             if p.name == MANIFEST:
@@ -210,7 +236,7 @@ class OutputSet:
         _write_durable(self.staging / MANIFEST,
                        (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
         _fsync_dir(self.staging)
-        if self._base is not None:
+        if self.folder.exists():  # an amended set, or carried inputs: swap the whole folder
             retired = self.folder.parent / f".{self.folder.name}.retired-{os.getpid()}"
             os.rename(self.folder, retired)
             os.rename(self.staging, self.folder)

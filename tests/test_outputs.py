@@ -69,3 +69,27 @@ def test_amending_keeps_the_run_and_records_who_added_what(tmp_path):
     manifest = verify(folder)
     assert manifest["run_id"] == first["run_id"] and set(manifest["files"]) == {"metrics.json", "gate-phase2.json"}
     assert manifest["amended"][0]["files"] == ["gate-phase2.json"]
+
+
+def test_an_input_carried_in_the_folder_survives_reruns_failures_and_a_killed_writer(tmp_path):
+    folder, carry = tmp_path / "run", ("brain-cassette.*.jsonl",)
+    folder.mkdir()
+    (folder / "brain-cassette.openai.jsonl").write_text("recorded\n")
+    (folder / "metrics.json").write_text("{}")  # an older run's result: it goes
+    with OutputSet(folder, carry=carry) as out:
+        assert sorted(p.name for p in folder.iterdir()) == ["brain-cassette.openai.jsonl"]
+        with (folder / "brain-cassette.openai.jsonl").open("a") as f:  # recorded during the run
+            f.write("more\n")
+        out.write_text("metrics.json", '{"a": 1}')
+        out.commit()
+    assert set(verify(folder)["files"]) == {"metrics.json", "brain-cassette.openai.jsonl"}
+    with pytest.raises(RuntimeError), OutputSet(folder, carry=carry):
+        raise RuntimeError("the run died")
+    assert (folder / "brain-cassette.openai.jsonl").read_text() == "recorded\nmore\n"
+    # A writer killed between its two renames left the cassette only in its staging folder.
+    leftover = tmp_path / ".run.partial-99999"
+    folder.rename(leftover)
+    with OutputSet(folder, carry=carry) as out:
+        out.commit()
+    assert (folder / "brain-cassette.openai.jsonl").read_text() == "recorded\nmore\n"
+    assert not leftover.exists()

@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     run.add_argument("--ledger", default=None, metavar="DIR",
                      help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
+    from .brain_cli import add_brain_arguments
+
+    add_brain_arguments(run)
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
     new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
@@ -153,17 +156,25 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import brain_cli
     from .reports import write_reports
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
         return chosen
+    chosen = brain_cli.configured(chosen, args)
+    if isinstance(chosen, int):
+        return chosen
     with OutputSet(args.report_dir, seed=args.seed) as out:
-        print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
-        results = run_all(chosen, args.seed, args.ledger)
+        print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
+              + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
+        results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat, args.ledger)
         write_reports(out.staging, results, seed=args.seed)
+        brain_cli.append_to_reports(out.staging, summary, every_run)
         out.commit()
     print_results(results, args.seed)
+    if summary is not None:
+        print(brain_cli.console(summary))
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR

@@ -287,6 +287,9 @@ def _outcome(message: tuple[str, Any]) -> KillOutcome:
 
 
 def check_supported(scenario: Scenario) -> None:
+    if getattr(scenario, "brain", None) is not None:
+        raise KillSweepUnsupported(f"{scenario.file}: a scenario with a provider brain (`brain:`) is not "
+                                   "replayed by the kill sweep (its children use the rule brain)")
     for step in scenario.steps:
         if step.kind not in SUPPORTED or (step.kind == "client" and "text" not in step.args
                                           and "button" not in step.args):

@@ -58,7 +58,12 @@ class ScenarioResult:
 
 def build_world(scenario: Scenario, seed: int | None = None, ledger: str | None = None) -> SimWorld:
     """The scenario's world; ``ledger`` is a folder for a file-backed ledger (``--ledger``)."""
-    return SimWorld(world_config(scenario, seed, ledger_path(ledger, scenario.id)))
+    world = SimWorld(world_config(scenario, seed, ledger_path(ledger, scenario.id)))
+    if scenario.brain is not None:
+        from .. import brain_setup
+
+        brain_setup.install(world, scenario.brain, str(scenario.file))
+    return world
 
 
 def world_config(scenario: Scenario, seed: int | None = None, db_path: str = ":memory:") -> WorldConfig:
@@ -288,7 +293,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, ledger: str | N
         world = build_world(scenario, seed, ledger)
         run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
-            failures = run.play(step)
+            failures = run.play(step) or _brain_failures(world, step)
             if failures:
                 failure = failures[0]
                 if len(failures) > 1:
@@ -318,6 +323,12 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None, ledger: str | N
     finally:
         if world is not None:
             world.close()
+
+
+def _brain_failures(world: SimWorld, step: Step) -> list[Failure]:
+    from ..brain_setup import step_problems
+
+    return [Failure(step.index, step.line, "brain.cassette", p) for p in step_problems(world)]
 
 
 def _unexpected_errors(world: SimWorld, scenario: Scenario) -> Failure | None:
@@ -355,7 +366,16 @@ def observe(world: SimWorld) -> dict[str, Any]:
         "injection_flagged": len(ledger.audit_events("injection.flagged")),
         "calls": ledger.calls_count(),
         "restarts": world.restarts,
+        **_provider_brain(world),
     }
+
+
+def _provider_brain(world: SimWorld) -> dict[str, Any]:
+    """With an HTTP brain: its token usage and cost, and each proposal's fate (the gate's evidence)."""
+    from .. import brain_setup
+
+    found = brain_setup.usage(world)
+    return {} if found is None else {"brain_usage": found, "brain_outputs": brain_setup.outputs(world.ledger)}
 
 
 def _rejected_type(data: dict[str, Any]) -> str | None:

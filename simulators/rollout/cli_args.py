@@ -26,4 +26,7 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
     p.add_argument("--ledger", default=None, metavar="DIR",
                    help="keep each shard's ledger in DIR/shard-K.sqlite (WAL) instead of in memory")
     p.add_argument("--out", required=True, help="RUN_DIR")
+    from .brain_source import add_arguments
+
+    add_arguments(p)
     return p

@@ -25,7 +25,6 @@ import yaml
 
 from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
-from simulators.brains import RuleBrain
 from simulators.ledger_files import ledger_path
 from simulators.outputs import OutputSet
 from simulators.progress import ProgressLine
@@ -39,6 +38,7 @@ from .behaviour import (
     lognormal_s,
     vendor_reply,
 )
+from .brain_source import inner_brain, spec_from_args
 from .cli_args import add_simulate_arguments
 from .collect import collect
 from .env import Profile, profile
@@ -71,6 +71,7 @@ class RunConfig:
     shards: int = 1
     ocr: str = "model"  # model | tesseract
     invariants: bool = False  # check Phase 0's invariants over the whole run (keeps the sent log)
+    brain: Any = None  # a BrainSpec: an HTTP brain behind a cassette instead of the rule brain
     ledger: str | None = None  # a folder for file-backed ledgers, one per shard (default: in memory)
 
     def settings(self) -> Profile:
@@ -114,7 +115,8 @@ class ShardRun:
                                           crash_plan(random.Random(f"crash:{seed}"), params.crash_per_send))
         ports.transport = self.crashing
         self.brain = MoltbotSim(
-            RuleBrain(), random.Random(f"brain:{seed}"), invalid_rate=params.brain_invalid_rate,
+            inner_brain(config.brain), random.Random(f"brain:{seed}"),
+            invalid_rate=params.brain_invalid_rate if config.brain is None else 0.0,
             latency_median_s=params.brain_latency_median_s, latency_sigma=params.brain_latency_sigma,
             timeout_s=params.brain_timeout_s, now=world.clock.now,
             batch_size=params.brain_batch_size, max_vendors=params.brain_max_vendors,
@@ -403,7 +405,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
-                     ocr=args.ocr, invariants=args.invariants, ledger=args.ledger)
+                     ocr=args.ocr, invariants=args.invariants, brain=spec_from_args(args),
+                     ledger=args.ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,7 +435,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
-    with OutputSet(args.out, seed=config.seed) as out:
+    # The brain's cassette may live in the run folder (its default place): an input the set keeps.
+    with OutputSet(args.out, seed=config.seed, carry=("brain-cassette.*.jsonl",)) as out:
         try:
             tally, partials = simulate(config, args.workers)
         except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
