@@ -331,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         print("oracle: the same rules on the ground-truth text lines (NNN.box.csv); rule_missed = wrong even "
               "there, ocr_misread = right there but wrong on Tesseract's text")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(report, indent=1) + "\n")
+        from .outputs import write_file  # whole or not at all, one writer at a time
+
+        write_file(args.json_out, (json.dumps(report, indent=1) + "\n").encode("utf-8"))
     return 0
 
 

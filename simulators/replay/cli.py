@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
 from .collection import NOT_A_SCENARIO
 from .loader import discover, load_scenario
@@ -28,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="concierge-sim", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="a harness error shows its traceback (any position)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run scenario files or folders")
     run.add_argument("paths", nargs="+")
@@ -35,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    run.add_argument("--ledger", default=None, metavar="DIR",
+                     help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
     from .brain_cli import add_brain_arguments
 
     add_brain_arguments(run)
@@ -65,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="at most N crash points per scenario (each crashed before and after): a scenario "
                             "with more sweeps a seeded sample of N, first and last included, the same on "
                             "every run (default: all; a long scenario has over a thousand writes)")
+    crash.add_argument("--kill", action="store_true",
+                       help="a real kill -9 of a child process at each send, restarted on the same ledger file")
+    crash.add_argument("--ledger", default=None, metavar="DIR",
+                       help="with --kill: keep the ledger files there (default: a temporary folder)")
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -112,14 +120,14 @@ def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> l
     return out
 
 
-def run_all(scenarios: list[Scenario], seed: int | None):
+def run_all(scenarios: list[Scenario], seed: int | None, ledger: str | None = None):
     from .runner import run_scenario
 
     progress = ProgressLine(len(scenarios))
     results = []
     for i, scenario in enumerate(scenarios, 1):
         progress.step(i, scenario.id)
-        results.append(run_scenario(scenario, seed=seed))
+        results.append(run_scenario(scenario, seed=seed, ledger=ledger))
     progress.close()
     return results
 
@@ -175,11 +183,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = brain_cli.configured(chosen, args)
     if isinstance(chosen, int):
         return chosen
-    print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
-          + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
-    results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat)
-    write_reports(args.report_dir, results, seed=args.seed)
-    brain_cli.append_to_reports(args.report_dir, summary, every_run)
+    with OutputSet(args.report_dir, seed=args.seed) as out:
+        print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
+              + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
+        results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat, args.ledger)
+        write_reports(out.staging, results, seed=args.seed)
+        brain_cli.append_to_reports(out.staging, summary, every_run)
+        out.commit()
     if args.verbose:
         from .report_parts import transcript_text
 
@@ -243,6 +253,16 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
         print("concierge-sim crash-sweep: --max-points must be at least 2 (the first and the last crash "
               "point are always swept)", file=sys.stderr)
         return EXIT_INVALID
+    if args.ledger and not args.kill:
+        print("concierge-sim crash-sweep: --ledger goes with --kill (the in-process sweep restarts on the "
+              "ledger it holds open)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.kill:
+        from .kill_sweep import cli_kill_sweep
+
+        print(f"kill sweep: {len(chosen)} scenario(s); a child process is killed (SIGKILL) before and after "
+              "each send in turn, and a new one finishes on the same ledger file")
+        return cli_kill_sweep(chosen, args.ledger, args.max_points)
     settle = SETTLE_S if args.settle is None else args.settle
     point = args.at[:-1]  # send | write
     print(f"crash sweep: {len(chosen)} scenario(s); the process dies "
@@ -281,6 +301,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # anywhere on the line: gate and ocr-eval pass their own arguments on
+    argv = [a for a in argv if a != "--debug"]
+    set_command(["concierge-sim", *argv])
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
@@ -291,6 +315,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # the harness itself failed (I/O, memory, environment, a bug): exit 3
+        from ..harness_errors import describe
+
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+
+        print(f"concierge-sim: harness error: {describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,7 @@ from typing import Any
 from concierge.flags import Flags
 from concierge.policy import Caps
 
+from ..ledger_files import ledger_path
 from ..vendors import vendor_from_mapping
 from ..world import Delivered, ProcessDied, SimWorld, WorldConfig
 from .expectations import Observer, check_expectations
@@ -56,20 +57,24 @@ class ScenarioResult:
         return self.verdict == "pass"
 
 
-def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
-    caps = Caps().with_overrides(dict(scenario.caps))
-    flags = Flags.from_mapping(dict(scenario.flags))
-    config = WorldConfig(
-        vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
-        clients={c.phone: (c.area, c.language) for c in scenario.clients},
-        seed=scenario.seed if seed is None else seed,
-    )
-    world = SimWorld(config)
+def build_world(scenario: Scenario, seed: int | None = None, ledger: str | None = None) -> SimWorld:
+    """The scenario's world; ``ledger`` is a folder for a file-backed ledger (``--ledger``)."""
+    world = SimWorld(world_config(scenario, seed, ledger_path(ledger, scenario.id)))
     if scenario.brain is not None:
         from .. import brain_setup
 
         brain_setup.install(world, scenario.brain, str(scenario.file))
     return world
+
+
+def world_config(scenario: Scenario, seed: int | None = None, db_path: str = ":memory:") -> WorldConfig:
+    caps = Caps().with_overrides(dict(scenario.caps))
+    flags = Flags.from_mapping(dict(scenario.flags))
+    return WorldConfig(
+        vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
+        clients={c.phone: (c.area, c.language) for c in scenario.clients},
+        seed=scenario.seed if seed is None else seed, db_path=db_path,
+    )
 
 
 # A step whose restarts keep dying is a concierge that cannot come back: an error, not a loop.
@@ -281,12 +286,12 @@ def timeline_of(world: SimWorld) -> list[dict[str, Any]]:
     ]
 
 
-def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResult:
+def run_scenario(scenario: Scenario, *, seed: int | None = None, ledger: str | None = None) -> ScenarioResult:
     started = time.perf_counter()
     world: SimWorld | None = None
     failure: Failure | None = None
     try:
-        world = build_world(scenario, seed)
+        world = build_world(scenario, seed, ledger)
         run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
             failures = run.play(step) or _brain_failures(world, step)

@@ -86,3 +86,48 @@ def _mark_empty(ax, note: str | None) -> None:
     text = "NO DATA: nothing to plot" + (f"\n\n{textwrap.fill(note, 70)}" if note else "")
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10,
             color="#c44e52", bbox={"facecolor": "white", "edgecolor": "#c44e52"})
+
+
+def plot_in_child(out: Path, label: str | Path, note: str | None = None) -> None:
+    """The plots of the run in ``out`` (its tally.json and metrics.json), drawn by a child process;
+    ``label`` names the run in an error.
+
+    numpy's OpenBLAS allocates its buffers when it is imported and, when memory is short, prints
+    ``OpenBLAS error`` and ends the process with exit 1, the code of a failed verdict, before
+    Python can catch anything. In a child that is a failure this process can name: a harness error
+    (exit 3) with the cause. The child needs one BLAS thread at most (it draws two bar charts), which
+    keeps what OpenBLAS asks for small.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from ..outputs import OutputError
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    proc = subprocess.run([sys.executable, "-m", "simulators.rollout.plots", str(out), *([note] if note else [])], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()]
+        cause = lines[-1][:300] if lines else "no message"
+        short = any(w in cause.lower() for w in ("memory", "failed to map"))
+        hint = " (out of memory; more memory, or --no-plots)" if short else ""
+        raise OutputError(f"{label}: drawing the plots failed (exit {proc.returncode}): {cause}{hint}")
+
+
+def _main(argv: list[str]) -> int:
+    import json
+
+    from .metrics import Tally
+
+    out = Path(argv[0])
+    tally = Tally.from_json(json.loads((out / "tally.json").read_text("utf-8"))["merged"])
+    note = argv[1] if len(argv) > 1 else None
+    write_plots(out, tally, json.loads((out / "metrics.json").read_text("utf-8")), note)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))
