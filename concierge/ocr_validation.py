@@ -46,20 +46,24 @@ def reading_problems(page: OcrPage, lexicon: DrugLexicon, policy: ReadingPolicy 
     ``no_total``, ``total_unconfirmed``; empty when it is good enough."""
     if len(page.words) < policy.min_words:
         return ("empty_page",)
+    analysis = analyse(page, None, lexicon)
+    # Only receipts and invoices are read twice: on a prescription the second engine's text (spaces
+    # dropped) reads drug lines worse, and what the client is asked must not depend on which engine
+    # happened to be more confident (docs/ocr.md "Second reading").
+    if analysis.type != "general" or not is_receipt_like(page, policy):
+        return ()
     problems = []
     if page.mean_confidence < policy.min_mean_confidence:
         problems.append("low_confidence")
-    analysis = analyse(page, None, lexicon)
-    if analysis.type == "general" and is_receipt_like(page, policy):
-        general = analysis.general
-        if policy.want_date and "date" not in general:
-            problems.append("no_date")
-        total = general.get("total")
-        if policy.want_total and not total:
-            problems.append("no_total")
-        elif policy.want_total_confirmed and total and "confirmed" not in total["provenance"] \
-                and "arithmetic" not in total["provenance"]:
-            problems.append("total_unconfirmed")
+    general = analysis.general
+    if policy.want_date and "date" not in general:
+        problems.append("no_date")
+    total = general.get("total")
+    if policy.want_total and not total:
+        problems.append("no_total")
+    elif policy.want_total_confirmed and total and "confirmed" not in total["provenance"] \
+            and "arithmetic" not in total["provenance"]:
+        problems.append("total_unconfirmed")
     return tuple(problems)
 
 
