@@ -26,7 +26,7 @@ class ReadingPolicy:
     want_date: bool = True
     want_total: bool = True
     # ... and that total must be one the receipt's own arithmetic confirms (or the only amount).
-    want_total_confirmed: bool = False
+    want_total_confirmed: bool = True
     # Money words that make a page receipt-like; a prescription or product photo has no total to find.
     min_invoice_words: int = 1
 

@@ -22,7 +22,8 @@ from concierge.contracts import Check
 from concierge.drugs import DrugLexicon
 from concierge.errors import OcrFailed
 from concierge.ocr_rules import analyse, parse_amount, parse_date
-from concierge.ports import OcrPage, OcrWord
+from concierge.ports import OcrPage
+from simulators.ocr_boxes import page_from_boxes
 from simulators.ocr_cache import RawCache
 from simulators.ocr_stage import OcrStage
 from simulators.render import LEVELS
@@ -201,18 +202,7 @@ def oracle_page(boxes: list[tuple[float, float, float, str]]) -> OcrPage:
     Boxes are taken top to bottom; a box whose vertical centre lies inside the current row's first box
     joins that row (left to right), as a line-reading engine joins a receipt's label and amount columns.
     """
-    rows: list[list[tuple[float, str]]] = []
-    top = bottom = None
-    for y0, y1, x, text in sorted(boxes, key=lambda b: ((b[0] + b[1]) / 2, b[2])):
-        centre = (y0 + y1) / 2
-        if rows and top is not None and top <= centre <= bottom:
-            rows[-1].append((x, text))
-        else:
-            rows.append([(x, text)])
-            top, bottom = y0, y1
-    words = tuple(OcrWord(word, 1.0, n) for n, row in enumerate(rows)
-                  for _, text in sorted(row) for word in text.split())
-    return OcrPage(words=words, engine="oracle: ground-truth text lines")
+    return page_from_boxes([(*box, 1.0) for box in boxes], "oracle: ground-truth text lines")
 
 
 def calendar_date(text) -> str | None:

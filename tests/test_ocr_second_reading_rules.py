@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 
 from concierge.drugs import DrugLexicon
 from concierge.ocr_rules import analyse, parse_amount, parse_date, unglue_time
-from concierge.ocr_validation import ReadingPolicy, better_reading, is_receipt_like, reading_problems
+from concierge.ocr_validation import (
+    ReadingPolicy,
+    better_reading,
+    is_receipt_like,
+    reading_problems,
+)
 from concierge.ports import OcrPage, OcrWord
 from simulators.ocr_boxes import page_from_boxes, rows_of
 
