@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["lint", "tests", "phase0"]
@@ -38,7 +40,8 @@ def bench(session: nox.Session) -> None:
     simulator (throughput, memory, and how its CPU splits between the concierge and the world)."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
-    session.run("python", "bench/ocr_bench.py", "fixtures/images")
+    session.run("python", "bench/ocr_bench.py", "fixtures/images", "--receipts",
+                os.environ.get("RECEIPTS_DIR", "fixtures/receipts-dev"))
     session.run("python", "bench/rollout_bench.py")
     session.run("python", "bench/rollout_split.py")
 
@@ -52,8 +55,6 @@ def ocr_eval(session: nox.Session) -> None:
     session.run("concierge-sim", "ocr-eval", "fixtures/receipts-dev", "--json", "reports/ocr-eval-receipts-dev.json")
     # Real receipts (SROIE layout) are not in the repository (docs/ocr.md "Real receipts: where the
     # set lives"): point RECEIPTS_DIR at the folder, or pass it: `nox -s ocr-eval -- DIR`.
-    import os
-
     receipts = session.posargs[0] if session.posargs else os.environ.get("RECEIPTS_DIR")
     if receipts:
         if not os.path.isdir(receipts):
