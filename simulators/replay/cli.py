@@ -111,6 +111,7 @@ def run_all(scenarios: list[Scenario], seed: int | None):
 
 
 def print_results(results, seed: int | None, out=None) -> None:
+    from .outcomes import OUTCOME_WORDS, outcome_counts, outcome_line
     from .reports import rerun_command
 
     out = out or sys.stdout
@@ -123,11 +124,13 @@ def print_results(results, seed: int | None, out=None) -> None:
         elif r.verdict == "error":
             print(f"ERROR {r.scenario.file} ({r.scenario.id}): {r.error}", file=out)
             print(f"    rerun: {rerun_command(r, seed)}", file=out)
-    passed = sum(r.passed for r in results)
+        elif r.verdict in OUTCOME_WORDS:
+            print(outcome_line(r), file=out)
+    passed = sum(r.verdict == "pass" for r in results)
     failed = sum(r.verdict == "fail" for r in results)
     errors = sum(r.verdict == "error" for r in results)
     seed_text = "scenario seeds" if seed is None else f"seed {seed}"
-    print(f"{passed} passed, {failed} failed, {errors} errors ({seed_text})", file=out)
+    print(f"{passed} passed, {failed} failed, {errors} errors{outcome_counts(results)} ({seed_text})", file=out)
 
 
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:

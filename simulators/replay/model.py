@@ -133,3 +133,8 @@ class Scenario:
     file: str
     source_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
     expected_log_errors: tuple[str, ...] = ()
+    # Authoring extensions (vocabulary_authoring): a seeded starting point, expected failure, skip.
+    initial_state: dict[str, Any] | None = None
+    initial_state_line: int = 0
+    xfail: str | None = None  # the reason this scenario is expected to fail
+    skip: str | None = None  # the reason it is not run

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from .outcomes import OUTCOME_WORDS, outcome_line, reason_of
 from .runner import ScenarioResult
 
 
@@ -44,6 +45,7 @@ def scenario_entry(result: ScenarioResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "duration_s": round(result.duration_s, 4),
         "failure": failure,
+        "reason": reason_of(result),  # why it is skipped or expected to fail (xfail/xpass/skip)
     }
 
 
@@ -51,7 +53,10 @@ def aggregate_metrics(results: list[ScenarioResult]) -> dict[str, Any]:
     totals: dict[str, Any] = {"scenarios": len(results),
                               "passed": sum(r.verdict == "pass" for r in results),
                               "failed": sum(r.verdict == "fail" for r in results),
-                              "errors": sum(r.verdict == "error" for r in results)}
+                              "errors": sum(r.verdict == "error" for r in results),
+                              "xfailed": sum(r.verdict == "xfail" for r in results),
+                              "xpassed": sum(r.verdict == "xpass" for r in results),
+                              "skipped": sum(r.verdict == "skip" for r in results)}
     for key in ("requests", "handed_off", "inbound", "duplicates_suppressed", "messages_sent",
                 "injection_flagged", "calls", "brain_rejected"):
         totals[key] = sum(int(r.observed.get(key, 0)) for r in results)
@@ -96,12 +101,13 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
         lines.append("")
     lines += ["| scenario | file | verdict | time |", "|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {r.verdict} | {r.duration_s * 1000:.0f} ms |")
+        shown = r.verdict if r.verdict not in OUTCOME_WORDS else f"{r.verdict}: {reason_of(r)}".replace("|", "\\|")
+        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {shown} | {r.duration_s * 1000:.0f} ms |")
     lines.append("")
     m = report["metrics"]
     lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; seed {report['seed']}.")
     for r in results:
-        if r.passed:
+        if r.passed and r.verdict != "xfail":
             continue
         lines += ["", f"## {r.verdict.upper()}: {r.scenario.id}", ""]
         if r.failure:
@@ -122,6 +128,7 @@ def junit(results: list[ScenarioResult], name: str) -> str:
         "testsuite", name=name, tests=str(len(results)),
         failures=str(sum(r.verdict == "fail" for r in results)),
         errors=str(sum(r.verdict == "error" for r in results)),
+        skipped=str(sum(r.verdict in OUTCOME_WORDS for r in results)),
         time=f"{sum(r.duration_s for r in results):.3f}",
     )
     for r in results:
@@ -133,5 +140,7 @@ def junit(results: list[ScenarioResult], name: str) -> str:
         elif r.verdict == "error":
             node = ET.SubElement(case, "error", message=r.error or "error")
             node.text = r.traceback
+        elif r.verdict in OUTCOME_WORDS:
+            ET.SubElement(case, "skipped", message=outcome_line(r))
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode") + "\n"
