@@ -11,6 +11,7 @@ from typing import Any
 
 from .check_refs import check_party
 from .checker import Checker, describe
+from .vocabulary import STATES
 from .vocabulary_authoring import (
     SEED_COMPLETE_NEED,
     SEED_CONSENT_KEYS,
@@ -39,11 +40,11 @@ def check_authoring_top(c: Checker, data: Map, vendor_ids: set[str], client_ids:
     for key in ("xfail", "skip"):
         if key in data:
             value = data[key]
-            if c.text(value, data.key_line(key), key):
-                out[key] = value.strip()
-            elif value is True:
+            if isinstance(value, bool) or value is None:
                 c.add(data.key_line(key), key, f"{key} needs a reason, e.g. {key}: \"issue 42: the shortlist "
-                                               "ignores the budget\"")
+                                               f"ignores the budget\"; got {describe(value)}")
+            elif c.text(value, data.key_line(key), key):
+                out[key] = value.strip()
     if "xfail" in out and "skip" in out:
         c.add(data.key_line("skip"), "skip", "a scenario is either skipped or expected to fail, not both")
     if "initial_state" in data:
@@ -94,6 +95,11 @@ def _check_request(c: Checker, request: Any, line: int, vendor_ids: set[str]) ->
         return
     c.unknown_keys(request, SEED_REQUEST_KEYS, f"{key}.")
     state = request.get("state", "collecting_requirements")
+    if state in STATES and state not in SEED_STATES:
+        c.add(request.key_line("state"), f"{key}.state",
+              f"{state} lasts only while the concierge works (or ends the request); a seed starts in one of "
+              f"{', '.join(SEED_STATES)}")
+        return
     if not c.choice(state, SEED_STATES, request.key_line("state"), f"{key}.state"):
         return
     requirements = request.get("requirements") or Map()

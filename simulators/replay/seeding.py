@@ -57,7 +57,7 @@ def apply_seed(world: Any, scenario: Scenario, clients: dict[str, str], vendors:
             got = c.request(rid).state
             if got != state:
                 problems.append(f"the concierge could not reach {state} from this seed (it is in {got}); "
-                                "e.g. a shortlist of replies none of which is usable")
+                                "e.g. a shortlist of replies it refuses to rank, such as a flagged reply")
     world._pump()  # the delivery receipts of anything the seed sent (a delivered shortlist)
     return problems
 
