@@ -185,6 +185,7 @@ def test_a_consent_tap_without_a_prompt_fails_the_step(tmp_path):
     ("client_received: {matches: 'wa\\.me'}", "expected a message matching /wa\\.me/"),
     ("sent: {to: pharma_plus, count_of: {Amoxicillin: 2}}", "expected 2 occurrence(s) of 'Amoxicillin', got 1"),
     ("sent: {nth: 2, to: alice}", "expected a message #2, but only 1 were received"),
+    ("db_rows: {table: outreach, where: {status: replied}, count: 1}", "expected 1, got 0"),
     ("vendor_received: {vendor: pharma_plus, nth: 1, not_contains: Amoxicillin}", "not contain 'Amoxicillin'"),
     ("context_pack: {has: [secret_key]}", "expected key 'secret_key'"),
     ("context_pack: {redacted: false}", "expected the pack unredacted; no phone number in it"),

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .check_expect_authoring import AUTHORING_EXPECT, AUTHORING_LEAVES, MESSAGE_RULES
+from .check_expect_authoring import (
+    AUTHORING_EXPECT,
+    AUTHORING_EXPECT_REQUIRED,
+    AUTHORING_LEAVES,
+    MESSAGE_RULES,
+)
 from .check_refs import StepContext, check_party
 from .checker import Checker, describe
 from .vocabulary import (
@@ -45,7 +50,7 @@ EXPECT: dict[str, Any] = {
     "client": CLIENT,
     **AUTHORING_EXPECT,
 }
-EXPECT_REQUIRED = {"vendor_received": ("vendor",), "audit": ("event",)}
+EXPECT_REQUIRED = {"vendor_received": ("vendor",), "audit": ("event",), **AUTHORING_EXPECT_REQUIRED}
 
 
 def step_expect(c: Checker, raw: Map, where: str, ctx: StepContext, extra: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ from .model import Count
 from .vocabulary_authoring import MESSAGE_TYPES
 from .yamlsource import Map
 
-NTH, REGEX, OCCURRENCES, PARTY, KEYS = "nth", "regex", "occurrences", "party", "keys"
+NTH, REGEX, OCCURRENCES, PARTY, KEYS, TABLE, WHERE = (
+    "nth", "regex", "occurrences", "party", "keys", "table", "where")
 
 # Keys that any message check may use: `nth` picks one message (1 = first, -1 = last) and the others
 # then judge that message; without `nth`, `type`/`buttons`/`rows` judge the last message, `matches`
@@ -30,7 +31,11 @@ AUTHORING_EXPECT: dict[str, Any] = {
              "last_contains": "texts", **MESSAGE_RULES},
     # The last context pack the brain was given: keys present, keys absent, no unmasked phone.
     "context_pack": {"has": KEYS, "lacks": KEYS, "redacted": "bool", "event": "text", "state": "state"},
+    # Rows of a ledger table (the SQLite schema in concierge/ledger.py), optionally filtered by
+    # column = value; `client` scoping does not apply: a table is counted whole.
+    "db_rows": {"table": TABLE, "where": WHERE, "count": "count"},
 }
+AUTHORING_EXPECT_REQUIRED = {"db_rows": ("table", "count")}
 
 
 def _nth(c: Checker, value: Any, line: int, key: str, ctx: StepContext) -> Any:
@@ -81,4 +86,32 @@ def _keys(c: Checker, value: Any, line: int, key: str, ctx: StepContext) -> Any:
     return c.texts(value, line, key) or value
 
 
-AUTHORING_LEAVES = {NTH: _nth, REGEX: _regex, OCCURRENCES: _occurrences, PARTY: _party, KEYS: _keys}
+def _table(c: Checker, value: Any, line: int, key: str, ctx: StepContext) -> Any:
+    from .checker import suggest
+    from .ledger_tables import ledger_tables
+
+    if not isinstance(value, str) or value not in ledger_tables():
+        c.add(line, key, f"expected a ledger table ({', '.join(ledger_tables())}), got {describe(value)}"
+                         f"{suggest(value, ledger_tables())}")
+    return value
+
+
+def _where(c: Checker, value: Any, line: int, key: str, ctx: StepContext) -> Any:
+    from .checker import suggest
+    from .ledger_tables import ledger_tables
+
+    if not isinstance(value, Map):
+        c.add(line, key, f"expected a mapping of column names to values, like {{status: sent}}, got {describe(value)}")
+        return value
+    columns = sorted({col for cols in ledger_tables().values() for col in cols})
+    for column, wanted in value.items():
+        if column not in columns:
+            c.add(value.key_line(column), f"{key}.{column}", f"no ledger table has a column {column!r}"
+                                                             f"{suggest(column, columns)}")
+        elif isinstance(wanted, (dict, list)):
+            c.add(value.key_line(column), f"{key}.{column}", f"expected a plain value, got {describe(wanted)}")
+    return dict(value)
+
+
+AUTHORING_LEAVES = {NTH: _nth, REGEX: _regex, OCCURRENCES: _occurrences, PARTY: _party, KEYS: _keys,
+                    TABLE: _table, WHERE: _where}

@@ -114,9 +114,24 @@ def check_context_pack(obs: Observer, client: str, value: dict[str, Any]) -> lis
     return out
 
 
+def check_db_rows(obs: Observer, client: str, value: dict[str, Any]) -> list[Mismatch]:
+    from .ledger_tables import ledger_tables
+
+    table, where = value["table"], dict(value.get("where") or {})
+    unknown = [col for col in where if col not in ledger_tables()[table]]
+    if unknown:
+        return [("db_rows.where", f"table {table} has no column {unknown[0]!r} (columns: "
+                                  f"{', '.join(ledger_tables()[table])})")]
+    sql = f"SELECT COUNT(*) FROM {table}" + (" WHERE " + " AND ".join(f"{col} IS ?" for col in where)
+                                             if where else "")
+    found = obs.world.ledger.db.execute(sql, tuple(where.values())).fetchone()[0]
+    return _check_count("db_rows.count", value["count"], int(found))
+
+
 AUTHORING_CHECKS: dict[str, Callable[[Observer, str, Any], list[Mismatch]]] = {
     "client_received": check_client_received,
     "vendor_received": check_vendor_received,
     "sent": check_sent,
     "context_pack": check_context_pack,
+    "db_rows": check_db_rows,
 }
