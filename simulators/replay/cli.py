@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="at most N crash points per scenario (each crashed before and after): a scenario "
                             "with more sweeps a seeded sample of N, first and last included, the same on "
                             "every run (default: all; a long scenario has over a thousand writes)")
+    from .golden.cli_import import add_import_command
+
+    add_import_command(sub)
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -249,11 +252,17 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return gate_main(args.phase, list(args.rest))
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .golden.cli_import import cmd_import
+
+    return cmd_import(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
-                "crash-sweep": cmd_crash_sweep}
+                "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
