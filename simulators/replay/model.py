@@ -133,6 +133,7 @@ class Scenario:
     file: str
     source_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
     expected_log_errors: tuple[str, ...] = ()
+    brain: Any = None  # a check_brain.BrainSpec: an HTTP brain behind a cassette, or None (rule brain)
     # Authoring extensions (vocabulary_authoring): a seeded starting point, expected failure, skip.
     initial_state: dict[str, Any] | None = None
     initial_state_line: int = 0

@@ -18,7 +18,7 @@ from .vocabulary_authoring import (
 )
 
 TOP_KEYS = ("scenario", "description", "tags", "seed", "flags", "caps", "vendors", "clients", "steps",
-            "expected_log_errors", *AUTHORING_TOP_KEYS)
+            "expected_log_errors", "brain", *AUTHORING_TOP_KEYS)
 ACTIONS = ("client", "vendor", "redeliver", "advance", "brain_next", "call_status", "fault", "expect",
            *AUTHORING_ACTIONS)
 STEP_EXTRA = {"client": ("text", "image", "document", "button", "list", "caption"),
@@ -53,3 +53,8 @@ RENDER_ITEM_KEYS = {
     "product": (("name",), ("name", "brand", "model", "quantity")),
 }
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
+# `brain:` puts an HTTP brain behind the scenario (simulators/brain_wire.py, simulators/cassette.py).
+BRAIN_KEYS = ("provider", "model", "cassette", "mode", "base_url", "api_key_env", "prompt", "timeout_s",
+              "retries")
+BRAIN_PROVIDERS = ("gemini", "openai")
+CASSETTE_MODES = ("replay", "record", "auto")
