@@ -111,7 +111,7 @@ class ClientSpec:
 class Step:
     index: int  # 1-based position in `steps`
     line: int  # line of the step's first key
-    kind: str  # client | vendor | redeliver | advance | brain_next | call_status | fault | expect
+    kind: str  # an ACTIONS word of vocabulary.py (include steps are expanded by the loader)
     args: dict[str, Any]  # the step mapping minus id/note, normalized (see loader)
     id: str | None = None
     note: str | None = None
