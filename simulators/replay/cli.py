@@ -150,11 +150,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = _chosen(args)
     if isinstance(chosen, int):
         return chosen
+    from ..html.pages import prepare_report_dir
+
+    prepare_report_dir(args.report_dir)  # an unwritable folder is said before the run, not after
     print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
     results = run_all(chosen, args.seed)
     write_reports(args.report_dir, results, seed=args.seed)
     print_results(results, args.seed)
-    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
@@ -247,12 +250,17 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ..html.pages import ReportDirError
+
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
                 "crash-sweep": cmd_crash_sweep}
     try:
         return handlers[args.command](args)
+    except ReportDirError as exc:  # the environment, not the scenarios: one line, exit 3
+        print(f"concierge-sim: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
     except BrokenPipeError:

@@ -287,7 +287,7 @@ def run_phase0(args: argparse.Namespace) -> int:
     verdict = "pass" if all(c["verdict"] == "pass" for c in criteria) and all(r.passed for r in results) else "fail"
     write_reports(args.report_dir, results, seed=args.seed, gate="phase0", criteria=criteria, verdict=verdict)
     _print_table(criteria, verdict)
-    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
     return EXIT_OK if verdict == "pass" else EXIT_FAILED
@@ -315,7 +315,9 @@ def main(phase: str, argv: list[str]) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:
             return EXIT_INVALID if exc.code else EXIT_OK
-        Path(args.report_dir).mkdir(parents=True, exist_ok=True)
+        from ..html.pages import prepare_report_dir
+
+        prepare_report_dir(args.report_dir)
         return run_phase0(args)
     if phase in ("phase1", "phase2", "phase3"):
         from ..rollout.gates import main as rollout_gate_main

@@ -69,6 +69,7 @@ class RunConfig:
     shards: int = 1
     ocr: str = "model"  # model | tesseract
     invariants: bool = False  # check Phase 0's invariants over the whole run (keeps the sent log)
+    review: int = 20  # shortlists kept for the manual review page (the runbook's first 20)
 
     def settings(self) -> Profile:
         return profile(self.profile, self.env_file)
@@ -126,6 +127,7 @@ class ShardRun:
         self.answers: dict[str, int] = {}
         self.injected: set[tuple[str, str]] = set()
         self.tally = Tally()
+        self.samples: dict[str, list[dict[str, Any]]] = {}
 
     # --- the people act ------------------------------------------------------------------------
     def _client_of(self, request_id: str) -> str | None:
@@ -295,6 +297,10 @@ class ShardRun:
         collect(self.world.ledger, self.tally, self.brain, self.calls, self.by_request, self.injected)
         if self.config.invariants and self.invariant_problems is None:
             self.check_invariants()
+        from .samples import collect_samples
+
+        self.samples = collect_samples(self.world.ledger, self.shard, self.world.clock.start, self.injected,
+                                       self.config.review)
         self.world.close()
         return self.tally
 
@@ -337,28 +343,39 @@ class ShardRun:
             self.world.logs.records.clear()
 
 
-def run_shard(config: RunConfig, shard: int, progress: Callable[[float], None] | None = None) -> dict:
-    return ShardRun(config, shard).run(progress).to_json()
+def run_shard(config: RunConfig, shard: int,
+              progress: Callable[[float], None] | None = None) -> tuple[dict, dict[str, list[dict]]]:
+    """A shard's tally (as JSON) and its samples for the run and review pages."""
+    run = ShardRun(config, shard)
+    return run.run(progress).to_json(), run.samples
 
 
-def _run_shard_job(args: tuple[RunConfig, int]) -> dict:
+def _run_shard_job(args: tuple[RunConfig, int]) -> tuple[dict, dict[str, list[dict]]]:
     return run_shard(*args)
 
 
-def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = None) -> tuple[Tally, list[dict]]:
-    """Run every shard (in ``workers`` processes) and merge their tallies in shard order."""
+def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = None,
+             samples: list[dict] | None = None) -> tuple[Tally, list[dict]]:
+    """Run every shard (in ``workers`` processes) and merge their tallies in shard order; each
+    shard's samples are appended to ``samples`` when it is given."""
     shards = list(range(config.shards))
     bar = bar or ProgressLine(len(shards))
     partials: list[dict] = []
+    kept: list[dict] = []
     if workers <= 1:
         for s in shards:
-            partials.append(run_shard(config, s, lambda f, s=s: bar.fill(s + f, f"shard {s + 1}/{len(shards)}")))
+            part, found = run_shard(config, s, lambda f, s=s: bar.fill(s + f, f"shard {s + 1}/{len(shards)}"))
+            partials.append(part)
+            kept.append(found)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, part in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
+            for i, (part, found) in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
                 partials.append(part)
+                kept.append(found)
                 bar.fill(i + 1, f"{i + 1}/{len(shards)} shards")
     bar.close()
+    if samples is not None:
+        samples.extend(kept)
     return merge(Tally.from_json(p) for p in partials), partials
 
 
@@ -396,7 +413,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
-                     ocr=args.ocr, invariants=args.invariants)
+                     ocr=args.ocr, invariants=args.invariants, review=args.review_shortlists)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,8 +443,12 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    from simulators.html.pages import prepare_report_dir
+
+    prepare_report_dir(out)  # before the run: a long run must not end in a folder it cannot write
+    found: list[dict] = []
     try:
-        tally, partials = simulate(config, args.workers)
+        tally, partials = simulate(config, args.workers, samples=found)
     except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
         import traceback
 
@@ -441,6 +462,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         from .plots import write_plots
 
         write_plots(out, tally, metrics)
+    from simulators.html.rollout_page import write_run_pages
+
+    write_run_pages(out, config, metrics, found)  # samples.json, run.html, review.html
     p95 = metrics["time_to_shortlist_p95_s"]
     p95_text = f"{p95} s" if p95 is not None else ("never" if metrics["time_to_shortlist_never"] else "-")
     print(f"{metrics['requests_total']} requests ({metrics['requests']} on the AI path), "
