@@ -36,7 +36,7 @@ class CloseoutMixin:
         from .coded import candidates_from
         from .shortlist import rank
 
-        # The brain chooses which replies; DOMAIN.md's score decides their order, drops out-of-stock
+        # The brain chooses which replies; the domain's score (docs/domain.md) decides their order, drops out-of-stock
         # ones while a usable reply exists, and keeps at most 5.
         chosen = rank(candidates_from([replies[i["vendor_id"]] for i in action["items"]
                                        if i["vendor_id"] in replies]), budget)
@@ -48,6 +48,9 @@ class CloseoutMixin:
                   "first_responder": s.candidate.first_responder,
                   "location_note": s.candidate.location_note, "options": list(s.candidate.options)}
                  for s in chosen]
+        template = (action.get("handoff") or {}).get("message_template")
+        if template:  # kept with the list, so a resumed closeout pre-fills the same links
+            items = [{**item, "link_text": template} for item in items]
         if not items:
             self.ledger.audit("shortlist.empty", now, request_id)
             return

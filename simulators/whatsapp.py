@@ -293,6 +293,7 @@ class FakeWhatsAppCloud:
         context_wamid: str | None = None,
         profile_name: str | None = None,
         wamid: str | None = None,
+        reply_type: str = "button_reply",
     ) -> SignedWebhook:
         """A signed ``messages`` webhook for one inbound message, as Meta would POST it."""
         phone = normalize_phone(from_phone)
@@ -311,9 +312,10 @@ class FakeWhatsAppCloud:
         elif kind == "button":
             message["button"] = {"payload": button_id or "", "text": button_title or text or ""}
         elif kind == "interactive":
+            # A tap on a reply button (button_reply) or on a row of a list message (list_reply).
             message["interactive"] = {
-                "type": "button_reply",
-                "button_reply": {"id": button_id or "", "title": button_title or text or ""},
+                "type": reply_type,
+                reply_type: {"id": button_id or "", "title": button_title or text or ""},
             }
         elif kind == "location":
             message["location"] = {"latitude": -1.9441, "longitude": 30.0619}

@@ -184,6 +184,8 @@ class SimWorld:
     def close(self) -> None:
         self._logger.removeHandler(self.logs)
         self.http.close()
+        if hasattr(self.brain.inner, "close"):  # an HTTP brain's connection pool
+            self.brain.inner.close()
         if self._calls_http is not None:
             self._calls_http.close()
         self.ledger.close()
@@ -301,7 +303,8 @@ class SimWorld:
 
 
 class _LazyOcr:
-    """Starts the real Tesseract engine only when a scenario actually sends an image."""
+    """Starts the real OCR stage (Tesseract, RapidOCR as its second reading of receipts) only when a
+    scenario actually sends an image."""
 
     def __init__(self, world: SimWorld):
         self.world = world
@@ -309,7 +312,7 @@ class _LazyOcr:
 
     def read(self, image: bytes):
         if self.engine is None:
-            from .ocr import TesseractOcr
+            from .ocr_stage import OcrStage
 
-            self.engine = TesseractOcr()
+            self.engine = OcrStage()
         return self.engine.read(image)

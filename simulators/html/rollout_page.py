@@ -61,7 +61,10 @@ def read_samples(run_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def write_run_pages(out: Path, config: Any, metrics: dict[str, Any], parts: list[dict[str, Any]]) -> None:
+def write_run_pages(out: Path, config: Any, metrics: dict[str, Any], parts: list[dict[str, Any]],
+                    shown_as: str | Path | None = None) -> None:
+    """Into ``out`` (a staging folder, published as ``shown_as``)."""
+    name = Path(shown_as or out)
     from ..rollout.gates import judge
     from ..rollout.samples import merge_samples
     from .review import write_review_page
@@ -73,11 +76,11 @@ def write_run_pages(out: Path, config: Any, metrics: dict[str, Any], parts: list
     report = judge(phase, metrics)
     run = {"seed": config.seed, "clients": config.clients, "vendors": config.vendors, "hours": config.hours,
            "profile": config.profile, "shards": config.shards}
-    write_rollout_page(out / "run.html", f"simulate: {out}", report, metrics, out, samples, run=run,
+    write_rollout_page(out / "run.html", f"simulate: {name}", report, metrics, out, samples, run=run,
                        review_link="review.html",
                        note=f"the {phase} criteria and rollback triggers on this run, without a baseline "
-                            f"(`concierge-sim gate {phase} --run {out}` is the gate)")
-    write_review_page(out / "review.html", out, samples, run)
+                            f"(`concierge-sim gate {phase} --run {name}` is the gate)")
+    write_review_page(out / "review.html", name, samples, run)
 
 
 def write_rollout_page(path: Path, title: str, report: dict[str, Any], metrics: dict[str, Any], run_dir: Path,
@@ -89,11 +92,12 @@ def write_rollout_page(path: Path, title: str, report: dict[str, Any], metrics: 
                       note=note, review_link=review_link)
 
 
-def write_gate_page(out: Path, phase: str, report: dict[str, Any], metrics: dict[str, Any], run_dir: Path) -> Path:
+def write_gate_page(out: Path, phase: str, report: dict[str, Any], metrics: dict[str, Any], run_dir: Path,
+                    shown_in: Path | None = None) -> Path:
     """``gate-<phase>.html``; the review page stays in the run folder, linked from wherever the
     gate writes (``--out``)."""
     review = run_dir / "review.html"
-    link = os.path.relpath(review, out) if review.exists() else None
+    link = os.path.relpath(review, shown_in or out) if review.exists() else None
     return write_rollout_page(out / f"gate-{phase}.html", f"gate {phase}: {run_dir}", report, metrics, run_dir,
                               read_samples(run_dir), note=f"the gate's verdict on {run_dir}", review_link=link)
 

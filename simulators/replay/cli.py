@@ -1,6 +1,6 @@
 """``concierge-sim``: run and validate scenario files, evaluate OCR, and gate a phase.
 
-Exit codes (SCENARIO_FORMAT.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
+Exit codes (docs/scenario-format.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
 usage · 3 harness error. Bad input is reported as ``file:line key: message`` — never a traceback.
 """
 
@@ -11,7 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
+from .collection import NOT_A_SCENARIO
 from .loader import discover, load_scenario
 from .model import Problem, Scenario, ScenarioInvalid
 
@@ -27,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="concierge-sim", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="a harness error shows its traceback (any position)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run scenario files or folders")
     run.add_argument("paths", nargs="+")
@@ -34,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    run.add_argument("--ledger", default=None, metavar="DIR",
+                     help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
+    from .brain_cli import add_brain_arguments
+
+    add_brain_arguments(run)
+    run.add_argument("-v", "--verbose", action="store_true", help="print every scenario's whole transcript")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
     new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
@@ -60,29 +69,45 @@ def _parser() -> argparse.ArgumentParser:
                        help="at most N crash points per scenario (each crashed before and after): a scenario "
                             "with more sweeps a seeded sample of N, first and last included, the same on "
                             "every run (default: all; a long scenario has over a thousand writes)")
+    crash.add_argument("--kill", action="store_true",
+                       help="a real kill -9 of a child process at each send, restarted on the same ledger file")
+    crash.add_argument("--ledger", default=None, metavar="DIR",
+                       help="with --kill: keep the ledger files there (default: a temporary folder)")
+    from .golden.cli_import import add_import_command
+
+    add_import_command(sub)
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
-def _load_all(paths: Sequence[str]) -> tuple[list[Scenario], list[Problem]]:
+def _load_all(paths: Sequence[str], broken: dict[str, list[Problem]] | None = None,
+              ) -> tuple[list[Scenario], list[Problem]]:
+    """Every scenario under ``paths``, and every problem; ``broken`` gets each invalid file's own."""
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
+    skipped: list[Path] = []
     try:
-        files = discover(list(paths))
+        files = discover(list(paths), skipped)
     except ScenarioInvalid as exc:
         return [], list(exc.problems)
+    for path in skipped:
+        print(f"note: {path}: {NOT_A_SCENARIO}", file=sys.stderr)
     seen: dict[str, str] = {}
     for path in files:
         try:
             scenario = load_scenario(path)
         except ScenarioInvalid as exc:
             problems.extend(exc.problems)
+            if broken is not None:
+                broken[str(path)] = list(exc.problems)
             continue
         if scenario.id in seen:
             problems.append(Problem(str(path), 1, "scenario",
                                     f"id {scenario.id!r} is already used by {seen[scenario.id]}; ids must be unique"))
+            if broken is not None:
+                broken[str(path)] = problems[-1:]
             continue
         seen[scenario.id] = str(path)
         scenarios.append(scenario)
@@ -98,19 +123,20 @@ def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> l
     return out
 
 
-def run_all(scenarios: list[Scenario], seed: int | None):
+def run_all(scenarios: list[Scenario], seed: int | None, ledger: str | None = None):
     from .runner import run_scenario
 
     progress = ProgressLine(len(scenarios))
     results = []
     for i, scenario in enumerate(scenarios, 1):
         progress.step(i, scenario.id)
-        results.append(run_scenario(scenario, seed=seed))
+        results.append(run_scenario(scenario, seed=seed, ledger=ledger))
     progress.close()
     return results
 
 
 def print_results(results, seed: int | None, out=None) -> None:
+    from .outcomes import OUTCOME_WORDS, outcome_counts, outcome_line
     from .reports import rerun_command
 
     out = out or sys.stdout
@@ -123,16 +149,25 @@ def print_results(results, seed: int | None, out=None) -> None:
         elif r.verdict == "error":
             print(f"ERROR {r.scenario.file} ({r.scenario.id}): {r.error}", file=out)
             print(f"    rerun: {rerun_command(r, seed)}", file=out)
-    passed = sum(r.passed for r in results)
+        elif r.verdict in OUTCOME_WORDS:
+            print(outcome_line(r), file=out)
+    passed = sum(r.verdict == "pass" for r in results)
     failed = sum(r.verdict == "fail" for r in results)
     errors = sum(r.verdict == "error" for r in results)
     seed_text = "scenario seeds" if seed is None else f"seed {seed}"
-    print(f"{passed} passed, {failed} failed, {errors} errors ({seed_text})", file=out)
+    print(f"{passed} passed, {failed} failed, {errors} errors{outcome_counts(results)} ({seed_text})", file=out)
 
 
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
     """The scenarios the paths, ``-k`` and ``--tag`` select, or exit 2 after saying what is wrong."""
-    scenarios, problems = _load_all(args.paths)
+    broken: dict[str, list[Problem]] = {}
+    scenarios, problems = _load_all(args.paths, broken)
+    if problems and (args.keyword or args.tag) and len(problems) == sum(map(len, broken.values())):
+        from .selection import picks_broken_file, warning_for
+
+        for file in [f for f in broken if not picks_broken_file(f, args.keyword, args.tag)]:
+            print(warning_for(file, len(broken.pop(file))), file=sys.stderr)
+        problems = [p for file_problems in broken.values() for p in file_problems]
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
@@ -145,18 +180,30 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import brain_cli
     from .reports import write_reports
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
         return chosen
-    from ..html.pages import prepare_report_dir
+    chosen = brain_cli.configured(chosen, args)
+    if isinstance(chosen, int):
+        return chosen
+    with OutputSet(args.report_dir, seed=args.seed) as out:
+        print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
+              + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
+        results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat, args.ledger)
+        write_reports(out.staging, results, seed=args.seed)
+        brain_cli.append_to_reports(out.staging, summary, every_run)
+        out.commit()
+    if args.verbose:
+        from .report_parts import transcript_text
 
-    prepare_report_dir(args.report_dir)  # an unwritable folder is said before the run, not after
-    print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
-    results = run_all(chosen, args.seed)
-    write_reports(args.report_dir, results, seed=args.seed)
+        for r in results:
+            print("\n".join(transcript_text(r, args.seed)))
     print_results(results, args.seed)
+    if summary is not None:
+        print(brain_cli.console(summary))
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
@@ -212,6 +259,16 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
         print("concierge-sim crash-sweep: --max-points must be at least 2 (the first and the last crash "
               "point are always swept)", file=sys.stderr)
         return EXIT_INVALID
+    if args.ledger and not args.kill:
+        print("concierge-sim crash-sweep: --ledger goes with --kill (the in-process sweep restarts on the "
+              "ledger it holds open)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.kill:
+        from .kill_sweep import cli_kill_sweep
+
+        print(f"kill sweep: {len(chosen)} scenario(s); a child process is killed (SIGKILL) before and after "
+              "each send in turn, and a new one finishes on the same ledger file")
+        return cli_kill_sweep(chosen, args.ledger, args.max_points)
     settle = SETTLE_S if args.settle is None else args.settle
     point = args.at[:-1]  # send | write
     print(f"crash sweep: {len(chosen)} scenario(s); the process dies "
@@ -249,13 +306,23 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return gate_main(args.phase, list(args.rest))
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .golden.cli_import import cmd_import
+
+    return cmd_import(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from ..html.pages import ReportDirError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # anywhere on the line: gate and ocr-eval pass their own arguments on
+    argv = [a for a in argv if a != "--debug"]
+    set_command(["concierge-sim", *argv])
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
-                "crash-sweep": cmd_crash_sweep}
+                "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
     try:
         return handlers[args.command](args)
     except ReportDirError as exc:  # the environment, not the scenarios: one line, exit 3
@@ -265,6 +332,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # the harness itself failed (I/O, memory, environment, a bug): exit 3
+        from ..harness_errors import describe
+
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+
+        print(f"concierge-sim: harness error: {describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

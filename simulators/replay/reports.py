@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from .outcomes import OUTCOME_WORDS, outcome_line, reason_of
+from .report_parts import effective_seed, failed_keys, seed_phrase, transcript_markdown
 from .runner import ScenarioResult
 
 
@@ -28,12 +30,13 @@ def rerun_command(result: ScenarioResult, seed: int | None = None) -> str:
     return f"concierge-sim run {result.scenario.file} -k {result.scenario.id}{seed_part}"
 
 
-def scenario_entry(result: ScenarioResult) -> dict[str, Any]:
-    failure = None
+def scenario_entry(result: ScenarioResult, seed: int | None = None) -> dict[str, Any]:
+    failure, failures = None, []
     if result.failure is not None:
         failure = {"step": result.failure.step, "line": result.failure.line,
                    "key": result.failure.key, "message": result.failure.message,
                    "invariant": result.failure.invariant}
+        failures = failed_keys(result.failure)
     elif result.verdict == "error":
         failure = {"step": None, "line": None, "key": "error", "message": result.error,
                    "traceback": result.traceback}
@@ -43,7 +46,10 @@ def scenario_entry(result: ScenarioResult) -> dict[str, Any]:
         "tags": list(result.scenario.tags),
         "verdict": result.verdict,
         "duration_s": round(result.duration_s, 4),
+        "seed": effective_seed(result, seed),
         "failure": failure,
+        "failures": failures,
+        "reason": reason_of(result),  # why it is skipped or expected to fail (xfail/xpass/skip)
     }
 
 
@@ -51,7 +57,10 @@ def aggregate_metrics(results: list[ScenarioResult]) -> dict[str, Any]:
     totals: dict[str, Any] = {"scenarios": len(results),
                               "passed": sum(r.verdict == "pass" for r in results),
                               "failed": sum(r.verdict == "fail" for r in results),
-                              "errors": sum(r.verdict == "error" for r in results)}
+                              "errors": sum(r.verdict == "error" for r in results),
+                              "xfailed": sum(r.verdict == "xfail" for r in results),
+                              "xpassed": sum(r.verdict == "xpass" for r in results),
+                              "skipped": sum(r.verdict == "skip" for r in results)}
     for key in ("requests", "handed_off", "inbound", "duplicates_suppressed", "messages_sent",
                 "injection_flagged", "calls", "brain_rejected"):
         totals[key] = sum(int(r.observed.get(key, 0)) for r in results)
@@ -74,7 +83,7 @@ def write_reports(
         "verdict": verdict,
         "gate": gate,
         "criteria": criteria or [],
-        "scenarios": [scenario_entry(r) for r in results],
+        "scenarios": [scenario_entry(r, seed) for r in results],
         "metrics": metrics,
         "seed": seed,
         "versions": versions(),
@@ -97,14 +106,16 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
             evidence = str(c.get("summary") or c.get("evidence"))[:300].replace("|", "\\|").replace("\n", " ")
             lines.append(f"| `{c['id']}` {c['title']} | {c['verdict']} | {evidence} |")
         lines.append("")
-    lines += ["| scenario | file | verdict | time |", "|---|---|---|---|"]
+    lines += ["| scenario | file | verdict | seed | time |", "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {r.verdict} | {r.duration_s * 1000:.0f} ms |")
+        shown = r.verdict if r.verdict not in OUTCOME_WORDS else f"{r.verdict}: {reason_of(r)}".replace("|", "\\|")
+        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {shown} | {effective_seed(r, report['seed'])} "
+                     f"| {r.duration_s * 1000:.0f} ms |")
     lines.append("")
     m = report["metrics"]
-    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; seed {report['seed']}.")
+    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; {seed_phrase(report['seed'])}.")
     for r in results:
-        if r.passed:
+        if r.passed and r.verdict != "xfail":
             continue
         lines += ["", f"## {r.verdict.upper()}: {r.scenario.id}", ""]
         if r.failure:
@@ -112,8 +123,7 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
         if r.error:
             lines += ["```", r.traceback or r.error, "```"]
         lines += ["", f"Rerun: `{rerun_command(r, report['seed'])}`", "", "### Transcript", ""]
-        for t in r.transcript:
-            lines.append(f"- `{t['at']}` **{t['from']} → {t['to']}**: {t['text'][:300].replace(chr(10), ' / ')}")
+        lines += transcript_markdown(r.transcript)
         lines += ["", "### State timeline", ""]
         for t in r.timeline:
             lines.append(f"- `{t['at']}` {t['request_id']}: {t['from'] or '(new)'} → {t['to']} ({t['reason']})")
@@ -125,6 +135,7 @@ def junit(results: list[ScenarioResult], name: str) -> str:
         "testsuite", name=name, tests=str(len(results)),
         failures=str(sum(r.verdict == "fail" for r in results)),
         errors=str(sum(r.verdict == "error" for r in results)),
+        skipped=str(sum(r.verdict in OUTCOME_WORDS for r in results)),
         time=f"{sum(r.duration_s for r in results):.3f}",
     )
     for r in results:
@@ -136,5 +147,7 @@ def junit(results: list[ScenarioResult], name: str) -> str:
         elif r.verdict == "error":
             node = ET.SubElement(case, "error", message=r.error or "error")
             node.text = r.traceback
+        elif r.verdict in OUTCOME_WORDS:
+            ET.SubElement(case, "skipped", message=outcome_line(r))
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode") + "\n"

@@ -18,11 +18,13 @@ from typing import Any
 from concierge.flags import Flags
 from concierge.policy import Caps
 
+from ..ledger_files import ledger_path
 from ..vendors import vendor_from_mapping
 from ..world import Delivered, ProcessDied, SimWorld, WorldConfig
 from .expectations import Observer, check_expectations
 from .invariants import Context, check_all
 from .model import Scenario, Step
+from .play_authoring import AuthoringSteps, outcome_of, seed_world
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Failure:
     key: str
     message: str
     invariant: str | None = None
+    also: list[Failure] = field(default_factory=list)  # the other keys of the same step that failed
 
     def headline(self, file: str) -> str:
         return f"{file}:{self.line} step {self.step} {self.key}: {self.message}"
@@ -52,25 +55,36 @@ class ScenarioResult:
 
     @property
     def passed(self) -> bool:
-        return self.verdict == "pass"
+        """Nothing to fix: passed, failed as expected (xfail), passed unexpectedly (xpass, reported
+        so the marker can go), or skipped with a reason."""
+        return self.verdict in ("pass", "xfail", "xpass", "skip")
 
 
-def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
+def build_world(scenario: Scenario, seed: int | None = None, ledger: str | None = None) -> SimWorld:
+    """The scenario's world; ``ledger`` is a folder for a file-backed ledger (``--ledger``)."""
+    world = SimWorld(world_config(scenario, seed, ledger_path(ledger, scenario.id)))
+    if scenario.brain is not None:
+        from .. import brain_setup
+
+        brain_setup.install(world, scenario.brain, str(scenario.file))
+    return world
+
+
+def world_config(scenario: Scenario, seed: int | None = None, db_path: str = ":memory:") -> WorldConfig:
     caps = Caps().with_overrides(dict(scenario.caps))
     flags = Flags.from_mapping(dict(scenario.flags))
-    config = WorldConfig(
+    return WorldConfig(
         vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
         clients={c.phone: (c.area, c.language) for c in scenario.clients},
-        seed=scenario.seed if seed is None else seed,
+        seed=scenario.seed if seed is None else seed, db_path=db_path,
     )
-    return SimWorld(config)
 
 
 # A step whose restarts keep dying is a concierge that cannot come back: an error, not a loop.
 MAX_RESTARTS_PER_STEP = 50
 
 
-class ScenarioPlay:
+class ScenarioPlay(AuthoringSteps):
     """A scenario played in a world one step at a time: the engine of ``run_scenario``, and of the
     crash sweep, which wires crash points into the world first and skips the ``expect`` steps.
 
@@ -145,10 +159,11 @@ class ScenarioPlay:
         self.last_client = client_id
         if "text" in args:
             item = self.world.message_from(phone, kind="text", text=str(args["text"]))
-        elif "button" in args:
-            title = str(args["button"])
+        elif "button" in args or "list" in args:
+            title = str(args.get("button", args.get("list")))
             item = self.world.message_from(
-                phone, kind="interactive", button_id=self._button_id(phone, title), button_title=title
+                phone, kind="interactive", button_id=self._button_id(phone, title), button_title=title,
+                reply_type="button_reply" if "button" in args else "list_reply",
             )
         else:
             kind = "image" if "image" in args else "document"
@@ -174,7 +189,8 @@ class ScenarioPlay:
 
     def _vendor(self, step: Step) -> None:
         phone = self.vendors[step.args["vendor"]]
-        item = self.world.message_from(phone, kind="text", text=str(step.args["text"]))
+        context = self._quoted_outreach(phone, step.args["reply_to"]) if "reply_to" in step.args else None
+        item = self.world.message_from(phone, kind="text", text=str(step.args["text"]), context_wamid=context)
         self._remember(step, item)
 
     def _redeliver(self, step: Step) -> list[Failure]:
@@ -279,28 +295,30 @@ def timeline_of(world: SimWorld) -> list[dict[str, Any]]:
     ]
 
 
-def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResult:
+def run_scenario(scenario: Scenario, *, seed: int | None = None, ledger: str | None = None) -> ScenarioResult:
     started = time.perf_counter()
+    if scenario.skip:
+        return ScenarioResult(scenario, "skip", 0.0)
     world: SimWorld | None = None
     failure: Failure | None = None
     try:
-        world = build_world(scenario, seed)
+        world = build_world(scenario, seed, ledger)
         run = ScenarioPlay(scenario, world)
-        for step in scenario.steps:
-            failures = run.play(step)
+        seeded = seed_world(run, scenario)
+        failure = seeded[0] if seeded else None
+        for step in scenario.steps if failure is None else ():
+            failures = run.play(step) or _brain_failures(world, step)
             if failures:
-                failure = failures[0]
-                if len(failures) > 1:
-                    failure.message += "".join(f"\n    also {f.key}: {f.message}" for f in failures[1:])
+                failure = _first_of(failures)
                 break
             violations = check_all(world, run.context)
             if violations:
-                name, message = violations[0]
-                failure = Failure(step.index, step.line, f"invariant {name}", message, invariant=name)
+                failure = _first_of([Failure(step.index, step.line, f"invariant {n}", m, invariant=n)
+                                     for n, m in violations])
                 break
         if failure is None:
             failure = _unexpected_errors(world, scenario)
-        verdict = "fail" if failure else "pass"
+        verdict = outcome_of(scenario, "fail" if failure else "pass")
         return ScenarioResult(
             scenario, verdict, time.perf_counter() - started, failure,
             transcript=transcript_of(world, scenario), timeline=timeline_of(world),
@@ -317,6 +335,20 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
     finally:
         if world is not None:
             world.close()
+
+
+def _brain_failures(world: SimWorld, step: Step) -> list[Failure]:
+    from ..brain_setup import step_problems
+
+    return [Failure(step.index, step.line, "brain.cassette", p) for p in step_problems(world)]
+
+
+def _first_of(failures: list[Failure]) -> Failure:
+    """The step's first failure, carrying the others: the reports list every key that failed."""
+    first = failures[0]
+    first.also = failures[1:]
+    first.message += "".join(f"\n    also {f.key}: {f.message}" for f in first.also)
+    return first
 
 
 def _unexpected_errors(world: SimWorld, scenario: Scenario) -> Failure | None:
@@ -354,7 +386,16 @@ def observe(world: SimWorld) -> dict[str, Any]:
         "injection_flagged": len(ledger.audit_events("injection.flagged")),
         "calls": ledger.calls_count(),
         "restarts": world.restarts,
+        **_provider_brain(world),
     }
+
+
+def _provider_brain(world: SimWorld) -> dict[str, Any]:
+    """With an HTTP brain: its token usage and cost, and each proposal's fate (the gate's evidence)."""
+    from .. import brain_setup
+
+    found = brain_setup.usage(world)
+    return {} if found is None else {"brain_usage": found, "brain_outputs": brain_setup.outputs(world.ledger)}
 
 
 def _rejected_type(data: dict[str, Any]) -> str | None:

@@ -1,6 +1,6 @@
 """The vocabulary of the scenario format: top-level keys, actions, and every closed set of values.
 
-One place for what SCENARIO_FORMAT.md allows, so adding an action or a fault kind is one edit here
+One place for what docs/scenario-format.md allows, so adding an action or a fault kind is one edit here
 plus its check; the checks and the error messages read these tuples.
 """
 
@@ -10,11 +10,20 @@ import re
 
 from concierge.lifecycle import RequestState
 
+from .vocabulary_authoring import (
+            AUTHORING_ACTIONS,
+            AUTHORING_BASE_EXTRA,
+            AUTHORING_STEP_EXTRA,
+            AUTHORING_TOP_KEYS,
+)
+
 TOP_KEYS = ("scenario", "description", "tags", "seed", "flags", "caps", "vendors", "clients", "steps",
-            "expected_log_errors")
-ACTIONS = ("client", "vendor", "redeliver", "advance", "brain_next", "call_status", "fault", "expect")
-STEP_EXTRA = {"client": ("text", "image", "document", "button", "caption"), "vendor": ("text",)}
-CLIENT_MESSAGES = ("text", "image", "document", "button")
+            "expected_log_errors", "brain", *AUTHORING_TOP_KEYS)
+ACTIONS = ("client", "vendor", "redeliver", "advance", "brain_next", "call_status", "fault", "expect",
+           *AUTHORING_ACTIONS)
+STEP_EXTRA = {"client": ("text", "image", "document", "button", "list", "caption"),
+              "vendor": ("text", *AUTHORING_BASE_EXTRA["vendor"]), **AUTHORING_STEP_EXTRA}
+CLIENT_MESSAGES = ("text", "image", "document", "button", "list")
 VENDOR_KEYS = ("id", "name", "phone", "categories", "area", "lat", "lng", "rating",
                "avg_response_minutes", "active", "opted_out", "language", "tags", "blocked",
                "has_whatsapp")
@@ -44,3 +53,8 @@ RENDER_ITEM_KEYS = {
     "product": (("name",), ("name", "brand", "model", "quantity")),
 }
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
+# `brain:` puts an HTTP brain behind the scenario (simulators/brain_wire.py, simulators/cassette.py).
+BRAIN_KEYS = ("provider", "model", "cassette", "mode", "base_url", "api_key_env", "prompt", "timeout_s",
+              "retries")
+BRAIN_PROVIDERS = ("gemini", "openai")
+CASSETTE_MODES = ("replay", "record", "auto")
