@@ -222,7 +222,7 @@ def test_the_review_export_holds_what_was_clicked_and_the_gate_reads_it(browser,
     page.locator("#reviewer").fill("Aline")
     with page.expect_download() as download:
         page.locator("#export").click()
-    saved = tmp_path / "review.json"
+    saved = tmp_path / "review-export.json"
     download.value.save_as(saved)
     review = json.loads(saved.read_text("utf-8"))
     assert review["reviewer"] == "Aline" and review["shortlists"] == 3
@@ -232,11 +232,11 @@ def test_the_review_export_holds_what_was_clicked_and_the_gate_reads_it(browser,
     view.shot("review")
     view.close()
     capsys.readouterr()
-    assert cli_main(["gate", "phase2", "--run", str(rollout), "--review", str(saved), "--out", str(tmp_path)]) == 1
-    gate = json.loads((tmp_path / "gate-phase2.json").read_text())
+    assert cli_main(["gate", "phase2", "--run", str(rollout), "--review", str(saved), "--out", str(tmp_path / "gate")]) == 1
+    gate = json.loads((tmp_path / "gate" / "gate-phase2.json").read_text())
     row = next(r for r in gate["rows"] if r["id"] == "phase2.manual_review")
     assert row["verdict"] == "fail" and "price in the message differs" in row["note"]
-    gate_page = Page(browser, tmp_path / "gate-phase2.html")
+    gate_page = Page(browser, tmp_path / "gate" / "gate-phase2.html")
     assert "price in the message differs" in gate_page.page.locator("table.rows-criterion").inner_text()
     gate_page.shot("gate-phase2")
     gate_page.close()
