@@ -232,6 +232,11 @@ class FakeWhatsAppCloud:
         self._media[media_id] = _Media(bytes(data), mime, hashlib.sha256(data).hexdigest())
         return media_id
 
+    def stored_media(self, media_id: str) -> tuple[bytes, str] | None:
+        """The bytes and MIME type of media a user attached (for reports), or None."""
+        media = self._media.get(media_id)
+        return (media.data, media.mime_type) if media else None
+
     def _node(self, request: httpx.Request, node_id: str) -> httpx.Response:
         if not self._authorized(request):
             return _invalid_token()

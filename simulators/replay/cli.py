@@ -204,7 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_results(results, args.seed)
     if summary is not None:
         print(brain_cli.console(summary))
-    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
@@ -313,6 +313,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ..html.pages import ReportDirError
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # anywhere on the line: gate and ocr-eval pass their own arguments on
     argv = [a for a in argv if a != "--debug"]
@@ -323,6 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
     try:
         return handlers[args.command](args)
+    except ReportDirError as exc:  # the environment, not the scenarios: one line, exit 3
+        print(f"concierge-sim: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
     except BrokenPipeError:
