@@ -302,9 +302,16 @@ class _UnitOfWork:
 class Ledger:
     """All durable facts of one concierge deployment."""
 
-    def __init__(self, path: str = ":memory:"):
+    def __init__(self, path: str = ":memory:", *, wal: bool = False):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
+        if wal:
+            # A service's file: WAL lets readers (an operator's sqlite3 shell) in while the one
+            # writer works; NORMAL sync survives a killed process (only a power cut may lose the
+            # last commits); the busy timeout covers a reader holding a checkpoint briefly.
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
         self._depth = 0  # nesting of units of work (a handler may run inside another's)
         # Request rows read in the open unit of work (``_ROW``'s values as SQLite returned them): a
