@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -99,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
                                     lifespan="on", timeout_graceful_shutdown=30))
     server.url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
     server.ready_file = args.ready_file
+    # uvicorn re-raises the stop signal once it has shut down gracefully, to die of it under the
+    # previous handler: a no-op handler makes a requested stop the clean exit 0 it is.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: None)
     server.run(sockets=[sock])
     if not server.started:
         return EXIT_ERROR
