@@ -67,3 +67,31 @@ def test_sigkill_mid_outreach_then_restart_finishes_the_batch_sends_nothing_twic
     resumed = [r for r in ledger_rows(db, "audit") if r["event"] == "concierge.resumed"]
     assert len(resumed) == 2  # the first start and the restart
     assert second.stop() == 0  # SIGTERM: a clean stop
+
+
+def test_sigterm_mid_outreach_finishes_the_unit_of_work_then_exits_0(
+        service_factory, graph_receiver, tmp_path):
+    db = str(tmp_path / "ledger.sqlite")
+    seen: list[str] = []
+
+    def hold_first_vendor_send(body: dict) -> bool:
+        seen.append(body["to"])
+        return "+" + body["to"] in FIRST_BATCH and not graph_receiver.held.is_set()
+
+    graph_receiver.hold = hold_first_vendor_send
+    service = service_factory(graph_receiver.url, db)
+    hook = signed_messages(seed=4).message_webhook(ALICE, text=NEED)
+    assert httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers).status_code == 200
+    assert graph_receiver.held.wait(15)
+    service.proc.terminate()  # SIGTERM while the first vendor's send is in flight
+    time.sleep(0.3)
+    assert service.proc.poll() is None  # still finishing
+    graph_receiver.hold = lambda _body: False
+    graph_receiver.release.set()  # the held send fails (503): the concierge retries it later
+    assert service.proc.wait(30) == 0
+    # The unit of work in hand ran to its end: the rest of the batch was asked before the exit.
+    assert len({s.to for s in graph_receiver.sent} & FIRST_BATCH) == 2
+    [request] = ledger_rows(db, "requests")
+    assert request["state"] == "awaiting_vendor_replies"
+    retries = [r for r in ledger_rows(db, "timers") if r["name"] == "retry_send"]
+    assert len(retries) == 1  # the refused send waits in the ledger for the next start

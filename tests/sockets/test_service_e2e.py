@@ -1,0 +1,39 @@
+"""The whole path through real HTTP, with the concierge service and the Cloud API emulator as two
+processes: a client's need, the outreach, the vendors' replies, the shortlist with wa.me links.
+Every message crosses loopback sockets: emulator -> signed webhook -> service -> Graph API send ->
+emulator (and its status webhooks back)."""
+
+from __future__ import annotations
+
+ALICE = "+250780000001"
+VENDORS = {"pharma_plus": "+250788000101", "kimironko_meds": "+250788000102",
+           "remera_pharmacy": "+250788000103"}
+REPLIES = {"pharma_plus": "1. yes 2. 3,500 3. Kimironko market",
+           "remera_pharmacy": "1. Yes 2. 3000-4000 3. Near Remera bus park",
+           "kimironko_meds": "yes available 4000"}
+
+
+def _outbound(emulator, phone):
+    return [m for m in emulator.conversation(phone) if m["direction"] == "out"]
+
+
+def test_client_need_to_shortlist_over_real_http(emulator, service_factory):
+    service = service_factory(emulator.url)
+    emulator.subscribe(f"{service.url}/webhook")  # the emulator's handshake against the service
+    emulator.say(ALICE, "I need Amoxicillin 500mg, 21 capsules, near Kimironko")
+    for phone in VENDORS.values():
+        emulator.wait_for(lambda p=phone: _outbound(emulator, p), what=f"the outreach to {phone}")
+    asked = _outbound(emulator, VENDORS["pharma_plus"])
+    assert len(asked) == 1 and "Amoxicillin" in asked[0]["text"]
+    assert "780000001" not in asked[0]["text"]  # the client's number never goes to a vendor
+    for vendor, text in REPLIES.items():
+        emulator.say(VENDORS[vendor], text)
+    shortlist = emulator.wait_for(
+        lambda: [m for m in _outbound(emulator, ALICE) if "https://wa.me/" in (m.get("text") or "")],
+        timeout=15, what="the shortlist")
+    assert len(shortlist) == 1
+    text = shortlist[0]["text"]
+    assert "https://wa.me/250788000101" in text and "https://wa.me/250788000102" in text
+    assert text.index("wa.me/250788000101") < text.index("wa.me/250788000102")  # best first
+    for phone in VENDORS.values():
+        assert len(_outbound(emulator, phone)) == 1  # each vendor asked once, whatever redelivers
