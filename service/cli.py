@@ -7,16 +7,16 @@ it) · 3 the service could not start (e.g. the ledger file cannot be opened).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import uvicorn
 import yaml
+
+from simulators.serving import AnnouncingServer, CannotListen, bind, url_of
 
 from .app import create_app
 from .config import ConfigError, ServiceConfig
@@ -48,22 +48,6 @@ def add_concierge_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-class _Server(uvicorn.Server):
-    """Announces the bound address once it accepts connections, not merely once it is bound."""
-
-    ready_file: str | None = None
-    url = ""
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            print(f"concierge listening on {self.url}", flush=True)
-            if self.ready_file:
-                tmp = Path(f"{self.ready_file}.tmp")
-                tmp.write_text(json.dumps({"url": self.url, "pid": os.getpid()}), "utf-8")
-                tmp.replace(self.ready_file)
-
-
 def _config(args: argparse.Namespace) -> tuple[ServiceConfig, list]:
     db = Path(args.db)
     if not db.parent.is_dir():
@@ -88,23 +72,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     configure(args.log_level)
     try:
-        sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((args.host, args.port))
-    except OSError as exc:
-        print(f"concierge-sim concierge: cannot listen on {args.host}:{args.port} ({exc.strerror})",
-              file=sys.stderr)
+        sock = bind(args.host, args.port)
+    except CannotListen as exc:
+        print(f"concierge-sim concierge: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    host, port = sock.getsockname()[:2]
-    server = _Server(uvicorn.Config(create_app(config, vendors), log_config=None, access_log=False,
-                                    lifespan="on", timeout_graceful_shutdown=30))
-    server.url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
-    server.ready_file = args.ready_file
-    # uvicorn re-raises the stop signal once it has shut down gracefully, to die of it under the
-    # previous handler: a no-op handler makes a requested stop the clean exit 0 it is.
+    # log_config=None: uvicorn's loggers keep the JSON-lines handler configured above.
+    server = AnnouncingServer(
+        uvicorn.Config(create_app(config, vendors), log_config=None, access_log=False, lifespan="on",
+                       timeout_graceful_shutdown=30),
+        name="concierge", url=url_of(sock), ready_file=args.ready_file)
+    # uvicorn re-raises the stop signal after its graceful shutdown: a no-op handler makes a
+    # requested stop exit 0.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: None)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     if not server.started:
         return EXIT_ERROR
     return EXIT_OK

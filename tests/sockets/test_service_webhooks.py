@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from concierge.phones import mask_phones_in
 from service.spawn import start_service
 
 from .graph_receiver import GraphReceiver
@@ -135,3 +136,17 @@ def test_a_redelivered_message_is_handled_once(running):
     assert len(receiver.to("+250780000009")) == 1  # one answer to the client, not three
     duplicates = [r for r in ledger_rows(service.db_path, "audit") if r["event"] == "inbound.duplicate_suppressed"]
     assert len(duplicates) == 2
+
+
+def test_logs_are_json_lines_with_phones_masked(running):
+    service, _ = running
+    lines = [line for line in service.log_lines() if not line.startswith("concierge listening on")]
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert {"ts", "level", "logger", "msg"} <= set(entries[0])
+    messages = [e["msg"] for e in entries]
+    assert any("webhook refused: signature mismatch" in m for m in messages)
+    assert any(m.startswith("request ") and "opened for" in m for m in messages)
+    assert any(e["logger"].startswith("uvicorn") for e in entries)  # the server's own lines too
+    for message in messages:
+        assert mask_phones_in(message) == message, message
+        assert "780000009" not in message and "780000001" not in message
