@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .contracts import BRAIN_ACTION_TYPES, decode_brain_output, validate_brain_output
 from .errors import BrainUnavailable, ContractViolation
-from .safety import contains_payment_instruction, phones_in, redact
+from .safety import contains_payment_instruction, detect_injection, phones_in, redact
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,6 +68,10 @@ class BrainLoop:
         c.update(request_id, now, brain_rejected_in_a_row=0)
         c.ledger.audit("brain.output_accepted", now, request_id, action=action["type"])
         self._run(request_id, action, now, source="brain")
+        if action.get("state_suggestion"):
+            # Advisory only: on record beside the state the backend's own rules reached.
+            c.ledger.audit("brain.state_suggestion", now, request_id, action=action["type"],
+                           suggested=action["state_suggestion"], state=c.request(request_id).state)
 
     def _reject(self, request_id: str, reason: str, event: str, pack: dict[str, Any], now: float,
                 action_type: str | None = None) -> None:
@@ -140,4 +144,22 @@ def containment_problem(action: dict[str, Any]) -> str | None:
     for i, option in enumerate(action.get("options") or []):
         if isinstance(option, str) and (contains_payment_instruction(option) or phones_in(option)):
             return f"{action['type']}: options[{i}] carries payment instructions or a phone number"
+    return _link_text_problem(action)
+
+
+def _link_text_problem(action: dict[str, Any]) -> str | None:
+    """The shortlist's ``handoff.message_template`` is what the client's wa.me links pre-fill: the
+    client reads it and then sends it to a vendor, so it is held to both sides' rules, and an
+    instruction aimed at the vendor's own assistant is refused as it would be from a client."""
+    template = (action.get("handoff") or {}).get("message_template") if action["type"] == "shortlist" else None
+    if not isinstance(template, str):
+        return None
+    where = "shortlist: handoff.message_template"
+    if contains_payment_instruction(template):
+        return f"{where} carries payment instructions"
+    if phones_in(template):
+        return f"{where} carries a phone number"
+    kinds = detect_injection(template, source="client").kinds
+    if kinds:
+        return f"{where} carries an instruction ({', '.join(kinds)})"
     return None

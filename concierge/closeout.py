@@ -48,6 +48,9 @@ class CloseoutMixin:
                   "first_responder": s.candidate.first_responder,
                   "location_note": s.candidate.location_note, "options": list(s.candidate.options)}
                  for s in chosen]
+        template = (action.get("handoff") or {}).get("message_template")
+        if template:  # kept with the list, so a resumed closeout pre-fills the same links
+            items = [{**item, "link_text": template} for item in items]
         if not items:
             self.ledger.audit("shortlist.empty", now, request_id)
             return

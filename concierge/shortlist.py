@@ -44,6 +44,7 @@ class Candidate:
     location_note: str | None = None
     options: tuple[str, ...] = ()
     excluded_reason: str | None = None  # e.g. "suspicious": never shortlisted
+    link_text: str | None = None  # the brain's handoff.message_template, pre-filled in the wa.me link
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
 
 # Per-field caps keep five items well inside one 4096-char message, so the 2-message cap holds.
 _NAME_CHARS, _NOTE_CHARS, _OPTIONS_CHARS, _NEED_CHARS = 100, 160, 160, 200
+# The contract caps the template at 300 characters; encoded, 200 keep five links (each up to
+# ~600 characters of ASCII) inside the two messages.
+_LINK_TEXT_CHARS = 200
 
 
 def _clip(text: object, limit: int) -> str:
@@ -255,8 +259,9 @@ def _clip(text: object, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def vendor_link(phone: object) -> str | None:
-    """``https://wa.me/<digits>`` for a valid number, else None (a broken link is worse than none)."""
+def vendor_link(phone: object, text: str | None = None) -> str | None:
+    """``https://wa.me/<digits>`` for a valid number, else None (a broken link is worse than none);
+    with ``text``, ``?text=<url-encoded>`` pre-fills the client's first message to the vendor."""
     try:
         number = phonenumbers.parse(str(phone), "RW")
     except phonenumbers.NumberParseException:
@@ -264,7 +269,18 @@ def vendor_link(phone: object) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return f"https://wa.me/{e164[1:]}"
+    link = f"https://wa.me/{e164[1:]}"
+    prefill = _clip(text, _LINK_TEXT_CHARS) if text and str(text).strip() else ""
+    return f"{link}?text={percent_encode(prefill)}" if prefill else link
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def percent_encode(text: str) -> str:
+    """RFC 3986 percent-encoding of a query value (every byte but the unreserved ones). Written
+    here, not taken from urllib: the core imports no package that does I/O, even in part."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
 def format_price(c: Candidate, language: str = "en") -> str:
@@ -295,7 +311,7 @@ def _item_block(n: int, c: Candidate, language: str) -> str:
     options = [o for o in c.options if str(o).strip()] if isinstance(c.options, (tuple, list)) else []
     if options:
         lines.append(f"{t['options']}: {_clip(', '.join(map(str, options)), _OPTIONS_CHARS)}")
-    lines.append(f"WhatsApp: {vendor_link(c.vendor_phone) or t['no_link']}")
+    lines.append(f"WhatsApp: {vendor_link(c.vendor_phone, c.link_text) or t['no_link']}")
     return "\n".join(lines)
 
 

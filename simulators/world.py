@@ -181,6 +181,8 @@ class SimWorld:
     def close(self) -> None:
         self._logger.removeHandler(self.logs)
         self.http.close()
+        if hasattr(self.brain.inner, "close"):  # an HTTP brain's connection pool
+            self.brain.inner.close()
         if self._calls_http is not None:
             self._calls_http.close()
         self.ledger.close()

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    from .brain_cli import add_brain_arguments
+
+    add_brain_arguments(run)
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
     new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
@@ -152,15 +155,23 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import brain_cli
     from .reports import write_reports
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
         return chosen
-    print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}")
-    results = run_all(chosen, args.seed)
+    chosen = brain_cli.configured(chosen, args)
+    if isinstance(chosen, int):
+        return chosen
+    print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
+          + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
+    results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat)
     write_reports(args.report_dir, results, seed=args.seed)
+    brain_cli.append_to_reports(args.report_dir, summary, every_run)
     print_results(results, args.seed)
+    if summary is not None:
+        print(brain_cli.console(summary))
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results, run_all
+from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results
 from .reports import write_reports
 from .runner import ScenarioResult
 
@@ -147,10 +147,16 @@ def tool_contracts(results: list[ScenarioResult]) -> Criterion:
                          ("never accepted", not_accepted), ("never rejected", not_rejected)):
         if items:
             parts.append(f"{label}: {', '.join(items)}")
-    return _criterion("exit.tool_contracts", "All tool contracts validated", ok,
-                      {"called": sorted(called), "uncalled": uncalled, "invalid_args_refused": refused,
-                       "brain_accepted": sorted(accepted), "brain_rejected": sorted(rejected)},
-                      "; ".join(parts))
+    evidence = {"called": sorted(called), "uncalled": uncalled, "invalid_args_refused": refused,
+                "brain_accepted": sorted(accepted), "brain_rejected": sorted(rejected)}
+    from .brain_cli import acceptance
+
+    provider = acceptance(results)
+    if provider is not None:  # the real brain's own proposals: accepted, rejected, and why
+        evidence["provider_brain"] = provider
+        parts.append("provider brain: " + ", ".join(f"{k} {v['accepted']}/{v['proposed']} accepted"
+                                                    for k, v in provider["by_type"].items()))
+    return _criterion("exit.tool_contracts", "All tool contracts validated", ok, evidence, "; ".join(parts))
 
 
 def ocr_samples(args: argparse.Namespace) -> Criterion:
@@ -259,9 +265,14 @@ def run_phase0(args: argparse.Namespace) -> int:
             print(p, file=sys.stderr)
         print("gate: invalid scenario files; fix them first (concierge-sim validate)", file=sys.stderr)
         return EXIT_INVALID
+    from . import brain_cli
+
+    scenarios = brain_cli.configured(scenarios, args)
+    if isinstance(scenarios, int):
+        return scenarios
     print(f"gate phase0: {len(scenarios)} scenarios, seed {args.seed if args.seed is not None else 'per scenario'}",
           flush=True)
-    results = run_all(scenarios, args.seed)
+    results, summary, every_run = brain_cli.run(scenarios, args.seed, args.repeat)
     print_results(results, args.seed)
     steps: list[Callable[[], Criterion]] = [
         lambda: unit_tests(args) if not args.skip_unit_tests else _criterion(
@@ -276,6 +287,7 @@ def run_phase0(args: argparse.Namespace) -> int:
         lambda: ocr_samples(args),
         lambda: calling_mocks(results),
         lambda: clean_logs(results),
+        *[lambda tag=tag: brain_cli.pass_k_criterion(summary, tag, args.repeat) for tag in args.require_pass_k],
     ]
     criteria = []
     for step in steps:
@@ -286,6 +298,7 @@ def run_phase0(args: argparse.Namespace) -> int:
                                        {"error": f"{type(exc).__name__}: {exc}"}, f"{type(exc).__name__}: {exc}"))
     verdict = "pass" if all(c["verdict"] == "pass" for c in criteria) and all(r.passed for r in results) else "fail"
     write_reports(args.report_dir, results, seed=args.seed, gate="phase0", criteria=criteria, verdict=verdict)
+    brain_cli.append_to_reports(args.report_dir, summary, every_run)
     _print_table(criteria, verdict)
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
     if any(r.verdict == "error" for r in results):
@@ -311,6 +324,9 @@ def main(phase: str, argv: list[str]) -> int:
         parser.add_argument("--unit-junit", default=None, help="use this junit file instead of running pytest")
         parser.add_argument("--skip-unit-tests", action="store_true")
         parser.add_argument("--ocr-samples", default="fixtures/images")
+        from .brain_cli import add_brain_arguments
+
+        add_brain_arguments(parser)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:

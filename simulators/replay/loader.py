@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .check_brain import check_brain
 from .check_config import check_caps, check_flags
 from .check_expect import (
     BOOL,
@@ -168,12 +169,13 @@ def _check_scenario(c: Checker, data: Map, file: str, source: tuple[str, ...]) -
     vendors, vendor_ids = check_vendors(c, data.get("vendors"), data.key_line("vendors"))
     clients, client_ids = check_clients(c, data.get("clients"), data.key_line("clients"))
     steps = check_steps(c, data, vendor_ids, client_ids)
+    brain = check_brain(c, data.get("brain"), data.key_line("brain"), sid)
     if c.problems:
         return None
     return Scenario(
         id=sid, description=description.strip(), tags=tags, seed=seed, flags=flags, caps=caps,
         vendors=vendors, clients=clients, steps=steps, file=file, source_lines=source,
-        expected_log_errors=errors,
+        expected_log_errors=errors, brain=brain,
     )
 
 

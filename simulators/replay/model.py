@@ -133,3 +133,4 @@ class Scenario:
     file: str
     source_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
     expected_log_errors: tuple[str, ...] = ()
+    brain: Any = None  # a check_brain.BrainSpec: an HTTP brain behind a cassette, or None (rule brain)

@@ -63,7 +63,12 @@ def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
         clients={c.phone: (c.area, c.language) for c in scenario.clients},
         seed=scenario.seed if seed is None else seed,
     )
-    return SimWorld(config)
+    world = SimWorld(config)
+    if scenario.brain is not None:
+        from .. import brain_setup
+
+        brain_setup.install(world, scenario.brain, str(scenario.file))
+    return world
 
 
 # A step whose restarts keep dying is a concierge that cannot come back: an error, not a loop.
@@ -283,7 +288,7 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
         world = build_world(scenario, seed)
         run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
-            failures = run.play(step)
+            failures = run.play(step) or _brain_failures(world, step)
             if failures:
                 failure = failures[0]
                 if len(failures) > 1:
@@ -313,6 +318,12 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResu
     finally:
         if world is not None:
             world.close()
+
+
+def _brain_failures(world: SimWorld, step: Step) -> list[Failure]:
+    from ..brain_setup import step_problems
+
+    return [Failure(step.index, step.line, "brain.cassette", p) for p in step_problems(world)]
 
 
 def _unexpected_errors(world: SimWorld, scenario: Scenario) -> Failure | None:
@@ -350,7 +361,16 @@ def observe(world: SimWorld) -> dict[str, Any]:
         "injection_flagged": len(ledger.audit_events("injection.flagged")),
         "calls": ledger.calls_count(),
         "restarts": world.restarts,
+        **_provider_brain(world),
     }
+
+
+def _provider_brain(world: SimWorld) -> dict[str, Any]:
+    """With an HTTP brain: its token usage and cost, and each proposal's fate (the gate's evidence)."""
+    from .. import brain_setup
+
+    found = brain_setup.usage(world)
+    return {} if found is None else {"brain_usage": found, "brain_outputs": brain_setup.outputs(world.ledger)}
 
 
 def _rejected_type(data: dict[str, Any]) -> str | None:

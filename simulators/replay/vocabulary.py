@@ -11,7 +11,7 @@ import re
 from concierge.lifecycle import RequestState
 
 TOP_KEYS = ("scenario", "description", "tags", "seed", "flags", "caps", "vendors", "clients", "steps",
-            "expected_log_errors")
+            "expected_log_errors", "brain")
 ACTIONS = ("client", "vendor", "redeliver", "advance", "brain_next", "call_status", "fault", "expect")
 STEP_EXTRA = {"client": ("text", "image", "document", "button", "caption"), "vendor": ("text",)}
 CLIENT_MESSAGES = ("text", "image", "document", "button")
@@ -44,3 +44,8 @@ RENDER_ITEM_KEYS = {
     "product": (("name",), ("name", "brand", "model", "quantity")),
 }
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
+# `brain:` puts an HTTP brain behind the scenario (simulators/brain_wire.py, simulators/cassette.py).
+BRAIN_KEYS = ("provider", "model", "cassette", "mode", "base_url", "api_key_env", "prompt", "timeout_s",
+              "retries")
+BRAIN_PROVIDERS = ("gemini", "openai")
+CASSETTE_MODES = ("replay", "record", "auto")

@@ -106,6 +106,9 @@ class BrainCall:
     input_chars: int
     output_chars: int
     outcome: str  # ok | invalid:<kind> | timeout
+    # As the provider reported them (an HTTP brain); None: estimated from the characters.
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 class MoltbotSim:
@@ -141,12 +144,17 @@ class MoltbotSim:
         if latency > self.timeout_s:
             self.calls.append(BrainCall(request_id, self.now(), int(self.timeout_s), in_chars, 0, "timeout"))
             raise BrainUnavailable("moltbot timeout")
+        usage = getattr(self.inner, "usage", None)
+        measured_before = len(usage) if usage is not None else 0
         output = self._greedy(self.inner.propose(context_pack))
         outcome = "ok"
         if invalid:
             outcome = f"invalid:{kind}"
             output = self._spoil(output, kind)
-        self.calls.append(BrainCall(request_id, self.now(), latency, in_chars, len(output), outcome))
+        call = BrainCall(request_id, self.now(), latency, in_chars, len(output), outcome)
+        if usage is not None and len(usage) > measured_before:
+            call.input_tokens, call.output_tokens = usage[-1]["input_tokens"], usage[-1]["output_tokens"]
+        self.calls.append(call)
         return output
 
     def _greedy(self, output: str) -> str:

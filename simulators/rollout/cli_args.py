@@ -24,4 +24,7 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
     p.add_argument("--invariants", action="store_true",
                    help="also check Phase 0's invariants over the whole run (slower, keeps more memory)")
     p.add_argument("--out", required=True, help="RUN_DIR")
+    from .brain_source import add_arguments
+
+    add_arguments(p)
     return p

@@ -141,8 +141,14 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
         s = _scope(handled_by, call.request_id)
         if s is None:
             continue
-        t.add(f"{s}brain_input_chars", call.input_chars)
-        t.add(f"{s}brain_output_chars", call.output_chars)
+        if call.input_tokens is not None:
+            t.add(f"{s}brain_input_tokens", call.input_tokens)
+            t.add(f"{s}brain_output_tokens", call.output_tokens or 0)
+            t.add(f"{s}brain_measured_calls")
+        else:
+            t.add(f"{s}brain_input_chars", call.input_chars)
+            t.add(f"{s}brain_output_chars", call.output_chars)
+    t.add("brain_cassette_misses", len(getattr(brain.inner, "misses", ())))
     t.add("duplicates_suppressed", db.execute(
         "SELECT COUNT(*) FROM audit WHERE event='inbound.duplicate_suppressed'").fetchone()[0])
     t.add("vendor_opt_outs", db.execute("SELECT COUNT(*) FROM vendor_status WHERE opted_out=1").fetchone()[0])

@@ -127,8 +127,9 @@ def load_prices(path: str | Path | None = None) -> dict[str, Any]:
 def cost_usd(t: dict[str, Any], prices: dict[str, Any]) -> float:
     """Spend of a tally: WhatsApp messages, brain tokens, OCR calls and call minutes."""
     wa, brain = prices["whatsapp"], prices["brain"]
-    tokens_in = t.get("brain_input_chars", 0) / brain["chars_per_token"]
-    tokens_out = t.get("brain_output_chars", 0) / brain["chars_per_token"]
+    # Tokens the provider reported where it did (an HTTP brain), else estimated from characters.
+    tokens_in = t.get("brain_input_tokens", 0) + t.get("brain_input_chars", 0) / brain["chars_per_token"]
+    tokens_out = t.get("brain_output_tokens", 0) + t.get("brain_output_chars", 0) / brain["chars_per_token"]
     return (
         t.get("wa_vendor_messages", 0) * wa["vendor_message_usd"]
         + t.get("wa_client_messages", 0) * wa["client_message_usd"]
@@ -178,6 +179,10 @@ def finalize(t: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
         "brain_rejection_rate": _rate(g("brain_rejected"), g("brain_called")),
         "brain_unavailable": g("brain_unavailable"),
         "kill_switches": g("kill_switches"),
+        "brain_measured_calls": g("brain_measured_calls"),
+        "brain_input_tokens_measured": g("brain_input_tokens"),
+        "brain_output_tokens_measured": g("brain_output_tokens"),
+        "brain_cassette_misses": g("brain_cassette_misses"),
         "ocr_jobs": g("ocr_jobs"),
         "ocr_failure_rate": _rate(g("ocr_failed"), g("ocr_jobs")),
         "ocr_accuracy": _rate(g("ocr_fields_right"), g("ocr_fields")),

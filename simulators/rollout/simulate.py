@@ -25,7 +25,6 @@ import yaml
 
 from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
-from simulators.brains import RuleBrain
 from simulators.progress import ProgressLine
 from simulators.world import CALL_SECRET, CrashingTransport, ProcessDied, SimWorld, WorldConfig
 
@@ -37,6 +36,7 @@ from .behaviour import (
     lognormal_s,
     vendor_reply,
 )
+from .brain_source import inner_brain, spec_from_args
 from .cli_args import add_simulate_arguments
 from .collect import collect
 from .env import Profile, profile
@@ -69,6 +69,7 @@ class RunConfig:
     shards: int = 1
     ocr: str = "model"  # model | tesseract
     invariants: bool = False  # check Phase 0's invariants over the whole run (keeps the sent log)
+    brain: Any = None  # a BrainSpec: an HTTP brain behind a cassette instead of the rule brain
 
     def settings(self) -> Profile:
         return profile(self.profile, self.env_file)
@@ -110,7 +111,8 @@ class ShardRun:
                                           crash_plan(random.Random(f"crash:{seed}"), params.crash_per_send))
         ports.transport = self.crashing
         self.brain = MoltbotSim(
-            RuleBrain(), random.Random(f"brain:{seed}"), invalid_rate=params.brain_invalid_rate,
+            inner_brain(config.brain), random.Random(f"brain:{seed}"),
+            invalid_rate=params.brain_invalid_rate if config.brain is None else 0.0,
             latency_median_s=params.brain_latency_median_s, latency_sigma=params.brain_latency_sigma,
             timeout_s=params.brain_timeout_s, now=world.clock.now,
             batch_size=params.brain_batch_size, max_vendors=params.brain_max_vendors,
@@ -396,7 +398,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
-                     ocr=args.ocr, invariants=args.invariants)
+                     ocr=args.ocr, invariants=args.invariants, brain=spec_from_args(args))
 
 
 def main(argv: list[str] | None = None) -> int:
