@@ -37,3 +37,18 @@ def test_client_need_to_shortlist_over_real_http(emulator, service_factory):
     assert text.index("wa.me/250788000101") < text.index("wa.me/250788000102")  # best first
     for phone in VENDORS.values():
         assert len(_outbound(emulator, phone)) == 1  # each vendor asked once, whatever redelivers
+
+
+def test_a_prescription_photo_is_downloaded_from_the_emulator_and_read(emulator, service_factory):
+    """The media path over HTTP: the emulator's media object, its http URL on the API's own origin,
+    the bytes downloaded with the bearer token, real Tesseract reading them in the service."""
+    service = service_factory(emulator.url, env={
+        "FEATURE_AI_CONCIERGE": "true", "FEATURE_AI_CONCIERGE_OCR": "true",
+        "AI_CONCIERGE_ALLOWLIST_PHONES": ALICE}, extra_args=("--time-scale", "10"))  # OCR's 5 s wait
+    emulator.subscribe(f"{service.url}/webhook")
+    emulator.say(ALICE, image={"render": "prescription", "items": [
+        {"drug": "Amoxicillin", "dose": "500mg", "form": "capsules", "quantity": 21,
+         "instructions": "1 capsule 3 times a day"}]}, caption="Please find this near Kimironko")
+    asked = emulator.wait_for(lambda: _outbound(emulator, VENDORS["pharma_plus"]), timeout=30,
+                              what="the outreach for the drug read from the photo")
+    assert "Amoxicillin" in asked[0]["text"]
