@@ -45,9 +45,9 @@ class ServiceFactory:
         self.started: list[ServiceProcess] = []
 
     def __call__(self, api_url: str, db_path: str | None = None, env: dict[str, str] | None = None,
-                 extra_args: tuple[str, ...] = ()) -> ServiceProcess:
+                 extra_args: tuple[str, ...] = (), port: int = 0) -> ServiceProcess:
         db = db_path or str(self.tmp_path / "ledger.sqlite")
-        service = start_service(api_url, db, env={**ENV, **(env or {})}, extra_args=extra_args)
+        service = start_service(api_url, db, env={**ENV, **(env or {})}, extra_args=extra_args, port=port)
         self.started.append(service)
         return service
 
