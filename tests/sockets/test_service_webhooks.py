@@ -74,7 +74,7 @@ def test_health_and_readiness(running):
 
 def test_hostile_webhooks_get_their_status_and_nothing_is_recorded(running):
     service, receiver = running
-    before = _counts(service.db_path)
+    before, sent_before = _counts(service.db_path), len(receiver.sent)
     hook = signed_messages(seed=7).message_webhook(ALICE, text="I need Amoxicillin 500mg near Kimironko")
     not_json = b"{not json"
     wrong_object = json.dumps({"object": "page", "entry": []}).encode()
@@ -97,7 +97,7 @@ def test_hostile_webhooks_get_their_status_and_nothing_is_recorded(running):
         assert answer.status_code == expected, (signature, body[:40], answer.text)
     time.sleep(0.3)  # had anything been queued, the writer would have handled it by now
     assert _counts(service.db_path) == before
-    assert receiver.sent == []
+    assert len(receiver.sent) == sent_before
     assert httpx.get(f"{service.url}/readyz").json()["inbox"] == 0
 
 
@@ -139,7 +139,14 @@ def test_a_redelivered_message_is_handled_once(running):
 
 
 def test_logs_are_json_lines_with_phones_masked(running):
-    service, _ = running
+    service, receiver = running
+    # Its own traffic (under xdist the module's other tests may run in another process).
+    hook = signed_messages(seed=9).message_webhook("+250780000001", text="hello")
+    httpx.post(f"{service.url}/webhook", content=hook.body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+    httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not receiver.to("+250780000001"):
+        time.sleep(0.05)
     lines = [line for line in service.log_lines() if not line.startswith("concierge listening on")]
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
     assert {"ts", "level", "logger", "msg"} <= set(entries[0])
