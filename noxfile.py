@@ -43,6 +43,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/rollout_bench.py")
     session.run("python", "bench/rollout_split.py")
     session.run("python", "bench/webhook_bench.py")  # the emulator and the service over loopback
+    session.run("python", "bench/service_bench.py")
 
 
 @nox.session(name="ocr-eval")
