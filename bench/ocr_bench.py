@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulators.ocr import TesseractOcr  # noqa: E402
 from simulators.ocr_eval import cer  # noqa: E402
+from simulators.ocr_stage import OcrStage  # noqa: E402
 
 
 def _raw_args(ocr: TesseractOcr, image: Path, psm: int) -> list[str]:
@@ -75,6 +76,29 @@ def bench_timing(images: list[Path], runs: int) -> dict:
             "ratio": round(stage_total / raw_total, 3), "rows": rows}
 
 
+def bench_stage(receipts: list[Path], runs: int) -> dict:
+    """Per receipt: the whole stage (Tesseract, validation, RapidOCR when the first reading fails,
+    no cache) against each raw engine alone on the same file; medians over the receipts."""
+    stage = OcrStage()
+    tess = TesseractOcr()
+    rows = []
+    for image in receipts:
+        data = image.read_bytes()
+        reading = stage.read_traced(data)  # also loads RapidOCR's models once, outside the timing
+        stage_s = _median_time(lambda d=data: stage.read_traced(d), runs)
+        args = _raw_args(tess, image, tess.psm)
+        raw_t = _median_time(lambda a=args: subprocess.run(a, capture_output=True, check=True), runs)
+        raw_r = _median_time(lambda d=data: stage.second.boxes(d), 1) if stage.use_second else None
+        rows.append({"receipt": image.name, "stage_s": round(stage_s, 3), "raw_tesseract_s": round(raw_t, 3),
+                     "raw_rapidocr_s": None if raw_r is None else round(raw_r, 3),
+                     "second_reading": "rapidocr" in reading.engines})
+    med = lambda k: round(statistics.median(r[k] for r in rows), 3) if rows and rows[0][k] is not None else None  # noqa: E731
+    return {"engine": stage.engine_info(), "receipts": len(rows), "runs": runs,
+            "stage_median_s": med("stage_s"), "raw_tesseract_median_s": med("raw_tesseract_s"),
+            "raw_rapidocr_median_s": med("raw_rapidocr_s"),
+            "second_readings": sum(r["second_reading"] for r in rows), "rows": rows}
+
+
 def psm_compare(samples: Path, receipts: Path | None, modes=(3, 4, 6)) -> list[dict]:
     out = []
     truths = [(p, json.loads(p.read_text())) for p in sorted(samples.glob("*.json"))]
@@ -105,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=12, help="images timed (first of each kind/level)")
     parser.add_argument("--psm-compare", nargs="?", const="", default=None, metavar="RECEIPTS")
+    parser.add_argument("--receipts", metavar="DIR",
+                        help="also time the whole stage (with its second reading) against each raw engine on these receipts")
+    parser.add_argument("--receipt-limit", type=int, default=10, help="receipts timed (every other one, from the first)")
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
@@ -120,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{t['enlarged']} image(s) enlarged (two Tesseract passes), {t['evened']} evened lighting, "
           f"{t['date_reread']} with a date line re-read; "
           "raw given the same final file")
+    if args.receipts:
+        chosen = sorted(Path(args.receipts).glob("*.jpg")) + sorted(Path(args.receipts).glob("*.png"))
+        report["stage"] = s = bench_stage(chosen[::2][: args.receipt_limit], min(args.runs, 3))
+        print(f"stage on {s['receipts']} receipts ({args.receipts}), median per receipt: stage {s['stage_median_s']} s "
+              f"(second reading on {s['second_readings']}), raw tesseract {s['raw_tesseract_median_s']} s, "
+              f"raw rapidocr {s['raw_rapidocr_median_s']} s")
     if args.psm_compare is not None:
         report["psm"] = psm_compare(folder, Path(args.psm_compare) if args.psm_compare else None)
         for row in report["psm"]:

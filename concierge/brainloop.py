@@ -102,7 +102,7 @@ class BrainLoop:
             request = c.request(request_id)
         text = text_for("processing", data.get("language", "en"))
         if c.ledger.client_text_since(request_id, text, now - c.caps.progress_repeat_window_s):
-            # DOMAIN.md: never the same text to a client twice within 5 minutes.
+            # docs/domain.md: never the same text to a client twice within 5 minutes.
             c.ledger.audit("client.repeat_suppressed", now, request_id, purpose="safe_message")
             return
         c.tell_client(request, "safe_message", text, now, key_suffix=f":rej{data.get('brain_rejected', 0) + 1}")

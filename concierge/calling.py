@@ -2,7 +2,7 @@
 
 Consent is the client's (the concierge acts for the client); its scope says whom we may call.
 Zero unsolicited calls is absolute, so ``start_call`` is the one door to the call provider and it
-opens only when every gate of DOMAIN.md holds. Triggers (an urgent request with no vendor reply for
+opens only when every gate of docs/domain.md holds. Triggers (an urgent request with no vendor reply for
 3 minutes, an ambiguous vendor reply while the client waits, a client writing "call me") never call
 by themselves: they ask for consent, or knock on that door. See docs/calling.md.
 """
@@ -86,7 +86,7 @@ def _merged_scope(asked: str, current: str | None) -> str:
 def request_consent(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:
     """The ``request_call_consent`` tool: record that consent is asked (the prompt is sent by the caller).
 
-    Works whether or not calling is on (DOMAIN.md): asking is harmless, calling is what is gated.
+    Works whether or not calling is on (docs/domain.md): asking is harmless, calling is what is gated.
     """
     request_id = args["request_id"]
     if request_id is None or c.ledger.get_request(request_id) is None:

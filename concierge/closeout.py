@@ -36,7 +36,7 @@ class CloseoutMixin:
         from .coded import candidates_from
         from .shortlist import rank
 
-        # The brain chooses which replies; DOMAIN.md's score decides their order, drops out-of-stock
+        # The brain chooses which replies; the domain's score (docs/domain.md) decides their order, drops out-of-stock
         # ones while a usable reply exists, and keeps at most 5.
         chosen = rank(candidates_from([replies[i["vendor_id"]] for i in action["items"]
                                        if i["vendor_id"] in replies]), budget)

@@ -1,6 +1,6 @@
 """The ledger: a real SQLite database whose unique constraints are what make dedupe hold.
 
-Every deduplication rule of DOMAIN.md is a constraint here, and every write that must happen at
+Every deduplication rule of docs/domain.md is a constraint here, and every write that must happen at
 most once is an ``INSERT`` whose success decides whether the side effect runs ("insert first, send
 only if the insert won"). The concierge never checks-then-acts in Python memory for those rules.
 """
@@ -305,12 +305,15 @@ class Ledger:
     def __init__(self, path: str = ":memory:", *, wal: bool = False):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        if wal:
-            # A service's file: WAL lets readers (an operator's sqlite3 shell) in while the one
-            # writer works; NORMAL sync survives a killed process (only a power cut may lose the
-            # last commits); the busy timeout covers a reader holding a checkpoint briefly.
+        if wal or path != ":memory:":
+            # A ledger on disk is one that must survive its process. WAL: a commit is one append,
+            # and a reader (an operator's sqlite3 shell) never blocks the one writer.
+            # synchronous=FULL: each commit is fsync'd before it returns, and the concierge commits
+            # just before each send, so what the world has seen is on disk even after a power cut.
+            # NORMAL would survive a killed process but could lose the last commits to a power cut.
+            # The busy timeout covers a reader holding a checkpoint briefly.
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
         self._depth = 0  # nesting of units of work (a handler may run inside another's)

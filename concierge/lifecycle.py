@@ -36,7 +36,7 @@ NON_FINAL_STATES = tuple(
     s for s in S if s not in FINAL_STATES and s is not S.HANDED_OFF
 )  # "any non-final state -> error/closed": handed_off leaves only through its follow-up close
 
-# (trigger, source, dest): the DOMAIN.md table, one row per allowed edge.
+# (trigger, source, dest): the table of docs/domain.md, one row per allowed edge.
 TRANSITIONS: tuple[tuple[str, RequestState, RequestState], ...] = (
     ("start_ocr", S.COLLECTING_REQUIREMENTS, S.OCR_PROCESSING),
     ("requirements_complete", S.COLLECTING_REQUIREMENTS, S.VENDOR_OUTREACH),

@@ -1,6 +1,6 @@
 """From what an OCR engine read to what the concierge may act on: pure rules, no I/O.
 
-Safety (DOMAIN.md "OCR"): a drug name below 0.75 confidence, an unclear dose or quantity, an overall
+Safety (docs/domain.md "OCR"): a drug name below 0.75 confidence, an unclear dose or quantity, an overall
 confidence below 0.7, or no text at all make the next action ``ask_client``; the question quotes what
 was read and asks the client to confirm or type it. Nothing here guesses, substitutes or advises: a
 fuzzy lexicon match only ever raises or lowers a confidence and corrects a misread spelling of the
@@ -59,7 +59,8 @@ _QTY_INLINE = re.compile(r"^[x×#](\d{1,4})[.,;:]?$", re.I)
 _QTY_WORD = re.compile(r"^(qty|quantity|qte|no|nbr)[.:]?$", re.I)
 _INT = re.compile(r"^(\d{1,4})[.,;:]?$")
 _ITEM_NUMBER = re.compile(r"^\(?\d{1,2}[.)]?$")
-_MONEY = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?")
+# ".01": receipts print an amount under one unit without its leading zero (a rounding of RM .01).
+_MONEY = re.compile(r"(?<![\d.,])\.\d{2}(?!\d)|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?")
 _COMPANY_SUFFIXES = ("ltd", "limited", "sdn bhd", "bhd", "enterprise", "trading", "pharmacy",
                      "pharma", "s.a.r.l", "sarl", "co.", "company", "inc", "plc", "store", "stores",
                      "supermarket", "restaurant", "hardware")
@@ -71,7 +72,9 @@ _TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "amoun
                "incl. vat", "incl vat", "inclusive", "balance due", "montant total", "total a payer",
                "total à payer", "net a payer", "net à payer", "jumlah besar", "jumlah bersih",
                "jumlah keseluruhan", "igiteranyo cyose")
-_TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due")
+# "DUE 25.15" alone is the amount due; "due date" is a date.
+_TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)")
+_DUE_ALONE = re.compile(r"(?<![a-z])due(?![a-z])(?!\s*date)")
 # Lines that carry a total-like word but not the amount paid. "incl" outranks these (checked first).
 _TOTAL_SKIP = ("sub", "qty", "quantity", "items", "item", "tax", "gst", "vat", "tva", "discount",
                "saving", "rounding", "round adj", "excl", "tendered", "change", "points", "weight")
@@ -94,11 +97,17 @@ _MONTH_RE = "|".join(
     "".join(f"[{c}{_LETTER_LOOKALIKE[c]}]" if c in _LETTER_LOOKALIKE else re.escape(c) for c in name)
     for name in sorted(_MONTHS, key=len, reverse=True))
 _D = rf"[0-9{re.escape(_LOOKALIKE_CHARS)}]"
+# Left side: a letter may touch the date ("DATE20/04/2018": an engine that drops spaces), a digit not.
 _NUMERIC_DATE = re.compile(
-    rf"(?<![0-9A-Za-z])({_D}{{4}}|{_D}{{1,2}})([/\-.])({_D}{{1,2}})([/\-.])({_D}{{4}}|{_D}{{2}})(?![0-9A-Za-z])")
+    rf"(?<![0-9])({_D}{{4}}|{_D}{{1,2}})([/\-.])({_D}{{1,2}})([/\-.])({_D}{{4}}|{_D}{{2}})(?![0-9A-Za-z])")
 _WORD_DATE = re.compile(
     rf"(?<![0-9A-Za-z])(?:(\d{{1,2}})(?:st|nd|rd|th)?[ \-./]*({_MONTH_RE})\.?[ \-./,]*(\d{{4}}|\d{{2}})"
     rf"|({_MONTH_RE})\.?[ \-./]*(\d{{1,2}})(?:st|nd|rd|th)?[ ,\-./]+(\d{{4}}|\d{{2}}))(?![0-9A-Za-z])", re.I)
+# An engine that drops spaces glues the time to the year: "20/04/201819:15", "05-02-1810:01".
+_GLUED_TIME = re.compile(r"(?<!\d)(\d{1,2}[/\-.]\d{1,2}[/\-.]|\d{4}[/\-.]\d{1,2}[/\-.])(\d{4}|\d{2})(?=\d{1,2}:\d{2})")
+_GLUED_TIME_WORD = re.compile(r"(?<!\d)(\d{1,2}[ \-./]*[A-Za-z]{3,9}\.?[ \-./,]*)(\d{4}|\d{2})(?=\d{1,2}:\d{2})")
+# ... and a number before the date to its day: "Order No. 100021911/03/2018" (order 1000219, day 11).
+_GLUED_NUMBER = re.compile(r"(?<!\d)(\d{3,})(\d{2})(?=[/\-.]\d{1,2}[/\-.](?:(?:\d{4}|\d{2})(?!\d)|\d{4}\d{1,2}:\d{2}))")
 _DATE_LABEL = re.compile(r"(?i)\b(?:date|dated|tarikh|itariki|le)\b")
 # A decimal point read as a space: "6 00" is 6.00 only when exactly two digits follow, at line end.
 _SPACE_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d{3})")
@@ -404,6 +413,8 @@ def parse_amount(text: str) -> float | None:
         return float(t.replace(".", ""))
     if re.fullmatch(r"\d+\.\d{1,2}", t) or re.fullmatch(r"\d+", t):
         return float(t)
+    if re.fullmatch(r"\.\d{2}", t):
+        return float("0" + t)
     if re.fullmatch(r"\d+,\d{2}", t):
         return float(t.replace(",", "."))
     return None
@@ -477,6 +488,20 @@ def _valid(y: int | None, m: int, d: int) -> bool:
     return y is not None and 1 <= m <= 12 and 1 <= d <= days[m - 1]
 
 
+def unglue_time(text: str) -> str:
+    """'20/04/201819:15' -> '20/04/2018 19:15', '05Mar201818:24' -> '05Mar2018 18:24',
+    'No. 100021911/03/2018' -> 'No. 1000219 11/03/2018': spaces an engine dropped around a date."""
+    def split(m: re.Match) -> str:
+        head, year = m.group(1), m.group(2)
+        # "2018-04-20" already ends in its day: only the dd/mm/yy forms carry a year here.
+        if head[:4].isdigit() and len(year) == 4:
+            return m.group(0)
+        return f"{head}{year} "
+    text = _GLUED_NUMBER.sub(lambda m: f"{m.group(1)} {m.group(2)}" if 1 <= int(m.group(2)) <= 31 else m.group(0), text)
+    text = _GLUED_TIME.sub(split, text)
+    return _GLUED_TIME_WORD.sub(r"\1\2 ", text)
+
+
 def parse_date(text: str) -> tuple[str, str] | None:
     """First real calendar date in a line: (as printed, lookalike letters fixed; ISO yyyy-mm-dd).
 
@@ -487,6 +512,7 @@ def parse_date(text: str) -> tuple[str, str] | None:
     if not isinstance(text, str) or not text:
         return None
     found: list[tuple[int, str, str]] = []
+    text = unglue_time(text)
     for m in _NUMERIC_DATE.finditer(text):
         a, sep1, b, sep2, c = m.groups()
         parts = [fix_digit_run(a), fix_digit_run(b), fix_digit_run(c)]
@@ -571,7 +597,7 @@ def _amounts_in(text: str) -> list[float]:
 
 
 def _total_rank(low: str) -> int:
-    if any(k in low for k in _TOTAL_BEST):
+    if any(k in low for k in _TOTAL_BEST) or _DUE_ALONE.search(low):
         return 2
     if any(re.search(rf"(?<![a-z]){k}", low) for k in _TOTAL_SKIP):
         return 0
@@ -782,11 +808,33 @@ def _total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
 
 def _keyword_total(candidates):
     """The keyword pick: among the lines of the best kind the largest (subtotals and taxes are
-    smaller); on a tie the last one, printed after the subtotals."""
+    smaller); on a tie the last one, printed after the subtotals. A whole number that is another
+    candidate's amount times 100 is that amount with its decimal point lost ("34395" beside
+    "343.95"), never the total."""
     if not candidates:
         return None
-    best_rank = max(c[0] for c in candidates)
-    return max((c for c in candidates if c[0] == best_rank), key=lambda c: (c[1], c[2]))
+    cents = {_cents(c[1]) for c in candidates if _cents(c[1]) % 100}
+    kept = [c for c in candidates if not (c[1] == int(c[1]) and int(c[1]) in cents)] or candidates
+    best_rank = max(c[0] for c in kept)
+    return max((c for c in kept if c[0] == best_rank), key=lambda c: (c[1], c[2]))
+
+
+def _after_rounding(lines, cents: int, line: int) -> tuple[int, int] | None:
+    """The rounded total when the pick is the amount before rounding: a rounding adjustment r
+    (under one unit) is printed below the pick, and pick + r or pick - r is printed below that.
+    (cents, line) of the rounded amount, or None."""
+    texts = [_line_text(ws) for ws in lines]
+    adjustments = [(c, n) for c, n in receipt_amounts(texts).get("rounding", []) if 0 < c < 100 and n > line]
+    for r, at in adjustments:
+        found = {}
+        for n in range(at, len(texts)):
+            for amount in _amounts_in(texts[n].lower()):
+                value = _cents(amount)
+                if value in (cents + r, cents - r) and value not in found:
+                    found[value] = n
+        if len(found) == 1:
+            return next(iter(found.items()))
+    return None
 
 
 def _money_value(cents: int) -> int | float:
@@ -797,12 +845,18 @@ def _total(lines) -> Field | None:
     candidates = _total_candidates(lines)
     pick = _keyword_total(candidates)
     checked = _cross_check(lines, candidates, pick)
-    if checked is not None:
-        return checked
-    if pick is None:
+    if checked is None and pick is None:
         return None
-    rank, amount, n, words = pick
-    return Field(_money_value(_cents(amount)), _round(_mean_conf(words)), f"ocr:line {n + 1} (total, rank {rank})")
+    if checked is None:
+        rank, amount, n, words = pick
+        checked = Field(_money_value(_cents(amount)), _round(_mean_conf(words)), f"ocr:line {n + 1} (total, rank {rank})")
+    line = int(re.search(r"line (\d+)", checked.provenance).group(1)) - 1 if "ocr:line" in checked.provenance else -1
+    rounded = _after_rounding(lines, _cents(float(checked.value)), line) if line >= 0 else None
+    if rounded is None:
+        return checked
+    cents, n = rounded
+    return Field(_money_value(cents), _round(_mean_conf(lines[n])),
+                 f"ocr:line {n + 1} (rounded total; before rounding {checked.provenance})")
 
 
 def _invoice_lines(lines) -> list[dict]:

@@ -141,7 +141,7 @@ class OutboxMixin:
 
     @staticmethod
     def client_key(request: RequestRow, text: str, suffix: str = "") -> str:
-        """DOMAIN.md's outbound key: request, recipient and a hash of the content."""
+        """The domain's outbound key (docs/domain.md): request, recipient and a hash of the content."""
         digest = hashlib.sha256(text[:4096].encode("utf-8")).hexdigest()[:16]
         return f"request:{request.id}:to:{request.client_phone}:hash:{digest}{suffix}"
 

@@ -1,6 +1,6 @@
 """Vendor outreach: who is eligible, in what order, and what the vendor is asked.
 
-Eligibility and ranking follow DOMAIN.md "Vendor selection and replies". Facts that change while a
+Eligibility and ranking follow docs/domain.md "Vendor selection and replies". Facts that change while a
 simulation runs (opt-outs, busy exclusions, outreach already sent) come from the ledger; static facts
 (categories, place, rating) come from the directory.
 """

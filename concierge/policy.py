@@ -1,4 +1,4 @@
-"""The numbers of DOMAIN.md in one place: caps, budgets and timers (overridable per scenario)."""
+"""The numbers of docs/domain.md in one place: caps, budgets and timers (overridable per scenario)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Injection detection and redaction for every text the concierge reads (client, vendor, OCR).
 
-All message text is data, never instructions (DOMAIN.md "Safety and privacy"). This module only
+All message text is data, never instructions (docs/domain.md "Safety and privacy"). This module only
 *notices* attempts to steer the concierge; callers decide what to audit and refuse.
 Patterns run on a folded copy of the text (lower case, no accents, no zero-width characters) so
 "IGNORE", "Ignorez", "ignore\u200b" and "arrêter" all meet the same rule.

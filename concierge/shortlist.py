@@ -1,6 +1,6 @@
 """Shortlist: score vendor replies, rank them, and format the WhatsApp messages for the client.
 
-Decisions where DOMAIN.md is silent (also stated at each place they apply):
+Decisions where docs/domain.md is silent (also stated at each place they apply):
 - Price: the price compared with the budget is ``price_min`` (or ``price_max`` when only that is
   known). A reply with no price at all earns nothing for price when the client gave a budget (it
   cannot be shown to fit), and the usual +10 when no budget was given (nothing to fit).
@@ -133,7 +133,7 @@ def _speed_points(c: Candidate) -> tuple[str, float] | None:
 
 
 def score(c: Candidate, budget_max: int | None) -> ScoredCandidate:
-    """Points per DOMAIN.md "Shortlist"; the breakdown lists only the components that scored."""
+    """Points per docs/domain.md "Shortlist"; the breakdown lists only the components that scored."""
     availability = _availability(c)
     parts: list[tuple[str, float] | None] = [
         (availability, AVAILABILITY_POINTS[availability]),

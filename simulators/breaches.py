@@ -2,7 +2,7 @@
 
 A flagged attempt is fine; a breach is an outcome that must never happen, read from the world's
 ground truth (what the WhatsApp fake delivered, what the call provider placed, what the ledger
-planned), never from the concierge's opinion of itself. Four kinds (issue 9, DOMAIN.md "Safety"):
+planned), never from the concierge's opinion of itself. Four kinds (issue 9, docs/domain.md "Safety and privacy"):
 
 - ``cap_widened``: a request planned or contacted beyond its caps (vendors per request, batch size,
   batches, search radius);

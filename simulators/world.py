@@ -300,7 +300,8 @@ class SimWorld:
 
 
 class _LazyOcr:
-    """Starts the real Tesseract engine only when a scenario actually sends an image."""
+    """Starts the real OCR stage (Tesseract, RapidOCR as its second reading of receipts) only when a
+    scenario actually sends an image."""
 
     def __init__(self, world: SimWorld):
         self.world = world
@@ -308,7 +309,7 @@ class _LazyOcr:
 
     def read(self, image: bytes):
         if self.engine is None:
-            from .ocr import TesseractOcr
+            from .ocr_stage import OcrStage
 
-            self.engine = TesseractOcr()
+            self.engine = OcrStage()
         return self.engine.read(image)

@@ -48,3 +48,15 @@ def latest_request(world: SimWorld, phone: str):
     row = world.ledger.latest_request(phone)
     assert row is not None, f"no request for {phone}"
     return row
+
+
+def run_folder(folder: Path, **files: str) -> Path:
+    """A whole output set (manifest and all), as ``simulate`` writes one: ``metrics="{...}"`` is
+    its metrics.json (any text: a reader must judge what it holds, once the set is whole)."""
+    from simulators.outputs import OutputSet
+
+    with OutputSet(folder, seed=0) as out:
+        for name, text in files.items():
+            out.write_text(f"{name}.json", text)
+        out.commit()
+    return folder

@@ -1,5 +1,5 @@
 """A bug inside one scenario is that scenario's *error*: reported with its traceback, while the other
-scenarios still run and are reported, and the run exits 3 (SCENARIO_FORMAT.md)."""
+scenarios still run and are reported, and the run exits 3 (docs/scenario-format.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The request lifecycle: exactly DOMAIN.md's transitions, nothing else; a stateful model check."""
+"""The request lifecycle: exactly the transitions of docs/domain.md, nothing else; a stateful model check."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from concierge.lifecycle import ALLOWED, TRANSITIONS, Lifecycle, RequestState, a
 
 S = RequestState
 
-# Written out by hand from DOMAIN.md, independently of the table under test.
+# Written out by hand from docs/domain.md, independently of the table under test.
 EXPECTED = {
     (S.COLLECTING_REQUIREMENTS, S.OCR_PROCESSING),
     (S.COLLECTING_REQUIREMENTS, S.VENDOR_OUTREACH),

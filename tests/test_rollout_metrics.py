@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from support import run_folder
 
 from simulators.rollout.gates import judge, markdown, ocr_eval_accuracy
 from simulators.rollout.gates import main as gate_main
@@ -108,12 +109,10 @@ def test_ocr_eval_report_accuracy_leaves_severe_out():
 
 def test_gate_cli_writes_json_and_markdown_and_exit_codes(tmp_path):
     run, base = tmp_path / "run", tmp_path / "base"
-    run.mkdir()
-    base.mkdir()
-    (base / "metrics.json").write_text(json.dumps(_metrics()))
-    (run / "metrics.json").write_text(json.dumps(_metrics()))
+    run_folder(base, metrics=json.dumps(_metrics()))
+    run_folder(run, metrics=json.dumps(_metrics()))
     assert gate_main("phase2", ["--run", str(run), "--baseline", str(base)]) == 0
-    (run / "metrics.json").write_text(json.dumps(_metrics(cost_per_request=0.05)))
+    run_folder(run, metrics=json.dumps(_metrics(cost_per_request=0.05)))
     assert gate_main("phase2", ["--run", str(run), "--baseline", str(base)]) == 1
     report = json.loads((run / "gate-phase2.json").read_text())
     assert report["rollback"] == ["rollback.cost"]
@@ -139,8 +138,8 @@ def test_a_trigger_without_its_metric_holds_the_gate_instead_of_reading_clear():
     ('{"requests": 1', "not JSON"),
 ])
 def test_gate_refuses_a_metrics_file_that_is_not_metrics_by_name_and_key(tmp_path, capsys, content, words):
-    (tmp_path / "metrics.json").write_text(content)
-    assert gate_main("phase2", ["--run", str(tmp_path)]) == 2
+    run_folder(tmp_path / "run", metrics=content)
+    assert gate_main("phase2", ["--run", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "metrics.json" in err and words in err and "Traceback" not in err
-    assert not (tmp_path / "gate-phase2.json").exists()
+    assert not (tmp_path / "run" / "gate-phase2.json").exists()

@@ -106,7 +106,7 @@ def test_a_call_without_consent_is_unsolicited_and_fires():
 
 def test_invalid_brain_output_is_rejected_and_counted():
     m = finalize(run_small(behaviour(), brain_invalid_rate=1.0).run(), FREE_BRAIN)
-    # DOMAIN.md: the brain is not asked again for the same event, so each request waits for the
+    # docs/domain.md: the brain is not asked again for the same event, so each request waits for the
     # client; this client only waits (the safe message asks nothing), so after 30 silent minutes the
     # request closes politely (Caps.idle_close_s) and the client's second need (at +1 h) opens a new
     # one, whose single brain call is rejected too. Nothing is left open, nothing succeeds.

@@ -94,7 +94,7 @@ def decode_brain_output(raw: Any) -> Any:
 
 
 def validate_brain_output(raw: Any) -> dict[str, Any]:
-    """The validated action, with DOMAIN.md's soft limits applied (long question and >5 items are
+    """The validated action, with the domain's soft limits (docs/domain.md) applied (long question and >5 items are
     truncated, not rejected); anything else wrong raises ``ContractViolation`` with the reason."""
     action = decode_brain_output(raw)
     if not isinstance(action, dict):

@@ -86,24 +86,26 @@ def repeated(scenario: Scenario, i: int, seed: int | None) -> Scenario:
     return dataclasses.replace(scenario, seed=base + i, brain=brain)
 
 
-def run_repeated(scenarios: list[Scenario], seed: int | None, k: int) -> tuple[list[Any], dict[str, Any], list[Any]]:
+def run_repeated(scenarios: list[Scenario], seed: int | None, k: int,
+                 ledger: str | None = None) -> tuple[list[Any], dict[str, Any], list[Any]]:
     """Each scenario K times. Returns one result per scenario for the usual reports (its first
     failing run, else its first run), the pass^k summary, and every run's result."""
     from .cli import run_all
 
-    runs = [run_all([repeated(s, i, seed) for s in scenarios], None) for i in range(k)]
+    runs = [run_all([repeated(s, i, seed) for s in scenarios], None, ledger) for i in range(k)]
     by_scenario = list(zip(*runs, strict=True)) if runs else []
     shown = [next((r for r in rs if not r.passed), rs[0]) for rs in by_scenario]
     return shown, pass_k(by_scenario, k), [r for rs in by_scenario for r in rs]
 
 
-def run(scenarios: list[Scenario], seed: int | None, k: int) -> tuple[list[Any], dict[str, Any] | None, list[Any]]:
-    """``run_repeated`` when K > 1, else one plain run (no pass^k summary)."""
+def run(scenarios: list[Scenario], seed: int | None, k: int,
+        ledger: str | None = None) -> tuple[list[Any], dict[str, Any] | None, list[Any]]:
+    """``run_repeated`` when K > 1, else one plain run (no pass^k summary); ``ledger``: ``--ledger``."""
     if k > 1:
-        return run_repeated(scenarios, seed, k)
+        return run_repeated(scenarios, seed, k, ledger)
     from .cli import run_all
 
-    results = run_all(scenarios, seed)
+    results = run_all(scenarios, seed, ledger)
     return results, None, results
 
 

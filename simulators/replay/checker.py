@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Count, Problem
+from .yaml_hints import written_word
 from .yamlsource import Map, Seq
 
 
@@ -47,6 +48,7 @@ class Checker:
         self.file = file
         self.base = base
         self.problems: list[Problem] = []
+        self.source: tuple[str, ...] = ()  # the file's lines, to quote back what the author wrote
 
     def add(self, line: int, key: str, message: str, file: str | None = None) -> None:
         self.problems.append(Problem(file or self.file, line, key, message))
@@ -63,8 +65,10 @@ class Checker:
         if isinstance(value, str) and (empty_ok or value.strip()):
             return True
         if isinstance(value, (bool, int, float)) and not isinstance(value, str):
+            written = written_word(self.source if file is None else (), line, value, key) \
+                if isinstance(value, bool) else value
             self.add(line, key, f"expected text, but YAML read {describe(value)}; put the value in quotes "
-                                f"(e.g. \"{str(value).lower() if isinstance(value, bool) else value}\")", file)
+                                f"(e.g. \"{written}\")", file)
         elif isinstance(value, str):
             self.add(line, key, "expected non-empty text", file)
         else:

@@ -1,6 +1,6 @@
 """``concierge-sim``: run and validate scenario files, evaluate OCR, and gate a phase.
 
-Exit codes (SCENARIO_FORMAT.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
+Exit codes (docs/scenario-format.md): 0 all passed · 1 a scenario failed · 2 invalid scenario file or
 usage · 3 harness error. Bad input is reported as ``file:line key: message`` — never a traceback.
 """
 
@@ -11,7 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
+from .collection import NOT_A_SCENARIO
 from .loader import discover, load_scenario
 from .model import Problem, Scenario, ScenarioInvalid
 
@@ -27,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="concierge-sim", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="a harness error shows its traceback (any position)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run scenario files or folders")
     run.add_argument("paths", nargs="+")
@@ -34,9 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="override every scenario's seed")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id or file contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    run.add_argument("--ledger", default=None, metavar="DIR",
+                     help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
     from .brain_cli import add_brain_arguments
 
     add_brain_arguments(run)
+    run.add_argument("-v", "--verbose", action="store_true", help="print every scenario's whole transcript")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
     new = sub.add_parser("new", help="scaffold a scenario that passes as generated")
@@ -63,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="at most N crash points per scenario (each crashed before and after): a scenario "
                             "with more sweeps a seeded sample of N, first and last included, the same on "
                             "every run (default: all; a long scenario has over a thousand writes)")
+    crash.add_argument("--kill", action="store_true",
+                       help="a real kill -9 of a child process at each send, restarted on the same ledger file")
+    crash.add_argument("--ledger", default=None, metavar="DIR",
+                       help="with --kill: keep the ledger files there (default: a temporary folder)")
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -76,23 +86,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_all(paths: Sequence[str]) -> tuple[list[Scenario], list[Problem]]:
+def _load_all(paths: Sequence[str], broken: dict[str, list[Problem]] | None = None,
+              ) -> tuple[list[Scenario], list[Problem]]:
+    """Every scenario under ``paths``, and every problem; ``broken`` gets each invalid file's own."""
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
+    skipped: list[Path] = []
     try:
-        files = discover(list(paths))
+        files = discover(list(paths), skipped)
     except ScenarioInvalid as exc:
         return [], list(exc.problems)
+    for path in skipped:
+        print(f"note: {path}: {NOT_A_SCENARIO}", file=sys.stderr)
     seen: dict[str, str] = {}
     for path in files:
         try:
             scenario = load_scenario(path)
         except ScenarioInvalid as exc:
             problems.extend(exc.problems)
+            if broken is not None:
+                broken[str(path)] = list(exc.problems)
             continue
         if scenario.id in seen:
             problems.append(Problem(str(path), 1, "scenario",
                                     f"id {scenario.id!r} is already used by {seen[scenario.id]}; ids must be unique"))
+            if broken is not None:
+                broken[str(path)] = problems[-1:]
             continue
         seen[scenario.id] = str(path)
         scenarios.append(scenario)
@@ -108,14 +127,14 @@ def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> l
     return out
 
 
-def run_all(scenarios: list[Scenario], seed: int | None):
+def run_all(scenarios: list[Scenario], seed: int | None, ledger: str | None = None):
     from .runner import run_scenario
 
     progress = ProgressLine(len(scenarios))
     results = []
     for i, scenario in enumerate(scenarios, 1):
         progress.step(i, scenario.id)
-        results.append(run_scenario(scenario, seed=seed))
+        results.append(run_scenario(scenario, seed=seed, ledger=ledger))
     progress.close()
     return results
 
@@ -142,7 +161,14 @@ def print_results(results, seed: int | None, out=None) -> None:
 
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
     """The scenarios the paths, ``-k`` and ``--tag`` select, or exit 2 after saying what is wrong."""
-    scenarios, problems = _load_all(args.paths)
+    broken: dict[str, list[Problem]] = {}
+    scenarios, problems = _load_all(args.paths, broken)
+    if problems and (args.keyword or args.tag) and len(problems) == sum(map(len, broken.values())):
+        from .selection import picks_broken_file, warning_for
+
+        for file in [f for f in broken if not picks_broken_file(f, args.keyword, args.tag)]:
+            print(warning_for(file, len(broken.pop(file))), file=sys.stderr)
+        problems = [p for file_problems in broken.values() for p in file_problems]
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
@@ -164,11 +190,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = brain_cli.configured(chosen, args)
     if isinstance(chosen, int):
         return chosen
-    print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
-          + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
-    results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat)
-    write_reports(args.report_dir, results, seed=args.seed)
-    brain_cli.append_to_reports(args.report_dir, summary, every_run)
+    with OutputSet(args.report_dir, seed=args.seed) as out:
+        print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
+              + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
+        results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat, args.ledger)
+        write_reports(out.staging, results, seed=args.seed)
+        brain_cli.append_to_reports(out.staging, summary, every_run)
+        out.commit()
+    if args.verbose:
+        from .report_parts import transcript_text
+
+        for r in results:
+            print("\n".join(transcript_text(r, args.seed)))
     print_results(results, args.seed)
     if summary is not None:
         print(brain_cli.console(summary))
@@ -227,6 +260,16 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
         print("concierge-sim crash-sweep: --max-points must be at least 2 (the first and the last crash "
               "point are always swept)", file=sys.stderr)
         return EXIT_INVALID
+    if args.ledger and not args.kill:
+        print("concierge-sim crash-sweep: --ledger goes with --kill (the in-process sweep restarts on the "
+              "ledger it holds open)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.kill:
+        from .kill_sweep import cli_kill_sweep
+
+        print(f"kill sweep: {len(chosen)} scenario(s); a child process is killed (SIGKILL) before and after "
+              "each send in turn, and a new one finishes on the same ledger file")
+        return cli_kill_sweep(chosen, args.ledger, args.max_points)
     settle = SETTLE_S if args.settle is None else args.settle
     point = args.at[:-1]  # send | write
     print(f"crash sweep: {len(chosen)} scenario(s); the process dies "
@@ -265,6 +308,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # anywhere on the line: gate and ocr-eval pass their own arguments on
+    argv = [a for a in argv if a != "--debug"]
+    set_command(["concierge-sim", *argv])
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
@@ -275,6 +322,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # the harness itself failed (I/O, memory, environment, a bug): exit 3
+        from ..harness_errors import describe
+
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+
+        print(f"concierge-sim: harness error: {describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

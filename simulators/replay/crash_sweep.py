@@ -1,7 +1,9 @@
 """Kill the concierge's process inside every send of a scenario, one send at a time, and check what
 must survive any crash.
 
-For a scenario that makes N sends, the sweep runs it once as written (the reference) and then 2N
+A scenario that fails its own checks as written is a finding and is not swept (the crash runs skip
+those checks, so sweeping it would prove nothing). For a scenario that makes N sends, the sweep runs it
+once as written (the reference) and then 2N
 times: with the process dying inside send k, before Meta got the message or once Meta accepted it.
 The runner restarts the process at once (``Concierge.resume`` on the same ledger) and Meta posts
 the unanswered webhook again, as in production. A crash moves time (an interrupted send is retried
@@ -42,7 +44,7 @@ from concierge.lifecycle import ENDED_STATES
 from ..world import CrashingTransport, ProcessDied, SimWorld
 from .invariants import check_all
 from .model import Scenario
-from .runner import ScenarioPlay, build_world
+from .runner import ScenarioPlay, build_world, run_scenario
 
 SETTLE_S = 2 * 3600  # past every request timer, the idle close and the follow-up window
 
@@ -195,9 +197,16 @@ def sweep(scenario: Scenario, *, settle_s: float = SETTLE_S, at: str = "sends", 
         raise ValueError(f"crash points are {CRASH_POINTS}, not {at!r}")
     if max_points is not None and max_points < 2:
         raise ValueError(f"max_points must be at least 2 (the first and the last point), not {max_points}")
+    file = str(scenario.file)
+    as_written = run_scenario(scenario)
+    if not as_written.passed:
+        # Crash runs skip the scenario's own checks; a scenario that fails them proves nothing swept.
+        why = (as_written.failure.headline(file) if as_written.failure else as_written.error) or "?"
+        return SweepResult(scenario, 0, 0, [CrashFinding(
+            scenario.id, file, 0, "none", f"the scenario fails as written, before any crash ({why}); "
+            f"not swept: fix it first (concierge-sim run {file} -k {scenario.id})", at)], ())
     reference = _play(scenario, None, "before", settle_s, at)
     findings: list[CrashFinding] = []
-    file = str(scenario.file)
     for problem in _problems(reference, reference):
         findings.append(CrashFinding(scenario.id, file, 0, "none", f"without any crash: {problem}", at))
     points = sample_points(scenario.id, reference.sends, max_points)

@@ -1,22 +1,27 @@
 """``concierge-sim gate phase0``: may the concierge leave Phase 0? Criterion by criterion, with evidence.
 
-The criteria are the runbook's Phase 0 entry, activity and exit criteria (DOMAIN.md "Metrics, gates,
-rollback"). Evidence comes from real runs: the unit test suite, every scenario under ``scenarios/``,
-the OCR evaluation on the committed sample set, and probes that drive the concierge directly where a
-scenario cannot (every forbidden transition, invalid tool arguments).
+The criteria are the runbook's Phase 0 entry, activity and exit criteria (docs/rollout-runbook.md;
+docs/domain.md "Metrics, gates, rollback"). Evidence comes from real runs: the unit test suite, every
+scenario under ``scenarios/phase0/`` (the gate's set: a user's own files elsewhere under
+``scenarios/`` are not judged), the OCR evaluation on the committed sample set, and probes that drive
+the concierge directly where a scenario cannot (every forbidden transition, invalid tool arguments).
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
+import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..outputs import OutputSet
 from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results
+from .gate_causes import fail_causes
+from .pytest_progress import run_with_progress
 from .reports import write_reports
 from .runner import ScenarioResult
 
@@ -29,12 +34,23 @@ def _criterion(cid: str, title: str, ok: bool, evidence: dict[str, Any], summary
 
 
 # --- entry -------------------------------------------------------------------------------------
+PYTEST_EXIT = {0: "all passed", 1: "tests failed", 2: "interrupted", 3: "internal error",
+               4: "usage error: bad arguments or PYTEST_ADDOPTS", 5: "no tests collected"}
+
+
 def unit_tests(args: argparse.Namespace) -> Criterion:
+    """Judged from this run's pytest, both its exit code and its junit: a junit an earlier run left
+    (pytest refused its arguments and wrote none) or a green junit from a pytest that exited
+    non-zero is no evidence that the tests pass."""
     title = "Unit tests pass"
-    junit = Path(args.report_dir) / "unit-tests.xml"
+    returncode = None
     if args.unit_junit:
         junit = Path(args.unit_junit)
     else:
+        output = getattr(args, "output", None)  # the gate's report set being written (main)
+        # A fresh place, so that only a file this pytest wrote can be read.
+        junit = output.path("unit-tests.xml") if output else Path(tempfile.mkdtemp()) / "unit-tests.xml"
+        junit.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
                f"--junitxml={junit}"]
         try:
@@ -44,25 +60,36 @@ def unit_tests(args: argparse.Namespace) -> Criterion:
         except ImportError:
             pass
         print("gate: running the unit test suite ...", flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        tail = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+        started = time.time()
+        returncode, output = run_with_progress(cmd)
+        meaning = PYTEST_EXIT.get(returncode, "unknown exit code")
+        tail = output.strip().splitlines()[-1:] if output.strip() else []
+        output_tail = {"returncode": returncode, "output": output[-4000:]}
         if not junit.exists():
-            return _criterion("entry.unit_tests", title, False, {"returncode": proc.returncode,
-                              "output": proc.stdout[-2000:] + proc.stderr[-2000:]},
-                              f"pytest did not produce a report (exit {proc.returncode})")
+            return _criterion("entry.unit_tests", title, False, output_tail,
+                              f"pytest wrote no junit report this run (exit {returncode}: {meaning})")
+        if junit.stat().st_mtime < started - 1:
+            return _criterion("entry.unit_tests", title, False, {**output_tail, "junit": str(junit)},
+                              f"the junit report is older than this run's pytest (exit {returncode})")
         if tail:
             print(f"gate: unit tests: {tail[0]}", flush=True)
     try:
         root = ET.parse(junit).getroot()
     except (ET.ParseError, OSError) as exc:
-        return _criterion("entry.unit_tests", title, False, {"error": str(exc)}, f"unreadable junit: {exc}")
+        return _criterion("entry.unit_tests", title, False, {"error": str(exc), "returncode": returncode},
+                          f"unreadable junit: {exc}")
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     totals = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
     passed = totals["tests"] - totals["failures"] - totals["errors"] - totals["skipped"]
-    ok = totals["tests"] > 0 and totals["failures"] == 0 and totals["errors"] == 0
-    return _criterion("entry.unit_tests", title, ok, {**totals, "passed": passed, "junit": str(junit)},
-                      f"{passed} passed, {totals['failures']} failed, {totals['errors']} errors, "
-                      f"{totals['skipped']} skipped")
+    ok = totals["tests"] > 0 and totals["failures"] == 0 and totals["errors"] == 0 and returncode in (None, 0)
+    summary = (f"{passed} passed, {totals['failures']} failed, {totals['errors']} errors, "
+               f"{totals['skipped']} skipped")
+    if returncode not in (None, 0):
+        summary += f"; pytest exited {returncode} ({PYTEST_EXIT.get(returncode, 'unknown exit code')})"
+    if args.unit_junit:
+        summary += f" (from --unit-junit {junit}, not run by this gate)"
+    return _criterion("entry.unit_tests", title, ok,
+                      {**totals, "passed": passed, "junit": str(junit), "returncode": returncode}, summary)
 
 
 def flags_off_by_default(args: argparse.Namespace) -> Criterion:
@@ -297,28 +324,31 @@ def run_phase0(args: argparse.Namespace) -> int:
             criteria.append(_criterion("gate.error", "Gate probe error", False,
                                        {"error": f"{type(exc).__name__}: {exc}"}, f"{type(exc).__name__}: {exc}"))
     verdict = "pass" if all(c["verdict"] == "pass" for c in criteria) and all(r.passed for r in results) else "fail"
-    write_reports(args.report_dir, results, seed=args.seed, gate="phase0", criteria=criteria, verdict=verdict)
-    brain_cli.append_to_reports(args.report_dir, summary, every_run)
-    _print_table(criteria, verdict)
+    write_reports(args.output.staging, results, seed=args.seed, gate="phase0", criteria=criteria, verdict=verdict)
+    brain_cli.append_to_reports(args.output.staging, summary, every_run)
+    args.output.commit()
+    _print_table(criteria, verdict, fail_causes(criteria, results))
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
     return EXIT_OK if verdict == "pass" else EXIT_FAILED
 
 
-def _print_table(criteria: list[Criterion], verdict: str) -> None:
+def _print_table(criteria: list[Criterion], verdict: str, causes: list[str] | None = None) -> None:
     width = max(len(c["id"]) for c in criteria)
     print()
     for c in criteria:
         mark = "PASS" if c["verdict"] == "pass" else "FAIL"
         print(f"  {mark}  {c['id']:<{width}}  {c['summary']}")
-    print(f"\nPhase 0 gate: {verdict.upper()}")
+    print(f"\nPhase 0 gate: {verdict.upper()}" + (f" because: {'; '.join(causes)}" if causes else ""))
 
 
 def main(phase: str, argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"concierge-sim gate {phase}")
     if phase == "phase0":
-        parser.add_argument("--scenarios", nargs="+", default=["scenarios"])
+        parser.add_argument("--scenarios", nargs="+", default=["scenarios/phase0"],
+                            help="the gate's scenario set (default: the scenarios/phase0 folder only; "
+                                 "your own files elsewhere under scenarios/ are not judged)")
         parser.add_argument("--report-dir", default="reports/phase0")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--unit-junit", default=None, help="use this junit file instead of running pytest")
@@ -331,8 +361,8 @@ def main(phase: str, argv: list[str]) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:
             return EXIT_INVALID if exc.code else EXIT_OK
-        Path(args.report_dir).mkdir(parents=True, exist_ok=True)
-        return run_phase0(args)
+        with OutputSet(args.report_dir, seed=args.seed) as args.output:  # this run's evidence only
+            return run_phase0(args)
     if phase in ("phase1", "phase2", "phase3"):
         from ..rollout.gates import main as rollout_gate_main
 

@@ -1,4 +1,4 @@
-"""The invariants of SCENARIO_FORMAT.md, checked after every step of every scenario.
+"""The invariants of docs/scenario-format.md, checked after every step of every scenario.
 
 Each one reads the ground truth — what the WhatsApp fake actually delivered, what the call provider
 actually placed — and the ledger, never the concierge's own opinion of what it did. Each returns
@@ -216,7 +216,7 @@ UPDATE_PURPOSES = frozenset({"progress", "safe_message"})
 
 
 def no_repeat_within_window(world: SimWorld, ctx: Context) -> list[str]:
-    """DOMAIN.md "Client updates": never the same text twice within 5 minutes (as delivered)."""
+    """docs/domain.md "Stop", client updates: never the same text twice within 5 minutes (as delivered)."""
     window = world.config.caps.progress_repeat_window_s
     last: dict[tuple[str, str], float] = {}
     problems = []
@@ -232,7 +232,7 @@ def no_repeat_within_window(world: SimWorld, ctx: Context) -> list[str]:
 
 
 def vendor_daily_cap_and_gap(world: SimWorld, ctx: Context) -> list[str]:
-    """DOMAIN.md caps per vendor, across all requests: <= 20 outreach messages in any 24 hours and
+    """docs/domain.md caps per vendor, across all requests: <= 20 outreach messages in any 24 hours and
     >= 5 minutes between two (as delivered; a STOP confirmation is not outreach)."""
     caps = world.config.caps
     times: dict[str, list[float]] = {}
@@ -253,7 +253,7 @@ def vendor_daily_cap_and_gap(world: SimWorld, ctx: Context) -> list[str]:
 
 
 def request_budgets(world: SimWorld, ctx: Context) -> list[str]:
-    """DOMAIN.md budgets per request: <= 8 brain calls, <= 2 OCR jobs."""
+    """docs/domain.md budgets per request: <= 8 brain calls, <= 2 OCR jobs."""
     caps = world.config.caps
     brain = Counter(e["request_id"] for e in world.ledger.audit_events("brain.called"))
     ocr = Counter(r[0] for r in world.ledger.db.execute("SELECT request_id FROM ocr_jobs"))

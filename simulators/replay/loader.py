@@ -124,6 +124,7 @@ def load_scenario(path: str | Path) -> Scenario:
             file, getattr(data, "line", 1), "file",
             f"the top level must be a mapping (scenario:, steps:, ...), got {describe(data)}")])
     checker = Checker(file, p.parent)
+    checker.source = tuple(text.splitlines())
     checker.problems.extend(problems)
     try:
         scenario = _check_scenario(checker, data, file, tuple(text.splitlines()))

@@ -92,7 +92,7 @@ class VendorSpec:
     language: str = "en"
     tags: tuple[str, ...] = ()
     line: int = 0
-    # Extensions (ports.Vendor has them; DOMAIN.md eligibility rules mention both).
+    # Extensions (ports.Vendor has them; docs/domain.md's eligibility rules mention both).
     blocked: bool = False
     has_whatsapp: bool = True
     file: str = ""  # the fixture file when the vendor came from `vendors: PATH`

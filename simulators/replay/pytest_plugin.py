@@ -14,7 +14,9 @@ import pytest
 
 
 def _is_scenario_file(path: Path) -> bool:
-    return path.suffix in (".yaml", ".yml") and "scenarios" in path.parts
+    from .collection import is_scenario_file  # the same rule as the CLI's folder walk
+
+    return path.suffix in (".yaml", ".yml") and "scenarios" in path.parts and is_scenario_file(path)
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from .report_parts import effective_seed, failed_keys, seed_phrase, transcript_markdown
 from .runner import ScenarioResult
 
 
@@ -28,12 +29,13 @@ def rerun_command(result: ScenarioResult, seed: int | None = None) -> str:
     return f"concierge-sim run {result.scenario.file} -k {result.scenario.id}{seed_part}"
 
 
-def scenario_entry(result: ScenarioResult) -> dict[str, Any]:
-    failure = None
+def scenario_entry(result: ScenarioResult, seed: int | None = None) -> dict[str, Any]:
+    failure, failures = None, []
     if result.failure is not None:
         failure = {"step": result.failure.step, "line": result.failure.line,
                    "key": result.failure.key, "message": result.failure.message,
                    "invariant": result.failure.invariant}
+        failures = failed_keys(result.failure)
     elif result.verdict == "error":
         failure = {"step": None, "line": None, "key": "error", "message": result.error,
                    "traceback": result.traceback}
@@ -43,7 +45,9 @@ def scenario_entry(result: ScenarioResult) -> dict[str, Any]:
         "tags": list(result.scenario.tags),
         "verdict": result.verdict,
         "duration_s": round(result.duration_s, 4),
+        "seed": effective_seed(result, seed),
         "failure": failure,
+        "failures": failures,
     }
 
 
@@ -74,7 +78,7 @@ def write_reports(
         "verdict": verdict,
         "gate": gate,
         "criteria": criteria or [],
-        "scenarios": [scenario_entry(r) for r in results],
+        "scenarios": [scenario_entry(r, seed) for r in results],
         "metrics": metrics,
         "seed": seed,
         "versions": versions(),
@@ -94,12 +98,13 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
             evidence = str(c.get("summary") or c.get("evidence"))[:300].replace("|", "\\|").replace("\n", " ")
             lines.append(f"| `{c['id']}` {c['title']} | {c['verdict']} | {evidence} |")
         lines.append("")
-    lines += ["| scenario | file | verdict | time |", "|---|---|---|---|"]
+    lines += ["| scenario | file | verdict | seed | time |", "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {r.verdict} | {r.duration_s * 1000:.0f} ms |")
+        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {r.verdict} | {effective_seed(r, report['seed'])} "
+                     f"| {r.duration_s * 1000:.0f} ms |")
     lines.append("")
     m = report["metrics"]
-    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; seed {report['seed']}.")
+    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; {seed_phrase(report['seed'])}.")
     for r in results:
         if r.passed:
             continue
@@ -109,8 +114,7 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
         if r.error:
             lines += ["```", r.traceback or r.error, "```"]
         lines += ["", f"Rerun: `{rerun_command(r, report['seed'])}`", "", "### Transcript", ""]
-        for t in r.transcript:
-            lines.append(f"- `{t['at']}` **{t['from']} → {t['to']}**: {t['text'][:300].replace(chr(10), ' / ')}")
+        lines += transcript_markdown(r.transcript)
         lines += ["", "### State timeline", ""]
         for t in r.timeline:
             lines.append(f"- `{t['at']}` {t['request_id']}: {t['from'] or '(new)'} → {t['to']} ({t['reason']})")

@@ -18,6 +18,7 @@ from typing import Any
 from concierge.flags import Flags
 from concierge.policy import Caps
 
+from ..ledger_files import ledger_path
 from ..vendors import vendor_from_mapping
 from ..world import Delivered, ProcessDied, SimWorld, WorldConfig
 from .expectations import Observer, check_expectations
@@ -32,6 +33,7 @@ class Failure:
     key: str
     message: str
     invariant: str | None = None
+    also: list[Failure] = field(default_factory=list)  # the other keys of the same step that failed
 
     def headline(self, file: str) -> str:
         return f"{file}:{self.line} step {self.step} {self.key}: {self.message}"
@@ -55,20 +57,24 @@ class ScenarioResult:
         return self.verdict == "pass"
 
 
-def build_world(scenario: Scenario, seed: int | None = None) -> SimWorld:
-    caps = Caps().with_overrides(dict(scenario.caps))
-    flags = Flags.from_mapping(dict(scenario.flags))
-    config = WorldConfig(
-        vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
-        clients={c.phone: (c.area, c.language) for c in scenario.clients},
-        seed=scenario.seed if seed is None else seed,
-    )
-    world = SimWorld(config)
+def build_world(scenario: Scenario, seed: int | None = None, ledger: str | None = None) -> SimWorld:
+    """The scenario's world; ``ledger`` is a folder for a file-backed ledger (``--ledger``)."""
+    world = SimWorld(world_config(scenario, seed, ledger_path(ledger, scenario.id)))
     if scenario.brain is not None:
         from .. import brain_setup
 
         brain_setup.install(world, scenario.brain, str(scenario.file))
     return world
+
+
+def world_config(scenario: Scenario, seed: int | None = None, db_path: str = ":memory:") -> WorldConfig:
+    caps = Caps().with_overrides(dict(scenario.caps))
+    flags = Flags.from_mapping(dict(scenario.flags))
+    return WorldConfig(
+        vendors=[vendor_from_mapping(dataclasses.asdict(v)) for v in scenario.vendors], flags=flags, caps=caps,
+        clients={c.phone: (c.area, c.language) for c in scenario.clients},
+        seed=scenario.seed if seed is None else seed, db_path=db_path,
+    )
 
 
 # A step whose restarts keep dying is a concierge that cannot come back: an error, not a loop.
@@ -280,24 +286,22 @@ def timeline_of(world: SimWorld) -> list[dict[str, Any]]:
     ]
 
 
-def run_scenario(scenario: Scenario, *, seed: int | None = None) -> ScenarioResult:
+def run_scenario(scenario: Scenario, *, seed: int | None = None, ledger: str | None = None) -> ScenarioResult:
     started = time.perf_counter()
     world: SimWorld | None = None
     failure: Failure | None = None
     try:
-        world = build_world(scenario, seed)
+        world = build_world(scenario, seed, ledger)
         run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
             failures = run.play(step) or _brain_failures(world, step)
             if failures:
-                failure = failures[0]
-                if len(failures) > 1:
-                    failure.message += "".join(f"\n    also {f.key}: {f.message}" for f in failures[1:])
+                failure = _first_of(failures)
                 break
             violations = check_all(world, run.context)
             if violations:
-                name, message = violations[0]
-                failure = Failure(step.index, step.line, f"invariant {name}", message, invariant=name)
+                failure = _first_of([Failure(step.index, step.line, f"invariant {n}", m, invariant=n)
+                                     for n, m in violations])
                 break
         if failure is None:
             failure = _unexpected_errors(world, scenario)
@@ -324,6 +328,14 @@ def _brain_failures(world: SimWorld, step: Step) -> list[Failure]:
     from ..brain_setup import step_problems
 
     return [Failure(step.index, step.line, "brain.cassette", p) for p in step_problems(world)]
+
+
+def _first_of(failures: list[Failure]) -> Failure:
+    """The step's first failure, carrying the others: the reports list every key that failed."""
+    first = failures[0]
+    first.also = failures[1:]
+    first.message += "".join(f"\n    also {f.key}: {f.message}" for f in first.also)
+    return first
 
 
 def _unexpected_errors(world: SimWorld, scenario: Scenario) -> Failure | None:

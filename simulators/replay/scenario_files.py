@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .collection import is_scenario_file
 from .model import Problem, ScenarioInvalid
 
 
@@ -38,9 +39,12 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def discover(paths: list[str]) -> list[Path]:
-    """Scenario files named or found (``*.yaml``/``*.yml`` at any depth), sorted, each once."""
+def discover(paths: list[str], skipped: list[Path] | None = None) -> list[Path]:
+    """Scenario files named or found (``*.yaml``/``*.yml`` at any depth), sorted, each once. A file
+    found in a folder that is plainly not a scenario (``collection.is_scenario_file``) goes to
+    ``skipped`` instead."""
     found: set[Path] = set()
+    passed_over: set[Path] = set()
     problems: list[Problem] = []
     for raw in paths:
         p = Path(raw)
@@ -49,7 +53,7 @@ def discover(paths: list[str]) -> list[Path]:
                 for f in p.rglob("*"):
                     rel = f.relative_to(p).parts
                     if f.suffix in (".yaml", ".yml") and f.is_file() and not any(s.startswith(".") for s in rel):
-                        found.add(f)
+                        (found if is_scenario_file(f) else passed_over).add(f)
             elif p.is_file():
                 found.add(p)
             else:
@@ -58,4 +62,6 @@ def discover(paths: list[str]) -> list[Path]:
             problems.append(Problem(str(raw), 0, "path", f"cannot read: {exc}"))
     if problems:
         raise ScenarioInvalid(problems)
+    if skipped is not None:
+        skipped.extend(sorted(passed_over - found, key=str))
     return sorted(found, key=lambda f: str(f))

@@ -97,7 +97,19 @@ def scaffold(name: str, template: str, folder: Path) -> Path:
     vendors = os.path.relpath(fixture, folder.resolve()) if fixture.exists() else "fixtures/vendors/kigali.yaml"
     description, tags, flags, body = _BODIES[template]
     path.write_text(
-        _HEADER.format(name=name, description=json.dumps(description), tags=tags, extra_flags=flags, vendors=vendors) + body,
+        _schema_line(folder)
+        + _HEADER.format(name=name, description=json.dumps(description), tags=tags, extra_flags=flags, vendors=vendors) + body,
         "utf-8",
     )
     return path
+
+
+def _schema_line(folder: Path) -> str:
+    """The YAML language server's pointer to the published schema (completion and typos in editors)."""
+    from .schema import PUBLISHED
+
+    local = Path("docs/scenario.schema.json").resolve()
+    schema = local if local.exists() else PUBLISHED
+    if not schema.exists():
+        return ""
+    return f"# yaml-language-server: $schema={Path(os.path.relpath(schema, folder.resolve())).as_posix()}\n"

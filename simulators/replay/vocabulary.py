@@ -1,6 +1,6 @@
 """The vocabulary of the scenario format: top-level keys, actions, and every closed set of values.
 
-One place for what SCENARIO_FORMAT.md allows, so adding an action or a fault kind is one edit here
+One place for what docs/scenario-format.md allows, so adding an action or a fault kind is one edit here
 plus its check; the checks and the error messages read these tuples.
 """
 

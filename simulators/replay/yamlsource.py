@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .model import Problem
+from .yaml_hints import indentation_hint
 
 NODE_BUDGET = 200_000  # nodes copied out of one file: an alias bomb must not eat the machine
 
@@ -94,6 +95,8 @@ def yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
         hint = "; a value containing ': ' must be quoted, or the indentation is off"
     elif "expected a single document" in what:
         hint = "; one scenario per file (remove the extra '---')"
+    else:
+        hint = indentation_hint(what, line, column)
     context = getattr(exc, "context_mark", None)
     if context is not None and mark is not None and context.line != mark.line:
         hint += f" (the construct began at line {context.line + 1}, column {context.column + 1})"

@@ -2,7 +2,8 @@
 
 Each exit criterion and each rollback trigger is a row: metric, value, operator, threshold, verdict.
 Exit 0 when every criterion passes and no trigger fires; 1 otherwise; 2 for bad usage or a run
-folder without ``metrics.json``. Criteria the simulation cannot measure (satisfaction feedback,
+folder that does not exist or whose ``metrics.json`` is not metrics; 3 (a harness error) for a run
+folder that is not a whole output set (no manifest, a file cut off or mixed in: ``outputs.verify``). Criteria the simulation cannot measure (satisfaction feedback,
 manual review of shortlists, 7 days without incident) are listed as ``manual`` and do not decide
 the exit code: a person signs them off.
 """
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..outputs import OutputSet, verify
 from .metrics import dumps
 
 NEVER = "never"  # a percentile that landed on requests that never got a shortlist
@@ -178,6 +180,8 @@ def markdown(report: dict[str, Any], run: str) -> str:
         threshold = "-" if r["threshold"] is None else f"{r['op']} {r['threshold']}"
         lines.append(f"| {r['id']} | {r['title']} | {r['metric'] or '-'} | {value} | {threshold} | "
                      f"{r['verdict'].upper()} |")
+    if report.get("no_data_reason") and any(r["verdict"] == "no data" for r in report["rows"]):
+        lines[4:4] = [f"**Why NO DATA:** {report['no_data_reason']}.", ""]
     notes = [f"- {r['id']}: {r['note']}" for r in report["rows"] if r.get("note")]
     if notes:
         lines += ["", *notes]
@@ -225,6 +229,15 @@ def main(phase: str, argv: list[str]) -> int:
         args = p.parse_args(argv)
     except SystemExit as exc:
         return 2 if exc.code else 0
+    for folder in (args.run, args.baseline):
+        if folder is not None and not Path(folder).is_dir():
+            print(f"concierge-sim gate {phase}: {folder}: no such run folder", file=sys.stderr)
+            return 2
+    # Only a whole run is judged: a cut-off file, a mix of two runs or a run that never finished
+    # would give a verdict on evidence that does not exist (a harness error, exit 3).
+    for folder in (args.run, args.baseline):
+        if folder is not None:
+            verify(folder)
     try:
         metrics = _read_metrics(args.run)
         baseline = _read_metrics(args.baseline) if args.baseline else None
@@ -236,10 +249,15 @@ def main(phase: str, argv: list[str]) -> int:
         print(f"concierge-sim gate {phase}: {exc}", file=sys.stderr)
         return 2
     report = judge(phase, metrics, baseline, ocr_acc, source)
+    from .emptiness import run_note
+
+    report["no_data_reason"] = run_note(args.run)
     out = Path(args.out or args.run)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"gate-{phase}.json").write_text(dumps(report))
     text = markdown(report, args.run)
-    (out / f"gate-{phase}.md").write_text(text)
+    # Written into the run it judges, the verdict joins that run's set (and its manifest).
+    with OutputSet(out, amend=out.resolve() == Path(args.run).resolve()) as folder:
+        folder.write_text(f"gate-{phase}.json", dumps(report))
+        folder.write_text(f"gate-{phase}.md", text)
+        folder.commit()
     print(text, end="")
     return 0 if report["may_proceed"] else 1

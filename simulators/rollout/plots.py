@@ -16,7 +16,7 @@ def _pyplot():
     return plt
 
 
-def plot_time_to_shortlist(path: Path, hist: dict[int, int], never: int) -> None:
+def plot_time_to_shortlist(path: Path, hist: dict[int, int], never: int, note: str | None = None) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     minutes = sorted(hist)
@@ -39,12 +39,14 @@ def plot_time_to_shortlist(path: Path, hist: dict[int, int], never: int) -> None
     ax.set_title(title)
     ax.set_ylim(0, top)
     ax.legend(loc="upper right")
+    if not minutes and not never:
+        _mark_empty(ax, note)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
 
 
-def plot_thresholds(path: Path, rows: list[dict[str, Any]]) -> None:
+def plot_thresholds(path: Path, rows: list[dict[str, Any]], note: str | None = None) -> None:
     """One bar per metric, as a share of its threshold (1.0 = on the line)."""
     plt = _pyplot()
     shown = [r for r in rows if isinstance(r.get("value"), (int, float)) and r.get("threshold")]
@@ -59,17 +61,73 @@ def plot_thresholds(path: Path, rows: list[dict[str, Any]]) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("value / threshold (green: within, red: breaks it)")
     ax.set_title("Metrics against their thresholds")
+    if not any(ratios):  # no metric, or every bar at zero: an empty run, not a healthy one
+        _mark_empty(ax, note)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
 
 
-def write_plots(out: Path, tally: dict[str, Any], metrics: dict[str, Any]) -> list[Path]:
+def write_plots(out: Path, tally: dict[str, Any], metrics: dict[str, Any], note: str | None = None) -> list[Path]:
+    """Both plots; ``note`` (why the run is empty) is written across a plot with nothing to draw."""
     from .gates import threshold_rows
 
     out.mkdir(parents=True, exist_ok=True)
     tts = out / "time_to_shortlist.png"
-    plot_time_to_shortlist(tts, tally.get("tts_hist", {}), int(tally.get("tts_never", 0)))
+    plot_time_to_shortlist(tts, tally.get("tts_hist", {}), int(tally.get("tts_never", 0)), note)
     thresholds = out / "thresholds.png"
-    plot_thresholds(thresholds, threshold_rows(metrics))
+    plot_thresholds(thresholds, threshold_rows(metrics), note)
     return [tts, thresholds]
+
+
+def _mark_empty(ax, note: str | None) -> None:
+    import textwrap
+
+    text = "NO DATA: nothing to plot" + (f"\n\n{textwrap.fill(note, 70)}" if note else "")
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10,
+            color="#c44e52", bbox={"facecolor": "white", "edgecolor": "#c44e52"})
+
+
+def plot_in_child(out: Path, label: str | Path, note: str | None = None) -> None:
+    """The plots of the run in ``out`` (its tally.json and metrics.json), drawn by a child process;
+    ``label`` names the run in an error.
+
+    numpy's OpenBLAS allocates its buffers when it is imported and, when memory is short, prints
+    ``OpenBLAS error`` and ends the process with exit 1, the code of a failed verdict, before
+    Python can catch anything. In a child that is a failure this process can name: a harness error
+    (exit 3) with the cause. The child needs one BLAS thread at most (it draws two bar charts), which
+    keeps what OpenBLAS asks for small.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from ..outputs import OutputError
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    proc = subprocess.run([sys.executable, "-m", "simulators.rollout.plots", str(out), *([note] if note else [])], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()]
+        cause = lines[-1][:300] if lines else "no message"
+        short = any(w in cause.lower() for w in ("memory", "failed to map"))
+        hint = " (out of memory; more memory, or --no-plots)" if short else ""
+        raise OutputError(f"{label}: drawing the plots failed (exit {proc.returncode}): {cause}{hint}")
+
+
+def _main(argv: list[str]) -> int:
+    import json
+
+    from .metrics import Tally
+
+    out = Path(argv[0])
+    tally = Tally.from_json(json.loads((out / "tally.json").read_text("utf-8"))["merged"])
+    note = argv[1] if len(argv) > 1 else None
+    write_plots(out, tally, json.loads((out / "metrics.json").read_text("utf-8")), note)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -25,6 +25,8 @@ import yaml
 
 from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
+from simulators.ledger_files import ledger_path
+from simulators.outputs import OutputSet
 from simulators.progress import ProgressLine
 from simulators.world import CALL_SECRET, CrashingTransport, ProcessDied, SimWorld, WorldConfig
 
@@ -39,6 +41,7 @@ from .behaviour import (
 from .brain_source import inner_brain, spec_from_args
 from .cli_args import add_simulate_arguments
 from .collect import collect
+from .emptiness import ai_path_note
 from .env import Profile, profile
 from .metrics import Tally, dumps, finalize, load_prices, merge
 from .ocr_model import CalibratedOcr, encode_spec
@@ -70,6 +73,7 @@ class RunConfig:
     ocr: str = "model"  # model | tesseract
     invariants: bool = False  # check Phase 0's invariants over the whole run (keeps the sent log)
     brain: Any = None  # a BrainSpec: an HTTP brain behind a cassette instead of the rule brain
+    ledger: str | None = None  # a folder for file-backed ledgers, one per shard (default: in memory)
 
     def settings(self) -> Profile:
         return profile(self.profile, self.env_file)
@@ -102,7 +106,8 @@ class ShardRun:
         world = SimWorld(
             WorldConfig(vendors=[v.vendor for v in mine],
                         clients={c.phone: (c.area, c.language) for c in self.clients.values()},
-                        flags=self.settings.flags, caps=self.settings.caps, seed=seed),
+                        flags=self.settings.flags, caps=self.settings.caps, seed=seed,
+                        db_path=ledger_path(config.ledger, f"shard-{shard}")),
             ocr=CalibratedOcr(seed) if config.ocr == "model" else None,
         )
         self.world = world
@@ -369,17 +374,20 @@ def write_run(out: Path, config: RunConfig, tally: Tally, partials: list[dict],
     out.mkdir(parents=True, exist_ok=True)
     prices = load_prices(prices_path)
     metrics = finalize(tally, prices)
-    settings = config.settings()
     (out / "metrics.json").write_text(dumps(metrics))
     (out / "tally.json").write_text(dumps({"merged": tally.to_json(), "shards": partials}))
-    run = {
+    return metrics
+
+
+def run_description(config: RunConfig, prices_path: str | None = None) -> dict[str, Any]:
+    """What the run was: configuration, flags, caps and prices; kept in the run's manifest."""
+    settings = config.settings()
+    return {
         "config": {**asdict(config), "params": asdict(config.params)},
         "profile": settings.name, "flags": settings.flags.describe(),
         "caps": asdict(settings.caps), "max_pilot_users": settings.max_pilot_users,
-        "prices": prices,
+        "prices": load_prices(prices_path),
     }
-    (out / "run.json").write_text(dumps(run))
-    return metrics
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -398,7 +406,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     shards = args.shards or 1
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
-                     ocr=args.ocr, invariants=args.invariants, brain=spec_from_args(args))
+                     ocr=args.ocr, invariants=args.invariants, brain=spec_from_args(args),
+                     ledger=args.ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -427,25 +436,33 @@ def run_from_args(args: argparse.Namespace) -> int:
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
+    # The brain's cassette may live in the run folder (its default place): an input the set keeps.
+    with OutputSet(args.out, seed=config.seed, carry=("brain-cassette.*.jsonl",)) as out:
+        try:
+            tally, partials = simulate(config, args.workers)
+        except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
+            import traceback
+
+            out.write_text("error.txt", traceback.format_exc())
+            out.commit(complete=False, error=f"{type(exc).__name__}: {str(exc)[:300]}")
+            print(f"simulate: harness error, {type(exc).__name__}: {str(exc)[:300]} "
+                  f"(traceback in {Path(args.out) / 'error.txt'}; same seed, same failure)", file=sys.stderr)
+            return 3
+        metrics = write_run(out.staging, config, tally, partials, args.prices)
+        note = ai_path_note(metrics, config.settings().flags.describe(), config.clients)
+        if not args.no_plots:
+            from .plots import plot_in_child
+
+            plot_in_child(out.staging, args.out, note)
+        out.commit(**run_description(config, args.prices))
+    if note:
+        print(f"simulate: warning: {note}", file=sys.stderr)
     out = Path(args.out)
-    try:
-        tally, partials = simulate(config, args.workers)
-    except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
-        import traceback
-
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "error.txt").write_text(traceback.format_exc())
-        print(f"simulate: harness error, {type(exc).__name__}: {str(exc)[:300]} "
-              f"(traceback in {out / 'error.txt'}; same seed, same failure)", file=sys.stderr)
-        return 3
-    metrics = write_run(out, config, tally, partials, args.prices)
-    if not args.no_plots:
-        from .plots import write_plots
-
-        write_plots(out, tally, metrics)
     p95 = metrics["time_to_shortlist_p95_s"]
     p95_text = f"{p95} s" if p95 is not None else ("never" if metrics["time_to_shortlist_never"] else "-")
+    error_rate = "-" if metrics["error_rate"] is None else metrics["error_rate"]
     print(f"{metrics['requests_total']} requests ({metrics['requests']} on the AI path), "
-          f"error rate {metrics['error_rate']}, p95 {p95_text}, "
-          f"cost/request {metrics['cost_per_request']} USD -> {out}/metrics.json")
+          f"error rate {error_rate}, p95 {p95_text}, "
+          f"cost/request {'-' if metrics['cost_per_request'] is None else metrics['cost_per_request']} USD "
+          f"-> {out}/metrics.json")
     return 0
