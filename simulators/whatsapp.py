@@ -323,6 +323,7 @@ class FakeWhatsAppCloud:
         context_wamid: str | None = None,
         profile_name: str | None = None,
         wamid: str | None = None,
+        reply_type: str = "button_reply",
     ) -> SignedWebhook:
         """A signed ``messages`` webhook for one inbound message, as Meta would POST it."""
         phone = normalize_phone(from_phone)
@@ -341,8 +342,10 @@ class FakeWhatsAppCloud:
             message[kind] = self._media_object(kind, media_id, mime_type, caption, filename)
         elif kind == "button":
             message["button"] = {"payload": button_id or "", "text": button_title or text or ""}
-        elif kind in ("interactive", "list_reply"):  # a tap on a reply button, or a row of a list
-            reply = "button_reply" if kind == "interactive" else "list_reply"
+        elif kind in ("interactive", "list_reply"):
+            # A tap on a reply button (button_reply) or on a row of a list message (list_reply);
+            # the emulator names a list tap by its kind, scenarios by ``reply_type``.
+            reply = "list_reply" if kind == "list_reply" else reply_type
             message["type"] = "interactive"
             message["interactive"] = {
                 "type": reply, reply: {"id": button_id or "", "title": button_title or text or ""},

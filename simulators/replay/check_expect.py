@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .check_expect_authoring import (
+    AUTHORING_EXPECT,
+    AUTHORING_EXPECT_REQUIRED,
+    AUTHORING_LEAVES,
+    MESSAGE_RULES,
+)
 from .check_refs import StepContext, check_party
 from .checker import Checker, describe
 from .vocabulary import (
@@ -27,8 +33,10 @@ EXPECT: dict[str, Any] = {
     "state": STATE,
     "states": STATE_LIST,
     "outreach": {"count": COUNT, "batches": COUNT, "vendors": VENDORS, "not_vendors": VENDORS},
-    "vendor_received": {"vendor": VENDOR, "count": COUNT, "contains": TEXTS, "not_contains": TEXTS},
-    "client_received": {"count": COUNT, "contains": TEXTS, "last_contains": TEXTS, "not_contains": TEXTS},
+    "vendor_received": {"vendor": VENDOR, "count": COUNT, "contains": TEXTS, "not_contains": TEXTS,
+                        "last_contains": TEXTS, **MESSAGE_RULES},
+    "client_received": {"count": COUNT, "contains": TEXTS, "last_contains": TEXTS, "not_contains": TEXTS,
+                        **MESSAGE_RULES},
     "shortlist": {"size": COUNT, "order": VENDORS, "includes": VENDORS, "excludes": VENDORS},
     "brain": {"calls": COUNT, "rejected": COUNT, "kill_switch": BOOL},
     "ocr": {"jobs": COUNT, "status": OCR_STATUSES, "type": OCR_TYPES, "drugs": TEXT_LIST, "uncertain": BOOL},
@@ -40,8 +48,9 @@ EXPECT: dict[str, Any] = {
     "audit": {"event": "text", "count": COUNT},
     "ledger": {"inbound": COUNT},
     "client": CLIENT,
+    **AUTHORING_EXPECT,
 }
-EXPECT_REQUIRED = {"vendor_received": ("vendor",), "audit": ("event",)}
+EXPECT_REQUIRED = {"vendor_received": ("vendor",), "audit": ("event",), **AUTHORING_EXPECT_REQUIRED}
 
 
 def step_expect(c: Checker, raw: Map, where: str, ctx: StepContext, extra: dict[str, Any]) -> None:
@@ -112,4 +121,6 @@ def _leaf(c: Checker, value: Any, rule: Any, line: int, key: str, ctx: StepConte
             item_line = items.item_line(i) if isinstance(items, Seq) else line
             check_party(c, v, item_line, f"{key}[{i}]" if items is value else key, ctx.vendor_ids, "vendor")
         return list(items)
+    elif rule in AUTHORING_LEAVES:
+        return AUTHORING_LEAVES[rule](c, value, line, key, ctx)
     return plain(value, [NODE_BUDGET])

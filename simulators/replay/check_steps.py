@@ -6,13 +6,16 @@ ones, live in ``check_media`` and ``check_expect``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from .check_authoring import AUTHORING_STEP_CHECKS, AUTHORING_STEP_EXTENSIONS
 from .check_expect import step_expect
 from .check_media import check_media
 from .check_refs import StepContext, check_party
 from .checker import Checker, describe, is_number, suggest
 from .durations import DurationError, parse_duration
+from .includes import expand_steps
 from .model import Step
 from .vocabulary import (
     ACTIONS,
@@ -24,7 +27,7 @@ from .vocabulary import (
     PROCESS_FAULT_KINDS,
     STEP_EXTRA,
 )
-from .yamlsource import NODE_BUDGET, Cyclic, Map, Seq, collect_key_lines, plain
+from .yamlsource import NODE_BUDGET, Cyclic, Map, collect_key_lines, plain
 
 
 def check_steps(c: Checker, data: Map, vendor_ids: set[str], client_ids: set[str]) -> tuple[Step, ...]:
@@ -36,8 +39,9 @@ def check_steps(c: Checker, data: Map, vendor_ids: set[str], client_ids: set[str
     if not isinstance(steps, list) or not steps:
         c.add(line, "steps", f"expected a non-empty list of steps, got {describe(steps)}")
         return ()
+    expanded = expand_steps(c, steps)
     ids: dict[str, tuple[int, int, str]] = {}
-    for i, raw in enumerate(steps, 1):
+    for i, (raw, _line, _c, _origin) in enumerate(expanded, 1):
         if isinstance(raw, Map) and "id" in raw and isinstance(raw["id"], str):
             kinds = [k for k in raw if k in ACTIONS]
             sid = raw["id"]
@@ -50,9 +54,13 @@ def check_steps(c: Checker, data: Map, vendor_ids: set[str], client_ids: set[str
                 ids[sid] = (i, raw.key_line("id"), kinds[0] if len(kinds) == 1 else "?")
     ctx = StepContext(vendor_ids, client_ids, ids)
     out = []
-    for i, raw in enumerate(steps, 1):
-        item_line = steps.item_line(i - 1) if isinstance(steps, Seq) else line
-        step = _check_step(c, raw, i, item_line, ctx)
+    for i, (raw, item_line, checker, origin) in enumerate(expanded, 1):
+        step = _check_step(checker, raw, i, item_line, ctx)
+        if step is not None and origin is not None:
+            # A failure points at the scenario's include line; the note says where the step is.
+            where = f"{origin.file}:{step.line}"
+            step = replace(step, line=origin.include_line, key_lines={},
+                           note=f"{step.note} ({where})" if step.note else f"included from {where}")
         if step is not None:
             out.append(step)
     return tuple(out)
@@ -96,6 +104,8 @@ def _check_step(c: Checker, raw: Any, index: int, line: int, ctx: StepContext) -
         c.text(note, raw.key_line("note"), f"{where} note", empty_ok=True)
     extra: dict[str, Any] = {}
     _STEP_CHECKS[kind](c, raw, where, ctx, extra)
+    if kind in AUTHORING_STEP_EXTENSIONS:
+        AUTHORING_STEP_EXTENSIONS[kind](c, raw, where, ctx, extra)
     if kind in ("client", "vendor"):
         ctx.messages_before += 1
     if len(c.problems) > before:
@@ -125,7 +135,7 @@ def _step_client(c: Checker, raw: Map, where: str, ctx: StepContext, extra: dict
         return
     kind = given[0]
     line = raw.key_line(kind)
-    if kind in ("text", "button"):
+    if kind in ("text", "button", "list"):
         c.text(raw[kind], line, f"{where} {kind}")
         if "caption" in raw:
             c.add(raw.key_line("caption"), f"{where} caption", "caption goes with image: or document:, not " + kind)
@@ -214,4 +224,5 @@ _STEP_CHECKS = {
     "client": _step_client, "vendor": _step_vendor, "redeliver": _step_redeliver, "advance": _step_advance,
     "brain_next": _step_brain_next, "call_status": _step_call_status, "fault": _step_fault,
     "expect": step_expect,
+    **AUTHORING_STEP_CHECKS,
 }

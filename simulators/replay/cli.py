@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a real kill -9 of a child process at each send, restarted on the same ledger file")
     crash.add_argument("--ledger", default=None, metavar="DIR",
                        help="with --kill: keep the ledger files there (default: a temporary folder)")
+    from .golden.cli_import import add_import_command
+
+    add_import_command(sub)
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -140,6 +143,7 @@ def run_all(scenarios: list[Scenario], seed: int | None, ledger: str | None = No
 
 
 def print_results(results, seed: int | None, out=None) -> None:
+    from .outcomes import OUTCOME_WORDS, outcome_counts, outcome_line
     from .reports import rerun_command
 
     out = out or sys.stdout
@@ -152,11 +156,13 @@ def print_results(results, seed: int | None, out=None) -> None:
         elif r.verdict == "error":
             print(f"ERROR {r.scenario.file} ({r.scenario.id}): {r.error}", file=out)
             print(f"    rerun: {rerun_command(r, seed)}", file=out)
-    passed = sum(r.passed for r in results)
+        elif r.verdict in OUTCOME_WORDS:
+            print(outcome_line(r), file=out)
+    passed = sum(r.verdict == "pass" for r in results)
     failed = sum(r.verdict == "fail" for r in results)
     errors = sum(r.verdict == "error" for r in results)
     seed_text = "scenario seeds" if seed is None else f"seed {seed}"
-    print(f"{passed} passed, {failed} failed, {errors} errors ({seed_text})", file=out)
+    print(f"{passed} passed, {failed} failed, {errors} errors{outcome_counts(results)} ({seed_text})", file=out)
 
 
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
@@ -307,6 +313,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return gate_main(args.phase, list(args.rest))
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .golden.cli_import import cmd_import
+
+    return cmd_import(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # anywhere on the line: gate and ocr-eval pass their own arguments on
@@ -315,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
-                "crash-sweep": cmd_crash_sweep}
+                "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
     try:
         return (getattr(args, "handler", None) or handlers[args.command])(args)
     except KeyboardInterrupt:

@@ -44,6 +44,7 @@ from concierge.lifecycle import ENDED_STATES
 from ..world import CrashingTransport, ProcessDied, SimWorld
 from .invariants import check_all
 from .model import Scenario
+from .play_authoring import seed_world
 from .runner import ScenarioPlay, build_world, run_scenario
 
 SETTLE_S = 2 * 3600  # past every request timer, the idle close and the follow-up window
@@ -128,11 +129,12 @@ def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float, 
         return when if count == crash_at else None
 
     try:
+        run = ScenarioPlay(scenario, world)
+        seed_world(run, scenario)  # the starting point is given, not under test: no crash points in it
         if at == "writes":
             world.ledger.db = _CrashingDb(connection, plan)
         else:
             world.concierge.ports.transport = CrashingTransport(world.concierge.ports.transport, plan)
-        run = ScenarioPlay(scenario, world)
         for step in scenario.steps:
             if step.kind != "expect":
                 run.play(step)

@@ -266,3 +266,9 @@ def check_expectations(obs: Observer, client: str, expect: dict[str, Any]) -> li
             continue
         out += [(f"expect.{k}", m) for k, m in CHECKS[key](obs, client, value)]
     return out
+
+
+# The authoring checks build on the helpers above, so they are registered once those exist.
+from .expect_messages import AUTHORING_CHECKS  # noqa: E402
+
+CHECKS.update(AUTHORING_CHECKS)

@@ -31,6 +31,7 @@ from .check_expect import (
     VENDORS,
 )
 from .check_parties import check_clients, check_vendors
+from .check_seed import check_authoring_top
 from .check_steps import check_steps
 from .checker import Checker, describe
 from .model import Problem, Scenario, ScenarioInvalid
@@ -170,13 +171,14 @@ def _check_scenario(c: Checker, data: Map, file: str, source: tuple[str, ...]) -
     vendors, vendor_ids = check_vendors(c, data.get("vendors"), data.key_line("vendors"))
     clients, client_ids = check_clients(c, data.get("clients"), data.key_line("clients"))
     steps = check_steps(c, data, vendor_ids, client_ids)
+    authoring = check_authoring_top(c, data, vendor_ids, client_ids)
     brain = check_brain(c, data.get("brain"), data.key_line("brain"), sid)
     if c.problems:
         return None
     return Scenario(
         id=sid, description=description.strip(), tags=tags, seed=seed, flags=flags, caps=caps,
         vendors=vendors, clients=clients, steps=steps, file=file, source_lines=source,
-        expected_log_errors=errors, brain=brain,
+        expected_log_errors=errors, brain=brain, **authoring,
     )
 
 

@@ -111,7 +111,7 @@ class ClientSpec:
 class Step:
     index: int  # 1-based position in `steps`
     line: int  # line of the step's first key
-    kind: str  # client | vendor | redeliver | advance | brain_next | call_status | fault | expect
+    kind: str  # an ACTIONS word of vocabulary.py (include steps are expanded by the loader)
     args: dict[str, Any]  # the step mapping minus id/note, normalized (see loader)
     id: str | None = None
     note: str | None = None
@@ -134,3 +134,8 @@ class Scenario:
     source_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
     expected_log_errors: tuple[str, ...] = ()
     brain: Any = None  # a check_brain.BrainSpec: an HTTP brain behind a cassette, or None (rule brain)
+    # Authoring extensions (vocabulary_authoring): a seeded starting point, expected failure, skip.
+    initial_state: dict[str, Any] | None = None
+    initial_state_line: int = 0
+    xfail: str | None = None  # the reason this scenario is expected to fail
+    skip: str | None = None  # the reason it is not run

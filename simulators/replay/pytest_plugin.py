@@ -41,10 +41,18 @@ class ScenarioFile(pytest.File):
         yield ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
 
 
-class ScenarioFailed(Exception):
+class ScenarioOutcome(Exception):
     def __init__(self, result: Any):
         super().__init__(result.failure.message if result.failure else result.error)
         self.result = result
+
+
+class ScenarioFailed(ScenarioOutcome):
+    pass
+
+
+class ScenarioErrored(ScenarioOutcome):
+    """Not a ScenarioFailed: an `xfail:` does not excuse a harness error."""
 
 
 class ScenarioItem(pytest.Item):
@@ -56,17 +64,23 @@ class ScenarioItem(pytest.Item):
             if tag not in known:  # any tag a scenario author invents is a valid marker (-m TAG)
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             self.add_marker(tag)
+        if scenario.skip:
+            self.add_marker(pytest.mark.skip(reason=scenario.skip))
+        if scenario.xfail:  # a pass is reported XPASS, not a failure (pytest's non-strict xfail)
+            self.add_marker(pytest.mark.xfail(reason=scenario.xfail, raises=ScenarioFailed, strict=False))
 
     def runtest(self) -> None:
         from .runner import run_scenario
 
         seed = self.config.getoption("concierge_seed", None)
         result = run_scenario(self.scenario, seed=seed)
-        if not result.passed:
+        if result.verdict == "error":
+            raise ScenarioErrored(result)
+        if result.verdict in ("fail", "xfail"):  # pytest's xfail marker judges the expected failure
             raise ScenarioFailed(result)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
-        if not isinstance(excinfo.value, ScenarioFailed):
+        if not isinstance(excinfo.value, ScenarioOutcome):
             return super().repr_failure(excinfo)
         result = excinfo.value.result
         file = str(self.scenario.file)

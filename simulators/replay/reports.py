@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from .outcomes import OUTCOME_WORDS, outcome_line, reason_of
 from .report_parts import effective_seed, failed_keys, seed_phrase, transcript_markdown
 from .runner import ScenarioResult
 
@@ -48,6 +49,7 @@ def scenario_entry(result: ScenarioResult, seed: int | None = None) -> dict[str,
         "seed": effective_seed(result, seed),
         "failure": failure,
         "failures": failures,
+        "reason": reason_of(result),  # why it is skipped or expected to fail (xfail/xpass/skip)
     }
 
 
@@ -55,7 +57,10 @@ def aggregate_metrics(results: list[ScenarioResult]) -> dict[str, Any]:
     totals: dict[str, Any] = {"scenarios": len(results),
                               "passed": sum(r.verdict == "pass" for r in results),
                               "failed": sum(r.verdict == "fail" for r in results),
-                              "errors": sum(r.verdict == "error" for r in results)}
+                              "errors": sum(r.verdict == "error" for r in results),
+                              "xfailed": sum(r.verdict == "xfail" for r in results),
+                              "xpassed": sum(r.verdict == "xpass" for r in results),
+                              "skipped": sum(r.verdict == "skip" for r in results)}
     for key in ("requests", "handed_off", "inbound", "duplicates_suppressed", "messages_sent",
                 "injection_flagged", "calls", "brain_rejected"):
         totals[key] = sum(int(r.observed.get(key, 0)) for r in results)
@@ -100,13 +105,14 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
         lines.append("")
     lines += ["| scenario | file | verdict | seed | time |", "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {r.verdict} | {effective_seed(r, report['seed'])} "
+        shown = r.verdict if r.verdict not in OUTCOME_WORDS else f"{r.verdict}: {reason_of(r)}".replace("|", "\\|")
+        lines.append(f"| {r.scenario.id} | {r.scenario.file} | {shown} | {effective_seed(r, report['seed'])} "
                      f"| {r.duration_s * 1000:.0f} ms |")
     lines.append("")
     m = report["metrics"]
     lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; {seed_phrase(report['seed'])}.")
     for r in results:
-        if r.passed:
+        if r.passed and r.verdict != "xfail":
             continue
         lines += ["", f"## {r.verdict.upper()}: {r.scenario.id}", ""]
         if r.failure:
@@ -126,6 +132,7 @@ def junit(results: list[ScenarioResult], name: str) -> str:
         "testsuite", name=name, tests=str(len(results)),
         failures=str(sum(r.verdict == "fail" for r in results)),
         errors=str(sum(r.verdict == "error" for r in results)),
+        skipped=str(sum(r.verdict in OUTCOME_WORDS for r in results)),
         time=f"{sum(r.duration_s for r in results):.3f}",
     )
     for r in results:
@@ -137,5 +144,7 @@ def junit(results: list[ScenarioResult], name: str) -> str:
         elif r.verdict == "error":
             node = ET.SubElement(case, "error", message=r.error or "error")
             node.text = r.traceback
+        elif r.verdict in OUTCOME_WORDS:
+            ET.SubElement(case, "skipped", message=outcome_line(r))
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode") + "\n"

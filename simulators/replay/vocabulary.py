@@ -10,11 +10,20 @@ import re
 
 from concierge.lifecycle import RequestState
 
+from .vocabulary_authoring import (
+            AUTHORING_ACTIONS,
+            AUTHORING_BASE_EXTRA,
+            AUTHORING_STEP_EXTRA,
+            AUTHORING_TOP_KEYS,
+)
+
 TOP_KEYS = ("scenario", "description", "tags", "seed", "flags", "caps", "vendors", "clients", "steps",
-            "expected_log_errors", "brain")
-ACTIONS = ("client", "vendor", "redeliver", "advance", "brain_next", "call_status", "fault", "expect")
-STEP_EXTRA = {"client": ("text", "image", "document", "button", "caption"), "vendor": ("text",)}
-CLIENT_MESSAGES = ("text", "image", "document", "button")
+            "expected_log_errors", "brain", *AUTHORING_TOP_KEYS)
+ACTIONS = ("client", "vendor", "redeliver", "advance", "brain_next", "call_status", "fault", "expect",
+           *AUTHORING_ACTIONS)
+STEP_EXTRA = {"client": ("text", "image", "document", "button", "list", "caption"),
+              "vendor": ("text", *AUTHORING_BASE_EXTRA["vendor"]), **AUTHORING_STEP_EXTRA}
+CLIENT_MESSAGES = ("text", "image", "document", "button", "list")
 VENDOR_KEYS = ("id", "name", "phone", "categories", "area", "lat", "lng", "rating",
                "avg_response_minutes", "active", "opted_out", "language", "tags", "blocked",
                "has_whatsapp")
