@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
+    # Subcommands living in their own packages register themselves (with set_defaults(handler=...)).
+    from ..emulator.cli import add_emulate_parser
+
+    add_emulate_parser(sub)
+    from service.cli import add_concierge_parser
+
+    add_concierge_parser(sub)
     return p
 
 
@@ -324,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
                 "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
     try:
-        return handlers[args.command](args)
+        return (getattr(args, "handler", None) or handlers[args.command])(args)
     except ReportDirError as exc:  # the environment, not the scenarios: one line, exit 3
         print(f"concierge-sim: {exc}", file=sys.stderr)
         return EXIT_ERROR
