@@ -111,6 +111,8 @@ _GLUED_NUMBER = re.compile(r"(?<!\d)(\d{3,})(\d{2})(?=[/\-.]\d{1,2}[/\-.](?:(?:\
 _DATE_LABEL = re.compile(r"(?i)\b(?:date|dated|tarikh|itariki|le)\b")
 # A decimal point read as a space: "6 00" is 6.00 only when exactly two digits follow, at line end.
 _SPACE_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d{3})")
+# Engines read a space after a decimal point ("62. 80"); a point then two digits is still the cents.
+_SPACE_AFTER_POINT = re.compile(r"(?<![\d.,])(\d+)\. (\d{2})(?![\d.,:/-])")
 _SPACE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (\d{2})\s*$")
 
 
@@ -591,6 +593,7 @@ def _amounts_in(text: str) -> list[float]:
                   lambda m: m.group(0).translate(_DIGIT_LOOKALIKE), text)
     # French convention: a space groups thousands ("12 500 FRW"); only whole groups of three digits.
     text = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _SPACE_AFTER_POINT.sub(r"\1.\2", text)
     text = _SPACE_DECIMAL.sub(r"\1.\2", text)
     found = [parse_amount(m.group(0)) for m in _MONEY.finditer(text)]
     return [a for a in found if a is not None]
@@ -852,11 +855,42 @@ def _total(lines) -> Field | None:
         checked = Field(_money_value(_cents(amount)), _round(_mean_conf(words)), f"ocr:line {n + 1} (total, rank {rank})")
     line = int(re.search(r"line (\d+)", checked.provenance).group(1)) - 1 if "ocr:line" in checked.provenance else -1
     rounded = _after_rounding(lines, _cents(float(checked.value)), line) if line >= 0 else None
-    if rounded is None:
-        return checked
-    cents, n = rounded
-    return Field(_money_value(cents), _round(_mean_conf(lines[n])),
-                 f"ocr:line {n + 1} (rounded total; before rounding {checked.provenance})")
+    if rounded is not None:
+        cents, n = rounded
+        checked = Field(_money_value(cents), _round(_mean_conf(lines[n])),
+                        f"ocr:line {n + 1} (rounded total; before rounding {checked.provenance})")
+    return _paid_instead(lines, checked) or checked
+
+
+# How far an unconfirmed total may lie from the amount paid and still be that amount misread (or
+# the amount before a cash rounding): under one unit, as for a rounding adjustment.
+PAID_MAX_GAP_CENTS = 100
+
+
+def _paid_instead(lines, total: Field) -> Field | None:
+    """The amount paid (cash tendered - change) instead of an unconfirmed total that lies within
+    one unit of it: the total line misread by a digit ("112.46" for 112.45) or printed before the
+    cash rounding. Only when the receipt prints a change line, the payments give one value and no
+    other relation near it disagrees; a total the arithmetic confirmed is never replaced. None to
+    keep ``total``."""
+    if "confirmed by" in total.provenance or total.provenance.startswith("arithmetic"):
+        return None
+    texts = [_line_text(ws) for ws in lines]
+    paid = {r.cents: r for r in receipt_relations(texts) if r.name == "tendered - change"}
+    if len(paid) != 1:
+        return None
+    cents, relation = next(iter(paid.items()))
+    # Another relation near the total that disagrees with the payment: one of them rests on a misread.
+    if any(r.name != "tendered - change" and 0 < abs(r.cents - cents) < PAID_MAX_GAP_CENTS
+           for r in receipt_relations(texts)):
+        return None
+    gap = abs(cents - _cents(float(total.value)))
+    if not 0 < gap < PAID_MAX_GAP_CENTS:
+        return None
+    used = sorted(relation.lines)
+    return Field(_money_value(cents), _round(_mean_conf([w for n in used for w in lines[n]])),
+                 f"arithmetic: tendered - change (lines {', '.join(str(n + 1) for n in used)}); "
+                 f"total read {total.value:g} is within one unit of it ({total.provenance})")
 
 
 def _invoice_lines(lines) -> list[dict]:
