@@ -39,13 +39,16 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Timings: the gate's wall time, the median scenario, OCR stage vs raw tesseract, and the rollout
-    simulator (throughput, memory, and how its CPU splits between the concierge and the world)."""
+    simulator (throughput, memory, and how its CPU splits between the concierge and the world), and
+    webhook round trips between the served emulator and the concierge service on loopback."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
     session.run("python", "bench/ocr_bench.py", "fixtures/images", "--receipts",
                 os.environ.get("RECEIPTS_DIR", "fixtures/receipts-dev"))
     session.run("python", "bench/rollout_bench.py")
     session.run("python", "bench/rollout_split.py")
+    session.run("python", "bench/webhook_bench.py")  # the emulator and the service over loopback
+    session.run("python", "bench/service_bench.py")
 
 
 @nox.session(name="ocr-eval")

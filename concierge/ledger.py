@@ -302,17 +302,19 @@ class _UnitOfWork:
 class Ledger:
     """All durable facts of one concierge deployment."""
 
-    def __init__(self, path: str = ":memory:"):
+    def __init__(self, path: str = ":memory:", *, wal: bool = False):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        if path != ":memory:":
+        if wal or path != ":memory:":
             # A ledger on disk is one that must survive its process. WAL: a commit is one append,
-            # and a reader never blocks the writer. synchronous=FULL: each commit is fsync'd before
-            # it returns, and the concierge commits just before each send, so what the world has seen
-            # is on disk even after a power cut. NORMAL would survive a killed process but could
-            # lose the last commits to a power cut: a message Meta delivered, recorded as never sent.
+            # and a reader (an operator's sqlite3 shell) never blocks the one writer.
+            # synchronous=FULL: each commit is fsync'd before it returns, and the concierge commits
+            # just before each send, so what the world has seen is on disk even after a power cut.
+            # NORMAL would survive a killed process but could lose the last commits to a power cut.
+            # The busy timeout covers a reader holding a checkpoint briefly.
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
         self._depth = 0  # nesting of units of work (a handler may run inside another's)
         # Request rows read in the open unit of work (``_ROW``'s values as SQLite returned them): a

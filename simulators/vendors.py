@@ -78,8 +78,13 @@ def load_vendor_fixtures(folder: str | Path) -> list[Vendor]:
     """Every ``*.yaml`` in a folder: a list of vendor mappings (or ``{vendors: [...]}``)."""
     out: list[Vendor] = []
     for path in sorted(Path(folder).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text("utf-8")) or []
-        if isinstance(data, dict):
-            data = data.get("vendors", [])
-        out.extend(vendor_from_mapping(item) for item in data)
+        out.extend(load_vendor_file(path))
     return out
+
+
+def load_vendor_file(path: str | Path) -> list[Vendor]:
+    """One vendor fixture file: a list of vendor mappings (or ``{vendors: [...]}``)."""
+    data = yaml.safe_load(Path(path).read_text("utf-8")) or []
+    if isinstance(data, dict):
+        data = data.get("vendors", [])
+    return [vendor_from_mapping(item) for item in data]

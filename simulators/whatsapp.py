@@ -37,6 +37,11 @@ MAX_INTERACTIVE_BODY = 1024
 MAX_BUTTON_TITLE = 20
 MAX_BUTTON_ID = 256
 MAX_CALLBACK_DATA = 512
+MAX_LIST_ROWS = 10  # all sections together
+MAX_LIST_SECTIONS = 10
+MAX_ROW_TITLE = 24
+MAX_ROW_ID = 200
+MAX_ROW_DESCRIPTION = 72
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class SentMessage:
     buttons: tuple[tuple[str, str], ...] = ()
     callback_data: str | None = None  # biz_opaque_callback_data: the sender's idempotency key
     context_wamid: str | None = None
+    rows: tuple[tuple[str, str], ...] = ()  # an interactive list's rows (id, title), all sections
+    list_button: str | None = None  # the label of the button that opens the list
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,15 @@ class _Payload:
     callback_data: str | None = None
     context_wamid: str | None = None
     to_input: str = ""  # "to" as the request wrote it, echoed in the response's contacts
+    rows: tuple[tuple[str, str], ...] = ()
+    list_button: str | None = None
+
+
+@dataclass(frozen=True)
+class _ReadMark:
+    """A mark-as-read request (``{"status": "read", "message_id": ...}``), not a message."""
+
+    message_id: str
 
 
 class _BadRequest(Exception):
@@ -107,6 +123,7 @@ class FakeWhatsAppCloud:
         api_version: str = "v21.0",
         waba_id: str = "102290129340398",
         seed: int = 0,
+        media_base_url: str = f"https://{MEDIA_HOST}",
     ):
         self.phone_number_id = str(phone_number_id)
         self.access_token = access_token
@@ -116,6 +133,8 @@ class FakeWhatsAppCloud:
         self.waba_id = str(waba_id)
         self.seed = seed
         self.now = now
+        # Where media objects say their bytes are: Meta's CDN, or a served emulator's own address.
+        self.media_base_url = media_base_url.rstrip("/")
         self.sent: list[SentMessage] = []
         self.requests: list[httpx.Request] = []  # every request that reached the fake, for inspection
         self._rng = random.Random(seed)
@@ -123,6 +142,8 @@ class FakeWhatsAppCloud:
         self._faults: dict[str, list[_Fault]] = {t: [] for t in FAULT_TARGETS}
         self._media: dict[str, _Media] = {}
         self._pending_status: list[SentMessage] = []
+        self._inbound: set[str] = set()  # wamids of inbound messages: what may be marked as read
+        self.read_marks: list[str] = []  # inbound wamids the business marked as read, in order
 
     # --- wiring -----------------------------------------------------------------------------------
     def client(self) -> httpx.Client:
@@ -171,6 +192,11 @@ class FakeWhatsAppCloud:
             raise ValueError("times must be >= 1")
         self._faults[target].append(_Fault(status, kind, times, retry_after, delivered_on_timeout))
 
+    def clear_faults(self) -> None:
+        """Disarm every fault not yet used up."""
+        for queue in self._faults.values():
+            queue.clear()
+
     def _take_fault(self, target: str, *, kinds: tuple[str | None, ...]) -> _Fault | None:
         queue = self._faults[target]
         if not queue:
@@ -204,6 +230,8 @@ class FakeWhatsAppCloud:
             payload = _read_send(request)
         except _BadRequest as exc:
             return _graph_error(400, exc.code, exc.message, details=exc.details)
+        if isinstance(payload, _ReadMark):
+            return self._mark_read(payload.message_id)
         if fault is not None and not fault.delivered_on_timeout:
             raise httpx.ReadTimeout("simulated timeout before Meta accepted the message", request=request)
         message = self._accept(payload)
@@ -219,11 +247,18 @@ class FakeWhatsAppCloud:
         message = SentMessage(
             to=payload.to, type=payload.type, text=payload.text, wamid=self._wamid(payload.to, "out"),
             at=self.now(), buttons=payload.buttons, callback_data=payload.callback_data,
-            context_wamid=payload.context_wamid,
+            context_wamid=payload.context_wamid, rows=payload.rows, list_button=payload.list_button,
         )
         self.sent.append(message)
         self._pending_status.append(message)
         return message
+
+    def _mark_read(self, message_id: str) -> httpx.Response:
+        if message_id not in self._inbound:
+            return _graph_error(400, 100, "(#100) Invalid parameter",
+                                details=f"message_id {message_id[:60]!r} is not a message this number received")
+        self.read_marks.append(message_id)
+        return httpx.Response(200, json={"success": True})
 
     # --- media ------------------------------------------------------------------------------------
     def put_media(self, data: bytes, mime: str) -> str:
@@ -231,6 +266,11 @@ class FakeWhatsAppCloud:
         media_id = str(self._rng.randrange(10**15, 10**16))
         self._media[media_id] = _Media(bytes(data), mime, hashlib.sha256(data).hexdigest())
         return media_id
+
+    def stored_media(self, media_id: str) -> tuple[bytes, str] | None:
+        """The bytes and MIME type of media a user attached (for reports), or None."""
+        media = self._media.get(media_id)
+        return (media.data, media.mime_type) if media else None
 
     def _node(self, request: httpx.Request, node_id: str) -> httpx.Response:
         if not self._authorized(request):
@@ -251,7 +291,7 @@ class FakeWhatsAppCloud:
                 subcode=33,
             )
         url = (
-            f"https://{MEDIA_HOST}/whatsapp_business/attachments/?mid={node_id}&ext={int(self.now())}"
+            f"{self.media_base_url}/whatsapp_business/attachments/?mid={node_id}&ext={int(self.now())}"
             f"&hash={hashlib.sha256(node_id.encode()).hexdigest()[:24]}"
         )
         return httpx.Response(200, json={
@@ -294,6 +334,7 @@ class FakeWhatsAppCloud:
         phone = normalize_phone(from_phone)
         digits = wa_digits(phone)
         wamid = wamid or self._wamid(phone, "in")
+        self._inbound.add(wamid)
         message: dict[str, Any] = {
             "from": digits, "from_user_id": self._bsuid(phone), "id": wamid,
             "timestamp": self._timestamp(), "type": kind,
@@ -306,11 +347,13 @@ class FakeWhatsAppCloud:
             message[kind] = self._media_object(kind, media_id, mime_type, caption, filename)
         elif kind == "button":
             message["button"] = {"payload": button_id or "", "text": button_title or text or ""}
-        elif kind == "interactive":
-            # A tap on a reply button (button_reply) or on a row of a list message (list_reply).
+        elif kind in ("interactive", "list_reply"):
+            # A tap on a reply button (button_reply) or on a row of a list message (list_reply);
+            # the emulator names a list tap by its kind, scenarios by ``reply_type``.
+            reply = "list_reply" if kind == "list_reply" else reply_type
+            message["type"] = "interactive"
             message["interactive"] = {
-                "type": reply_type,
-                reply_type: {"id": button_id or "", "title": button_title or text or ""},
+                "type": reply, reply: {"id": button_id or "", "title": button_title or text or ""},
             }
         elif kind == "location":
             message["location"] = {"latitude": -1.9441, "longitude": 30.0619}
@@ -427,7 +470,7 @@ class FakeWhatsAppCloud:
 # --- request validation, as the Cloud API does it --------------------------------------------------
 
 
-def _read_send(request: httpx.Request) -> _Payload:
+def _read_send(request: httpx.Request) -> _Payload | _ReadMark:
     try:
         body = json.loads(request.content or b"null")
     except ValueError:
@@ -437,6 +480,11 @@ def _read_send(request: httpx.Request) -> _Payload:
     if body.get("messaging_product") != "whatsapp":
         raise _BadRequest(100, "(#100) The parameter messaging_product is required.",
                           "messaging_product must be 'whatsapp'")
+    if body.get("status") == "read":
+        message_id = body.get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            raise _BadRequest(100, "(#100) The parameter message_id is required.", "message_id is required")
+        return _ReadMark(message_id)
     to = body.get("to")
     if not isinstance(to, str) or not to:
         raise _BadRequest(100, "(#100) The parameter to is required.", "to is required")
@@ -462,20 +510,73 @@ def _read_send(request: httpx.Request) -> _Payload:
                               f"text.body has {len(text)} characters")
         return _Payload(to_e164, "text", text, (), callback, context_wamid, to)
     if kind == "interactive":
-        text, buttons = _read_interactive(body.get("interactive"))
+        interactive = body.get("interactive")
+        if isinstance(interactive, dict) and interactive.get("type") == "list":
+            text, button, rows = _read_list(interactive)
+            return _Payload(to_e164, "interactive", text, (), callback, context_wamid, to, rows, button)
+        text, buttons = _read_interactive(interactive)
         return _Payload(to_e164, "interactive", text, buttons, callback, context_wamid, to)
     raise _BadRequest(100, "(#100) Invalid parameter", f"type {kind!r} is not simulated (text, interactive)")
 
 
-def _read_interactive(interactive: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
-    if not isinstance(interactive, dict) or interactive.get("type") != "button":
-        raise _BadRequest(131009, "(#131009) Parameter value is not valid",
-                          "interactive.type must be 'button' (reply buttons)")
+def _interactive_body(interactive: dict) -> str:
     body = interactive.get("body")
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_INTERACTIVE_BODY:
         raise _BadRequest(131009, "(#131009) Parameter value is not valid",
                           f"interactive.body.text must have 1..{MAX_INTERACTIVE_BODY} characters")
+    return text
+
+
+def _invalid(details: str) -> _BadRequest:
+    return _BadRequest(131009, "(#131009) Parameter value is not valid", details)
+
+
+def _read_list(interactive: dict) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """An interactive list: a button that opens 1..10 sections holding 1..10 rows in all."""
+    text = _interactive_body(interactive)
+    action = interactive.get("action")
+    action = action if isinstance(action, dict) else {}
+    button = action.get("button")
+    if not isinstance(button, str) or not button.strip() or len(button) > MAX_BUTTON_TITLE:
+        raise _invalid(f"interactive.action.button must have 1..{MAX_BUTTON_TITLE} characters")
+    sections = action.get("sections")
+    if not isinstance(sections, list) or not 1 <= len(sections) <= MAX_LIST_SECTIONS:
+        raise _invalid(f"interactive.action.sections must hold 1..{MAX_LIST_SECTIONS} sections")
+    rows: list[tuple[str, str]] = []
+    for s, section in enumerate(sections):
+        section = section if isinstance(section, dict) else {}
+        title = section.get("title")
+        if len(sections) > 1 and (not isinstance(title, str) or not title.strip()):
+            raise _invalid(f"sections[{s}].title is required when a list has several sections")
+        if title is not None and (not isinstance(title, str) or len(title) > MAX_ROW_TITLE):
+            raise _invalid(f"sections[{s}].title must have at most {MAX_ROW_TITLE} characters")
+        section_rows = section.get("rows")
+        if not isinstance(section_rows, list) or not section_rows:
+            raise _invalid(f"sections[{s}].rows must hold at least one row")
+        for r, row in enumerate(section_rows):
+            row = row if isinstance(row, dict) else {}
+            rid, rtitle, desc = row.get("id"), row.get("title"), row.get("description")
+            where = f"sections[{s}].rows[{r}]"
+            if not isinstance(rid, str) or not rid or len(rid) > MAX_ROW_ID:
+                raise _invalid(f"{where}.id must have 1..{MAX_ROW_ID} characters")
+            if not isinstance(rtitle, str) or not rtitle.strip() or len(rtitle) > MAX_ROW_TITLE:
+                raise _invalid(f"{where}.title must have 1..{MAX_ROW_TITLE} characters")
+            if desc is not None and (not isinstance(desc, str) or len(desc) > MAX_ROW_DESCRIPTION):
+                raise _invalid(f"{where}.description must have at most {MAX_ROW_DESCRIPTION} characters")
+            rows.append((rid, rtitle))
+    if len(rows) > MAX_LIST_ROWS:
+        raise _invalid(f"a list holds at most {MAX_LIST_ROWS} rows in all sections, got {len(rows)}")
+    if len({rid for rid, _ in rows}) != len(rows):
+        raise _invalid("row ids must be unique")
+    return text, button, tuple(rows)
+
+
+def _read_interactive(interactive: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
+    if not isinstance(interactive, dict) or interactive.get("type") != "button":
+        raise _BadRequest(131009, "(#131009) Parameter value is not valid",
+                          "interactive.type must be 'button' (reply buttons) or 'list'")
+    text = _interactive_body(interactive)
     action = interactive.get("action")
     raw_buttons = action.get("buttons") if isinstance(action, dict) else None
     if not isinstance(raw_buttons, list) or not 1 <= len(raw_buttons) <= 3:

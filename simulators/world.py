@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from concierge.engine import Concierge, Ports, Settings, WebhookResult
+from concierge.engine import Concierge, Settings, WebhookResult
 from concierge.flags import Flags
 from concierge.ledger import Ledger
 from concierge.phones import mask_phones_in
 from concierge.policy import Caps
 from concierge.ports import Timer, Vendor
 
-from .adapters.graph_api import GraphApiTransport
+from .adapters.wiring import build_concierge
 from .brains import RuleBrain, ScriptedBrain
 from .calling import FakeCallProvider, HttpCallProvider
 from .clock import VirtualClock
@@ -144,9 +144,6 @@ class SimWorld:
             seed=config.seed, now=self.clock.now,
         )
         self.http = self.whatsapp.client()
-        self.transport = GraphApiTransport(
-            self.http, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN
-        )
         self.directory = StaticDirectory(config.vendors)
         self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.db)
         self.scheduler = ClockScheduler(self.clock, self)
@@ -160,15 +157,15 @@ class SimWorld:
         call_port = HttpCallProvider(self._calls_http, api_key=CALL_API_KEY) if self._calls_http else calls
         if hasattr(calls, "on_callback"):
             calls.on_callback = self._pump
-        self.concierge = Concierge(
-            self.ledger,
-            Ports(
-                transport=self.transport, directory=self.directory, brain=self.brain,
-                scheduler=self.scheduler, ocr=_LazyOcr(self) if ocr is None else ocr, calls=call_port,
-                clients=StaticClientProfiles(config.clients),
-            ),
-            Settings(flags=config.flags, caps=config.caps, app_secret=APP_SECRET, call_secret=CALL_SECRET),
+        self.concierge = build_concierge(
+            self.ledger, self.http, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN,
+            directory=self.directory, brain=self.brain, scheduler=self.scheduler,
+            ocr=_LazyOcr(self) if ocr is None else ocr, calls=call_port,
+            clients=StaticClientProfiles(config.clients),
+            settings=Settings(flags=config.flags, caps=config.caps, app_secret=APP_SECRET,
+                              call_secret=CALL_SECRET),
         )
+        self.transport = self.concierge.ports.transport
         self.delivered: list[Delivered] = []
         # Webhooks the process died handling (no 200 reached Meta or the call provider), or never
         # got to: they are posted again after a restart (``retry_unanswered``), as the senders retry.

@@ -152,7 +152,7 @@ def test_a_killed_full_run_leaves_no_earlier_k_report_behind(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".reports.lock", "reports"]
     manifest = json.loads((reports / "run.json").read_text())
     assert manifest["complete"] is True and manifest["command"].startswith("concierge-sim run ")
-    assert set(manifest["files"]) == {"report.json", "report.md", "junit.xml"}
+    assert set(manifest["files"]) == {"report.json", "report.md", "junit.xml", "report.html"}
 
 
 def test_a_file_of_another_run_mixed_into_a_run_folder_is_refused(tmp_path):
@@ -170,7 +170,7 @@ def test_simulate_keeps_its_run_description_in_the_manifest(tmp_path):
     assert main([*SIM, "--out", str(run)]) == 0
     manifest = json.loads((run / "run.json").read_text())
     assert manifest["config"]["clients"] == 200 and manifest["seed"] == 3 and manifest["complete"] is True
-    assert set(manifest["files"]) == {"metrics.json", "tally.json"}
+    assert set(manifest["files"]) == {"metrics.json", "tally.json", "samples.json", "run.html", "review.html"}
 
 
 # --- 5. harness errors are exit 3, one line ----------------------------------------------------

@@ -73,8 +73,9 @@ class GraphApiTransport:
             size = info.get("file_size")
         except (ValueError, KeyError, TypeError):
             raise MediaUnavailable(f"{where}: unreadable media object") from None
-        if not isinstance(url, str) or not url.startswith("https://"):
-            # The access token must never travel to a non-TLS or made-up address.
+        if not isinstance(url, str) or not (url.startswith("https://") or self._same_origin(url)):
+            # The access token must never travel to a non-TLS or made-up address; plain http only
+            # to the very origin the sends already go to (a Graph API emulator on loopback).
             raise MediaUnavailable(f"{where}: media url is not https")
         data = self._get(url, where).content
         if isinstance(size, int) and size != len(data):
@@ -84,6 +85,14 @@ class GraphApiTransport:
         return data
 
     # --- plumbing -------------------------------------------------------------------------------
+    def _same_origin(self, url: str) -> bool:
+        base = self.client.base_url
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL:
+            return False
+        return bool(base.host) and (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
     def _send(self, to: str, idempotency_key: str, message: dict[str, Any]) -> SendOutcome:
         body = {
             "messaging_product": "whatsapp",

@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
     gate.add_argument("phase")
     gate.add_argument("rest", nargs=argparse.REMAINDER)
+    # Subcommands living in their own packages register themselves (with set_defaults(handler=...)).
+    from ..emulator.cli import add_emulate_parser
+
+    add_emulate_parser(sub)
+    from service.cli import add_concierge_parser
+
+    add_concierge_parser(sub)
     return p
 
 
@@ -204,7 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_results(results, args.seed)
     if summary is not None:
         print(brain_cli.console(summary))
-    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
@@ -313,6 +320,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ..html.pages import ReportDirError
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # anywhere on the line: gate and ocr-eval pass their own arguments on
     argv = [a for a in argv if a != "--debug"]
@@ -322,7 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
                 "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
     try:
-        return handlers[args.command](args)
+        return (getattr(args, "handler", None) or handlers[args.command])(args)
+    except ReportDirError as exc:  # the environment, not the scenarios: one line, exit 3
+        print(f"concierge-sim: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
     except BrokenPipeError:

@@ -347,7 +347,7 @@ def run_phase0(args: argparse.Namespace) -> int:
     brain_cli.append_to_reports(args.output.staging, summary, every_run)
     args.output.commit()
     _print_table(criteria, verdict, fail_causes(criteria, results))
-    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml")
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR
     return EXIT_OK if verdict == "pass" else EXIT_FAILED

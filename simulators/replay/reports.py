@@ -91,6 +91,9 @@ def write_reports(
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
     (out / "report.md").write_text(markdown(report, results), "utf-8")
     (out / "junit.xml").write_text(junit(results, gate or "scenarios"), "utf-8")
+    from ..html.run_report import write_run_report
+
+    write_run_report(out, report, results)  # report.html: the same run, for people
     return report
 
 

@@ -270,6 +270,9 @@ class ScenarioPlay(AuthoringSteps):
 def transcript_of(world: SimWorld, scenario: Scenario) -> list[dict[str, Any]]:
     names = {c.phone: f"client {c.id}" for c in scenario.clients}
     names.update({v.phone: f"vendor {v.id}" for v in scenario.vendors})
+    from ..html.capture import message_details
+
+    details = message_details(world)  # buttons, attached images: the HTML report draws them
     out = []
     for row in world.ledger.transcript():
         who = names.get(row["phone"], row["party"])
@@ -279,6 +282,7 @@ def transcript_of(world: SimWorld, scenario: Scenario) -> list[dict[str, Any]]:
             "to": "concierge" if row["direction"] == "in" else who,
             "text": row["text"],
             "request_id": row["request_id"],
+            **details.get(row["wamid"] or "", {}),
         })
     return out
 

@@ -23,6 +23,8 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--invariants", action="store_true",
                    help="also check Phase 0's invariants over the whole run (slower, keeps more memory)")
+    p.add_argument("--review-shortlists", type=int, default=20, metavar="N",
+                   help="the first N delivered shortlists go on review.html for manual review (default 20)")
     p.add_argument("--ledger", default=None, metavar="DIR",
                    help="keep each shard's ledger in DIR/shard-K.sqlite (WAL) instead of in memory")
     p.add_argument("--out", required=True, help="RUN_DIR")

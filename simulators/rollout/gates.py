@@ -149,8 +149,12 @@ def phase_criteria(phase: str, m: dict[str, Any], ocr_accuracy: float | None = N
 
 
 def judge(phase: str, metrics: dict[str, Any], baseline: dict[str, Any] | None = None,
-          ocr_accuracy: float | None = None, ocr_source: str = "metrics.json") -> dict[str, Any]:
+          ocr_accuracy: float | None = None, ocr_source: str = "metrics.json",
+          evidence: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``evidence``: rows that replace the manual rows of the same id (a person's signed review)."""
     rows = phase_criteria(phase, metrics, ocr_accuracy, ocr_source) + rollback_triggers(metrics, baseline)
+    given = {r["id"]: r for r in evidence or ()}
+    rows = [given.get(r["id"], r) if r["kind"] == "manual" else r for r in rows]
     criteria_ok = all(r["verdict"] in ("pass", "manual") for r in rows if r["kind"] == "criterion")
     fired = [r["id"] for r in rows if r["verdict"] == "fire"]
     unseen = [r["id"] for r in rows if r["kind"] == "trigger" and r["verdict"] == "no data"]
@@ -219,12 +223,26 @@ def ocr_eval_accuracy(report: dict[str, Any]) -> float | None:
     return round(hit / n, 6) if n else None
 
 
+def _review_evidence(phase: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The manual review row from ``--review FILE`` (``ValueError``: bad file, or not phase2)."""
+    if args.review is None:
+        return []
+    if phase != "phase2":
+        raise ValueError("--review is the Phase 2 manual review of the first shortlists; use it with gate phase2")
+    from simulators.html.review import review_row
+    from simulators.html.rollout_page import read_samples
+
+    return [review_row(args.review, read_samples(Path(args.run)))]
+
+
 def main(phase: str, argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog=f"concierge-sim gate {phase}")
     p.add_argument("--run", required=True, help="RUN_DIR of concierge-sim simulate")
     p.add_argument("--baseline", default=None, help="RUN_DIR whose cost per request is the baseline")
     p.add_argument("--ocr-eval", default=None, help="an `ocr-eval --json` report: its accuracy replaces the run's")
-    p.add_argument("--out", default=None, help="where to write gate-<phase>.json/.md (default: RUN_DIR)")
+    p.add_argument("--out", default=None, help="where to write gate-<phase>.json/.md/.html (default: RUN_DIR)")
+    p.add_argument("--review", default=None, metavar="FILE",
+                   help="phase2: the shortlist review exported from RUN_DIR/review.html; a problem holds the gate")
     try:
         args = p.parse_args(argv)
     except SystemExit as exc:
@@ -245,10 +263,11 @@ def main(phase: str, argv: list[str]) -> int:
         if args.ocr_eval:
             ocr_acc = ocr_eval_accuracy(json.loads(Path(args.ocr_eval).read_text("utf-8")))
             source = args.ocr_eval
+        evidence = _review_evidence(phase, args)
     except (OSError, ValueError) as exc:
         print(f"concierge-sim gate {phase}: {exc}", file=sys.stderr)
         return 2
-    report = judge(phase, metrics, baseline, ocr_acc, source)
+    report = judge(phase, metrics, baseline, ocr_acc, source, evidence)
     from .emptiness import run_note
 
     report["no_data_reason"] = run_note(args.run)
@@ -258,6 +277,9 @@ def main(phase: str, argv: list[str]) -> int:
     with OutputSet(out, amend=out.resolve() == Path(args.run).resolve()) as folder:
         folder.write_text(f"gate-{phase}.json", dumps(report))
         folder.write_text(f"gate-{phase}.md", text)
+        from simulators.html.rollout_page import write_gate_page
+
+        write_gate_page(folder.staging, phase, report, metrics, Path(args.run), shown_in=out)
         folder.commit()
     print(text, end="")
     return 0 if report["may_proceed"] else 1

@@ -74,6 +74,7 @@ class RunConfig:
     invariants: bool = False  # check Phase 0's invariants over the whole run (keeps the sent log)
     brain: Any = None  # a BrainSpec: an HTTP brain behind a cassette instead of the rule brain
     ledger: str | None = None  # a folder for file-backed ledgers, one per shard (default: in memory)
+    review: int = 20  # shortlists kept for the manual review page (the runbook's first 20)
 
     def settings(self) -> Profile:
         return profile(self.profile, self.env_file)
@@ -133,6 +134,7 @@ class ShardRun:
         self.answers: dict[str, int] = {}
         self.injected: set[tuple[str, str]] = set()
         self.tally = Tally()
+        self.samples: dict[str, list[dict[str, Any]]] = {}
 
     # --- the people act ------------------------------------------------------------------------
     def _client_of(self, request_id: str) -> str | None:
@@ -307,6 +309,10 @@ class ShardRun:
         collect(self.world.ledger, self.tally, self.brain, self.calls, self.by_request, self.injected)
         if self.config.invariants and self.invariant_problems is None:
             self.check_invariants()
+        from .samples import collect_samples
+
+        self.samples = collect_samples(self.world.ledger, self.shard, self.world.clock.start, self.injected,
+                                       self.config.review)
         self.world.close()
         return self.tally
 
@@ -349,20 +355,26 @@ class ShardRun:
             self.world.logs.records.clear()
 
 
-def run_shard(config: RunConfig, shard: int, progress: Callable[[float], None] | None = None) -> dict:
-    return ShardRun(config, shard).run(progress).to_json()
+def run_shard(config: RunConfig, shard: int,
+              progress: Callable[[float], None] | None = None) -> tuple[dict, dict[str, list[dict]]]:
+    """A shard's tally (as JSON) and its samples for the run and review pages."""
+    run = ShardRun(config, shard)
+    return run.run(progress).to_json(), run.samples
 
 
-def _run_shard_job(args: tuple[RunConfig, int]) -> dict:
+def _run_shard_job(args: tuple[RunConfig, int]) -> tuple[dict, dict[str, list[dict]]]:
     return run_shard(*args)
 
 
-def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = None) -> tuple[Tally, list[dict]]:
-    """Run every shard (in ``workers`` processes) and merge their tallies in shard order."""
+def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = None,
+             samples: list[dict] | None = None) -> tuple[Tally, list[dict]]:
+    """Run every shard (in ``workers`` processes) and merge their tallies in shard order; each
+    shard's samples are appended to ``samples`` when it is given."""
     shards = list(range(config.shards))
     bar = bar or ProgressLine(len(shards))
     meter = RunMeter()
     partials: list[dict] = []
+    kept: list[dict] = []
     if workers <= 1:
         finished = 0  # requests of the shards already done
         for s in shards:
@@ -373,16 +385,20 @@ def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = Non
                 bar.fill(s + f, f"shard {s + 1}/{len(shards)} {speed}")
 
             partials.append(run.run(show).to_json())
+            kept.append(run.samples)
             finished += len(run.planned)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             finished = 0
-            for i, part in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
+            for i, (part, found) in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
                 partials.append(part)
+                kept.append(found)
                 done = Tally.from_json(part)
                 finished += int(done.get("requests", 0)) + int(done.get("coded_requests", 0))
                 bar.fill(i + 1, f"{i + 1}/{len(shards)} shards {meter.label((i + 1) / len(shards), finished)}")
     bar.close()
+    if samples is not None:
+        samples.extend(kept)
     return merge(Tally.from_json(p) for p in partials), partials
 
 
@@ -424,7 +440,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(clients=args.clients, vendors=args.vendors, hours=args.hours, seed=args.seed,
                      profile=args.profile, env_file=args.env_file, params=params, shards=shards,
                      ocr=args.ocr, invariants=args.invariants, brain=spec_from_args(args),
-                     ledger=args.ledger)
+                     ledger=args.ledger, review=args.review_shortlists)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -454,9 +470,10 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
     # The brain's cassette may live in the run folder (its default place): an input the set keeps.
+    found: list[dict] = []
     with OutputSet(args.out, seed=config.seed, carry=("brain-cassette.*.jsonl",)) as out:
         try:
-            tally, partials = simulate(config, args.workers)
+            tally, partials = simulate(config, args.workers, samples=found)
         except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
             import traceback
 
@@ -471,6 +488,9 @@ def run_from_args(args: argparse.Namespace) -> int:
             from .plots import plot_in_child
 
             plot_in_child(out.staging, args.out, note)
+        from simulators.html.rollout_page import write_run_pages
+
+        write_run_pages(out.staging, config, metrics, found, shown_as=args.out)  # samples.json, run.html, review.html
         out.commit(**run_description(config, args.prices))
     if note:
         print(f"simulate: warning: {note}", file=sys.stderr)

@@ -1,0 +1,51 @@
+"""The service's concierge: the shared recipe (``simulators.adapters.wiring``) with the real
+ends: a WAL ledger file, an httpx client to ``WHATSAPP_API_URL``, the vendor fixture file, the
+coded rules as the brain, real Tesseract when the OCR flag is on.
+
+No call provider is wired: in service mode the calling gate refuses every call (``no_provider``)
+until one is configured (docs/service.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from concierge.coded import CodedWorkflow
+from concierge.engine import Concierge, Settings
+from concierge.ledger import Ledger
+from concierge.ports import Vendor
+from simulators.adapters.wiring import build_concierge
+from simulators.vendors import StaticDirectory, load_vendor_file, load_vendor_fixtures
+
+from .config import ServiceConfig
+
+SEND_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+def load_vendors(path: str) -> list[Vendor]:
+    """A vendor fixture file, or a folder of them."""
+    where = Path(path)
+    vendors = load_vendor_fixtures(where) if where.is_dir() else load_vendor_file(where)
+    StaticDirectory(vendors)  # refuses two vendors on one phone now, at start-up
+    return vendors
+
+
+def concierge_builder(config: ServiceConfig, vendors: list[Vendor]) -> Callable[..., Concierge]:
+    def build(scheduler: object) -> Concierge:
+        ocr = None
+        if config.flags.ocr:
+            from simulators.ocr import TesseractOcr  # the real engine, started only when used
+
+            ocr = TesseractOcr()
+        return build_concierge(
+            Ledger(config.db_path, wal=True),
+            httpx.Client(base_url=config.api_url, timeout=SEND_TIMEOUT),
+            phone_number_id=config.phone_number_id, access_token=config.access_token,
+            directory=StaticDirectory(vendors), brain=CodedWorkflow(), scheduler=scheduler,
+            settings=Settings(flags=config.flags, app_secret=config.app_secret), ocr=ocr,
+        )
+
+    return build

@@ -1,0 +1,69 @@
+"""A server started as a child process that announces itself in a ready file: started, awaited
+until its health endpoint answers, and stopped (SIGTERM, then SIGKILL if it hangs) or killed.
+
+For tests, benchmarks and supervisors that need a real process (one that can die of SIGKILL),
+not an in-process app: the concierge service (``service.spawn``) and the Cloud API emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+
+class DidNotStart(RuntimeError):
+    pass
+
+
+class ChildServer:
+    def __init__(self, url: str, proc: subprocess.Popen, log_path: str):
+        self.url, self.proc, self.log_path = url, proc, log_path
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, and wait for a graceful stop (SIGKILL after ``timeout``)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: a real process death, nothing finishes."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def log_text(self) -> str:
+        return Path(self.log_path).read_text("utf-8", errors="replace")
+
+
+def spawn_until_ready(name: str, args: Sequence[str], *, ready_file: Path, log_path: str,
+                      health_path: str, env: Mapping[str, str] | None = None,
+                      timeout: float = 20.0) -> tuple[str, subprocess.Popen]:
+    """Start ``args`` (which writes ``{"url": ...}`` to ``ready_file`` once serving) with its
+    output in ``log_path``; return (url, process) once ``GET url+health_path`` answers 200."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(list(args), env=None if env is None else dict(env),
+                                stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = Path(log_path).read_text("utf-8", errors="replace")[-2000:]
+            raise DidNotStart(f"the {name} exited with {proc.returncode}: {tail}")
+        if ready_file.exists():
+            url = json.loads(ready_file.read_text("utf-8"))["url"]
+            if httpx.get(f"{url}{health_path}", timeout=5).status_code == 200:
+                return url, proc
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise DidNotStart(f"the {name} was not ready after {timeout:.0f}s")

@@ -1,0 +1,195 @@
+"""The emulator's ASGI application: the Graph API (the fake's own routes) and the ``/sim`` endpoints.
+
+Every endpoint is a coroutine on the one event loop, so the fake, which is not thread-safe, is only
+ever touched from that loop. Rendering an image (Pillow, slow) is the one thing sent to a thread,
+and it does not touch the fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..whatsapp import FakeWhatsAppCloud
+from .bridge import Hang, forward, hang
+from .config import EmulatorConfig
+from .delivery import Deliveries, handshake
+from .faults import FaultInvalid, Faults
+from .people import MAX_MEDIA, BadMessage, People, _phone
+
+MAX_WAIT_S = 60.0
+
+
+class Emulator:
+    """The served world's state: the fake, its deliveries, its people and their faults."""
+
+    def __init__(self, config: EmulatorConfig, base_url: str, now: Callable[[], float]):
+        self.config = config
+        self.fake = FakeWhatsAppCloud(
+            phone_number_id=config.phone_number_id, access_token=config.access_token,
+            app_secret=config.app_secret, now=now, display_phone=config.display_phone,
+            waba_id=config.waba_id, seed=config.seed, media_base_url=base_url,
+        )
+        self.deliveries = Deliveries(
+            webhook_url=config.webhook_url, retry_schedule=config.retry_schedule,
+            timeout_s=config.delivery_timeout_s, concurrency=config.concurrency, now=now,
+        )
+        self.people = People(self.fake, self.deliveries, statuses=config.statuses, now=now)
+        self.faults = Faults(self.fake, self.deliveries, self.people, config.timeout_hang_s)
+
+
+def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081",
+               now: Callable[[], float] = time.time) -> Starlette:
+    """The app; ``base_url`` is where it is served (media objects point their downloads there)."""
+    emulator = Emulator(config, base_url, now)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await emulator.deliveries.start()
+        try:
+            yield
+        finally:
+            await emulator.deliveries.stop()
+
+    async def graph(request: Request) -> Response:
+        answer = await forward(request, emulator.fake, emulator.faults.hang_s)
+        emulator.people.after_graph_call()  # also after a timeout: the message may have been accepted
+        return await hang(answer.seconds) if isinstance(answer, Hang) else answer
+
+    async def health(_request: Request) -> Response:
+        d = emulator.deliveries
+        return JSONResponse({"status": "ok", "subscribed": d.subscribed, "webhook_url": d.webhook_url,
+                             "pending_webhooks": d.pending, "phone_number_id": config.phone_number_id})
+
+    async def subscription(request: Request) -> Response:
+        body = await _json(request)
+        url = body.get("webhook_url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return _error("webhook_url: expected an http(s) URL")
+        if body.get("handshake", True):
+            problem = await handshake(url, config.verify_token, timeout_s=config.delivery_timeout_s)
+            if problem:
+                return _error(problem, 502)
+        emulator.deliveries.subscribe(url)
+        return JSONResponse({"subscribed": True, "webhook_url": url})
+
+    async def messages(request: Request) -> Response:
+        spec, media = await _message_request(request)
+        entry = emulator.people.send(spec, media)
+        delivery = entry["delivery"]
+        wait = request.query_params.get("wait")
+        if wait is not None:
+            try:
+                await asyncio.wait_for(delivery.done.wait(), timeout=min(float(wait or 10), MAX_WAIT_S))
+            except (asyncio.TimeoutError, ValueError):
+                pass
+        return JSONResponse({"wamid": entry["wamid"], "from": _phone(spec["from"]),
+                             "delivery": delivery.to_json()}, status_code=202)
+
+    async def conversation(request: Request) -> Response:
+        phone = _phone(request.path_params["phone"])
+        return JSONResponse({"phone": phone, "messages": emulator.people.conversation(phone)})
+
+    async def conversations(_request: Request) -> Response:
+        people = emulator.people
+        return JSONResponse({"conversations": {p: people.conversation(p) for p in people.log}})
+
+    async def statuses(request: Request) -> Response:
+        body = await _json(request)
+        status = body.get("status")
+        if status not in ("delivered", "read", "failed"):
+            return _error("status: expected delivered, read or failed")
+        try:
+            delivery = emulator.people.report(str(body.get("wamid", "")), status)
+        except BadMessage as exc:
+            return _error(str(exc), 404)
+        return JSONResponse({"delivery": delivery.to_json()}, status_code=202)
+
+    async def deliveries(request: Request) -> Response:
+        wamid = request.query_params.get("wamid")
+        found = [d.to_json() for d in emulator.deliveries.all if wamid in (None, d.hook.wamid)]
+        return JSONResponse({"deliveries": found})
+
+    async def faults(request: Request) -> Response:
+        f = emulator.faults
+        if request.method == "POST":
+            f.arm(await _json(request, allow_list=True))
+        elif request.method == "DELETE":
+            f.clear()
+        return JSONResponse({"armed": f.armed, "webhook": [w.to_json() for w in emulator.deliveries.faults],
+                             "failing_sends": emulator.people.failing, "hang_s": f.hang_s},
+                            status_code=201 if request.method == "POST" else 200)
+
+    routes = [
+        Route("/sim/health", health, methods=["GET"]),
+        Route("/sim/subscription", subscription, methods=["POST"]),
+        Route("/sim/messages", messages, methods=["POST"]),
+        Route("/sim/conversations", conversations, methods=["GET"]),
+        Route("/sim/conversations/{phone}", conversation, methods=["GET"]),
+        Route("/sim/statuses", statuses, methods=["POST"]),
+        Route("/sim/deliveries", deliveries, methods=["GET"]),
+        Route("/sim/faults", faults, methods=["GET", "POST", "DELETE"]),
+        # Everything else is the Graph API's (or the media CDN's): the fake routes it, 404 included.
+        Route("/{path:path}", graph, methods=["GET", "POST", "DELETE", "PUT"]),
+    ]
+    async def refused(_request: Request, exc: Exception) -> Response:
+        return _error(str(exc))
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={BadMessage: refused, FaultInvalid: refused})
+    app.state.emulator = emulator
+    return app
+
+
+async def _message_request(request: Request) -> tuple[dict[str, Any], tuple[bytes, str] | None]:
+    """A person's message as JSON, or as a multipart form whose ``file`` part is the attachment."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_MEDIA + 64 * 1024:  # refused before it is read
+            raise BadMessage(f"file: the upload has {int(declared):,} bytes; a file must have 1 byte to 5 MB")
+        form = await request.form(max_files=1, max_fields=20, max_part_size=MAX_MEDIA + 1)
+        upload = form.get("file")
+        spec = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+        if upload is None or isinstance(upload, str):
+            return spec, None
+        data = await upload.read()
+        return spec, (data, (upload.content_type or "application/octet-stream").split(";")[0])
+    spec = await _json(request)
+    image = spec.pop("image", None)
+    if image is None:
+        return spec, None
+    if not isinstance(image, dict) or "render" not in image:
+        raise BadMessage("image: in JSON give a render spec {\"render\": \"prescription\", \"lines\": [...]}; "
+                         "upload a file as multipart/form-data with a 'file' part")
+    from ..render import render
+
+    try:
+        rendered = await run_in_threadpool(render, image, int(image.get("seed", 0) or 0))
+    except (ValueError, TypeError) as exc:
+        raise BadMessage(f"image render spec: {exc}") from None
+    return spec, (rendered.image_bytes, rendered.mime)
+
+
+async def _json(request: Request, *, allow_list: bool = False) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError:
+        raise BadMessage("body: not JSON") from None
+    if not isinstance(value, dict) and not allow_list:
+        raise BadMessage("body: expected a JSON object")
+    return value
+
+
+def _error(message: str, status: int = 400) -> Response:
+    return JSONResponse({"error": message}, status_code=status)

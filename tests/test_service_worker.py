@@ -1,0 +1,38 @@
+"""The writer's parts: timers come out in due order and only once due; the inbox keeps arrival
+order and survives its process (a reopened file still holds what was not marked done)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from concierge.ports import Timer
+from service.inbox import Inbox
+from service.worker import WallScheduler
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), max_size=40),
+       st.floats(min_value=0, max_value=1e6, allow_nan=False))
+def test_timers_fire_in_due_order_and_never_early(dues, now):
+    scheduler = WallScheduler()
+    for n, due in enumerate(dues):
+        scheduler.schedule(Timer("t", f"r{n}", due))
+    fired = []
+    while (timer := scheduler.pop_due(now)) is not None:
+        fired.append(timer.due)
+    assert fired == sorted(d for d in dues if d <= now)
+    assert len(scheduler) == sum(d > now for d in dues)
+    assert scheduler.next_due() == (min(d for d in dues if d > now) if len(scheduler) else None)
+
+
+def test_inbox_keeps_order_and_what_is_not_done_survives_a_reopen(tmp_path):
+    path = str(tmp_path / "l.sqlite.inbox")
+    inbox = Inbox(path)
+    seqs = [inbox.put(f"body{n}".encode(), f"sig{n}", float(n)) for n in range(3)]
+    assert [body for _, body, _ in inbox.oldest()] == [b"body0", b"body1", b"body2"]
+    inbox.done(seqs[0])
+    inbox.close()  # the process goes away without handling the rest
+    reopened = Inbox(path)
+    assert [(body, sig) for _, body, sig in reopened.oldest()] == [(b"body1", "sig1"), (b"body2", "sig2")]
+    assert len(reopened) == 2
+    reopened.close()
