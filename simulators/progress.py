@@ -7,6 +7,8 @@ only bury the results under hundreds of half-lines.
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import TextIO
 
 BAR_CELLS = 30
@@ -30,7 +32,7 @@ class ProgressLine:
         """``done`` units of ``total`` are finished (fractions allowed); the bar never overfills."""
         frac = min(1.0, max(0.0, done / max(1, self.total)))
         filled = int(frac * BAR_CELLS)
-        self._write(f"[{'#' * filled}{'.' * (BAR_CELLS - filled)}] {frac * 100:5.1f}% {label[:40]:<40}")
+        self._write(f"[{'#' * filled}{'.' * (BAR_CELLS - filled)}] {frac * 100:5.1f}% {label[:60]:<60}")
 
     def close(self) -> None:
         """Blank the line so the next output starts on a clean one."""
@@ -44,3 +46,27 @@ class ProgressLine:
             self.stream.write("\r" + line)
             self.stream.flush()
             self._drawn = max(self._drawn, len(line))
+
+
+def rate_and_eta(fraction: float, requests: int, elapsed_s: float) -> str:
+    """``"123.4 req/s, ETA 1m05s"``: requests simulated per wall second so far, and the wall time
+    left if the rest goes as fast as what is done (unknown until some of the run is)."""
+    rate = f"{requests / elapsed_s:.1f} req/s" if elapsed_s > 0 else "- req/s"
+    if fraction <= 0 or elapsed_s <= 0:
+        return f"{rate}, ETA -"
+    left = max(0.0, elapsed_s * (1 - min(fraction, 1.0)) / fraction)
+    minutes, seconds = divmod(int(round(left)), 60)
+    hours, minutes = divmod(minutes, 60)
+    eta = f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+    return f"{rate}, ETA {eta}"
+
+
+class RunMeter:
+    """Wall time since the run started, read from ``clock`` (injected in tests)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self.started = clock()
+
+    def label(self, fraction: float, requests: int) -> str:
+        return rate_and_eta(fraction, requests, self.clock() - self.started)

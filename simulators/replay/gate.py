@@ -44,8 +44,11 @@ def unit_tests(args: argparse.Namespace) -> Criterion:
     non-zero is no evidence that the tests pass."""
     title = "Unit tests pass"
     returncode = None
+    reuse = _reused_junit(args)
     if args.unit_junit:
         junit = Path(args.unit_junit)
+    elif reuse["junit"]:
+        junit, returncode = reuse["junit"], 0
     else:
         output = getattr(args, "output", None)  # the gate's report set being written (main)
         # A fresh place, so that only a file this pytest wrote can be read.
@@ -88,8 +91,24 @@ def unit_tests(args: argparse.Namespace) -> Criterion:
         summary += f"; pytest exited {returncode} ({PYTEST_EXIT.get(returncode, 'unknown exit code')})"
     if args.unit_junit:
         summary += f" (from --unit-junit {junit}, not run by this gate)"
-    return _criterion("entry.unit_tests", title, ok,
-                      {**totals, "passed": passed, "junit": str(junit), "returncode": returncode}, summary)
+    elif reuse["reason"]:
+        summary += f" ({reuse['reason']})" if reuse["junit"] else f" (run by this gate: {reuse['reason']})"
+    evidence = {**totals, "passed": passed, "junit": str(junit), "returncode": returncode}
+    if reuse["reason"]:
+        evidence["reuse"] = {"reused": reuse["junit"] is not None, "reason": reuse["reason"]}
+    return _criterion("entry.unit_tests", title, ok, evidence, summary)
+
+
+def _reused_junit(args: argparse.Namespace) -> dict[str, Any]:
+    """The junit of a `nox -s tests` run on this very tree, if there is one (simulators/unit_evidence)."""
+    folder = getattr(args, "reuse_unit_junit", None)
+    if args.unit_junit or not folder:
+        return {"junit": None, "reason": None}
+    from ..unit_evidence import reusable
+
+    junit, reason, _ = reusable(folder)
+    print(f"gate: unit tests: {reason}" + ("" if junit else "; running the suite"), flush=True)
+    return {"junit": junit, "reason": reason}
 
 
 def flags_off_by_default(args: argparse.Namespace) -> Criterion:
@@ -353,6 +372,9 @@ def main(phase: str, argv: list[str]) -> int:
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--unit-junit", default=None, help="use this junit file instead of running pytest")
         parser.add_argument("--skip-unit-tests", action="store_true")
+        parser.add_argument("--reuse-unit-junit", default="reports/unit", metavar="DIR",
+                            help="take the junit `nox -s tests` left in DIR if its tree key is this tree's "
+                                 "(default: %(default)s; '' always runs the suite)")
         parser.add_argument("--ocr-samples", default="fixtures/images")
         from .brain_cli import add_brain_arguments
 

@@ -27,7 +27,7 @@ from concierge.calling import NO_BUTTON, YES_BUTTON
 from concierge.lifecycle import ENDED_STATES, RequestState
 from simulators.ledger_files import ledger_path
 from simulators.outputs import OutputSet
-from simulators.progress import ProgressLine
+from simulators.progress import ProgressLine, RunMeter
 from simulators.world import CALL_SECRET, CrashingTransport, ProcessDied, SimWorld, WorldConfig
 
 from .behaviour import (
@@ -295,6 +295,11 @@ class ShardRun:
             if progress:
                 progress(clock.elapsed() / end)
 
+    def arrived(self) -> int:
+        """Requests of this shard that have arrived by now (the progress line's rate)."""
+        elapsed = self.world.clock.elapsed()
+        return sum(1 for p in self.planned if p.at_s <= elapsed)
+
     def _restart(self) -> None:
         """Crashed mid-work (``crash_per_send``): ``SimWorld.recover`` restarts from the ledger, and
         every process started counts as a crash survived."""
@@ -367,19 +372,30 @@ def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = Non
     shard's samples are appended to ``samples`` when it is given."""
     shards = list(range(config.shards))
     bar = bar or ProgressLine(len(shards))
+    meter = RunMeter()
     partials: list[dict] = []
     kept: list[dict] = []
     if workers <= 1:
+        finished = 0  # requests of the shards already done
         for s in shards:
-            part, found = run_shard(config, s, lambda f, s=s: bar.fill(s + f, f"shard {s + 1}/{len(shards)}"))
-            partials.append(part)
-            kept.append(found)
+            run = ShardRun(config, s)
+
+            def show(f: float, s: int = s, run: ShardRun = run, before: int = finished) -> None:
+                speed = meter.label((s + f) / len(shards), before + run.arrived())
+                bar.fill(s + f, f"shard {s + 1}/{len(shards)} {speed}")
+
+            partials.append(run.run(show).to_json())
+            kept.append(run.samples)
+            finished += len(run.planned)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
+            finished = 0
             for i, (part, found) in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
                 partials.append(part)
                 kept.append(found)
-                bar.fill(i + 1, f"{i + 1}/{len(shards)} shards")
+                done = Tally.from_json(part)
+                finished += int(done.get("requests", 0)) + int(done.get("coded_requests", 0))
+                bar.fill(i + 1, f"{i + 1}/{len(shards)} shards {meter.label((i + 1) / len(shards), finished)}")
     bar.close()
     if samples is not None:
         samples.extend(kept)

@@ -1,0 +1,43 @@
+"""The simulate progress line's rate and ETA: a pure function of the wall clock it is handed."""
+
+from __future__ import annotations
+
+import io
+
+from simulators.progress import ProgressLine, RunMeter, rate_and_eta
+from simulators.rollout.metrics import dumps, finalize, load_prices
+from simulators.rollout.simulate import RunConfig, simulate
+
+
+class FakeTty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_rate_is_requests_per_wall_second_and_eta_the_rest_at_that_pace():
+    assert rate_and_eta(0.25, 50, 10.0) == "5.0 req/s, ETA 0m30s"
+    assert rate_and_eta(0.5, 1000, 3700.0) == "0.3 req/s, ETA 1h01m40s"
+    assert rate_and_eta(1.0, 7, 2.0) == "3.5 req/s, ETA 0m00s"
+    assert rate_and_eta(1.5, 7, 2.0).endswith("ETA 0m00s")  # never a negative time left
+
+
+def test_nothing_done_yet_has_no_eta():
+    assert rate_and_eta(0.0, 0, 0.0) == "- req/s, ETA -"
+    assert rate_and_eta(0.0, 3, 1.0) == "3.0 req/s, ETA -"
+
+
+def test_meter_reads_the_injected_clock():
+    now = [100.0]
+    meter = RunMeter(clock=lambda: now[0])
+    now[0] = 104.0
+    assert meter.label(0.5, 40) == "10.0 req/s, ETA 0m04s"
+
+
+def test_simulate_draws_rate_and_eta_on_a_terminal_and_its_metrics_do_not_change():
+    config = RunConfig(clients=8, vendors=4, hours=0.5, seed=3, profile="phase3", shards=2)
+    tty = FakeTty()
+    shown, _ = simulate(config, bar=ProgressLine(2, stream=tty))
+    silent, _ = simulate(config, bar=ProgressLine(2, stream=io.StringIO()))
+    drawn = tty.getvalue()
+    assert "req/s, ETA " in drawn and "shard 2/2" in drawn
+    assert dumps(finalize(shown, load_prices(None))) == dumps(finalize(silent, load_prices(None)))
