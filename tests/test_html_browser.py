@@ -40,7 +40,26 @@ steps:
     text: "I need Amoxicillin 500mg <script>alert(1)</script> near Kimironko"
   - expect: {{state: awaiting_vendor_replies, outreach: {{count: 7, batches: 2}}}}
 """
-WORLD = "reply_prob: [0.9, 1.0]\nreply_median_min: [0.3, 1.0]\nstock_prob: [0.9, 1.0]\n"
+# Vendors who try prompt injections and a brain that sometimes answers garbage: the run page's
+# samples then hold errors and injection attempts, not only the slowest shortlists.
+WORLD = ("reply_prob: [0.9, 1.0]\nreply_median_min: [0.3, 1.0]\nstock_prob: [0.9, 1.0]\ninjection_rate: 0.3\n"
+         "brain_invalid_rate: 0.1\n")
+# Text that would break a page built by pasting strings: closing tags of the page's own structure,
+# markup, quotes, a comment opener, a right-to-left override and two right-to-left scripts, and a
+# message of over 3,000 characters.
+HOSTILE_TEXT = ('I need </details></div><b>bold</b> "double" \'single\' & <!-- x --> \u202eRTL override\u202c '
+                "مرحبا שלום near Kimironko " + " ".join(["Amoxicillin"] * 300))
+PASSING_HOSTILE = """\
+scenario: hostile_text_shown_as_text
+tags: [phase0, hostile]
+flags: {{FEATURE_AI_CONCIERGE: true}}
+vendors: {vendors}
+clients:
+  - {{id: alice, phone: "+250780000001", area: Kimironko}}
+steps:
+  - client: alice
+    text: {text}
+"""
 ALL_AI = "FEATURE_AI_CONCIERGE=true\nAI_CONCIERGE_PERCENT_ROLLOUT=100\n"
 
 
@@ -92,7 +111,11 @@ def run_report(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("run")
     hostile = folder / "hostile.yaml"
     hostile.write_text(HOSTILE.format(vendors=ROOT / "fixtures/vendors/kigali.yaml"), "utf-8")
-    code = cli_main(["run", str(hostile), str(IMAGE), str(BUTTONS), str(SHORTLIST), "--report-dir", str(folder / "out")])
+    text = folder / "hostile_text.yaml"
+    text.write_text(PASSING_HOSTILE.format(vendors=ROOT / "fixtures/vendors/kigali.yaml",
+                                           text=json.dumps(HOSTILE_TEXT)), "utf-8")
+    code = cli_main(["run", str(hostile), str(IMAGE), str(BUTTONS), str(SHORTLIST), str(text),
+                     "--report-dir", str(folder / "out")])
     assert code == 1
     return folder / "out" / "report.html"
 
@@ -103,7 +126,7 @@ def rollout(tmp_path_factory) -> Path:
     (folder / "world.yaml").write_text(WORLD, "utf-8")
     (folder / "all-ai.env").write_text(ALL_AI, "utf-8")
     run = folder / "p2"
-    assert cli_main(["simulate", "--clients", "40", "--vendors", "12", "--hours", "1", "--seed", "1",
+    assert cli_main(["simulate", "--clients", "60", "--vendors", "12", "--hours", "1", "--seed", "1",
                      "--profile", "phase2", "--env", str(folder / "all-ai.env"), "--params",
                      str(folder / "world.yaml"), "--review-shortlists", "3", "--out", str(run)]) == 0
     return run
@@ -151,11 +174,28 @@ def test_transcripts_draw_every_message_with_buttons_images_and_links(browser, r
     view.close()
 
 
+def test_message_text_that_looks_like_markup_is_shown_as_written(browser, run_report):
+    view = Page(browser, run_report)
+    page = view.page
+    assert page.locator("details.scenario").count() == 5  # no card was closed early by a message
+    card = page.locator("#scenario-hostile_text_shown_as_text")
+    card.locator("summary").click()
+    first = card.locator(".bubble .text").first
+    assert first.text_content() == HOSTILE_TEXT  # every character, the 3,000 as well
+    assert card.locator(".bubble b, .bubble details, .bubble div").count() == 0  # nothing became markup
+    assert first.get_attribute("dir") == "auto"  # a right-to-left message reads in its own direction
+    # The concierge quoted the need to the vendors: escaped there too.
+    assert '</div><b>bold</b> "double"' in card.locator(".bubble.out .text").first.text_content()
+    card.scroll_into_view_if_needed()
+    view.shot("report-hostile-text")
+    view.close()
+
+
 def test_filters_hide_passing_scenarios_and_search_narrows(browser, run_report):
     view = Page(browser, run_report)
     page = view.page
     cards = page.locator("details.scenario")
-    assert cards.count() == 4
+    assert cards.count() == 5
     page.get_by_label("passed").uncheck()
     visible = [c.get_attribute("data-status") for c in cards.all() if c.is_visible()]
     assert visible == ["fail"]
@@ -165,7 +205,7 @@ def test_filters_hide_passing_scenarios_and_search_narrows(browser, run_report):
     page.locator("#search").fill("")
     page.locator("#tag").select_option("ocr")
     assert [c.get_attribute("data-status") for c in cards.all() if c.is_visible()] == ["pass"]
-    assert page.locator("#shown").inner_text() == "1 of 4 shown"
+    assert page.locator("#shown").inner_text() == "1 of 5 shown"
     view.close()
 
 
@@ -197,12 +237,30 @@ def test_the_rollout_page_shows_thresholds_triggers_plots_and_samples(browser, r
         img.scroll_into_view_if_needed()
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
     samples = json.loads((rollout / "samples.json").read_text())
-    slow = page.locator("details.sample-slowest")
-    assert slow.count() == len(samples["slowest"]) > 0
-    slow.first.locator("summary").click()
-    assert slow.first.locator(".bubble").count() == len(samples["slowest"][0]["transcript"])
+    for kind in ("slowest", "errors", "injections"):  # the runbook's samples, each with its conversation
+        shown = page.locator(f"details.sample-{kind}")
+        assert shown.count() == len(samples[kind]) > 0, kind
+        shown.first.locator("summary").click()
+        assert shown.first.locator(".bubble").count() == len(samples[kind][0]["transcript"]), kind
+        assert shown.first.locator(".timeline li").count() == len(samples[kind][0]["timeline"]), kind
+    assert "injection attempt by" in page.locator("details.sample-injections summary").first.inner_text()
+    assert page.locator("details.sample-errors summary").first.inner_text().count("error") >= 1
+    # Metrics over time: two charts, and their numbers add up to the run's totals.
+    metrics = json.loads((rollout / "metrics.json").read_text())
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator("svg.chart").first.locator("polyline").count() == 3
+    page.locator("#over-time ~ details summary").first.click()
+    rows = [[cell.inner_text() for cell in row.locator("td").all()]
+            for row in page.locator("table.over-time tbody tr").all()]
+    assert sum(int(r[1]) for r in rows) == metrics["requests_total"]
+    assert sum(int(r[2]) for r in rows) == metrics["shortlists_delivered"]
+    assert sum(int(r[3]) for r in rows) == round(metrics["error_rate"] * metrics["requests_total"]) > 0
     view.shot("rollout-run")
     view.close()
+    phone = Page(browser, rollout / "run.html", width=390)
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.shot("rollout-run-phone")
+    phone.close()
 
 
 def test_the_review_export_holds_what_was_clicked_and_the_gate_reads_it(browser, rollout, tmp_path, capsys):
@@ -240,6 +298,12 @@ def test_the_review_export_holds_what_was_clicked_and_the_gate_reads_it(browser,
     assert "price in the message differs" in gate_page.page.locator("table.rows-criterion").inner_text()
     gate_page.shot("gate-phase2")
     gate_page.close()
+    phone = Page(browser, rollout / "review.html", width=390)
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
+    reply = phone.page.locator("section.review-item table.items .bubble").first.bounding_box()
+    assert reply is not None and reply["x"] + reply["width"] <= 390  # the vendor's reply on screen, not scrolled off
+    phone.shot("review-phone")
+    phone.close()
 
 
 def test_every_page_is_valid_html(run_report, rollout, tmp_path):

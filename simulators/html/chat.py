@@ -21,6 +21,8 @@ def bubble(row: dict[str, Any]) -> dict[str, Any]:
     outgoing = sender == "concierge"
     text = str(row.get("text") or "")
     kind = row.get("kind") or "text"
+    if kind == "text" and text in ("[image]", "[document]"):  # a rollout sample keeps only the placeholder
+        kind = text[1:-1]
     if kind in ("image", "document") and text in (f"[{kind}]", ""):
         text = ""  # the placeholder is drawn as the attachment itself
     return {
