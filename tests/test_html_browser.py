@@ -28,18 +28,22 @@ SHOTS = ROOT / "reports" / "screenshots"
 IMAGE = ROOT / "scenarios/phase0/ocr/prescription_clear_photo.yaml"
 BUTTONS = ROOT / "scenarios/phase0/calling/consent_granted_call.yaml"
 SHORTLIST = ROOT / "scenarios/phase0/shortlist/ranking_by_score.yaml"
-HOSTILE = """\
-scenario: script_in_messages
-tags: [phase0, shortlist]
+# One client message to the concierge; ``tail`` adds steps after it.
+ONE_MESSAGE = """\
+scenario: {id}
+tags: [phase0, {tag}]
 flags: {{FEATURE_AI_CONCIERGE: true}}
 vendors: {vendors}
 clients:
   - {{id: alice, phone: "+250780000001", area: Kimironko}}
 steps:
   - client: alice
-    text: "I need Amoxicillin 500mg <script>alert(1)</script> near Kimironko"
-  - expect: {{state: awaiting_vendor_replies, outreach: {{count: 7, batches: 2}}}}
-"""
+    text: {text}
+{tail}"""
+# Fails on purpose (3 vendors are asked, not 7): a failed card whose message holds a <script>.
+HOSTILE = {"id": "script_in_messages", "tag": "shortlist",
+           "text": '"I need Amoxicillin 500mg <script>alert(1)</script> near Kimironko"',
+           "tail": "  - expect: {state: awaiting_vendor_replies, outreach: {count: 7, batches: 2}}\n"}
 # Vendors who try prompt injections and a brain that sometimes answers garbage: the run page's
 # samples then hold errors and injection attempts, not only the slowest shortlists.
 WORLD = ("reply_prob: [0.9, 1.0]\nreply_median_min: [0.3, 1.0]\nstock_prob: [0.9, 1.0]\ninjection_rate: 0.3\n"
@@ -49,17 +53,6 @@ WORLD = ("reply_prob: [0.9, 1.0]\nreply_median_min: [0.3, 1.0]\nstock_prob: [0.9
 # message of over 3,000 characters.
 HOSTILE_TEXT = ('I need </details></div><b>bold</b> "double" \'single\' & <!-- x --> \u202eRTL override\u202c '
                 "مرحبا שלום near Kimironko " + " ".join(["Amoxicillin"] * 300))
-PASSING_HOSTILE = """\
-scenario: hostile_text_shown_as_text
-tags: [phase0, hostile]
-flags: {{FEATURE_AI_CONCIERGE: true}}
-vendors: {vendors}
-clients:
-  - {{id: alice, phone: "+250780000001", area: Kimironko}}
-steps:
-  - client: alice
-    text: {text}
-"""
 ALL_AI = "FEATURE_AI_CONCIERGE=true\nAI_CONCIERGE_PERCENT_ROLLOUT=100\n"
 
 
@@ -110,10 +103,11 @@ class Page:
 def run_report(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("run")
     hostile = folder / "hostile.yaml"
-    hostile.write_text(HOSTILE.format(vendors=ROOT / "fixtures/vendors/kigali.yaml"), "utf-8")
+    vendors = ROOT / "fixtures/vendors/kigali.yaml"
+    hostile.write_text(ONE_MESSAGE.format(vendors=vendors, **HOSTILE), "utf-8")
     text = folder / "hostile_text.yaml"
-    text.write_text(PASSING_HOSTILE.format(vendors=ROOT / "fixtures/vendors/kigali.yaml",
-                                           text=json.dumps(HOSTILE_TEXT)), "utf-8")
+    text.write_text(ONE_MESSAGE.format(vendors=vendors, id="hostile_text_shown_as_text", tag="hostile",
+                                       text=json.dumps(HOSTILE_TEXT), tail=""), "utf-8")
     code = cli_main(["run", str(hostile), str(IMAGE), str(BUTTONS), str(SHORTLIST), str(text),
                      "--report-dir", str(folder / "out")])
     assert code == 1
