@@ -28,6 +28,7 @@ SHOTS = ROOT / "reports" / "screenshots"
 IMAGE = ROOT / "scenarios/phase0/ocr/prescription_clear_photo.yaml"
 BUTTONS = ROOT / "scenarios/phase0/calling/consent_granted_call.yaml"
 SHORTLIST = ROOT / "scenarios/phase0/shortlist/ranking_by_score.yaml"
+LIST = ROOT / "scenarios/phase0/authoring/list_reply.yaml"
 # One client message to the concierge; ``tail`` adds steps after it.
 ONE_MESSAGE = """\
 scenario: {id}
@@ -108,7 +109,7 @@ def run_report(tmp_path_factory) -> Path:
     text = folder / "hostile_text.yaml"
     text.write_text(ONE_MESSAGE.format(vendors=vendors, id="hostile_text_shown_as_text", tag="hostile",
                                        text=json.dumps(HOSTILE_TEXT), tail=""), "utf-8")
-    code = cli_main(["run", str(hostile), str(IMAGE), str(BUTTONS), str(SHORTLIST), str(text),
+    code = cli_main(["run", str(hostile), str(IMAGE), str(BUTTONS), str(SHORTLIST), str(LIST), str(text),
                      "--report-dir", str(folder / "out")])
     assert code == 1
     return folder / "out" / "report.html"
@@ -151,7 +152,7 @@ def test_a_failed_scenario_shows_its_diff_yaml_and_rerun_line(browser, run_repor
 def test_transcripts_draw_every_message_with_buttons_images_and_links(browser, run_report):
     view = Page(browser, run_report)
     page = view.page
-    for path in (IMAGE, BUTTONS, SHORTLIST):
+    for path in (IMAGE, BUTTONS, SHORTLIST, LIST):
         scenario = load_scenario(path)
         expected = run_scenario(scenario).transcript
         card = page.locator(f"#scenario-{scenario.id}")
@@ -162,6 +163,11 @@ def test_transcripts_draw_every_message_with_buttons_images_and_links(browser, r
     photo.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
     assert page.locator(f"#scenario-{load_scenario(BUTTONS).id} .buttons span").count() >= 2
+    assert page.locator(f"#scenario-{load_scenario(BUTTONS).id} .bubble.in .tapped").first.inner_text() == "tapped a button:"
+    listed = page.locator(f"#scenario-{load_scenario(LIST).id}")  # opened above
+    row = listed.locator(".bubble.in", has=page.locator(".tapped"))
+    assert row.count() == 1
+    assert row.locator(".tapped").inner_text() == "tapped a row of a list:" and row.locator(".text").inner_text() == "Remera"
     link = page.locator(f"#scenario-{load_scenario(SHORTLIST).id} .bubble a[href^='https://wa.me/']").first
     assert link.inner_text() == link.get_attribute("href")
     view.shot("report-transcripts")
@@ -171,7 +177,7 @@ def test_transcripts_draw_every_message_with_buttons_images_and_links(browser, r
 def test_message_text_that_looks_like_markup_is_shown_as_written(browser, run_report):
     view = Page(browser, run_report)
     page = view.page
-    assert page.locator("details.scenario").count() == 5  # no card was closed early by a message
+    assert page.locator("details.scenario").count() == 6  # no card was closed early by a message
     card = page.locator("#scenario-hostile_text_shown_as_text")
     card.locator("summary").click()
     first = card.locator(".bubble .text").first
@@ -189,7 +195,7 @@ def test_filters_hide_passing_scenarios_and_search_narrows(browser, run_report):
     view = Page(browser, run_report)
     page = view.page
     cards = page.locator("details.scenario")
-    assert cards.count() == 5
+    assert cards.count() == 6
     page.get_by_label("passed").uncheck()
     visible = [c.get_attribute("data-status") for c in cards.all() if c.is_visible()]
     assert visible == ["fail"]
@@ -199,7 +205,7 @@ def test_filters_hide_passing_scenarios_and_search_narrows(browser, run_report):
     page.locator("#search").fill("")
     page.locator("#tag").select_option("ocr")
     assert [c.get_attribute("data-status") for c in cards.all() if c.is_visible()] == ["pass"]
-    assert page.locator("#shown").inner_text() == "1 of 5 shown"
+    assert page.locator("#shown").inner_text() == "1 of 6 shown"
     view.close()
 
 

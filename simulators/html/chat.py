@@ -30,7 +30,7 @@ def bubble(row: dict[str, Any]) -> dict[str, Any]:
         "party": _party(to) if outgoing else _party(sender),
         "sender": sender, "to": to, "at": str(row.get("at") or ""), "text": text, "kind": kind,
         "buttons": list(row.get("buttons") or ()), "image": row.get("image"),
-        "filename": row.get("filename"), "tapped": bool(row.get("tapped")),
+        "filename": row.get("filename"), "tapped": row.get("tapped") or None,
         "request_id": row.get("request_id"),
     }
 
