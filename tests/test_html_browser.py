@@ -55,6 +55,9 @@ WORLD = ("reply_prob: [0.9, 1.0]\nreply_median_min: [0.3, 1.0]\nstock_prob: [0.9
 HOSTILE_TEXT = ('I need </details></div><b>bold</b> "double" \'single\' & <!-- x --> \u202eRTL override\u202c '
                 "مرحبا שלום near Kimironko " + " ".join(["Amoxicillin"] * 300))
 ALL_AI = "FEATURE_AI_CONCIERGE=true\nAI_CONCIERGE_PERCENT_ROLLOUT=100\n"
+# One worker runs this whole module under xdist (``--dist loadgroup`` in pyproject.toml): one
+# Chromium and one run of each fixture, not one per worker.
+pytestmark = pytest.mark.xdist_group("browser")
 
 
 @pytest.fixture(scope="module")
