@@ -83,7 +83,10 @@ def write_run_pages(out: Path, config: Any, metrics: dict[str, Any], parts: list
 def write_rollout_page(path: Path, title: str, report: dict[str, Any], metrics: dict[str, Any], run_dir: Path,
                        samples: dict[str, Any], *, run: dict[str, Any] | None = None, note: str | None = None,
                        review_link: str | None = None) -> Path:
-    headline = [(k, metrics.get(k)) for k in HEADLINE if k in metrics]
+    from ..rollout.gates import metric_value
+
+    # metric_value: "never" for a percentile that fell on requests never served, as in the criteria.
+    headline = [(k, metric_value(metrics, k)) for k in HEADLINE if k in metrics]
     return write_page(path, "rollout.html.j2", title=title, report=report, metrics=metrics, headline=headline,
                       plots=_plots(run_dir), samples=_views(samples), has_samples=bool(samples), run=run or {},
                       over_time=over_time_view(samples.get("over_time") or {}),
