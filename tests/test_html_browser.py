@@ -299,6 +299,18 @@ def test_the_report_reads_without_javascript_and_on_a_phone(browser, run_report)
     phone.close()
 
 
+def test_the_run_and_review_pages_read_without_javascript(browser, rollout):
+    run = Page(browser, rollout / "run.html", javascript=False)
+    assert run.page.locator("svg.chart polyline").first.is_visible()  # the charts are SVG, not script
+    assert run.page.locator("table.rows-trigger tbody tr").count() > 0
+    run.close()
+    review = Page(browser, rollout / "review.html", javascript=False)
+    assert review.page.locator("#nojs").is_visible()  # says marking needs JavaScript
+    assert review.page.locator("section.review-item table.items .bubble").first.is_visible()
+    assert review.page.locator("#export").is_disabled()  # nothing offered that cannot work
+    review.close()
+
+
 def test_the_rollout_page_shows_thresholds_triggers_plots_and_samples(browser, rollout):
     view = Page(browser, rollout / "run.html")
     page = view.page
