@@ -89,8 +89,14 @@ def open_in_chromium(html: Path, runs: int) -> dict[str, object]:
                     samples.append(figures)
         finally:
             browser.close()
-    return {key: round(statistics.median(s[key] for s in samples), 1)
-            for key in samples[0] if all(s[key] is not None for s in samples)}
+    out: dict[str, object] = {}
+    for key in samples[0]:
+        values = [s[key] for s in samples if s[key] is not None]
+        if values:
+            out[key] = round(statistics.median(values), 1)
+        if len(values) < len(samples):  # headless Chromium does not always record a first paint
+            out[f"{key}_missing"] = len(samples) - len(values)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
