@@ -39,8 +39,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Timings: the gate's wall time, the median scenario, OCR stage vs raw tesseract, and the rollout
-    simulator (throughput, memory, and how its CPU splits between the concierge and the world), and
-    webhook round trips between the served emulator and the concierge service on loopback."""
+    simulator (throughput, memory, and how its CPU splits between the concierge and the world),
+    webhook round trips between the served emulator and the concierge service on loopback, and
+    report.html for the whole Phase 0 suite (its size, the time to write it, Chromium's time to load it)."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
     session.run("python", "bench/ocr_bench.py", "fixtures/images", "--receipts",
@@ -49,6 +50,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/rollout_split.py")
     session.run("python", "bench/webhook_bench.py")  # the emulator and the service over loopback
     session.run("python", "bench/service_bench.py")
+    session.run("python", "bench/report_bench.py")  # report.html for scenarios/phase0: size, write, Chromium load
 
 
 @nox.session(name="ocr-eval")

@@ -18,6 +18,7 @@ _HINTS = {
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.EISDIR: "it is a folder, not a file",
     errno.EEXIST: "something is already there",
+    errno.ENAMETOOLONG: "a name in the path is longer than the file system allows",
 }
 
 
@@ -29,8 +30,13 @@ def describe(exc: BaseException) -> str:
         return "out of memory (MemoryError); give the process more memory or make the run smaller"
     if isinstance(exc, OSError):
         where = " -> ".join(os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None)
-        cause = _HINTS.get(exc.errno) or exc.strerror or str(exc)
-        if exc.strerror and cause != exc.strerror:
-            cause = f"{cause} ({exc.strerror})"
-        return f"{where}: {cause}" if where else f"{type(exc).__name__}: {cause}"
+        if exc.errno == errno.EEXIST and exc.filename is not None and os.path.isfile(exc.filename):
+            return f"{where}: is a file where a folder is needed ({exc.strerror})"  # mkdir -p through a file
+        return f"{where}: {cause(exc)}" if where else f"{type(exc).__name__}: {cause(exc)}"
     return f"{type(exc).__name__}: {str(exc)[:300]} (a bug in the harness; --debug shows the traceback)"
+
+
+def cause(exc: OSError) -> str:
+    """What went wrong, in words (``the disk is full (No space left on device)``), without the path."""
+    text = _HINTS.get(exc.errno) or exc.strerror or str(exc)
+    return f"{text} ({exc.strerror})" if exc.strerror and text != exc.strerror else text

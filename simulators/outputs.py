@@ -248,6 +248,13 @@ class OutputSet:
         return manifest
 
 
+def published(folder: Path) -> Path:
+    """The folder a staging folder becomes (``.NAME.partial-PID`` -> ``NAME``): the name to give
+    the user in an error; any other folder is itself."""
+    m = re.fullmatch(r"\.(.+)\.partial-\d+", folder.name)
+    return folder.parent / m.group(1) if m else folder
+
+
 def glob_escape(name: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", name)
 

@@ -45,8 +45,9 @@ def _inbound(world: Any) -> dict[str, dict[str, Any]]:
             stored = world.whatsapp.stored_media(str(media["id"]))
             if stored is not None and stored[1].startswith("image/"):
                 detail["image"] = thumbnail(stored[0])
-        if kind == "interactive":
-            detail["tapped"] = True
+        if kind == "interactive":  # what the client tapped: a reply button, or a row of a list message
+            what = (message.get("interactive") or {}).get("type")
+            detail["tapped"] = "a row of a list" if what == "list_reply" else "a button"
         out[str(message.get("id"))] = detail
     return out
 

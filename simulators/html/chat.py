@@ -21,6 +21,8 @@ def bubble(row: dict[str, Any]) -> dict[str, Any]:
     outgoing = sender == "concierge"
     text = str(row.get("text") or "")
     kind = row.get("kind") or "text"
+    if kind == "text" and text in ("[image]", "[document]"):  # a rollout sample keeps only the placeholder
+        kind = text[1:-1]
     if kind in ("image", "document") and text in (f"[{kind}]", ""):
         text = ""  # the placeholder is drawn as the attachment itself
     return {
@@ -28,7 +30,7 @@ def bubble(row: dict[str, Any]) -> dict[str, Any]:
         "party": _party(to) if outgoing else _party(sender),
         "sender": sender, "to": to, "at": str(row.get("at") or ""), "text": text, "kind": kind,
         "buttons": list(row.get("buttons") or ()), "image": row.get("image"),
-        "filename": row.get("filename"), "tapped": bool(row.get("tapped")),
+        "filename": row.get("filename"), "tapped": row.get("tapped") or None,
         "request_id": row.get("request_id"),
     }
 

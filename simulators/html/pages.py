@@ -7,9 +7,7 @@ writes ``<script>`` must read as text in the report, never run in the reviewer's
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,19 +20,6 @@ _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 class ReportDirError(Exception):
     """A report folder that cannot be created or written: an environment problem (exit 3)."""
-
-
-def prepare_report_dir(path: str | Path) -> Path:
-    """Create the folder and prove a file can be written in it, before any long work starts."""
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ReportDirError(f"report folder {out} cannot be written: {exc.strerror or exc}") from None
-    return out
 
 
 def linkify(text: str) -> Markup:
@@ -81,9 +66,16 @@ def render(template: str, **context: Any) -> str:
 
 
 def write_page(path: str | Path, template: str, **context: Any) -> Path:
-    target = Path(path)
+    return write_text(Path(path), render(template, **context))
+
+
+def write_text(target: Path, text: str) -> Path:
+    """The page (or the data it shows) on disk, or ``ReportDirError`` with the one line the user sees."""
     try:
-        target.write_text(render(template, **context), "utf-8")
-    except OSError as exc:
-        raise ReportDirError(f"cannot write {target}: {exc.strerror or exc}") from None
+        target.write_text(text, "utf-8")
+    except OSError as exc:  # a full disk, a file-size limit: named as the user will look for it
+        from ..harness_errors import cause
+        from ..outputs import published
+
+        raise ReportDirError(f"cannot write {target.name} in {published(target.parent)}: {cause(exc)}") from None
     return target

@@ -31,7 +31,7 @@ def write_review_page(path: Path, run_dir: Path, samples: dict[str, Any], run: d
     for s in samples.get("shortlists", []):
         client_got = [{"side": "out", "party": "client", "sender": "concierge", "to": "client", "at": s["delivered"],
                        "text": text, "kind": "text", "buttons": [], "image": None, "filename": None,
-                       "tapped": False, "request_id": None} for text in s["messages"]]
+                       "tapped": None, "request_id": None} for text in s["messages"]]
         items.append({**s, "client_got": client_got, "bubbles": bubbles(s["transcript"])})
     page = {"format": FORMAT, "fingerprint": samples.get("fingerprint", ""), "ids": [s["id"] for s in items]}
     return write_page(path, "review.html.j2", title=f"Shortlist review: {run_dir}", items=items, run=run,

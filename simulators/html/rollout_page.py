@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .chat import bubbles
-from .pages import ReportDirError, write_page
+from .over_time import over_time_view
+from .pages import write_page, write_text
 
 PLOTS = (("time_to_shortlist.png", "Time to shortlist"), ("thresholds.png", "Metrics against their thresholds"))
 HEADLINE = ("requests_total", "requests", "shortlists_delivered", "error_rate", "time_to_shortlist_p50_s",
@@ -45,11 +46,7 @@ def _views(samples: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_samples(out: Path, samples: dict[str, Any]) -> None:
-    try:
-        (out / SAMPLES_FILE).write_text(json.dumps(samples, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
-                                        "utf-8")
-    except OSError as exc:
-        raise ReportDirError(f"cannot write {out / SAMPLES_FILE}: {exc.strerror or exc}") from None
+    write_text(out / SAMPLES_FILE, json.dumps(samples, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def read_samples(run_dir: Path) -> dict[str, Any]:
@@ -86,9 +83,13 @@ def write_run_pages(out: Path, config: Any, metrics: dict[str, Any], parts: list
 def write_rollout_page(path: Path, title: str, report: dict[str, Any], metrics: dict[str, Any], run_dir: Path,
                        samples: dict[str, Any], *, run: dict[str, Any] | None = None, note: str | None = None,
                        review_link: str | None = None) -> Path:
-    headline = [(k, metrics.get(k)) for k in HEADLINE if k in metrics]
+    from ..rollout.gates import metric_value
+
+    # metric_value: "never" for a percentile that fell on requests never served, as in the criteria.
+    headline = [(k, metric_value(metrics, k)) for k in HEADLINE if k in metrics]
     return write_page(path, "rollout.html.j2", title=title, report=report, metrics=metrics, headline=headline,
                       plots=_plots(run_dir), samples=_views(samples), has_samples=bool(samples), run=run or {},
+                      over_time=over_time_view(samples.get("over_time") or {}),
                       note=note, review_link=review_link)
 
 

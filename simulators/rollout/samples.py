@@ -100,6 +100,27 @@ class ShardSamples:
                                                               else "a sender (flagged)"), i)
                 for i, rid in enumerate(ids)]
 
+    # --- over time ---------------------------------------------------------------------------
+    def over_time(self) -> dict[str, dict[str, float]]:
+        """Per minute of the run: requests opened, shortlists delivered (and the sum of their times
+        to shortlist), requests that went to error. Sums, so shards merge by adding; the run page
+        draws them as the metrics over time."""
+        out: dict[str, dict[str, float]] = {}
+
+        def add(at: float, key: str, value: float = 1) -> None:
+            row = out.setdefault(str(int(max(0.0, at - self.start) // 60)), {})
+            row[key] = row.get(key, 0) + value
+
+        for r in self.db.execute("SELECT created_at FROM requests"):
+            add(r["created_at"], "opened")
+        for r in self.db.execute("SELECT s.delivered_at, s.delivered_at - r.created_at AS tts FROM shortlists s"
+                                 " JOIN requests r ON r.id = s.request_id WHERE s.delivered_at IS NOT NULL"):
+            add(r["delivered_at"], "shortlisted")
+            add(r["delivered_at"], "tts_sum_s", round(r["tts"], 3))
+        for r in self.db.execute("SELECT at FROM state_changes WHERE dest='error'"):
+            add(r["at"], "errors")
+        return out
+
     # --- the review ----------------------------------------------------------------------------
     def shortlists(self, count: int) -> list[dict[str, Any]]:
         # The AI concierge's shortlists: the coded workflow is not what the pilot puts under review.
@@ -146,7 +167,7 @@ def collect_samples(ledger: Any, shard: int, start: float, injected: set[tuple[s
                     review: int = REVIEW_SHORTLISTS) -> dict[str, list[dict[str, Any]]]:
     s = ShardSamples(ledger, shard, start)
     return {"slowest": s.slowest(), "never_shortlisted": s.never_shortlisted(), "errors": s.errors(),
-            "injections": s.injections(injected), "shortlists": s.shortlists(review)}
+            "injections": s.injections(injected), "shortlists": s.shortlists(review), "over_time": s.over_time()}
 
 
 def merge_samples(parts: list[dict[str, list[dict[str, Any]]]], review: int = REVIEW_SHORTLISTS) -> dict[str, Any]:
@@ -155,4 +176,11 @@ def merge_samples(parts: list[dict[str, list[dict[str, Any]]]], review: int = RE
     for kind in (*KINDS, "shortlists"):
         rows = sorted((r for p in parts for r in p.get(kind, [])), key=lambda r: (r["sort"], r["shard"], r["id"]))
         out[kind] = rows[:review if kind == "shortlists" else PER_KIND]
+    minutes: dict[str, dict[str, float]] = {}
+    for p in parts:
+        for minute, row in p.get("over_time", {}).items():
+            into = minutes.setdefault(minute, {})
+            for key, value in row.items():
+                into[key] = round(into.get(key, 0) + value, 3)
+    out["over_time"] = dict(sorted(minutes.items(), key=lambda kv: int(kv[0])))
     return out
