@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from concierge.coded import CodedWorkflow
 from concierge.engine import Concierge, Settings
 from concierge.ledger import Ledger
+from concierge.policy import Caps
 from concierge.ports import Vendor
 from simulators.adapters.wiring import build_concierge
 from simulators.vendors import StaticDirectory, load_vendor_file, load_vendor_fixtures
@@ -33,19 +35,24 @@ def load_vendors(path: str) -> list[Vendor]:
     return vendors
 
 
-def concierge_builder(config: ServiceConfig, vendors: list[Vendor]) -> Callable[..., Concierge]:
+def concierge_builder(config: ServiceConfig, vendors: list[Vendor], *, caps: Caps | None = None,
+                      clients: Any = None, brain: Callable[[Ledger], Any] | None = None) -> Callable[..., Concierge]:
+    """``caps``, ``clients`` (client profiles) and ``brain`` (made on the new ledger) are the
+    harness probe's: a reset sets them per scenario; a plain service runs the defaults."""
     def build(scheduler: object) -> Concierge:
         ocr = None
         if config.flags.ocr:
             from simulators.ocr import TesseractOcr  # the real engine, started only when used
 
             ocr = TesseractOcr()
+        ledger = Ledger(config.db_path, wal=True)
         return build_concierge(
-            Ledger(config.db_path, wal=True),
+            ledger,
             httpx.Client(base_url=config.api_url, timeout=SEND_TIMEOUT),
             phone_number_id=config.phone_number_id, access_token=config.access_token,
-            directory=StaticDirectory(vendors), brain=CodedWorkflow(), scheduler=scheduler,
-            settings=Settings(flags=config.flags, app_secret=config.app_secret), ocr=ocr,
+            directory=StaticDirectory(vendors), brain=CodedWorkflow() if brain is None else brain(ledger),
+            scheduler=scheduler, clients=clients,
+            settings=Settings(flags=config.flags, caps=caps or Caps(), app_secret=config.app_secret), ocr=ocr,
         )
 
     return build
