@@ -33,7 +33,8 @@ def add_concierge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed, and in --ready-file)")
     p.add_argument("--db", required=True, metavar="PATH", help="the ledger's SQLite file (WAL mode)")
-    p.add_argument("--vendors", default=DEFAULT_VENDORS, metavar="PATH", help="vendor fixture file or folder")
+    p.add_argument("--vendors", default=os.environ.get("CONCIERGE_VENDORS") or DEFAULT_VENDORS, metavar="PATH",
+                   help="vendor fixture file or folder (default: CONCIERGE_VENDORS, else %(default)s)")
     p.add_argument("--time-scale", type=float, default=1.0, metavar="N",
                    help="run the service clock N times faster than the wall clock (tests, demos)")
     p.add_argument("--time-origin", type=float, default=None, metavar="EPOCH",

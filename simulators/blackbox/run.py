@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from ..clock import DEFAULT_START
 from ..replay.expectations import Observer, check_expectations
 from ..replay.invariants import Context
@@ -142,8 +144,11 @@ class Session:
                 "caps": dict(scenario.caps), "vendors": [_vendor_json(v) for v in scenario.vendors],
                 "clients": [{"phone": c.phone, "area": c.area, "language": c.language} for c in scenario.clients],
             })
-        elif self.process is not None:
+        elif self.process is not None:  # no reset: a fresh process, the scenario's set-up in its environment
+            vendors = self.workdir / f"vendors-{scenario.id}.yaml"
+            vendors.write_text(yaml.safe_dump([_vendor_json(v) for v in scenario.vendors]), "utf-8")
             self._scenario_env = {k: str(scenario.flags[k]) for k in FLAG_NAMES if k in scenario.flags}
+            self._scenario_env["CONCIERGE_VENDORS"] = str(vendors)
             self._start_target(fresh=True)
         if self.process is not None:
             self._log_offset = _size(self.process.log_path)
