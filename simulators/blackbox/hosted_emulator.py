@@ -73,6 +73,11 @@ class HostedEmulator:
     def pending(self) -> int:
         return int(self.call("GET", "/sim/health")["pending_webhooks"])
 
+    def traffic(self) -> tuple[int, int]:
+        """(webhooks on their way, messages the business sent so far): one request."""
+        health = self.call("GET", "/sim/health")
+        return int(health["pending_webhooks"]), int(health["messages_sent"])
+
     def sent(self) -> list[dict[str, Any]]:
         return self.call("GET", "/sim/sent")["messages"]
 

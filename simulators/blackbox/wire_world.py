@@ -109,7 +109,7 @@ class WireWorld:
                      mime_type: str | None = None, caption: str | None = None, filename: str | None = None,
                      context_wamid: str | None = None) -> Delivered:
         emulator = self.session.emulator
-        self.inbound.append({"from": phone, "text": text or button_title or "", "sent_before": len(emulator.sent())})
+        self.inbound.append({"from": phone, "text": text or button_title or "", "sent_before": emulator.traffic()[1]})
         spec: dict[str, Any] = {"from": phone}
         if context_wamid:
             spec["reply_to"] = context_wamid
@@ -172,10 +172,10 @@ class WireWorld:
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         quiet_since, last_count, rounds = time.monotonic(), -1, 0
         while time.monotonic() < deadline:
-            count = len(emulator.sent())
+            pending, count = emulator.traffic()
             if count != last_count:
                 last_count, quiet_since, rounds = count, time.monotonic(), 0
-            busy = emulator.pending() > 0 or (probe is not None and not probe.activity()["settled"])
+            busy = pending > 0 or (probe is not None and not probe.activity()["settled"])
             if busy:
                 rounds = 0
             elif probe is not None:

@@ -77,7 +77,8 @@ def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081
     async def health(_request: Request) -> Response:
         d = emulator.deliveries
         return JSONResponse({"status": "ok", "subscribed": d.subscribed, "webhook_url": d.webhook_url,
-                             "pending_webhooks": d.pending, "phone_number_id": config.phone_number_id})
+                             "pending_webhooks": d.pending, "phone_number_id": config.phone_number_id,
+                             "messages_sent": len(emulator.fake.sent)})
 
     async def subscription(request: Request) -> Response:
         body = await _json(request)
