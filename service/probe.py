@@ -31,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -127,7 +128,7 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         app = request.app
         await anyio.to_thread.run_sync(app.state.worker.stop)
         app.state.inbox.close()
-        _remove_files(config.db_path)
+        await anyio.to_thread.run_sync(_empty, config.db_path)
         clock.set(now)
         Path(_saved_path(config.db_path)).write_text(json.dumps(body), "utf-8")
         app.state.inbox = Inbox(inbox_path(config.db_path))
@@ -148,7 +149,17 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         return JSONResponse(_activity(request))
 
     async def activity(request: Request) -> Response:
-        return JSONResponse(_activity(request))
+        raw = request.query_params.get("wait", "0")
+        try:
+            wait = min(max(float(raw), 0.0), 60.0)
+        except ValueError:
+            raise ProbeInvalid(f"wait: expected seconds, got {raw[:20]!r}") from None
+        deadline = time.monotonic() + wait
+        state = _activity(request)
+        while not state["settled"] and time.monotonic() < deadline:  # one request, not a poll loop
+            await anyio.sleep(0.002)
+            state = _activity(request)
+        return JSONResponse(state)
 
     async def ledger(_request: Request) -> Response:
         return JSONResponse({"tables": await anyio.to_thread.run_sync(_dump, config.db_path)})
@@ -225,11 +236,21 @@ def _scenario_builder(config: ServiceConfig, vendors: list[Vendor], body: dict[s
     )
 
 
-def _remove_files(db_path: str) -> None:
-    Path(_saved_path(db_path)).unlink(missing_ok=True)
-    for base in (db_path, inbox_path(db_path)):
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(base + suffix).unlink(missing_ok=True)
+def _empty(db_path: str) -> None:
+    """Every row of the ledger and the inbox gone, in one transaction each: a fresh file would
+    cost one fsync per table created, and a reset happens before every scenario."""
+    for path in (db_path, inbox_path(db_path)):
+        if not Path(path).exists():
+            continue
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            db.execute("BEGIN IMMEDIATE")
+            for name in names:
+                db.execute(f'DELETE FROM "{name}"')
+            db.execute("COMMIT")
+        finally:
+            db.close()
 
 
 def _dump(db_path: str) -> dict[str, list[dict[str, Any]]]:

@@ -29,6 +29,8 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
                    help="the target's harness-probe secret (docs/probe.openapi.yaml); without it, the wire only")
     g.add_argument("--require-probe", action="store_true",
                    help="a check the target does not let the harness observe fails the scenario")
+    g.add_argument("--target-quiet", type=float, default=1.0, metavar="SECONDS",
+                   help="without a probe, the target is taken to be done once it sent nothing this long (default 1)")
     g.add_argument("--target-wait", type=float, default=60.0, metavar="SECONDS",
                    help="how long to wait for the target to pass the handshake (default 60)")
 
@@ -52,9 +54,9 @@ def target_spec(args: argparse.Namespace) -> TargetSpec | None:
                                 "(the target's own)")
     if args.probe_secret is not None and len(args.probe_secret) < 16:
         raise TargetArgsInvalid("--probe-secret: at least 16 characters")
-    if args.target_wait <= 0:
-        raise TargetArgsInvalid("--target-wait must be > 0 seconds")
+    if args.target_wait <= 0 or args.target_quiet <= 0:
+        raise TargetArgsInvalid("--target-wait and --target-quiet must be > 0 seconds")
     return TargetSpec(webhook_url=args.target, app_secret=args.target_secret or new_secret(),
                       verify_token=args.target_verify_token or new_secret(), command=args.target_cmd,
                       probe_secret=args.probe_secret, require_probe=args.require_probe,
-                      ready_timeout_s=args.target_wait)
+                      ready_timeout_s=args.target_wait, quiet_s=args.target_quiet)

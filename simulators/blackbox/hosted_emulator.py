@@ -73,9 +73,10 @@ class HostedEmulator:
     def pending(self) -> int:
         return int(self.call("GET", "/sim/health")["pending_webhooks"])
 
-    def traffic(self) -> tuple[int, int]:
-        """(webhooks on their way, messages the business sent so far): one request."""
-        health = self.call("GET", "/sim/health")
+    def traffic(self, idle_wait: float = 0.0) -> tuple[int, int]:
+        """(webhooks on their way, messages the business sent so far): one request; ``idle_wait``:
+        answered once no webhook is on its way (or after that many seconds)."""
+        health = self.call("GET", "/sim/health", params={"idle_wait": idle_wait} if idle_wait else None)
         return int(health["pending_webhooks"]), int(health["messages_sent"])
 
     def sent(self) -> list[dict[str, Any]]:

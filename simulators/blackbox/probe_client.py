@@ -3,7 +3,6 @@ the calls. A target without it (404 at ``/probe/v1``) is judged from the wire al
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -52,24 +51,15 @@ class ProbeClient:
     def set_clock(self, now: float) -> dict[str, Any]:
         return self._call("POST", "/clock", json={"now": now})
 
-    def activity(self) -> dict[str, Any]:
-        return self._call("GET", "/activity")
+    def activity(self, wait: float = 0.0) -> dict[str, Any]:
+        """The target's activity; ``wait``: answered once it has settled (or after that long)."""
+        return self._call("GET", "/activity", params={"wait": wait} if wait else None)
 
     def ledger_tables(self) -> dict[str, list[dict[str, Any]]]:
         return self._call("GET", "/ledger")["tables"]
 
     def brain(self, **body: Any) -> dict[str, Any]:
         return self._call("POST", "/brain", json=body)
-
-    def wait_settled(self, timeout: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.activity()
-            if state["settled"]:
-                return state
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the target did not settle within {timeout:g} s: {state}")
-            time.sleep(0.005)
 
     def close(self) -> None:
         self.http.close()

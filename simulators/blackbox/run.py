@@ -186,8 +186,7 @@ class BlackBoxPlay(ScenarioPlay):
         client = expect.get("client") or self.last_client
         if client is None:
             return [Failure(step.index, step.line, "expect.client", "no client has spoken yet")]
-        self.world.observe()
-        ledger = self.world.session.has("ledger")
+        ledger = self.world.session.has("ledger")  # observed after the step before (nothing moved since)
         judged: dict[str, Any] = {}
         mismatches = []
         for key, value in expect.items():
@@ -245,6 +244,7 @@ def _play_steps(session: Session, play: BlackBoxPlay, world: WireWorld,
     logs = session.target_log_lines() is not None
     world.unmasked_phone_lines = lambda: _unmasked(session.target_log_lines() or [])  # type: ignore[attr-defined]
     noted: set[str] = set()
+    world.observe()
     for step in play.scenario.steps:
         failures = play.play(step)
         if failures:

@@ -34,6 +34,7 @@ class TargetSpec:
     probe_secret: str | None = None
     require_probe: bool = False
     ready_timeout_s: float = 30.0
+    quiet_s: float = 1.0  # without the probe: the target is taken to be done once nothing was sent this long
     env: Mapping[str, str] = field(default_factory=dict)
 
 

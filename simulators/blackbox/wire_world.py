@@ -17,7 +17,6 @@ from ..vendors import StaticDirectory
 from ..whatsapp import SentMessage
 from ..world import Delivered, WorldConfig
 
-QUIET_S = 0.3  # without the probe: the target is taken to be done once nothing was sent for this long
 SETTLE_TIMEOUT_S = 60.0
 
 
@@ -166,25 +165,25 @@ class WireWorld:
 
     # --- waiting for the target -------------------------------------------------------------------
     def settle(self) -> None:
-        """Until the emulator has nothing on its way and the target nothing in hand: with the probe,
-        its word (twice in a row, nothing sent in between); without, nothing sent for ``QUIET_S``."""
+        """Until the emulator has nothing on its way and the target nothing in hand. With the probe:
+        the emulator idle, then the target settled, then the emulator still idle with nothing sent
+        since (each a waiting request, not a poll). Without: nothing sent for ``--target-quiet``."""
         emulator, probe = self.session.emulator, self.session.probe
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
-        quiet_since, last_count, rounds = time.monotonic(), -1, 0
+        quiet_since, last_count = time.monotonic(), -1
         while time.monotonic() < deadline:
-            pending, count = emulator.traffic()
-            if count != last_count:
-                last_count, quiet_since, rounds = count, time.monotonic(), 0
-            busy = pending > 0 or (probe is not None and not probe.activity()["settled"])
-            if busy:
-                rounds = 0
-            elif probe is not None:
-                rounds += 1
-                if rounds >= 2:
+            if probe is not None:
+                pending, count = emulator.traffic(idle_wait=SETTLE_TIMEOUT_S)
+                settled = pending == 0 and probe.activity(wait=SETTLE_TIMEOUT_S)["settled"]
+                if settled and emulator.traffic() == (0, count):
                     return
-            elif time.monotonic() - quiet_since >= QUIET_S:
+                continue
+            pending, count = emulator.traffic()
+            if count != last_count or pending:
+                last_count, quiet_since = count, time.monotonic()
+            elif time.monotonic() - quiet_since >= self.session.spec.quiet_s:
                 return
-            time.sleep(0.005 if probe is not None else 0.02)
+            time.sleep(0.02)
         raise RuntimeError(f"the target did not settle within {SETTLE_TIMEOUT_S:g} s")
 
     # --- what the checks read -----------------------------------------------------------------------

@@ -74,8 +74,13 @@ def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081
         emulator.people.after_graph_call()  # also after a timeout: the message may have been accepted
         return await hang(answer.seconds) if isinstance(answer, Hang) else answer
 
-    async def health(_request: Request) -> Response:
+    async def health(request: Request) -> Response:
         d = emulator.deliveries
+        wait = _seconds(request.query_params.get("idle_wait"))
+        if wait:  # a harness waiting for the webhooks on their way: one request, not a poll loop
+            deadline = time.monotonic() + min(wait, MAX_WAIT_S)
+            while d.pending and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
         return JSONResponse({"status": "ok", "subscribed": d.subscribed, "webhook_url": d.webhook_url,
                              "pending_webhooks": d.pending, "phone_number_id": config.phone_number_id,
                              "messages_sent": len(emulator.fake.sent)})
@@ -224,6 +229,13 @@ async def _json(request: Request, *, allow_list: bool = False) -> dict[str, Any]
     if not isinstance(value, dict) and not allow_list:
         raise BadMessage("body: expected a JSON object")
     return value
+
+
+def _seconds(raw: str | None) -> float:
+    try:
+        return max(0.0, float(raw)) if raw else 0.0
+    except ValueError:
+        raise BadMessage(f"expected seconds, got {raw[:20]!r}") from None
 
 
 def _sent_json(m: Any) -> dict[str, Any]:

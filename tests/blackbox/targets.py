@@ -12,6 +12,8 @@ from simulators.blackbox.target import TargetSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 DOUBLE = Path(__file__).with_name("careless_concierge.py")
+# Without a probe the harness can only wait for quiet; the tests run beside others on two shared cores.
+QUIET_S = 2.0
 
 
 def free_port() -> int:
@@ -26,11 +28,12 @@ def our_service(*, probe: bool, require_probe: bool = False) -> TargetSpec:
                + (" --probe" if probe else ""))
     return TargetSpec(webhook_url=f"http://127.0.0.1:{port}/webhook", app_secret=secrets.token_hex(16),
                       verify_token=secrets.token_hex(8), command=command,
-                      probe_secret=secrets.token_hex(16) if probe else None, require_probe=require_probe)
+                      probe_secret=secrets.token_hex(16) if probe else None, require_probe=require_probe,
+                      quiet_s=QUIET_S)
 
 
 def careless_double(flaw: str) -> TargetSpec:
     port = free_port()
     return TargetSpec(webhook_url=f"http://127.0.0.1:{port}/webhook", app_secret=secrets.token_hex(16),
                       verify_token=secrets.token_hex(8), command=f"{sys.executable} {DOUBLE} {port}",
-                      env={"CARELESS_FLAW": flaw})
+                      env={"CARELESS_FLAW": flaw}, quiet_s=QUIET_S)

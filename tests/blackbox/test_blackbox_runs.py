@@ -122,3 +122,37 @@ def test_require_probe_turns_not_observable_into_failure():
     assert result.failure.key == "invariant no_vendor_messaged_twice"  # the first not observed, at step 1
     assert "not observable (--require-probe)" in result.failure.message
     assert "also expect.state: needs the target's ledger" in result.failure.message
+
+
+def test_a_target_started_by_hand_gets_the_printed_environment(tmp_path):
+    """Without --target-cmd the harness prints what the target needs and waits for its handshake:
+    here the 'operator' starts our service with exactly the printed variables."""
+    import os
+    import subprocess
+    import sys
+
+    from simulators.blackbox.target import TargetSpec
+
+    from .targets import free_port
+
+    port, started = free_port(), []
+
+    def operator(line: str) -> None:
+        assert line.startswith("concierge-sim: start the target with WHATSAPP_API_URL=http://127.0.0.1:")
+        printed = dict(pair.split("=", 1) for pair in line.split(" with ", 1)[1].split())
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "service", "--port", str(port), "--db", str(tmp_path / "l.sqlite"), "--probe"],
+            env={**os.environ, **printed}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    spec = TargetSpec(webhook_url=f"http://127.0.0.1:{port}/webhook", app_secret="by-hand-app-secret",
+                      verify_token="by-hand-verify", probe_secret="by-hand-probe-secret-0123")
+    try:
+        result = run_blackbox(_scenarios(["happy/pharmacy_text_happy_path"]), spec, announce=operator)[0]
+    finally:
+        for proc in started:
+            proc.kill()
+            proc.wait()
+    assert len(started) == 1
+    # Everything judged but the target's log, which the harness did not start and cannot read.
+    assert result.verdict == "partial", (result.failure, result.error)
+    assert [n["key"] for n in result.not_observable] == ["invariant logs_masked"]

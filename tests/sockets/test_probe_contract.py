@@ -46,6 +46,13 @@ def probed(service_factory, graph_receiver):
         yield service, http
 
 
+def service_signed_message(service) -> httpx.Response:
+    from .service_proc import signed_messages
+
+    hook = signed_messages().message_webhook("+250780000001", kind="text", text="I need paracetamol near Remera")
+    return httpx.post(service.url + "/webhook", content=hook.body, headers=hook.headers, timeout=10)
+
+
 def test_the_document_is_valid_openapi_3_1():
     validate(DOC)
     assert DOC["info"]["version"] == "1"
@@ -61,10 +68,8 @@ def test_every_answer_matches_the_contract(probed):
              "clients": [{"phone": "+250780000001", "area": "Kimironko", "language": "en"}]}
     after = check(http.post("/probe/v1/reset", json=reset), "/probe/v1/reset", "post")
     assert after["now"] == START and after["next_due"] is None and after["inbox"] == 0
-    deadline = time.monotonic() + 10
-    while not check(http.get("/probe/v1/activity"), "/probe/v1/activity")["settled"]:
-        assert time.monotonic() < deadline, "the reset concierge never settled"
-        time.sleep(0.01)
+    assert check(http.get("/probe/v1/activity", params={"wait": 10}), "/probe/v1/activity")["settled"]
+    check(http.get("/probe/v1/activity", params={"wait": "soon"}), "/probe/v1/activity")  # 400
     moved = check(http.post("/probe/v1/clock", json={"now": START + 90}), "/probe/v1/clock", "post")
     assert moved["now"] == START + 90
     check(http.post("/probe/v1/clock", json={"now": START}), "/probe/v1/clock", "post")  # 400: backwards
@@ -73,6 +78,13 @@ def test_every_answer_matches_the_contract(probed):
     tables = check(http.get("/probe/v1/ledger"), "/probe/v1/ledger")["tables"]
     assert {"requests", "outreach", "audit", "state_changes"} <= set(tables)
     assert tables["requests"] == []  # the reset emptied the ledger
+    signed = service_signed_message(service)  # a client's message: the ledger records it ...
+    assert signed.status_code == 200
+    assert check(http.get("/probe/v1/activity", params={"wait": 10}), "/probe/v1/activity")["settled"]
+    assert len(http.get("/probe/v1/ledger").json()["tables"]["requests"]) == 1
+    again = check(http.post("/probe/v1/reset", json={"now": START}), "/probe/v1/reset", "post")
+    assert again["inbox"] == 0
+    assert http.get("/probe/v1/ledger").json()["tables"]["requests"] == []  # ... and a reset empties it
     scripted = check(http.post("/probe/v1/brain", json={"next": {"type": "ask_client"}}), "/probe/v1/brain", "post")
     assert scripted == {"outputs_pending": 1, "faults_pending": 0}
     check(http.post("/probe/v1/brain", json={"fault": "sideways"}), "/probe/v1/brain", "post")  # 400
