@@ -8,6 +8,8 @@ until one is configured (docs/service.md).
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,14 @@ from simulators.vendors import StaticDirectory, load_vendor_file, load_vendor_fi
 
 from .config import ServiceConfig
 
-SEND_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+CONNECT_TIMEOUT_S = 3.0
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verification context, built once: loading the CA bundle costs tens of
+    milliseconds, and a harness-probe reset builds a new concierge (and client) per scenario."""
+    return httpx.create_ssl_context()
 
 
 def load_vendors(path: str) -> list[Vendor]:
@@ -48,7 +57,8 @@ def concierge_builder(config: ServiceConfig, vendors: list[Vendor], *, caps: Cap
         ledger = Ledger(config.db_path, wal=True)
         return build_concierge(
             ledger,
-            httpx.Client(base_url=config.api_url, timeout=SEND_TIMEOUT),
+            httpx.Client(base_url=config.api_url, verify=tls_context(),
+                         timeout=httpx.Timeout(config.send_timeout_s, connect=min(CONNECT_TIMEOUT_S, config.send_timeout_s))),
             phone_number_id=config.phone_number_id, access_token=config.access_token,
             directory=StaticDirectory(vendors), brain=CodedWorkflow() if brain is None else brain(ledger),
             scheduler=scheduler, clients=clients,

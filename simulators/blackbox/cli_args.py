@@ -46,6 +46,10 @@ def target_spec(args: argparse.Namespace) -> TargetSpec | None:
         if args.require_probe:
             raise TargetArgsInvalid("--require-probe needs --target URL")
         return None
+    for flag, given in (("--repeat", getattr(args, "repeat", 1) > 1), ("--ledger", getattr(args, "ledger", None)),
+                        ("--brain", getattr(args, "brain", None))):
+        if given:
+            raise TargetArgsInvalid(f"{flag} is for in-process runs; a --target run uses the target's own")
     parts = urlsplit(args.target)
     if parts.scheme not in ("http", "https") or not parts.hostname or not parts.port:
         raise TargetArgsInvalid(f"--target {args.target!r}: expected http://HOST:PORT/PATH")

@@ -25,6 +25,10 @@ def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
      "concierge-sim: --target without --target-cmd needs --target-secret and --target-verify-token (the target's own)"),
     (["--target", "http://127.0.0.1:9/webhook", "--target-cmd", "x", "--probe-secret", "short"],
      "concierge-sim: --probe-secret: at least 16 characters"),
+    (["--target", "http://127.0.0.1:9/webhook", "--target-cmd", "x", "--repeat", "3"],
+     "concierge-sim: --repeat is for in-process runs; a --target run uses the target's own"),
+    (["--target", "http://127.0.0.1:9/webhook", "--target-cmd", "x", "--target-quiet", "0"],
+     "concierge-sim: --target-wait and --target-quiet must be > 0 seconds"),
 ])
 def test_bad_target_flags_are_one_line_and_exit_2(args, line, tmp_path):
     done = run("run", "scenarios/phase0/happy", "--report-dir", str(tmp_path / "r"), *args)
