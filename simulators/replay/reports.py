@@ -121,7 +121,9 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
                      f"| {r.duration_s * 1000:.0f} ms |")
     lines.append("")
     m = report["metrics"]
-    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; {seed_phrase(report['seed'])}.")
+    black_box = "".join(f", {m[k]} {k.replace('_', ' ')}" for k in ("partial", "not_runnable") if m.get(k))
+    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors{black_box}; "
+                 f"{seed_phrase(report['seed'])}.")
     lines += not_observable_markdown(results)
     for r in results:
         if r.passed and r.verdict != "xfail":

@@ -112,6 +112,7 @@ def test_without_the_probe_what_needs_it_is_not_observable(tmp_path):
     assert report["metrics"]["not_runnable"] == 1
     markdown = (tmp_path / "r" / "report.md").read_text("utf-8")
     assert "## Not observable against this target" in markdown
+    assert "0 passed, 0 failed, 0 errors, 1 partial, 1 not runnable;" in markdown
     assert "`expect.state` (needs the target's ledger" in markdown
 
 
