@@ -51,6 +51,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/webhook_bench.py")  # the emulator and the service over loopback
     session.run("python", "bench/service_bench.py")
     session.run("python", "bench/report_bench.py")  # report.html for scenarios/phase0: size, write, Chromium load
+    session.run("python", "bench/blackbox_bench.py")  # the Phase 0 suite black-box vs in-process
 
 
 @nox.session(name="ocr-eval")
@@ -79,8 +80,27 @@ def nightly(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("pytest", "tests", "-q", "-n", "auto", env={"HYPOTHESIS_PROFILE": "nightly"})
     session.run("concierge-sim", "crash-sweep", "scenarios/phase0", "--at", "writes", "--max-points", "100")
+    _blackbox_vs_in_process(session)
     session.run("concierge-sim", "simulate", "--clients", "1500", "--vendors", "150", "--hours", "6",
                 "--seed", "1", "--profile", "phase3", "--params", "fixtures/stress-world.yaml",
                 "--invariants", "--no-plots", "--out", "reports/nightly-population")
     session.run("python", "-c", "import json,sys; v=json.load(open('reports/nightly-population/metrics.json'))"
                 "['invariant_violations']; print('invariant violations:', v); sys.exit(1 if v else 0)")
+
+
+def _blackbox_vs_in_process(session: nox.Session) -> None:
+    """The whole Phase 0 suite black-box against our service (started by the harness, with its
+    probe) gives the in-process verdicts, scenario by scenario (docs/black-box.md)."""
+    import secrets
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    session.run("concierge-sim", "run", "scenarios/phase0", "--report-dir", "reports/nightly-in-process")
+    session.run("concierge-sim", "run", "scenarios/phase0", "--report-dir", "reports/nightly-black-box",
+                "--target", f"http://127.0.0.1:{port}/webhook", "--probe-secret", secrets.token_hex(16),
+                "--target-cmd", f"python -m service --port {port} --db {{workdir}}/ledger.sqlite --probe "
+                "--log-level warning")
+    session.run("python", "-m", "simulators.blackbox.compare", "reports/nightly-in-process/report.json",
+                "reports/nightly-black-box/report.json")

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -51,9 +52,19 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def create_app(config: ServiceConfig, vendors: list[Vendor] | None = None) -> Starlette:
-    clock = ServiceClock(config.time_scale, config.time_origin)
-    build = concierge_builder(config, load_vendors(config.vendors_path) if vendors is None else vendors)
+def create_app(config: ServiceConfig, vendors: list[Vendor] | None = None, *,
+               probe_secret: str | None = None) -> Starlette:
+    """``probe_secret`` turns the harness probe on (``service.probe``); without it there is none."""
+    vendors = load_vendors(config.vendors_path) if vendors is None else vendors
+    clock: Any = ServiceClock(config.time_scale, config.time_origin)
+    extra: list[Route] = []
+    build = concierge_builder(config, vendors)
+    if probe_secret is not None:
+        from .probe import probe_routes, start_of
+
+        clock, saved = start_of(config, vendors)
+        build = saved or build
+        extra = probe_routes(config, vendors, clock, probe_secret)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -69,7 +80,7 @@ def create_app(config: ServiceConfig, vendors: list[Vendor] | None = None) -> St
             yield
         finally:
             log.info("shutting down: finishing the unit of work in hand")
-            await anyio.to_thread.run_sync(worker.stop)
+            await anyio.to_thread.run_sync(app.state.worker.stop)  # a probe reset may have replaced it
             app.state.inbox.close()
 
     async def handshake(request: Request) -> Response:
@@ -117,6 +128,7 @@ def create_app(config: ServiceConfig, vendors: list[Vendor] | None = None) -> St
             Route("/webhook", receive, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *extra,
         ],
         lifespan=lifespan,
     )

@@ -21,6 +21,7 @@ from simulators.serving import AnnouncingServer, CannotListen, bind, url_of
 from .app import create_app
 from .config import ConfigError, ServiceConfig
 from .logs import configure
+from .probe import probe_secret
 from .wiring import load_vendors
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 2, 3
@@ -32,7 +33,8 @@ def add_concierge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed, and in --ready-file)")
     p.add_argument("--db", required=True, metavar="PATH", help="the ledger's SQLite file (WAL mode)")
-    p.add_argument("--vendors", default=DEFAULT_VENDORS, metavar="PATH", help="vendor fixture file or folder")
+    p.add_argument("--vendors", default=os.environ.get("CONCIERGE_VENDORS") or DEFAULT_VENDORS, metavar="PATH",
+                   help="vendor fixture file or folder (default: CONCIERGE_VENDORS, else %(default)s)")
     p.add_argument("--time-scale", type=float, default=1.0, metavar="N",
                    help="run the service clock N times faster than the wall clock (tests, demos)")
     p.add_argument("--time-origin", type=float, default=None, metavar="EPOCH",
@@ -40,6 +42,9 @@ def add_concierge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ready-file", default=None, metavar="PATH",
                    help='write {"url": ..., "pid": ...} here once serving')
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--probe", action="store_true",
+                   help="serve the harness probe (docs/probe.openapi.yaml) behind CONCIERGE_PROBE_SECRET; "
+                        "never in production")
 
 
 def add_concierge_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +72,7 @@ def _config(args: argparse.Namespace) -> tuple[ServiceConfig, list]:
 def run(args: argparse.Namespace) -> int:
     try:
         config, vendors = _config(args)
+        secret = probe_secret() if args.probe else None
     except ConfigError as exc:
         print(f"concierge-sim concierge: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -78,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     # log_config=None: uvicorn's loggers keep the JSON-lines handler configured above.
     server = AnnouncingServer(
-        uvicorn.Config(create_app(config, vendors), log_config=None, access_log=False, lifespan="on",
+        uvicorn.Config(create_app(config, vendors, probe_secret=secret), log_config=None, access_log=False, lifespan="on",
                        timeout_graceful_shutdown=30),
         name="concierge", url=url_of(sock), ready_file=args.ready_file)
     # uvicorn re-raises the stop signal after its graceful shutdown: a no-op handler makes a

@@ -16,6 +16,7 @@ ACCESS_TOKEN = "WHATSAPP_ACCESS_TOKEN"
 APP_SECRET = "WHATSAPP_APP_SECRET"
 VERIFY_TOKEN = "WHATSAPP_VERIFY_TOKEN"
 PHONE_NUMBER_ID = "WHATSAPP_PHONE_NUMBER_ID"
+SEND_TIMEOUT = "WHATSAPP_SEND_TIMEOUT_S"
 
 # In the order they are checked, with what each is for (the start-up error says it).
 REQUIRED = (
@@ -43,6 +44,7 @@ class ServiceConfig:
     vendors_path: str
     time_scale: float = 1.0
     time_origin: float | None = None
+    send_timeout_s: float = 10.0  # WHATSAPP_SEND_TIMEOUT_S: how long a Graph API answer may take
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, db_path: str, vendors_path: str,
@@ -57,9 +59,17 @@ class ServiceConfig:
             raise ConfigError(f"{API_URL}={values[API_URL]!r} is not an http(s) URL")
         if not time_scale > 0:
             raise ConfigError(f"--time-scale must be > 0, got {time_scale}")
+        raw_timeout = (env.get(SEND_TIMEOUT) or "10").strip()
+        try:
+            send_timeout_s = float(raw_timeout)
+        except ValueError:
+            send_timeout_s = -1.0
+        if not 0 < send_timeout_s <= 120:
+            raise ConfigError(f"{SEND_TIMEOUT}={raw_timeout!r}: expected seconds, more than 0 and at most 120")
         return cls(
             api_url=values[API_URL].rstrip("/"), access_token=values[ACCESS_TOKEN],
             app_secret=values[APP_SECRET], verify_token=values[VERIFY_TOKEN],
             phone_number_id=values[PHONE_NUMBER_ID], flags=Flags.from_mapping(env),
             db_path=db_path, vendors_path=vendors_path, time_scale=time_scale, time_origin=time_origin,
+            send_timeout_s=send_timeout_s,
         )

@@ -8,21 +8,32 @@ until one is configured (docs/service.md).
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from concierge.coded import CodedWorkflow
 from concierge.engine import Concierge, Settings
 from concierge.ledger import Ledger
+from concierge.policy import Caps
 from concierge.ports import Vendor
 from simulators.adapters.wiring import build_concierge
 from simulators.vendors import StaticDirectory, load_vendor_file, load_vendor_fixtures
 
 from .config import ServiceConfig
 
-SEND_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+CONNECT_TIMEOUT_S = 3.0
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verification context, built once: loading the CA bundle costs tens of
+    milliseconds, and a harness-probe reset builds a new concierge (and client) per scenario."""
+    return httpx.create_ssl_context()
 
 
 def load_vendors(path: str) -> list[Vendor]:
@@ -33,19 +44,25 @@ def load_vendors(path: str) -> list[Vendor]:
     return vendors
 
 
-def concierge_builder(config: ServiceConfig, vendors: list[Vendor]) -> Callable[..., Concierge]:
+def concierge_builder(config: ServiceConfig, vendors: list[Vendor], *, caps: Caps | None = None,
+                      clients: Any = None, brain: Callable[[Ledger], Any] | None = None) -> Callable[..., Concierge]:
+    """``caps``, ``clients`` (client profiles) and ``brain`` (made on the new ledger) are the
+    harness probe's: a reset sets them per scenario; a plain service runs the defaults."""
     def build(scheduler: object) -> Concierge:
         ocr = None
         if config.flags.ocr:
             from simulators.ocr import TesseractOcr  # the real engine, started only when used
 
             ocr = TesseractOcr()
+        ledger = Ledger(config.db_path, wal=True)
         return build_concierge(
-            Ledger(config.db_path, wal=True),
-            httpx.Client(base_url=config.api_url, timeout=SEND_TIMEOUT),
+            ledger,
+            httpx.Client(base_url=config.api_url, verify=tls_context(),
+                         timeout=httpx.Timeout(config.send_timeout_s, connect=min(CONNECT_TIMEOUT_S, config.send_timeout_s))),
             phone_number_id=config.phone_number_id, access_token=config.access_token,
-            directory=StaticDirectory(vendors), brain=CodedWorkflow(), scheduler=scheduler,
-            settings=Settings(flags=config.flags, app_secret=config.app_secret), ocr=ocr,
+            directory=StaticDirectory(vendors), brain=CodedWorkflow() if brain is None else brain(ledger),
+            scheduler=scheduler, clients=clients,
+            settings=Settings(flags=config.flags, caps=caps or Caps(), app_secret=config.app_secret), ocr=ocr,
         )
 
     return build

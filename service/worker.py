@@ -49,10 +49,11 @@ class WallScheduler:
 
 class Worker(threading.Thread):
     def __init__(self, build: Callable[[WallScheduler], Concierge], inbox_path: str,
-                 clock: ServiceClock):
+                 clock: ServiceClock, *, resume: bool = True):
         super().__init__(name="concierge-writer", daemon=True)
         self._build = build
         self._inbox_path = inbox_path
+        self._resume = resume  # False: a ledger the probe just emptied has nothing to resume
         self.clock = clock
         self.scheduler = WallScheduler()
         self.ready = threading.Event()
@@ -60,6 +61,8 @@ class Worker(threading.Thread):
         self._wake = threading.Event()
         self._stopping = False
         self.handled = 0
+        self.busy = True  # False only while it waits with nothing to do (the harness probe's "settled")
+        self.brain: object = None  # the concierge's brain, once built (the probe scripts it)
 
     # --- called from other threads -------------------------------------------------------------
     def wake(self) -> None:
@@ -74,17 +77,20 @@ class Worker(threading.Thread):
     def run(self) -> None:
         try:
             concierge = self._build(self.scheduler)  # SQLite connections belong to their thread
+            self.brain = concierge.ports.brain
             inbox = Inbox(self._inbox_path)
         except Exception as exc:  # a file that cannot be opened: readiness tells, the log says why
             self.failed = f"{type(exc).__name__}: {exc}"
             log.error("concierge could not start: %s", self.failed)
             return
         try:
-            outcome = concierge.resume(self.clock.now())
-            log.info("resumed from the ledger: %s, %d webhooks waiting in the inbox", outcome, len(inbox))
+            if self._resume:
+                outcome = concierge.resume(self.clock.now())
+                log.info("resumed from the ledger: %s, %d webhooks waiting in the inbox", outcome, len(inbox))
             self.ready.set()
             while True:
                 self._wake.clear()
+                self.busy = True
                 self._handle_inbox(concierge, inbox)
                 self._fire_due(concierge)
                 if self._stopping:
@@ -92,6 +98,7 @@ class Worker(threading.Thread):
                 due = self.scheduler.next_due()
                 wait = IDLE_WAKE_S if due is None else min(IDLE_WAKE_S, self.clock.wall_seconds_until(due))
                 if wait > 0:
+                    self.busy = self._wake.is_set()
                     self._wake.wait(wait)
         finally:
             inbox.close()

@@ -81,3 +81,14 @@ def test_scaled_clock_continues_one_timeline_across_restarts():
     restarted = ServiceClock(scale=60, origin=1000.0, wall=lambda: wall[0])  # same origin given again
     assert restarted.now() == first.now()
     assert ServiceClock(wall=lambda: 5.0).now() == 5.0  # unscaled: the wall clock itself
+
+
+def test_send_timeout_is_read_and_checked():
+    base = {"WHATSAPP_API_URL": "http://127.0.0.1:9", "WHATSAPP_ACCESS_TOKEN": "t", "WHATSAPP_APP_SECRET": "s",
+            "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_PHONE_NUMBER_ID": "1"}
+    assert ServiceConfig.from_env(base, db_path="x", vendors_path="y").send_timeout_s == 10.0
+    assert ServiceConfig.from_env({**base, "WHATSAPP_SEND_TIMEOUT_S": "2.5"}, db_path="x",
+                                  vendors_path="y").send_timeout_s == 2.5
+    for bad in ("0", "-1", "soon", "500"):
+        with pytest.raises(ConfigError, match="WHATSAPP_SEND_TIMEOUT_S"):
+            ServiceConfig.from_env({**base, "WHATSAPP_SEND_TIMEOUT_S": bad}, db_path="x", vendors_path="y")

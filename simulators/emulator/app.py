@@ -34,18 +34,26 @@ class Emulator:
     """The served world's state: the fake, its deliveries, its people and their faults."""
 
     def __init__(self, config: EmulatorConfig, base_url: str, now: Callable[[], float]):
-        self.config = config
-        self.fake = FakeWhatsAppCloud(
-            phone_number_id=config.phone_number_id, access_token=config.access_token,
-            app_secret=config.app_secret, now=now, display_phone=config.display_phone,
-            waba_id=config.waba_id, seed=config.seed, media_base_url=base_url,
-        )
+        self.config, self.base_url, self.now = config, base_url, now
         self.deliveries = Deliveries(
             webhook_url=config.webhook_url, retry_schedule=config.retry_schedule,
             timeout_s=config.delivery_timeout_s, concurrency=config.concurrency, now=now,
         )
-        self.people = People(self.fake, self.deliveries, statuses=config.statuses, now=now)
-        self.faults = Faults(self.fake, self.deliveries, self.people, config.timeout_hang_s)
+        self.reset(config.seed)
+
+    def reset(self, seed: int) -> None:
+        """An empty world again (no messages, media, faults or delivery records), its ids drawn from
+        ``seed``; the subscription and the delivery workers stay. A harness calls it between
+        scenarios, once no webhook is pending."""
+        self.fake = FakeWhatsAppCloud(
+            phone_number_id=self.config.phone_number_id, access_token=self.config.access_token,
+            app_secret=self.config.app_secret, now=self.now, display_phone=self.config.display_phone,
+            waba_id=self.config.waba_id, seed=seed, media_base_url=self.base_url,
+        )
+        self.deliveries.all.clear()
+        self.deliveries.faults.clear()
+        self.people = People(self.fake, self.deliveries, statuses=self.config.statuses, now=self.now)
+        self.faults = Faults(self.fake, self.deliveries, self.people, self.config.timeout_hang_s)
 
 
 def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081",
@@ -66,10 +74,16 @@ def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081
         emulator.people.after_graph_call()  # also after a timeout: the message may have been accepted
         return await hang(answer.seconds) if isinstance(answer, Hang) else answer
 
-    async def health(_request: Request) -> Response:
+    async def health(request: Request) -> Response:
         d = emulator.deliveries
+        wait = _seconds(request.query_params.get("idle_wait"))
+        if wait:  # a harness waiting for the webhooks on their way: one request, not a poll loop
+            deadline = time.monotonic() + min(wait, MAX_WAIT_S)
+            while d.pending and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
         return JSONResponse({"status": "ok", "subscribed": d.subscribed, "webhook_url": d.webhook_url,
-                             "pending_webhooks": d.pending, "phone_number_id": config.phone_number_id})
+                             "pending_webhooks": d.pending, "phone_number_id": config.phone_number_id,
+                             "messages_sent": len(emulator.fake.sent)})
 
     async def subscription(request: Request) -> Response:
         body = await _json(request)
@@ -120,6 +134,29 @@ def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081
         found = [d.to_json() for d in emulator.deliveries.all if wamid in (None, d.hook.wamid)]
         return JSONResponse({"deliveries": found})
 
+    async def reset(request: Request) -> Response:
+        body = await _json(request)
+        seed = body.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            return _error("seed: expected a whole number")
+        if emulator.deliveries.pending:
+            return _error(f"{emulator.deliveries.pending} webhook(s) still on their way; reset once they are delivered", 409)
+        emulator.reset(seed)
+        return JSONResponse({"reset": True, "seed": seed})
+
+    async def redeliver(request: Request) -> Response:
+        """Meta delivers an inbound message's webhook again: the same bytes, so the same wamid."""
+        wamid = (await _json(request)).get("wamid")
+        found = next((d for d in emulator.deliveries.all if d.kind == "message" and d.hook.wamid == wamid), None)
+        if found is None:
+            return _error(f"wamid: no inbound message {str(wamid)[:60]!r} was delivered", 404)
+        again = emulator.deliveries.submit(found.hook, kind="message", phone=found.phone)
+        return JSONResponse({"delivery": again.to_json()}, status_code=202)
+
+    async def sent(_request: Request) -> Response:
+        """Every message the business sent, in the order Meta accepted them (all phones)."""
+        return JSONResponse({"messages": [_sent_json(m) for m in emulator.fake.sent]})
+
     async def faults(request: Request) -> Response:
         f = emulator.faults
         if request.method == "POST":
@@ -139,6 +176,9 @@ def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081
         Route("/sim/statuses", statuses, methods=["POST"]),
         Route("/sim/deliveries", deliveries, methods=["GET"]),
         Route("/sim/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/sim/reset", reset, methods=["POST"]),
+        Route("/sim/redeliver", redeliver, methods=["POST"]),
+        Route("/sim/sent", sent, methods=["GET"]),
         # Everything else is the Graph API's (or the media CDN's): the fake routes it, 404 included.
         Route("/{path:path}", graph, methods=["GET", "POST", "DELETE", "PUT"]),
     ]
@@ -189,6 +229,19 @@ async def _json(request: Request, *, allow_list: bool = False) -> dict[str, Any]
     if not isinstance(value, dict) and not allow_list:
         raise BadMessage("body: expected a JSON object")
     return value
+
+
+def _seconds(raw: str | None) -> float:
+    try:
+        return max(0.0, float(raw)) if raw else 0.0
+    except ValueError:
+        raise BadMessage(f"expected seconds, got {raw[:20]!r}") from None
+
+
+def _sent_json(m: Any) -> dict[str, Any]:
+    return {"to": m.to, "type": m.type, "text": m.text, "wamid": m.wamid, "at": m.at,
+            "buttons": [list(b) for b in m.buttons], "rows": [list(r) for r in m.rows],
+            "list_button": m.list_button, "callback_data": m.callback_data, "context_wamid": m.context_wamid}
 
 
 def _error(message: str, status: int = 400) -> Response:

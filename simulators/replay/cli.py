@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     from .brain_cli import add_brain_arguments
 
     add_brain_arguments(run)
+    from ..blackbox.cli_args import add_target_arguments
+
+    add_target_arguments(run)
     run.add_argument("-v", "--verbose", action="store_true", help="print every scenario's whole transcript")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
@@ -158,11 +161,20 @@ def print_results(results, seed: int | None, out=None) -> None:
             print(f"    rerun: {rerun_command(r, seed)}", file=out)
         elif r.verdict in OUTCOME_WORDS:
             print(outcome_line(r), file=out)
+        elif r.verdict == "not_runnable":
+            print(f"NOT RUNNABLE {r.scenario.file} ({r.scenario.id}): {r.not_runnable}", file=out)
+        elif r.verdict == "partial":
+            print(f"PARTIAL {r.scenario.file} ({r.scenario.id}): passed what was observable; "
+                  f"{len(r.not_observable)} check(s) not observable (report.md lists them)", file=out)
     passed = sum(r.verdict == "pass" for r in results)
     failed = sum(r.verdict == "fail" for r in results)
     errors = sum(r.verdict == "error" for r in results)
     seed_text = "scenario seeds" if seed is None else f"seed {seed}"
-    print(f"{passed} passed, {failed} failed, {errors} errors{outcome_counts(results)} ({seed_text})", file=out)
+    blackbox = "".join(f", {n} {word}" for word, n in (
+        ("partial (not all observable)", sum(r.verdict == "partial" for r in results)),
+        ("not runnable", sum(r.verdict == "not_runnable" for r in results))) if n)
+    print(f"{passed} passed, {failed} failed, {errors} errors{outcome_counts(results)}{blackbox} ({seed_text})",
+          file=out)
 
 
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
@@ -196,6 +208,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = brain_cli.configured(chosen, args)
     if isinstance(chosen, int):
         return chosen
+    from ..blackbox.cli_args import TargetArgsInvalid, target_spec
+
+    try:
+        target = target_spec(args)
+    except TargetArgsInvalid as exc:
+        print(f"concierge-sim: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if target is not None:
+        return _run_blackbox(chosen, target, args)
     with OutputSet(args.report_dir, seed=args.seed) as out:
         print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
               + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
@@ -211,6 +232,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_results(results, args.seed)
     if summary is not None:
         print(brain_cli.console(summary))
+    print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
+    if any(r.verdict == "error" for r in results):
+        return EXIT_ERROR
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+
+
+def _run_blackbox(chosen: list[Scenario], target, args: argparse.Namespace) -> int:
+    from ..blackbox.run import run_blackbox
+    from .reports import write_reports
+
+    with OutputSet(args.report_dir, seed=args.seed) as out:
+        print(f"running {len(chosen)} scenario(s) black-box against {target.webhook_url}")
+        progress = ProgressLine(len(chosen))
+        done = iter(range(1, len(chosen) + 1))
+        results = run_blackbox(chosen, target, seed=args.seed,
+                               on_result=lambda r: progress.step(next(done), r.scenario.id))
+        progress.close()
+        write_reports(out.staging, results, seed=args.seed)
+        out.commit()
+    print_results(results, args.seed)
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
     if any(r.verdict == "error" for r in results):
         return EXIT_ERROR

@@ -127,13 +127,16 @@ def flags_off_by_default(args: argparse.Namespace) -> Criterion:
 def tagged(results: list[ScenarioResult], tag: str, cid: str, title: str, minimum: int = 1) -> Criterion:
     chosen = [r for r in results if tag in r.scenario.tags]
     failed = [r.scenario.id for r in chosen if not r.passed]
-    ok = len(chosen) >= minimum and not failed
+    # Black-box: a scenario not runnable against the target, or not judged in full, verifies nothing.
+    unjudged = [r.scenario.id for r in chosen if r.verdict in ("partial", "not_runnable")]
+    ok = len(chosen) >= minimum and not failed and not unjudged
     return _criterion(cid, title, ok,
                       {"tag": tag, "scenarios": [r.scenario.id for r in chosen], "failed": failed,
-                       "count": len(chosen), "minimum": minimum},
-                      f"{len(chosen) - len(failed)}/{len(chosen)} `{tag}` scenarios passed"
+                       "not_judged_in_full": unjudged, "count": len(chosen), "minimum": minimum},
+                      f"{len(chosen) - len(failed) - len(unjudged)}/{len(chosen)} `{tag}` scenarios passed"
                       + (f" (need at least {minimum})" if len(chosen) < minimum else "")
-                      + (f"; failed: {', '.join(failed)}" if failed else ""))
+                      + (f"; failed: {', '.join(failed)}" if failed else "")
+                      + (f"; not judged in full against the target: {', '.join(unjudged)}" if unjudged else ""))
 
 
 def state_transitions(results: list[ScenarioResult]) -> Criterion:
@@ -281,7 +284,7 @@ def population_invariants() -> Criterion:
                        "examples": [f"{n}: {m}" for n, m in problems[:5]], **POPULATION}, summary)
 
 
-def clean_logs(results: list[ScenarioResult]) -> Criterion:
+def clean_logs(results: list[ScenarioResult], black_box: bool = False) -> Criterion:
     from concierge.phones import mask_phones_in
 
     levels: dict[str, int] = {}
@@ -297,6 +300,10 @@ def clean_logs(results: list[ScenarioResult]) -> Criterion:
             if mask_phones_in(line) != line:
                 unmasked.append(f"{r.scenario.id}: {line[:160]}")
     ok = not unexpected and not unmasked and all(r.verdict != "error" for r in results)
+    if black_box:
+        return _criterion("exit.clean_logs", "No critical issues in logs", False, {"black_box": True},
+                          "not observable black-box: the target's logs are its own (its unmasked phones are "
+                          "judged per scenario by the logs_masked invariant when the harness started it)")
     return _criterion("exit.clean_logs", "No critical issues in logs", ok,
                       {"records_by_level": levels, "unexpected_errors": unexpected[:20],
                        "unmasked_phone_lines": unmasked[:20]},
@@ -316,9 +323,22 @@ def run_phase0(args: argparse.Namespace) -> int:
     scenarios = brain_cli.configured(scenarios, args)
     if isinstance(scenarios, int):
         return scenarios
-    print(f"gate phase0: {len(scenarios)} scenarios, seed {args.seed if args.seed is not None else 'per scenario'}",
-          flush=True)
-    results, summary, every_run = brain_cli.run(scenarios, args.seed, args.repeat)
+    from ..blackbox.cli_args import TargetArgsInvalid, target_spec
+
+    try:
+        target = target_spec(args)
+    except TargetArgsInvalid as exc:
+        print(f"concierge-sim gate: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"gate phase0: {len(scenarios)} scenarios, seed {args.seed if args.seed is not None else 'per scenario'}"
+          + (f", black-box against {target.webhook_url}" if target else ""), flush=True)
+    if target is not None:
+        from ..blackbox.run import run_blackbox
+
+        results, summary = run_blackbox(scenarios, target, seed=args.seed), None
+        every_run = results
+    else:
+        results, summary, every_run = brain_cli.run(scenarios, args.seed, args.repeat)
     print_results(results, args.seed)
     steps: list[Callable[[], Criterion]] = [
         lambda: unit_tests(args) if not args.skip_unit_tests else _criterion(
@@ -332,7 +352,7 @@ def run_phase0(args: argparse.Namespace) -> int:
         lambda: tool_contracts(results),
         lambda: ocr_samples(args),
         lambda: calling_mocks(results),
-        lambda: clean_logs(results),
+        lambda: clean_logs(results, black_box=target is not None),
         *[lambda tag=tag: brain_cli.pass_k_criterion(summary, tag, args.repeat) for tag in args.require_pass_k],
     ]
     criteria = []
@@ -379,6 +399,9 @@ def main(phase: str, argv: list[str]) -> int:
         from .brain_cli import add_brain_arguments
 
         add_brain_arguments(parser)
+        from ..blackbox.cli_args import add_target_arguments
+
+        add_target_arguments(parser)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:

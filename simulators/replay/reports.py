@@ -49,7 +49,8 @@ def scenario_entry(result: ScenarioResult, seed: int | None = None) -> dict[str,
         "seed": effective_seed(result, seed),
         "failure": failure,
         "failures": failures,
-        "reason": reason_of(result),  # why it is skipped or expected to fail (xfail/xpass/skip)
+        "reason": result.not_runnable or reason_of(result),  # skip/xfail/xpass, or why not runnable
+        "not_observable": result.not_observable,  # black-box: what this target did not let be judged
     }
 
 
@@ -60,7 +61,10 @@ def aggregate_metrics(results: list[ScenarioResult]) -> dict[str, Any]:
                               "errors": sum(r.verdict == "error" for r in results),
                               "xfailed": sum(r.verdict == "xfail" for r in results),
                               "xpassed": sum(r.verdict == "xpass" for r in results),
-                              "skipped": sum(r.verdict == "skip" for r in results)}
+                              "skipped": sum(r.verdict == "skip" for r in results),
+                              "partial": sum(r.verdict == "partial" for r in results),
+                              "not_runnable": sum(r.verdict == "not_runnable" for r in results),
+                              "not_observable": sum(len(r.not_observable) for r in results)}
     for key in ("requests", "handed_off", "inbound", "duplicates_suppressed", "messages_sent",
                 "injection_flagged", "calls", "brain_rejected"):
         totals[key] = sum(int(r.observed.get(key, 0)) for r in results)
@@ -109,11 +113,18 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
     lines += ["| scenario | file | verdict | seed | time |", "|---|---|---|---|---|"]
     for r in results:
         shown = r.verdict if r.verdict not in OUTCOME_WORDS else f"{r.verdict}: {reason_of(r)}".replace("|", "\\|")
+        if r.not_runnable:
+            shown = f"not runnable: {r.not_runnable}".replace("|", "\\|")
+        elif r.not_observable:
+            shown += f" ({len(r.not_observable)} not observable)"
         lines.append(f"| {r.scenario.id} | {r.scenario.file} | {shown} | {effective_seed(r, report['seed'])} "
                      f"| {r.duration_s * 1000:.0f} ms |")
     lines.append("")
     m = report["metrics"]
-    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors; {seed_phrase(report['seed'])}.")
+    black_box = "".join(f", {m[k]} {k.replace('_', ' ')}" for k in ("partial", "not_runnable") if m.get(k))
+    lines.append(f"{m['passed']} passed, {m['failed']} failed, {m['errors']} errors{black_box}; "
+                 f"{seed_phrase(report['seed'])}.")
+    lines += not_observable_markdown(results)
     for r in results:
         if r.passed and r.verdict != "xfail":
             continue
@@ -128,6 +139,18 @@ def markdown(report: dict[str, Any], results: list[ScenarioResult]) -> str:
         for t in r.timeline:
             lines.append(f"- `{t['at']}` {t['request_id']}: {t['from'] or '(new)'} → {t['to']} ({t['reason']})")
     return "\n".join(lines) + "\n"
+
+
+def not_observable_markdown(results: list[ScenarioResult]) -> list[str]:
+    """Black-box runs: per scenario, what was not judged and why (never counted as passed)."""
+    shown = [r for r in results if r.not_observable]
+    if not shown:
+        return []
+    lines = ["", "## Not observable against this target", ""]
+    for r in shown:
+        lines.append(f"- **{r.scenario.id}**: " + "; ".join(
+            f"step {n['step']} `{n['key']}` ({n['reason']})" for n in r.not_observable))
+    return lines
 
 
 def junit(results: list[ScenarioResult], name: str) -> str:

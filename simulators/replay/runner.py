@@ -52,12 +52,17 @@ class ScenarioResult:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     log_lines: list[str] = field(default_factory=list)
     observed: dict[str, Any] = field(default_factory=dict)
+    # Black-box runs (docs/black-box.md): the checks this target did not let the harness judge
+    # ({step, line, key, reason}), and why a scenario could not run at all (verdict not_runnable).
+    not_observable: list[dict[str, Any]] = field(default_factory=list)
+    not_runnable: str | None = None
 
     @property
     def passed(self) -> bool:
         """Nothing to fix: passed, failed as expected (xfail), passed unexpectedly (xpass, reported
-        so the marker can go), or skipped with a reason."""
-        return self.verdict in ("pass", "xfail", "xpass", "skip")
+        so the marker can go), or skipped with a reason; black-box, passed in what could be observed
+        (partial) or not runnable against this target: never counted as passed in the metrics."""
+        return self.verdict in ("pass", "xfail", "xpass", "skip", "partial", "not_runnable")
 
 
 def build_world(scenario: Scenario, seed: int | None = None, ledger: str | None = None) -> SimWorld:

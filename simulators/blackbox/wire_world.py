@@ -1,0 +1,214 @@
+"""The world ``ScenarioPlay`` drives in a black-box run: the same calls as ``SimWorld``'s, made over
+HTTP to the hosted emulator (people's messages, redeliveries, WhatsApp faults) and to the target's
+probe (its clock, its brain); and what the checks read: the messages Meta accepted (the emulator's
+log) and, with the probe, the target's ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from concierge.ledger import Ledger
+
+from ..vendors import StaticDirectory
+from ..whatsapp import SentMessage
+from ..world import Delivered, WorldConfig
+
+SETTLE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class HarnessClock:
+    """The scenario's time as the harness holds it: virtual with a probe clock, else the wall's."""
+
+    start: float
+    virtual: bool
+    _now: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        self._now = self.start
+
+    def now(self) -> float:
+        return self._now if self.virtual else time.time()
+
+    def set(self, t: float) -> None:
+        self._now = t
+
+    def offset(self, t: float) -> str:
+        seconds = max(0, int(round(t - self.start)))
+        return f"+{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class WireWhatsApp:
+    """``world.whatsapp`` as the play and the checks use it."""
+
+    def __init__(self, world: WireWorld):
+        self.world = world
+        self.sent: list[SentMessage] = []
+        self._media: dict[str, tuple[bytes, str]] = {}
+
+    def put_media(self, data: bytes, mime: str) -> str:
+        token = f"upload-{len(self._media) + 1}"  # uploaded with the message it belongs to
+        self._media[token] = (data, mime)
+        return token
+
+    def inject_fault(self, target: str, *, status: int | None = None, kind: str | None = None, times: int = 1,
+                     retry_after: Any = None) -> None:
+        spec = {"target": target, "times": times, **({"status": status} if status is not None else {}),
+                **({"kind": kind} if kind is not None else {}),
+                **({"retry_after": retry_after} if retry_after is not None else {})}
+        try:
+            self.world.session.emulator.call("POST", "/sim/faults", json=spec)
+        except RuntimeError as exc:
+            raise ValueError(str(exc)) from None
+
+    def refresh(self) -> None:
+        self.sent = [SentMessage(
+            to=m["to"], type=m["type"], text=m["text"] or "", wamid=m["wamid"], at=m["at"],
+            buttons=tuple(tuple(b) for b in m["buttons"]), callback_data=m["callback_data"],
+            context_wamid=m["context_wamid"], rows=tuple(tuple(r) for r in m["rows"]), list_button=m["list_button"],
+        ) for m in self.world.session.emulator.sent()]
+
+
+class WireBrain:
+    """``world.brain``: scripted over the probe (capability ``brain``)."""
+
+    def __init__(self, world: WireWorld):
+        self.world = world
+        self.packs: list[dict[str, Any]] = []  # the target's context packs are not observable
+
+    def push(self, output: Any) -> None:
+        self.world.session.probe.brain(next=output)
+
+    def fail_next(self, kind: str, times: int = 1) -> None:
+        self.world.session.probe.brain(fault=kind, times=times)
+
+
+class WireWorld:
+    def __init__(self, session: Any, config: WorldConfig, clock: HarnessClock):
+        self.session = session
+        self.config = config
+        self.clock = clock
+        self.directory = StaticDirectory(config.vendors)
+        self.whatsapp = WireWhatsApp(self)
+        self.brain = WireBrain(self)
+        self.calls = None
+        self.delivered: list[Delivered] = []
+        self.inbound: list[dict[str, Any]] = []  # people's messages, each with how many sends preceded it
+        self.restarts = 0
+        self.ledger: Ledger | None = None
+        self.concierge = SimpleNamespace(ledger=None)
+
+    # --- what the play does ---------------------------------------------------------------------
+    def message_from(self, phone: str, *, kind: str = "text", text: str | None = None, button_id: str | None = None,
+                     button_title: str | None = None, reply_type: str = "button_reply", media_id: str | None = None,
+                     mime_type: str | None = None, caption: str | None = None, filename: str | None = None,
+                     context_wamid: str | None = None) -> Delivered:
+        emulator = self.session.emulator
+        self.inbound.append({"from": phone, "text": text or button_title or "", "sent_before": emulator.traffic()[1]})
+        spec: dict[str, Any] = {"from": phone}
+        if context_wamid:
+            spec["reply_to"] = context_wamid
+        if kind == "text":
+            spec["text"] = text
+        elif kind == "interactive":
+            spec["list" if reply_type == "list_reply" else "button"] = {"id": button_id, "title": button_title}
+        if kind in ("image", "document"):
+            data, mime = self.whatsapp._media[str(media_id)]
+            fields = {k: v for k, v in (("from", phone), ("caption", caption), ("filename", filename)) if v}
+            name = filename or ("photo.png" if mime == "image/png" else "file")
+            answer = emulator.call("POST", "/sim/messages?wait=30", data=fields, files={"file": (name, data, mime)})
+        else:
+            answer = emulator.call("POST", "/sim/messages?wait=30", json=spec)
+        # Accepted: the target answered 2xx (inbound_recorded_once then reads the ledger for it).
+        accepted = SimpleNamespace(accepted=answer["delivery"]["state"] == "delivered")
+        item = Delivered(b"", {}, answer["wamid"], accepted, self.clock.now())
+        self.delivered.append(item)
+        self.settle()
+        return item
+
+    def redeliver(self, item: Delivered) -> Delivered:
+        self.session.emulator.call("POST", "/sim/redeliver", json={"wamid": item.wamid})
+        self.settle()
+        return item
+
+    def advance(self, seconds: float) -> None:
+        """Every timer due by the new time fires at its own instant, the world settling after each,
+        as the in-process clock fires them; then the clock stands at the new time."""
+        probe = self.session.probe
+        target = self.clock.now() + seconds
+        while True:
+            due = probe.activity()["next_due"]
+            if due is None or due > target:
+                break
+            self._set_time(max(due, self.clock.now()))
+        self._set_time(target)
+
+    def _set_time(self, t: float) -> None:
+        self.clock.set(t)
+        self.session.probe.set_clock(t)
+        self.settle()
+
+    def recover(self, max_attempts: int = 50) -> int:
+        """A ``process`` fault: the target dies (SIGKILL) and its command starts again on the same
+        files; what it had not answered, the emulator delivers again."""
+        self.session.restart_target(self.clock.now())
+        self.restarts += 1
+        self.settle()
+        return 1
+
+    def crash_in_next_sends(self, when: str, times: int = 1) -> None:  # pragma: no cover - refused first
+        raise AssertionError("a crash inside a send is not runnable black-box (judging.not_runnable)")
+
+    # --- waiting for the target -------------------------------------------------------------------
+    def settle(self) -> None:
+        """Until the emulator has nothing on its way and the target nothing in hand. With the probe:
+        the emulator idle, then the target settled, then the emulator still idle with nothing sent
+        since (each a waiting request, not a poll). Without: nothing sent for ``--target-quiet``."""
+        emulator, probe = self.session.emulator, self.session.probe
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        quiet_since, last_count = time.monotonic(), -1
+        while time.monotonic() < deadline:
+            if probe is not None:
+                pending, count = emulator.traffic(idle_wait=SETTLE_TIMEOUT_S)
+                settled = pending == 0 and probe.activity(wait=SETTLE_TIMEOUT_S)["settled"]
+                if settled and emulator.traffic() == (0, count):
+                    return
+                continue
+            pending, count = emulator.traffic()
+            if count != last_count or pending:
+                last_count, quiet_since = count, time.monotonic()
+            elif time.monotonic() - quiet_since >= self.session.spec.quiet_s:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"the target did not settle within {SETTLE_TIMEOUT_S:g} s")
+
+    # --- what the checks read -----------------------------------------------------------------------
+    def observe(self) -> None:
+        self.whatsapp.refresh()
+        if self.session.has("ledger"):
+            if self.ledger is not None:
+                self.ledger.close()
+            self.ledger = ledger_copy(self.session.probe.ledger_tables())
+            self.concierge.ledger = self.ledger
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+
+
+def ledger_copy(tables: dict[str, list[dict[str, Any]]]) -> Ledger:
+    """The target's ledger rows in an in-memory ledger of the same schema, so that the very checks
+    and invariants of an in-process run read it."""
+    ledger = Ledger(":memory:")
+    known = {r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for name, rows in tables.items():
+        if name not in known or not rows:
+            continue
+        columns = list(rows[0])
+        sql = f'INSERT OR REPLACE INTO "{name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+        ledger.db.executemany(sql, [tuple(row.get(c) for c in columns) for row in rows])
+    return ledger
