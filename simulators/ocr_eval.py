@@ -361,6 +361,8 @@ def format_table(report: dict) -> str:
 
 def _when(policy: dict) -> str:
     return (f"< {policy['min_words']} words, mean confidence < {policy['min_mean_confidence']}"
+            + (f", not receipt-like at mean confidence < {policy['min_readable_confidence']}"
+               if policy.get("min_readable_confidence") else "")
             + (", no date" if policy["want_date"] else "") + (", no total" if policy["want_total"] else "")
             + (", total unconfirmed" if policy["want_total_confirmed"] else ""))
 
