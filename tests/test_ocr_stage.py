@@ -34,6 +34,9 @@ def test_a_failed_first_reading_is_read_again_and_the_raw_readings_are_cached(tm
     assert first.engines == ["tesseract", "rapidocr"] and "low_confidence" in first.problems
     general = analyse(first.page, None, LEX).general
     assert general["total"]["value"] == 168.95 and general["date"]["value"] == "06/08/2018"
+    # The reading not kept rides along, for the fields the kept one lacks (docs/ocr.md "Fifth round").
+    other = first.page.other_reading
+    assert other is not None and other.words and other.engine != first.page.engine
     assert stage.cache.misses == 2 and stage.cache.hits == 0
     again = stage.read_traced(image)
     assert stage.cache.hits == 2 and again.page == first.page and again.kept == first.kept
