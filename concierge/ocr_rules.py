@@ -76,6 +76,8 @@ _TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "amoun
 # payer" name the amount to pay without the word total (the strongest kinds above must be found).
 _TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)"
                          r"|payable|(?<![a-z])nett? (?:amount|amt)(?![a-z])|net [aà] payer")
+# A payment word right after an amount on a total's row starts the payment's own stretch.
+_PAYMENT_AFTER_AMOUNT = re.compile(r"(?<=\d)\s+(?:cash|change|tendered|paid|payment|tunai|kembalian|baki|card|visa)\b")
 _DUE_ALONE = re.compile(r"(?<![a-z])due(?![a-z])(?!\s*date)")
 # Lines that carry a total-like word but not the amount paid. "incl" outranks these (checked first).
 _TOTAL_SKIP = ("sub", "qty", "quantity", "items", "item", "tax", "gst", "vat", "tva", "discount",
@@ -797,6 +799,10 @@ def _total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
         # keyword is its own candidate, ranked by the words from one before it up to the next keyword.
         for i, hit in enumerate(hits):
             stop = hits[i + 1].start() if i + 1 < len(hits) else len(low)
+            # "Total RM 250.00 Cash RM 300.00 Change RM 50.00" on one row: the payment that follows
+            # the total's amount is not the total.
+            paid = _PAYMENT_AFTER_AMOUNT.search(low, hit.end(), stop)
+            stop = paid.start() if paid else stop
             before = re.search(r"(?:\S+\s+)?\S*$", low[: hit.start()])
             rank = _total_rank(low[before.start() if before else hit.start(): stop])
             amounts, where = _amounts_in(low[hit.end(): stop]), n

@@ -115,3 +115,18 @@ def test_a_prescription_read_with_low_confidence_is_never_read_again():
         ("KIMIRONKO HEALTH CENTRE", "PRESCRIPTION", "Rx", "1. Amoxicillin 500mg capsules #21")) for w in line.split()),
         "test")
     assert reading_problems(rx, LEX) == ()
+
+
+# --- a total and its payment on one row ---------------------------------------------------------
+
+def test_a_payment_on_the_total_row_is_not_the_total():
+    assert total_of("Qty 10 Total RM 250.00 Cash RM 300.00 Change RM 50.00")["value"] == 250
+    # "Total Paid" names the total: the payment word before any amount starts nothing.
+    assert total_of("GRAND TOTAL RM 2,450.00", "Total Paid 2,450.00")["value"] == 2450
+
+
+@settings(max_examples=200, deadline=None)
+@given(money, st.integers(0, 100000), st.sampled_from(["CASH", "Tendered", "Card", "Paid"]))
+def test_total_cash_and_change_on_one_row_give_the_total(total, change, word):
+    row = f"TOTAL {fmt(total)} {word} {fmt(total + change)} CHANGE {fmt(change)}"
+    assert round(float(total_of(row)["value"]) * 100) == total
