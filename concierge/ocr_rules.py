@@ -830,7 +830,7 @@ def _keyword_total(candidates):
     return max((c for c in kept if c[0] == best_rank), key=lambda c: (c[1], c[2]))
 
 
-def _after_rounding(lines, cents: int, line: int) -> tuple[int, int, str] | None:
+def _after_adjustment(lines, cents: int, line: int) -> tuple[int, int, str] | None:
     """The amount to pay when the pick is an amount before an adjustment printed below it: a rounding
     r (under one unit; pick + r or pick - r) or a discount d (pick - d), when that amount is printed
     below the adjustment. (cents, line, which adjustment) of the adjusted amount, or None."""
@@ -866,9 +866,9 @@ def _total(lines) -> Field | None:
         rank, amount, n, words = pick
         checked = Field(_money_value(_cents(amount)), _round(_mean_conf(words)), f"ocr:line {n + 1} (total, rank {rank})")
     line = int(re.search(r"line (\d+)", checked.provenance).group(1)) - 1 if "ocr:line" in checked.provenance else -1
-    rounded = _after_rounding(lines, _cents(float(checked.value)), line) if line >= 0 else None
-    if rounded is not None:
-        cents, n, kind = rounded
+    adjusted = _after_adjustment(lines, _cents(float(checked.value)), line) if line >= 0 else None
+    if adjusted is not None:
+        cents, n, kind = adjusted
         checked = Field(_money_value(cents), _round(_mean_conf(lines[n])),
                         f"ocr:line {n + 1} ({kind} total; before it {checked.provenance})")
     return _paid_instead(lines, checked) or checked

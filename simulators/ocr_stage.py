@@ -93,7 +93,9 @@ class OcrStage:
                 second_problems = reading_problems(second, self.lexicon, self.policy)
                 if better_reading(page, problems, second, second_problems):
                     reading.page, reading.kept = replace(second, other_reading=page), "rapidocr"
-                else:
+                elif "unreadable" not in problems:
+                    # Kept first, the second rides along for a receipt field the first lacks; a page
+                    # kept because the second did not read as a receipt gets nothing from it.
                     reading.page = replace(page, other_reading=second)
         # The engines' time as they took it (now, or when the cache was filled) plus the stage's own.
         reading.seconds = engine_s + (time.perf_counter() - t0 - inside)

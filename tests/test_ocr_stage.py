@@ -55,3 +55,13 @@ def test_without_the_second_engine_the_stage_is_tesseract_alone():
     stage = OcrStage(use_second=False, policy=ReadingPolicy(min_mean_confidence=1.01), lexicon=LEX)
     reading = stage.read_traced(RECEIPT.read_bytes())
     assert reading.engines == ["tesseract"] and reading.problems and stage.engine_info()["second_reading"] is None
+
+
+@needs_rapid
+def test_a_page_read_as_garbage_is_read_again_and_kept_unless_it_reads_as_a_receipt():
+    # A severely degraded product photo: Tesseract reads garbage (no money word, mean confidence ~0.2).
+    image = (RECEIPT.parents[1] / "images" / "product_severe_1.jpg").read_bytes()
+    reading = OcrStage(lexicon=LEX).read_traced(image)
+    assert reading.problems == ("unreadable",) and reading.engines == ["tesseract", "rapidocr"]
+    # RapidOCR's reading is no receipt either: Tesseract's page stands, with nothing riding along.
+    assert reading.kept == "tesseract" and reading.page.other_reading is None
