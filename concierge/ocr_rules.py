@@ -71,9 +71,13 @@ _TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "amoun
                "rounded total", "total rounded", "total incl", "total (incl", "incl. gst", "incl gst",
                "incl. vat", "incl vat", "inclusive", "balance due", "montant total", "total a payer",
                "total à payer", "net a payer", "net à payer", "jumlah besar", "jumlah bersih",
-               "jumlah keseluruhan", "igiteranyo cyose")
-# "DUE 25.15" alone is the amount due; "due date" is a date.
-_TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)")
+               "jumlah keseluruhan", "igiteranyo cyose", "net amount", "nett amount", "net amt", "nett amt")
+# "DUE 25.15" alone is the amount due; "due date" is a date. "Payable", "net(t) amount" and "net à
+# payer" name the amount to pay without the word total (the strongest kinds above must be found).
+_TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)"
+                         r"|payable|(?<![a-z])nett? (?:amount|amt)(?![a-z])|net [aà] payer")
+# A payment word right after an amount on a total's row starts the payment's own stretch.
+_PAYMENT_AFTER_AMOUNT = re.compile(r"(?<=\d)\s+(?:cash|change|tendered|paid|payment|tunai|kembalian|baki|card|visa)\b")
 _DUE_ALONE = re.compile(r"(?<![a-z])due(?![a-z])(?!\s*date)")
 # Lines that carry a total-like word but not the amount paid. "incl" outranks these (checked first).
 _TOTAL_SKIP = ("sub", "qty", "quantity", "items", "item", "tax", "gst", "vat", "tva", "discount",
@@ -795,6 +799,10 @@ def _total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
         # keyword is its own candidate, ranked by the words from one before it up to the next keyword.
         for i, hit in enumerate(hits):
             stop = hits[i + 1].start() if i + 1 < len(hits) else len(low)
+            # "Total RM 250.00 Cash RM 300.00 Change RM 50.00" on one row: the payment that follows
+            # the total's amount is not the total.
+            paid = _PAYMENT_AFTER_AMOUNT.search(low, hit.end(), stop)
+            stop = paid.start() if paid else stop
             before = re.search(r"(?:\S+\s+)?\S*$", low[: hit.start()])
             rank = _total_rank(low[before.start() if before else hit.start(): stop])
             amounts, where = _amounts_in(low[hit.end(): stop]), n
@@ -822,21 +830,25 @@ def _keyword_total(candidates):
     return max((c for c in kept if c[0] == best_rank), key=lambda c: (c[1], c[2]))
 
 
-def _after_rounding(lines, cents: int, line: int) -> tuple[int, int] | None:
-    """The rounded total when the pick is the amount before rounding: a rounding adjustment r
-    (under one unit) is printed below the pick, and pick + r or pick - r is printed below that.
-    (cents, line) of the rounded amount, or None."""
+def _after_adjustment(lines, cents: int, line: int) -> tuple[int, int, str] | None:
+    """The amount to pay when the pick is an amount before an adjustment printed below it: a rounding
+    r (under one unit; pick + r or pick - r) or a discount d (pick - d), when that amount is printed
+    below the adjustment. (cents, line, which adjustment) of the adjusted amount, or None."""
     texts = [_line_text(ws) for ws in lines]
-    adjustments = [(c, n) for c, n in receipt_amounts(texts).get("rounding", []) if 0 < c < 100 and n > line]
-    for r, at in adjustments:
+    found_roles = receipt_amounts(texts)
+    adjustments = [(c, n, "rounded", (1, -1)) for c, n in found_roles.get("rounding", []) if 0 < c < 100 and n > line]
+    # A discount is taken off: "Total Amount 265.00 / Discount 10.00 / Net Total 255.00".
+    adjustments += [(c, n, "after discount", (-1,)) for c, n in found_roles.get("discount", [])
+                    if 0 < c < cents and n > line]
+    for r, at, kind, signs in adjustments:
         found = {}
         for n in range(at, len(texts)):
             for amount in _amounts_in(texts[n].lower()):
                 value = _cents(amount)
-                if value in (cents + r, cents - r) and value not in found:
+                if value in {cents + s * r for s in signs} and value not in found:
                     found[value] = n
         if len(found) == 1:
-            return next(iter(found.items()))
+            return (*next(iter(found.items())), kind)
     return None
 
 
@@ -854,12 +866,17 @@ def _total(lines) -> Field | None:
         rank, amount, n, words = pick
         checked = Field(_money_value(_cents(amount)), _round(_mean_conf(words)), f"ocr:line {n + 1} (total, rank {rank})")
     line = int(re.search(r"line (\d+)", checked.provenance).group(1)) - 1 if "ocr:line" in checked.provenance else -1
-    rounded = _after_rounding(lines, _cents(float(checked.value)), line) if line >= 0 else None
-    if rounded is not None:
-        cents, n = rounded
+    adjusted = _after_adjustment(lines, _cents(float(checked.value)), line) if line >= 0 else None
+    if adjusted is not None:
+        cents, n, kind = adjusted
         checked = Field(_money_value(cents), _round(_mean_conf(lines[n])),
-                        f"ocr:line {n + 1} (rounded total; before rounding {checked.provenance})")
+                        f"ocr:line {n + 1} ({kind} total; before it {checked.provenance})")
     return _paid_instead(lines, checked) or checked
+
+
+def _confirmed(total: Field | None) -> bool:
+    """The receipt's own arithmetic supports this total (provenance says how)."""
+    return total is not None and ("confirmed by" in total.provenance or "arithmetic:" in total.provenance)
 
 
 # How far an unconfirmed total may lie from the amount paid and still be that amount misread (or
@@ -873,7 +890,7 @@ def _paid_instead(lines, total: Field) -> Field | None:
     cash rounding. Only when the receipt prints a change line, the payments give one value and no
     other relation near it disagrees; a total the arithmetic confirmed is never replaced. None to
     keep ``total``."""
-    if "confirmed by" in total.provenance or total.provenance.startswith("arithmetic"):
+    if _confirmed(total):
         return None
     texts = [_line_text(ws) for ws in lines]
     paid = {r.cents: r for r in receipt_relations(texts) if r.name == "tendered - change"}
@@ -914,10 +931,34 @@ def _invoice_lines(lines) -> list[dict]:
     return out
 
 
+def _from_other_reading(other: OcrPage, date: Field | None, total: Field | None) -> tuple[Field | None, Field | None]:
+    """Date and total with the other engine's reading of the same image filling what the kept one
+    lacks: a date it did not find, a total it did not find, or a total the receipt's arithmetic
+    confirms there but not in the kept reading. A field the kept reading has (confirmed, for a
+    total) is never replaced. Provenance names the other engine."""
+    if date is not None and _confirmed(total):
+        return date, total
+    lines = _lines(other)
+
+    def named(f: Field) -> Field:
+        return Field(f.value, f.confidence, f"other reading ({other.engine}): {f.provenance}")
+
+    if date is None:
+        found = _date(lines)
+        date = named(found) if found else None
+    if not _confirmed(total):
+        found = _total(lines)
+        if found is not None and (total is None or _confirmed(found)):
+            total = named(found)
+    return date, total
+
+
 def _general(page: OcrPage, lines, lexicon: DrugLexicon) -> dict:
     text = page.text
     general: dict = {}
     company, date, total = _company(lines), _date(lines), _total(lines)
+    if page.other_reading is not None:
+        date, total = _from_other_reading(page.other_reading, date, total)
     items = _invoice_lines(lines)
     if company:
         general["company"] = asdict(company)

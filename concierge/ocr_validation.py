@@ -29,6 +29,9 @@ class ReadingPolicy:
     want_total_confirmed: bool = True
     # Money words that make a page receipt-like; a prescription or product photo has no total to find.
     min_invoice_words: int = 1
+    # A page that is not receipt-like and whose mean word confidence is below this was not read at
+    # all (garbage); it is read again in case it is a receipt.
+    min_readable_confidence: float = 0.40
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,16 +45,20 @@ def is_receipt_like(page: OcrPage, policy: ReadingPolicy = DEFAULT_POLICY) -> bo
 
 
 def reading_problems(page: OcrPage, lexicon: DrugLexicon, policy: ReadingPolicy = DEFAULT_POLICY) -> tuple[str, ...]:
-    """Why this reading should be read again: ``empty_page``, ``low_confidence``, ``no_date``,
-    ``no_total``, ``total_unconfirmed``; empty when it is good enough."""
+    """Why this reading should be read again: ``empty_page``, ``unreadable``, ``low_confidence``,
+    ``no_date``, ``no_total``, ``total_unconfirmed``; empty when it is good enough."""
     if len(page.words) < policy.min_words:
         return ("empty_page",)
     analysis = analyse(page, None, lexicon)
     # Only receipts and invoices are read twice: on a prescription the second engine's text (spaces
     # dropped) reads drug lines worse, and what the client is asked must not depend on which engine
     # happened to be more confident (docs/ocr.md "Second reading").
-    if analysis.type != "general" or not is_receipt_like(page, policy):
+    if analysis.type != "general":
         return ()
+    if not is_receipt_like(page, policy):
+        # A page read as garbage (no money word, hardly a confident word) may be a receipt Tesseract
+        # could not read; the second reading is kept only if it is receipt-like (``better_reading``).
+        return ("unreadable",) if page.mean_confidence < policy.min_readable_confidence else ()
     problems = []
     if page.mean_confidence < policy.min_mean_confidence:
         problems.append("low_confidence")
@@ -73,5 +80,9 @@ def better_reading(first: OcrPage, first_problems: tuple[str, ...],
     never replaces a first one with words; on a tie the second (it was asked for because the
     first one failed)."""
     if "empty_page" in second_problems and "empty_page" not in first_problems:
+        return 0
+    # An unreadable page is replaced only by a reading that shows it is a receipt: what a product or
+    # prescription photo says stays Tesseract's (and the rules still ask the client about it).
+    if "unreadable" in first_problems and not is_receipt_like(second):
         return 0
     return 1 if len(second_problems) <= len(first_problems) else 0

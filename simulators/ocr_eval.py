@@ -296,6 +296,9 @@ def _evaluate_receipts(folder: Path, stage: OcrStage, lexicon: DrugLexicon) -> d
                  "preprocessing": reading.steps if reading else [],
                  "engines": reading.engines if reading else [], "kept": reading.kept if reading else None,
                  "first_reading_problems": list(reading.problems) if reading else ["ocr_failed"],
+                 # fields the kept reading lacked (or could not confirm) and the other engine's gave
+                 "from_other_reading": [k for k in RECEIPT_FIELDS if str((general.get(k) or {}).get(
+                     "provenance", "")).startswith("other reading")],
                  "seconds": round(reading.seconds, 3) if reading else None}
         if part_of(image.name):
             entry["part"] = part_of(image.name)
@@ -313,6 +316,8 @@ def _evaluate_receipts(folder: Path, stage: OcrStage, lexicon: DrugLexicon) -> d
               "rows": _receipt_rows(receipts), "receipts": receipts, "time_per_receipt": _timing(seconds),
               "second_readings": sum("rapidocr" in r["engines"] for r in receipts),
               "kept_second": sum(r["kept"] == "rapidocr" for r in receipts),
+              "fields_from_other_reading": {k: sum(k in r["from_other_reading"] for r in receipts)
+                                            for k in ("date", "total")},
               "cache": {"folder": str(stage.cache.folder) if stage.cache.folder else None,
                         "hits": stage.cache.hits, "misses": stage.cache.misses},
               "preprocessed": {step: sum(any(s.startswith(step) for s in r["preprocessing"]) for r in receipts)
@@ -325,7 +330,8 @@ def _evaluate_receipts(folder: Path, stage: OcrStage, lexicon: DrugLexicon) -> d
             report["parts"].append({
                 "part": name, "rows": _receipt_rows(mine),
                 "time_per_receipt": _timing([r["seconds"] for r in mine if r["seconds"] is not None]),
-                "second_readings": sum("rapidocr" in r["engines"] for r in mine)})
+                "second_readings": sum("rapidocr" in r["engines"] for r in mine),
+                "kept_second": sum(r["kept"] == "rapidocr" for r in mine)})
     levels = list(dict.fromkeys(r["level"] for r in receipts if "level" in r))
     if levels:
         report["levels"] = [{"level": lv, **{f"{row['field']}_accuracy": row["accuracy"] for row in
@@ -361,6 +367,8 @@ def format_table(report: dict) -> str:
 
 def _when(policy: dict) -> str:
     return (f"< {policy['min_words']} words, mean confidence < {policy['min_mean_confidence']}"
+            + (f", not receipt-like at mean confidence < {policy['min_readable_confidence']}"
+               if policy.get("min_readable_confidence") else "")
             + (", no date" if policy["want_date"] else "") + (", no total" if policy["want_total"] else "")
             + (", total unconfirmed" if policy["want_total_confirmed"] else ""))
 
@@ -368,7 +376,8 @@ def _when(policy: dict) -> str:
 def _time_line(report: dict) -> str:
     t = report["time_per_receipt"]
     return (f"time per receipt median {t['median_s']} s, mean {t['mean_s']} s, p90 {t['p90_s']} s; "
-            f"second reading on {report['second_readings']}")
+            f"second reading on {report['second_readings']}"
+            + (f" (kept on {report['kept_second']})" if "kept_second" in report else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(part))
     if report.get("time_per_receipt"):
         print(f"\nall receipts: {_time_line(report)}")
+    if report.get("fields_from_other_reading"):
+        print("from the reading not kept: " + ", ".join(f"{k} {v}" for k, v in report["fields_from_other_reading"].items()))
     if report.get("preprocessed"):
         print("preprocessed: " + ", ".join(f"{k} {v}/{len(report['receipts'])}" for k, v in report["preprocessed"].items()))
     if report.get("levels"):

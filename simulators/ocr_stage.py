@@ -10,7 +10,7 @@ two. Which engines and which thresholds are data (``engine_info()``), reported b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from concierge.drugs import DrugLexicon
 from concierge.errors import OcrFailed
@@ -92,7 +92,11 @@ class OcrStage:
                 reading.engines.append("rapidocr")
                 second_problems = reading_problems(second, self.lexicon, self.policy)
                 if better_reading(page, problems, second, second_problems):
-                    reading.page, reading.kept = second, "rapidocr"
+                    reading.page, reading.kept = replace(second, other_reading=page), "rapidocr"
+                elif "unreadable" not in problems:
+                    # Kept first, the second rides along for a receipt field the first lacks; a page
+                    # kept because the second did not read as a receipt gets nothing from it.
+                    reading.page = replace(page, other_reading=second)
         # The engines' time as they took it (now, or when the cache was filled) plus the stage's own.
         reading.seconds = engine_s + (time.perf_counter() - t0 - inside)
         return reading

@@ -34,6 +34,9 @@ def test_a_failed_first_reading_is_read_again_and_the_raw_readings_are_cached(tm
     assert first.engines == ["tesseract", "rapidocr"] and "low_confidence" in first.problems
     general = analyse(first.page, None, LEX).general
     assert general["total"]["value"] == 168.95 and general["date"]["value"] == "06/08/2018"
+    # The reading not kept rides along, for the fields the kept one lacks (docs/ocr.md "Fifth round").
+    other = first.page.other_reading
+    assert other is not None and other.words and other.engine != first.page.engine
     assert stage.cache.misses == 2 and stage.cache.hits == 0
     again = stage.read_traced(image)
     assert stage.cache.hits == 2 and again.page == first.page and again.kept == first.kept
@@ -52,3 +55,13 @@ def test_without_the_second_engine_the_stage_is_tesseract_alone():
     stage = OcrStage(use_second=False, policy=ReadingPolicy(min_mean_confidence=1.01), lexicon=LEX)
     reading = stage.read_traced(RECEIPT.read_bytes())
     assert reading.engines == ["tesseract"] and reading.problems and stage.engine_info()["second_reading"] is None
+
+
+@needs_rapid
+def test_a_page_read_as_garbage_is_read_again_and_kept_unless_it_reads_as_a_receipt():
+    # A severely degraded product photo: Tesseract reads garbage (no money word, mean confidence ~0.2).
+    image = (RECEIPT.parents[1] / "images" / "product_severe_1.jpg").read_bytes()
+    reading = OcrStage(lexicon=LEX).read_traced(image)
+    assert reading.problems == ("unreadable",) and reading.engines == ["tesseract", "rapidocr"]
+    # RapidOCR's reading is no receipt either: Tesseract's page stands, with nothing riding along.
+    assert reading.kept == "tesseract" and reading.page.other_reading is None
