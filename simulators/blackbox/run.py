@@ -30,6 +30,7 @@ from ..replay.invariants import Context
 from ..replay.model import Scenario, Step
 from ..replay.play_authoring import outcome_of
 from ..replay.runner import Failure, ScenarioPlay, ScenarioResult, _first_of, world_config
+from ..replay.seeding import seeded_client
 from .hosted_emulator import HostedEmulator
 from .judging import check_invariants, expectation_sources, not_runnable, wire_outreach
 from .probe_client import ProbeClient
@@ -140,7 +141,7 @@ class Session:
         self.emulator.reset(seed)
         if self.has("reset"):
             self.probe.reset({  # type: ignore[union-attr]
-                "now": DEFAULT_START, "flags": {k: str(v) for k, v in scenario.flags.items()},
+                "now": DEFAULT_START, "seed": seed, "flags": {k: str(v) for k, v in scenario.flags.items()},
                 "caps": dict(scenario.caps), "vendors": [_vendor_json(v) for v in scenario.vendors],
                 "clients": [{"phone": c.phone, "area": c.area, "language": c.language} for c in scenario.clients],
             })
@@ -205,6 +206,33 @@ class BlackBoxPlay(ScenarioPlay):
                         or step.line, k, m) for k, m in mismatches]
 
 
+    def _ocr_result(self, step: Step) -> None:
+        self.world.session.probe.ocr(reading=step.args["ocr_result"])
+
+    def _fault(self, step: Step) -> list[Failure]:
+        spec = step.args["fault"]
+        if spec["target"] != "ocr":
+            return super()._fault(step)
+        try:  # a kind the engine cannot have is the scenario's mistake, as in-process
+            self.world.session.probe.ocr(fault=spec.get("kind") or "error", times=int(spec.get("times", 1)))
+        except RuntimeError as exc:
+            return [Failure(step.index, step.line, "fault.kind", str(exc))]
+        return []
+
+    def seed(self) -> list[Failure]:
+        """`initial_state:` through the probe (capability ``seed``), as in-process: what could not be
+        seeded fails the scenario at its line."""
+        scenario = self.scenario
+        if not scenario.initial_state:
+            return []
+        client = seeded_client(scenario)
+        answer = self.world.session.probe.seed(initial_state=scenario.initial_state, vendors=self.vendors,
+                                               client={"phone": self.clients[client.id], "language": client.language})
+        self.last_client = client.id
+        self.world.settle()
+        return [Failure(0, scenario.initial_state_line, "initial_state", m) for m in answer["problems"]]
+
+
 def run_scenario_blackbox(session: Session, scenario: Scenario, seed: int | None = None) -> ScenarioResult:
     started = time.perf_counter()
     if scenario.skip:
@@ -217,7 +245,8 @@ def run_scenario_blackbox(session: Session, scenario: Scenario, seed: int | None
     try:
         world = session.begin(scenario, scenario.seed if seed is None else seed)
         play = BlackBoxPlay(scenario, world, not_observable)
-        failure = _play_steps(session, play, world, not_observable)
+        seeded = play.seed()
+        failure = seeded[0] if seeded else _play_steps(session, play, world, not_observable)
         verdict = "fail" if failure else ("partial" if not_observable else "pass")
         if verdict == "partial" and session.spec.require_probe:
             verdict = "fail"
