@@ -43,18 +43,28 @@ def not_runnable(scenario: Scenario, capabilities: frozenset[str], restartable: 
         if step.kind == "brain_next" and "brain" not in capabilities:
             return f"{where} brain_next: the target's brain cannot be scripted (probe capability 'brain')"
         if step.kind == "fault":
-            target, kind = step.args["fault"]["target"], step.args["fault"].get("kind")
+            target = step.args["fault"]["target"]
             if target == "call":
                 return f"{where} fault call: the call provider is inside the target"
             if target == "ocr" and "ocr" not in capabilities:
                 return f"{where} fault ocr: the target's OCR engine cannot be scripted (probe capability 'ocr')"
             if target == "brain" and "brain" not in capabilities:
                 return f"{where} fault brain: the target's brain cannot be scripted (probe capability 'brain')"
-            if target == "process" and kind != "restart":
-                return f"{where} fault process {kind}: a crash inside a send needs the in-process world"
             if target == "process" and not restartable:
                 return f"{where} fault process: the harness restarts only a target it started (--target-cmd)"
+    for step in scenario.steps:
+        if step.kind == "expect" and _expects_a_call(step.args["expect"]):
+            return (f"step {step.index} (line {step.line}) expect: a call placed, but the call provider is "
+                    "inside the target (the emulator emulates WhatsApp only)")
     return None
+
+
+def _expects_a_call(expect: dict[str, Any]) -> bool:
+    calls, audit = expect.get("calls"), expect.get("audit")
+    placed = isinstance(calls, dict) and isinstance(calls.get("count"), int) and calls["count"] >= 1
+    started = (isinstance(audit, dict) and audit.get("event") == "call.started"
+               and isinstance(audit.get("count", 1), int) and audit.get("count", 1) >= 1)
+    return placed or started
 
 
 def expectation_sources(key: str, value: Any, *, ledger: bool, clients: int) -> str | None:

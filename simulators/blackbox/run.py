@@ -14,6 +14,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -53,8 +54,12 @@ class Session:
         self.workdir = Path(tempfile.mkdtemp(prefix="concierge-blackbox-"))
         self.emulator = HostedEmulator(app_secret=spec.app_secret, verify_token=spec.verify_token,
                                        access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID,
-                                       now=lambda: self.clock.now())
+                                       now=lambda: self.clock.now(), crash=self._crash_target)
         self.process: TargetProcess | None = None
+        self.restarted = threading.Event()  # cleared while a target killed by a process fault restarts
+        self.restarted.set()
+        self.restart_failed: Exception | None = None
+        self.crashes = 0
         self.probe: ProbeClient | None = None
         self.capabilities: frozenset[str] = frozenset()
         self._scenario_env: dict[str, str] = {}
@@ -159,6 +164,25 @@ class Session:
         self._start_target(fresh=False, now=now if self.clock.virtual else None)
         if self.has("clock"):
             self.probe.set_clock(now)  # type: ignore[union-attr]
+
+    def _crash_target(self) -> None:
+        """A ``process`` fault, called by the emulator inside the target's send: SIGKILL, then the
+        command starts again on the same files at the harness's time, as a supervisor would restart
+        it (on another thread: the emulator must keep serving). ``WireWorld.settle`` waits for it."""
+        if self.process is None:
+            raise RuntimeError("a process fault needs a target the harness started (--target-cmd)")
+        self.restarted.clear()
+        self.process.kill()
+        threading.Thread(target=self._restart_after_crash, name="target-restart", daemon=True).start()
+
+    def _restart_after_crash(self) -> None:
+        try:
+            self.restart_target(self.clock.now())
+        except Exception as exc:  # the settle waiting for it reports it as the harness error it is
+            self.restart_failed = exc
+        finally:
+            self.crashes += 1
+            self.restarted.set()
 
     def target_log_lines(self) -> list[str] | None:
         if self.process is None:

@@ -28,13 +28,13 @@ DOUBLE_SCENARIO = Path(__file__).with_name("double_pharmacy.yaml")
 # One of each thing a black-box run must do: a happy path, a redelivered webhook, WhatsApp send
 # faults, client and vendor STOP, timers and ranking on the target's clock, a scripted brain,
 # a process killed and restarted, a check that is not observable (the context pack), a canned OCR
-# reading and a seeded request (probe revision 1.1).
+# reading and a seeded request (probe revision 1.1), a process killed inside a send by the emulator.
 SUBSET = [
     "happy/pharmacy_text_happy_path", "dedupe/client_redelivery", "dedupe/send_429_retry_after",
     "faults/whatsapp_send_500_on_shortlist", "stop/client_stop_cancel", "stop/vendor_stop_opt_out",
     "shortlist/ranking_by_score", "contracts/reject_ask_client",
     "restart/restart_while_waiting_keeps_the_clock", "authoring/message_checks",
-    "authoring/canned_ocr", "authoring/seeded_two_replies_in",
+    "authoring/canned_ocr", "authoring/seeded_two_replies_in", "restart/crash_before_the_shortlist_went_out",
 ]
 
 
@@ -71,6 +71,16 @@ def test_ocr_and_seeding_run_only_against_a_probe_that_offers_them(name, capabil
     assert not_runnable(scenario, full, restartable=True) is None
     why = not_runnable(scenario, full - {capability}, restartable=True)
     assert why is not None and f"probe capability '{capability}'" in why
+
+
+def test_a_crash_inside_a_send_runs_only_against_a_target_the_harness_restarts():
+    full = frozenset({"reset", "clock", "activity", "ledger", "brain", "ocr", "seed"})
+    crash = _scenarios(["restart/crash_before_the_shortlist_went_out"])[0]
+    assert not_runnable(crash, full, restartable=True) is None
+    assert "restarts only a target it started" in not_runnable(crash, full, restartable=False)
+    # this one crashes in sends too, but expects a call placed: the call provider is inside the target
+    call = _scenarios(["restart/crash_in_consent_prompt_and_the_call"])[0]
+    assert "a call placed, but the call provider is inside the target" in not_runnable(call, full, restartable=True)
 
 
 def test_a_failure_fails_alike_in_process_and_black_box(tmp_path):
