@@ -254,7 +254,12 @@ class BlackBoxPlay(ScenarioPlay):
                                                client={"phone": self.clients[client.id], "language": client.language})
         self.last_client = client.id
         self.world.settle()
-        return [Failure(0, scenario.initial_state_line, "initial_state", m) for m in answer["problems"]]
+        line = scenario.initial_state_line
+        refused = [Failure(0, line, "initial_state", m) for m in answer["problems"]]
+        self.world.observe()  # a seed the invariants refuse fails at the initial_state: line, as in-process
+        violations, _unseen = check_invariants(self.world, self.context, ledger=self.world.session.has("ledger"),
+                                               logs=self.world.session.target_log_lines() is not None)
+        return refused + [Failure(0, line, f"initial_state invariant {n}", m, invariant=n) for n, m in violations]
 
 
 def run_scenario_blackbox(session: Session, scenario: Scenario, seed: int | None = None) -> ScenarioResult:
@@ -268,6 +273,7 @@ def run_scenario_blackbox(session: Session, scenario: Scenario, seed: int | None
     world: WireWorld | None = None
     try:
         world = session.begin(scenario, scenario.seed if seed is None else seed)
+        world.unmasked_phone_lines = lambda: _unmasked(session.target_log_lines() or [])  # type: ignore[attr-defined]
         play = BlackBoxPlay(scenario, world, not_observable)
         seeded = play.seed()
         failure = seeded[0] if seeded else _play_steps(session, play, world, not_observable)
@@ -295,7 +301,6 @@ def _play_steps(session: Session, play: BlackBoxPlay, world: WireWorld,
                 not_observable: list[dict[str, Any]]) -> Failure | None:
     ctx = Context(client_phones=tuple(play.clients.values()))
     logs = session.target_log_lines() is not None
-    world.unmasked_phone_lines = lambda: _unmasked(session.target_log_lines() or [])  # type: ignore[attr-defined]
     noted: set[str] = set()
     world.observe()
     for step in play.scenario.steps:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,34 @@ def test_a_crash_inside_a_send_runs_only_against_a_target_the_harness_restarts()
     # this one crashes in sends too, but expects a call placed: the call provider is inside the target
     call = _scenarios(["restart/crash_in_consent_prompt_and_the_call"])[0]
     assert "a call placed, but the call provider is inside the target" in not_runnable(call, full, restartable=True)
+
+
+def test_a_seed_the_invariants_refuse_fails_alike_black_box(tmp_path):
+    """Seeded through the probe, a seed over the outreach cap fails at the initial_state: line with
+    the invariant's message, as in-process (tests/test_authoring.py)."""
+    path = tmp_path / "seed_over_cap.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        scenario: seed_over_cap
+        flags: {{FEATURE_AI_CONCIERGE: true}}
+        vendors: {ROOT / "fixtures/vendors/kigali.yaml"}
+        clients:
+          - {{id: alice, phone: "+250780000001", language: en, area: Kimironko}}
+        caps: {{max_vendors_per_request: 2}}
+        initial_state:
+          request:
+            state: awaiting_vendor_replies
+            requirements: {{item: Amoxicillin, category: pharmacy, place: Kimironko}}
+            outreach: [{{vendor: pharma_plus}}, {{vendor: kimironko_meds}}, {{vendor: remera_pharmacy}}]
+        steps:
+          - advance: 1m
+        """), "utf-8")
+    scenario = load_scenario(path)
+    ours = run_scenario(scenario)
+    theirs = run_blackbox([scenario], our_service(probe=True), announce=lambda _: None)[0]
+    assert ours.verdict == theirs.verdict == "fail", theirs.error
+    assert (theirs.failure.key, theirs.failure.line, theirs.failure.invariant) == (
+        ours.failure.key, ours.failure.line, "outreach_caps")
+    assert theirs.failure.message == ours.failure.message
 
 
 def test_a_failure_fails_alike_in_process_and_black_box(tmp_path):
