@@ -129,7 +129,9 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         return JSONResponse({"probe": "concierge-harness-probe", "version": PROBE_VERSION,
                              "capabilities": list(CAPABILITIES)})
 
-    scenario = {"seed": 0}  # the reset's seed: the OCR engine's garbage is drawn from it
+    # The last reset's seed (the OCR engine's garbage is drawn from it), kept across a restart.
+    saved = Path(_saved_path(config.db_path))
+    scenario = {"seed": json.loads(saved.read_text("utf-8")).get("seed", 0) if saved.exists() else 0}
 
     async def reset(request: Request) -> Response:
         body = await _body(request)
