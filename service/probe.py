@@ -1,4 +1,5 @@
-"""The harness probe (``--probe``): the HTTP contract of docs/probe.openapi.yaml, version 1.
+"""The harness probe (``--probe``): the HTTP contract of docs/probe.openapi.yaml, version 1 (its
+revision 1.1 added the capabilities ``ocr`` and ``seed``).
 
 A black-box harness (``concierge-sim run --target``) judges a concierge from the WhatsApp wire; a
 concierge that also serves this probe can be judged in full. It lets the harness
@@ -10,7 +11,11 @@ concierge that also serves this probe can be judged in full. It lets the harness
 - see whether the concierge has finished what it was given (``GET /probe/v1/activity``);
 - read the ledger, table by table (``GET /probe/v1/ledger``): requests, state changes, outreach,
   shortlists, audit events, the rows expectations and invariants are judged on;
-- script the brain's next outputs and faults (``POST /probe/v1/brain``).
+- script the brain's next outputs and faults (``POST /probe/v1/brain``);
+- script the OCR engine's next readings and faults (``POST /probe/v1/ocr``), as a scenario's
+  ``ocr_result:`` and ``fault: {target: ocr}`` do in-process;
+- seed a request already under way (``POST /probe/v1/seed``), a scenario's ``initial_state:``,
+  with the in-process runner's own seeding (``simulators.replay.seeding``).
 
 It exists only when the service is started with ``--probe``, and every route answers 401 without
 the ``X-Probe-Secret`` header equal to ``CONCIERGE_PROBE_SECRET``: a production service never
@@ -41,6 +46,9 @@ from concierge.flags import Flags
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from simulators.brains import RuleBrain, ScriptedBrain
+from simulators.faults import OCR_FAULT_KINDS, FaultyOcr, ocr_faults_on
+from simulators.replay.canned_ocr import CannedOcr, canned_ocr_on, canned_page
+from simulators.replay.seeding import seed_concierge
 from simulators.vendors import vendor_from_mapping
 
 from .config import ServiceConfig
@@ -51,7 +59,7 @@ from .worker import IDLE_WAKE_S, Worker
 PROBE_VERSION = 1
 SECRET_ENV = "CONCIERGE_PROBE_SECRET"
 SECRET_HEADER = "x-probe-secret"
-CAPABILITIES = ("reset", "clock", "activity", "ledger", "brain")
+CAPABILITIES = ("reset", "clock", "activity", "ledger", "brain", "ocr", "seed")
 BRAIN_FAULTS = ("timeout", "exception", "non_json", "wrong_shape")
 log = logging.getLogger("service.probe")
 
@@ -121,9 +129,14 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         return JSONResponse({"probe": "concierge-harness-probe", "version": PROBE_VERSION,
                              "capabilities": list(CAPABILITIES)})
 
+    # The last reset's seed (the OCR engine's garbage is drawn from it), kept across a restart.
+    saved = Path(_saved_path(config.db_path))
+    scenario = {"seed": json.loads(saved.read_text("utf-8")).get("seed", 0) if saved.exists() else 0}
+
     async def reset(request: Request) -> Response:
         body = await _body(request)
         now = _number(body, "now")
+        _whole(body, "seed", 0)
         build = _scenario_builder(config, vendors, body)
         app = request.app
         await anyio.to_thread.run_sync(app.state.worker.stop)
@@ -137,6 +150,7 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         await anyio.to_thread.run_sync(worker.ready.wait, 30.0)
         if not worker.ready.is_set():
             return JSONResponse({"error": worker.failed or "the concierge did not start"}, status_code=500)
+        scenario["seed"] = _whole(body, "seed", 0)
         log.info("probe: reset (clock at %s)", now)
         return JSONResponse(_activity(request))
 
@@ -183,6 +197,48 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         return JSONResponse({"outputs_pending": len(scripted.pending("output")),
                              "faults_pending": len(scripted.pending("fault"))})
 
+    async def ocr(request: Request) -> Response:
+        body = await _body(request)
+        if "reading" in body:
+            spec = body["reading"]
+            if not isinstance(spec, dict) or not isinstance(spec.get("text", spec.get("lines")), (str, list)):
+                raise ProbeInvalid("reading: expected an object with text (a string) or lines (a list)")
+            try:
+                page = canned_page(spec)
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise ProbeInvalid(f"reading: {type(exc).__name__}: {exc}") from None
+            script = lambda c: canned_ocr_on(c.ports).queue.append(page)  # noqa: E731
+        elif "fault" in body:
+            kind, times = body["fault"], _whole(body, "times", 1)
+            if kind not in OCR_FAULT_KINDS:
+                raise ProbeInvalid(f"fault: expected one of {', '.join(OCR_FAULT_KINDS)}, got {kind!r}")
+            if times < 1:
+                raise ProbeInvalid("times: expected a whole number >= 1")
+            script = lambda c: ocr_faults_on(c.ports, scenario["seed"]).inject(kind, times)  # noqa: E731
+        else:
+            raise ProbeInvalid("expected {\"reading\": <canned reading>} or {\"fault\": kind, \"times\": n}")
+        pending = await anyio.to_thread.run_sync(request.app.state.worker.call,
+                                                 lambda c: (script(c), _ocr_pending(c.ports.ocr))[1])
+        return JSONResponse(pending)
+
+    async def seed(request: Request) -> Response:
+        body = await _body(request)
+        state, client, vendor_phones = body.get("initial_state"), body.get("client"), body.get("vendors") or {}
+        if not isinstance(state, dict):
+            raise ProbeInvalid("initial_state: expected an object (a scenario's initial_state:)")
+        if not isinstance(client, dict) or not isinstance(client.get("phone"), str):
+            raise ProbeInvalid("client: expected {\"phone\": ..., \"language\": ...}")
+        if not isinstance(vendor_phones, dict):
+            raise ProbeInvalid("vendors: expected an object, vendor id to phone")
+        seeding = lambda c: seed_concierge(c, state, client["phone"], client.get("language"),  # noqa: E731
+                                           vendor_phones, clock.now())
+        try:
+            problems = await anyio.to_thread.run_sync(request.app.state.worker.call, seeding)
+        except (KeyError, TypeError, ValueError, LookupError) as exc:
+            raise ProbeInvalid(f"initial_state: cannot be seeded: {type(exc).__name__}: {exc}") from None
+        log.info("probe: seeded a request (%d problems)", len(problems))
+        return JSONResponse({"problems": problems, **_activity(request)})
+
     def _activity(request: Request) -> dict[str, Any]:
         worker = request.app.state.worker
         inbox, due, now = len(request.app.state.inbox), worker.scheduler.next_due(), clock.now()
@@ -197,7 +253,21 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         Route(f"{base}/activity", guarded(activity), methods=["GET"]),
         Route(f"{base}/ledger", guarded(ledger), methods=["GET"]),
         Route(f"{base}/brain", guarded(brain), methods=["POST"]),
+        Route(f"{base}/ocr", guarded(ocr), methods=["POST"]),
+        Route(f"{base}/seed", guarded(seed), methods=["POST"]),
     ]
+
+
+def _ocr_pending(engine: Any) -> dict[str, int]:
+    """The canned readings and faults still queued in front of the engine (wrappers in any order)."""
+    readings = faults = 0
+    while isinstance(engine, (CannedOcr, FaultyOcr)):
+        if isinstance(engine, CannedOcr):
+            readings += len(engine.queue)
+        else:
+            faults += len(engine.faults)
+        engine = engine.inner
+    return {"readings_pending": readings, "faults_pending": faults}
 
 
 def _saved_path(db_path: str) -> str:
@@ -278,6 +348,13 @@ async def _body(request: Request) -> dict[str, Any]:
         raise ProbeInvalid("body: not JSON") from None
     if not isinstance(value, dict):
         raise ProbeInvalid("body: expected a JSON object")
+    return value
+
+
+def _whole(body: dict[str, Any], key: str, default: int) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProbeInvalid(f"{key}: expected a whole number")
     return value
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 from concierge.engine import Concierge
 from concierge.ports import Timer
@@ -63,10 +66,20 @@ class Worker(threading.Thread):
         self.handled = 0
         self.busy = True  # False only while it waits with nothing to do (the harness probe's "settled")
         self.brain: object = None  # the concierge's brain, once built (the probe scripts it)
+        self._jobs: queue.SimpleQueue[tuple[Callable[[Concierge], Any], Future]] = queue.SimpleQueue()
 
     # --- called from other threads -------------------------------------------------------------
     def wake(self) -> None:
         self._wake.set()
+
+    def call(self, work: Callable[[Concierge], Any], timeout: float = 30.0) -> Any:
+        """``work(concierge)`` run on this thread between two units of work (the harness probe's
+        OCR script and seeding: the ledger's connection and the ports belong to the writer); its
+        result, or its exception raised here."""
+        done: Future = Future()
+        self._jobs.put((work, done))
+        self._wake.set()
+        return done.result(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping = True
@@ -91,6 +104,7 @@ class Worker(threading.Thread):
             while True:
                 self._wake.clear()
                 self.busy = True
+                self._run_jobs(concierge)
                 self._handle_inbox(concierge, inbox)
                 self._fire_due(concierge)
                 if self._stopping:
@@ -104,6 +118,17 @@ class Worker(threading.Thread):
             inbox.close()
             concierge.ledger.close()
             log.info("writer stopped after %d units of work", self.handled)
+
+    def _run_jobs(self, concierge: Concierge) -> None:
+        while True:
+            try:
+                work, done = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.set_result(work(concierge))
+            except Exception as exc:  # handed to the caller, which answers for it
+                done.set_exception(exc)
 
     def _handle_inbox(self, concierge: Concierge, inbox: Inbox) -> None:
         while not self._stopping:

@@ -70,7 +70,12 @@ class FaultyOcr:
 
 def ocr_faults(world: Any) -> FaultyOcr:
     """The world's OCR port, wrapped once in a ``FaultyOcr`` (installed on first use)."""
-    ports = world.concierge.ports
+    return ocr_faults_on(world.concierge.ports, world.config.seed)
+
+
+def ocr_faults_on(ports: Any, seed: int) -> FaultyOcr:
+    """A concierge's OCR port (``ports.ocr``), wrapped once in a ``FaultyOcr``: the in-process
+    world's, or the service's under the harness probe."""
     if not isinstance(ports.ocr, FaultyOcr):
-        ports.ocr = FaultyOcr(ports.ocr, seed=world.config.seed)
+        ports.ocr = FaultyOcr(ports.ocr, seed=seed)
     return ports.ocr

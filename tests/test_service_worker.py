@@ -36,3 +36,29 @@ def test_inbox_keeps_order_and_what_is_not_done_survives_a_reopen(tmp_path):
     assert [(body, sig) for _, body, sig in reopened.oldest()] == [(b"body1", "sig1"), (b"body2", "sig2")]
     assert len(reopened) == 2
     reopened.close()
+
+
+def test_work_handed_to_the_writer_runs_on_its_thread_and_answers(tmp_path):
+    """``Worker.call``: the harness probe's OCR script and seeding run on the writer thread (the
+    ledger's connection belongs to it); the result comes back, and so does an exception."""
+    import threading
+    from types import SimpleNamespace
+
+    import pytest
+
+    from service.worker import Worker
+
+    closed = []
+    concierge = SimpleNamespace(ports=SimpleNamespace(brain=None), ledger=SimpleNamespace(close=lambda: closed.append(1)))
+    worker = Worker(lambda _scheduler: concierge, str(tmp_path / "l.sqlite.inbox"),
+                    SimpleNamespace(now=lambda: 0.0, wall_seconds_until=lambda due: 1.0), resume=False)
+    worker.start()
+    try:
+        assert worker.ready.wait(10)
+        assert worker.call(lambda c: (c is concierge, threading.current_thread() is worker)) == (True, True)
+        with pytest.raises(KeyError, match="nobody"):
+            worker.call(lambda c: {}["nobody"])
+        assert worker.is_alive()  # a failed job does not stop the writer
+    finally:
+        worker.stop()
+    assert closed == [1]

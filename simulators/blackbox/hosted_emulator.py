@@ -26,7 +26,7 @@ RETRY_SCHEDULE = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8)
 
 class HostedEmulator:
     def __init__(self, *, app_secret: str, verify_token: str, access_token: str, phone_number_id: str,
-                 now: Callable[[], float], timeout_hang_s: float = 15.0):
+                 now: Callable[[], float], timeout_hang_s: float = 15.0, crash: Callable[[], None] | None = None):
         self.config = EmulatorConfig(
             app_secret=app_secret, verify_token=verify_token, access_token=access_token,
             phone_number_id=phone_number_id, retry_schedule=RETRY_SCHEDULE, delivery_timeout_s=10.0,
@@ -36,7 +36,7 @@ class HostedEmulator:
         self._sock = bind("127.0.0.1", 0)
         self.url = url_of(self._sock)
         self._server = uvicorn.Server(uvicorn.Config(
-            create_app(self.config, base_url=self.url, now=now), log_level="warning", access_log=False,
+            create_app(self.config, base_url=self.url, now=now, crash=crash), log_level="warning", access_log=False,
             lifespan="on", timeout_graceful_shutdown=1))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name="emulator", daemon=True)

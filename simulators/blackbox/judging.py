@@ -28,29 +28,43 @@ LOG_INVARIANTS = frozenset({"logs_masked"})
 
 def not_runnable(scenario: Scenario, capabilities: frozenset[str], restartable: bool) -> str | None:
     """Why this scenario cannot run against this target, or None."""
-    if scenario.initial_state:
-        return "initial_state: seeding a request needs the concierge's own methods (no probe capability for it)"
+    if scenario.initial_state and "seed" not in capabilities:
+        return "initial_state: seeding a request needs the concierge's own methods (probe capability 'seed')"
     if scenario.brain is not None:
         return "brain: an HTTP brain behind a cassette is wired into the in-process concierge"
     for step in scenario.steps:
         where = f"step {step.index} (line {step.line})"
-        if step.kind in ("ocr_result", "call_status", "call_event"):
-            return f"{where} {step.kind}: the call provider and the OCR engine are inside the target"
+        if step.kind == "ocr_result" and "ocr" not in capabilities:
+            return f"{where} ocr_result: the target's OCR engine cannot be scripted (probe capability 'ocr')"
+        if step.kind in ("call_status", "call_event"):
+            return f"{where} {step.kind}: the call provider is inside the target"
         if step.kind == "advance" and "clock" not in capabilities:
             return f"{where} advance: the target's clock cannot be moved (probe capability 'clock')"
         if step.kind == "brain_next" and "brain" not in capabilities:
             return f"{where} brain_next: the target's brain cannot be scripted (probe capability 'brain')"
         if step.kind == "fault":
-            target, kind = step.args["fault"]["target"], step.args["fault"].get("kind")
-            if target in ("ocr", "call"):
-                return f"{where} fault {target}: that service is inside the target"
+            target = step.args["fault"]["target"]
+            if target == "call":
+                return f"{where} fault call: the call provider is inside the target"
+            if target == "ocr" and "ocr" not in capabilities:
+                return f"{where} fault ocr: the target's OCR engine cannot be scripted (probe capability 'ocr')"
             if target == "brain" and "brain" not in capabilities:
                 return f"{where} fault brain: the target's brain cannot be scripted (probe capability 'brain')"
-            if target == "process" and kind != "restart":
-                return f"{where} fault process {kind}: a crash inside a send needs the in-process world"
             if target == "process" and not restartable:
                 return f"{where} fault process: the harness restarts only a target it started (--target-cmd)"
+    for step in scenario.steps:
+        if step.kind == "expect" and _expects_a_call(step.args["expect"]):
+            return (f"step {step.index} (line {step.line}) expect: a call placed, but the call provider is "
+                    "inside the target (the emulator emulates WhatsApp only)")
     return None
+
+
+def _expects_a_call(expect: dict[str, Any]) -> bool:
+    calls, audit = expect.get("calls"), expect.get("audit")
+    placed = isinstance(calls, dict) and isinstance(calls.get("count"), int) and calls["count"] >= 1
+    started = (isinstance(audit, dict) and audit.get("event") == "call.started"
+               and isinstance(audit.get("count", 1), int) and audit.get("count", 1) >= 1)
+    return placed or started
 
 
 def expectation_sources(key: str, value: Any, *, ledger: bool, clients: int) -> str | None:

@@ -23,7 +23,8 @@ class ProbeClient:
         self.capabilities: frozenset[str] = frozenset()
 
     def discover(self) -> frozenset[str]:
-        """The capabilities of a version-1 probe; empty when the target has none."""
+        """The capabilities of a version-1 probe; empty when the target has none. (Revision 1.1 added
+        ``ocr`` and ``seed``; a target without them keeps the scenarios needing them not runnable.)"""
         try:
             answer = self.http.get(BASE)
         except httpx.TransportError as exc:
@@ -60,6 +61,14 @@ class ProbeClient:
 
     def brain(self, **body: Any) -> dict[str, Any]:
         return self._call("POST", "/brain", json=body)
+
+    def ocr(self, **body: Any) -> dict[str, Any]:
+        """The OCR engine's next reading (``reading=``) or failures (``fault=``, ``times=``)."""
+        return self._call("POST", "/ocr", json=body)
+
+    def seed(self, **body: Any) -> dict[str, Any]:
+        """A request seeded as a scenario's ``initial_state:`` says; ``problems``: what could not be."""
+        return self._call("POST", "/seed", json=body)
 
     def close(self) -> None:
         self.http.close()

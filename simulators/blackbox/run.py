@@ -14,6 +14,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from ..replay.invariants import Context
 from ..replay.model import Scenario, Step
 from ..replay.play_authoring import outcome_of
 from ..replay.runner import Failure, ScenarioPlay, ScenarioResult, _first_of, world_config
+from ..replay.seeding import seeded_client
 from .hosted_emulator import HostedEmulator
 from .judging import check_invariants, expectation_sources, not_runnable, wire_outreach
 from .probe_client import ProbeClient
@@ -52,8 +54,12 @@ class Session:
         self.workdir = Path(tempfile.mkdtemp(prefix="concierge-blackbox-"))
         self.emulator = HostedEmulator(app_secret=spec.app_secret, verify_token=spec.verify_token,
                                        access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID,
-                                       now=lambda: self.clock.now())
+                                       now=lambda: self.clock.now(), crash=self._crash_target)
         self.process: TargetProcess | None = None
+        self.restarted = threading.Event()  # cleared while a target killed by a process fault restarts
+        self.restarted.set()
+        self.restart_failed: Exception | None = None
+        self.crashes = 0
         self.probe: ProbeClient | None = None
         self.capabilities: frozenset[str] = frozenset()
         self._scenario_env: dict[str, str] = {}
@@ -140,7 +146,7 @@ class Session:
         self.emulator.reset(seed)
         if self.has("reset"):
             self.probe.reset({  # type: ignore[union-attr]
-                "now": DEFAULT_START, "flags": {k: str(v) for k, v in scenario.flags.items()},
+                "now": DEFAULT_START, "seed": seed, "flags": {k: str(v) for k, v in scenario.flags.items()},
                 "caps": dict(scenario.caps), "vendors": [_vendor_json(v) for v in scenario.vendors],
                 "clients": [{"phone": c.phone, "area": c.area, "language": c.language} for c in scenario.clients],
             })
@@ -158,6 +164,25 @@ class Session:
         self._start_target(fresh=False, now=now if self.clock.virtual else None)
         if self.has("clock"):
             self.probe.set_clock(now)  # type: ignore[union-attr]
+
+    def _crash_target(self) -> None:
+        """A ``process`` fault, called by the emulator inside the target's send: SIGKILL, then the
+        command starts again on the same files at the harness's time, as a supervisor would restart
+        it (on another thread: the emulator must keep serving). ``WireWorld.settle`` waits for it."""
+        if self.process is None:
+            raise RuntimeError("a process fault needs a target the harness started (--target-cmd)")
+        self.restarted.clear()
+        self.process.kill()
+        threading.Thread(target=self._restart_after_crash, name="target-restart", daemon=True).start()
+
+    def _restart_after_crash(self) -> None:
+        try:
+            self.restart_target(self.clock.now())
+        except Exception as exc:  # the settle waiting for it reports it as the harness error it is
+            self.restart_failed = exc
+        finally:
+            self.crashes += 1
+            self.restarted.set()
 
     def target_log_lines(self) -> list[str] | None:
         if self.process is None:
@@ -205,6 +230,38 @@ class BlackBoxPlay(ScenarioPlay):
                         or step.line, k, m) for k, m in mismatches]
 
 
+    def _ocr_result(self, step: Step) -> None:
+        self.world.session.probe.ocr(reading=step.args["ocr_result"])
+
+    def _fault(self, step: Step) -> list[Failure]:
+        spec = step.args["fault"]
+        if spec["target"] != "ocr":
+            return super()._fault(step)
+        try:  # a kind the engine cannot have is the scenario's mistake, as in-process
+            self.world.session.probe.ocr(fault=spec.get("kind") or "error", times=int(spec.get("times", 1)))
+        except RuntimeError as exc:
+            return [Failure(step.index, step.line, "fault.kind", str(exc))]
+        return []
+
+    def seed(self) -> list[Failure]:
+        """`initial_state:` through the probe (capability ``seed``), as in-process: what could not be
+        seeded fails the scenario at its line."""
+        scenario = self.scenario
+        if not scenario.initial_state:
+            return []
+        client = seeded_client(scenario)
+        answer = self.world.session.probe.seed(initial_state=scenario.initial_state, vendors=self.vendors,
+                                               client={"phone": self.clients[client.id], "language": client.language})
+        self.last_client = client.id
+        self.world.settle()
+        line = scenario.initial_state_line
+        refused = [Failure(0, line, "initial_state", m) for m in answer["problems"]]
+        self.world.observe()  # a seed the invariants refuse fails at the initial_state: line, as in-process
+        violations, _unseen = check_invariants(self.world, self.context, ledger=self.world.session.has("ledger"),
+                                               logs=self.world.session.target_log_lines() is not None)
+        return refused + [Failure(0, line, f"initial_state invariant {n}", m, invariant=n) for n, m in violations]
+
+
 def run_scenario_blackbox(session: Session, scenario: Scenario, seed: int | None = None) -> ScenarioResult:
     started = time.perf_counter()
     if scenario.skip:
@@ -216,8 +273,10 @@ def run_scenario_blackbox(session: Session, scenario: Scenario, seed: int | None
     world: WireWorld | None = None
     try:
         world = session.begin(scenario, scenario.seed if seed is None else seed)
+        world.unmasked_phone_lines = lambda: _unmasked(session.target_log_lines() or [])  # type: ignore[attr-defined]
         play = BlackBoxPlay(scenario, world, not_observable)
-        failure = _play_steps(session, play, world, not_observable)
+        seeded = play.seed()
+        failure = seeded[0] if seeded else _play_steps(session, play, world, not_observable)
         verdict = "fail" if failure else ("partial" if not_observable else "pass")
         if verdict == "partial" and session.spec.require_probe:
             verdict = "fail"
@@ -242,7 +301,6 @@ def _play_steps(session: Session, play: BlackBoxPlay, world: WireWorld,
                 not_observable: list[dict[str, Any]]) -> Failure | None:
     ctx = Context(client_phones=tuple(play.clients.values()))
     logs = session.target_log_lines() is not None
-    world.unmasked_phone_lines = lambda: _unmasked(session.target_log_lines() or [])  # type: ignore[attr-defined]
     noted: set[str] = set()
     world.observe()
     for step in play.scenario.steps:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
+
 from concierge.ledger import Ledger
 
 from ..vendors import StaticDirectory
@@ -99,6 +101,7 @@ class WireWorld:
         self.delivered: list[Delivered] = []
         self.inbound: list[dict[str, Any]] = []  # people's messages, each with how many sends preceded it
         self.restarts = 0
+        self._crashes_seen = session.crashes
         self.ledger: Ledger | None = None
         self.concierge = SimpleNamespace(ledger=None)
 
@@ -160,8 +163,13 @@ class WireWorld:
         self.settle()
         return 1
 
-    def crash_in_next_sends(self, when: str, times: int = 1) -> None:  # pragma: no cover - refused first
-        raise AssertionError("a crash inside a send is not runnable black-box (judging.not_runnable)")
+    def crash_in_next_sends(self, when: str, times: int = 1) -> None:
+        """A ``process`` fault on the wire: the emulator kills the target inside its next ``times``
+        sends of a text or buttons, ``before`` recording the message or ``after``; the session
+        restarts it, and what it had not answered or not handled comes again (Meta's redelivery,
+        the target's own inbox)."""
+        self.session.emulator.call("POST", "/sim/faults",
+                                   json={"target": "process", "kind": f"crash_{when}_send", "times": times})
 
     # --- waiting for the target -------------------------------------------------------------------
     def settle(self) -> None:
@@ -173,10 +181,15 @@ class WireWorld:
         quiet_since, last_count = time.monotonic(), -1
         while time.monotonic() < deadline:
             if probe is not None:
-                pending, count = emulator.traffic(idle_wait=SETTLE_TIMEOUT_S)
-                settled = pending == 0 and probe.activity(wait=SETTLE_TIMEOUT_S)["settled"]
-                if settled and emulator.traffic() == (0, count):
-                    return
+                try:
+                    self._after_a_crash()
+                    pending, count = emulator.traffic(idle_wait=SETTLE_TIMEOUT_S)
+                    settled = pending == 0 and probe.activity(wait=SETTLE_TIMEOUT_S)["settled"]
+                    if settled and self._after_a_crash() and emulator.traffic() == (0, count):
+                        return
+                except httpx.TransportError:  # the target was killed under the request: it restarts
+                    if self.session.restarted.is_set() and self.session.crashes == self._crashes_seen:
+                        raise  # no process fault went off: the target died of its own
                 continue
             pending, count = emulator.traffic()
             if count != last_count or pending:
@@ -185,6 +198,19 @@ class WireWorld:
                 return
             time.sleep(0.02)
         raise RuntimeError(f"the target did not settle within {SETTLE_TIMEOUT_S:g} s")
+
+    def _after_a_crash(self) -> bool:
+        """True at once when no process fault went off; else waits for the restart, counts it and
+        returns False (the world must settle again)."""
+        if self.session.restarted.is_set() and self.session.crashes == self._crashes_seen:
+            return True
+        if not self.session.restarted.wait(SETTLE_TIMEOUT_S):
+            raise RuntimeError(f"the target killed by a process fault did not restart within {SETTLE_TIMEOUT_S:g} s")
+        if self.session.restart_failed is not None:
+            raise RuntimeError(f"the target killed by a process fault did not restart: {self.session.restart_failed}")
+        self.restarts += self.session.crashes - self._crashes_seen
+        self._crashes_seen = self.session.crashes
+        return False
 
     # --- what the checks read -----------------------------------------------------------------------
     def observe(self) -> None:

@@ -33,8 +33,10 @@ MAX_WAIT_S = 60.0
 class Emulator:
     """The served world's state: the fake, its deliveries, its people and their faults."""
 
-    def __init__(self, config: EmulatorConfig, base_url: str, now: Callable[[], float]):
+    def __init__(self, config: EmulatorConfig, base_url: str, now: Callable[[], float],
+                 crash: Callable[[], None] | None = None):
         self.config, self.base_url, self.now = config, base_url, now
+        self.crash = crash
         self.deliveries = Deliveries(
             webhook_url=config.webhook_url, retry_schedule=config.retry_schedule,
             timeout_s=config.delivery_timeout_s, concurrency=config.concurrency, now=now,
@@ -53,13 +55,15 @@ class Emulator:
         self.deliveries.all.clear()
         self.deliveries.faults.clear()
         self.people = People(self.fake, self.deliveries, statuses=self.config.statuses, now=self.now)
-        self.faults = Faults(self.fake, self.deliveries, self.people, self.config.timeout_hang_s)
+        self.faults = Faults(self.fake, self.deliveries, self.people, self.config.timeout_hang_s,
+                             can_crash=self.crash is not None)
 
 
 def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081",
-               now: Callable[[], float] = time.time) -> Starlette:
-    """The app; ``base_url`` is where it is served (media objects point their downloads there)."""
-    emulator = Emulator(config, base_url, now)
+               now: Callable[[], float] = time.time, crash: Callable[[], None] | None = None) -> Starlette:
+    """The app; ``base_url`` is where it is served (media objects point their downloads there);
+    ``crash`` kills the business's process (a ``process`` fault; without it, refused)."""
+    emulator = Emulator(config, base_url, now, crash)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -70,8 +74,14 @@ def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081
             await emulator.deliveries.stop()
 
     async def graph(request: Request) -> Response:
+        crash = emulator.faults.crash_for(request.method, request.url.path, await request.body())
+        if crash == "crash_before_send":  # dies before Meta got the message: nothing is recorded
+            await run_in_threadpool(emulator.crash)  # type: ignore[arg-type]
+            return _error("the business's process was killed (simulated)", 500)
         answer = await forward(request, emulator.fake, emulator.faults.hang_s)
         emulator.people.after_graph_call()  # also after a timeout: the message may have been accepted
+        if crash == "crash_after_send":  # Meta accepted it; the process dies before it hears so
+            await run_in_threadpool(emulator.crash)  # type: ignore[arg-type]
         return await hang(answer.seconds) if isinstance(answer, Hang) else answer
 
     async def health(request: Request) -> Response:

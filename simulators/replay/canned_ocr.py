@@ -54,7 +54,12 @@ class CannedOcr:
 
 def canned_ocr(world: Any) -> CannedOcr:
     """The world's canned OCR port, wrapped around its current engine on first use."""
-    ports = world.concierge.ports
+    return canned_ocr_on(world.concierge.ports)
+
+
+def canned_ocr_on(ports: Any) -> CannedOcr:
+    """A concierge's OCR port (``ports.ocr``) with a queue of canned readings in front, installed
+    on first use: the in-process world's, or the service's under the harness probe."""
     if not isinstance(ports.ocr, CannedOcr):
         ports.ocr = CannedOcr(ports.ocr)
     return ports.ocr

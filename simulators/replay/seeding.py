@@ -29,16 +29,30 @@ S = RequestState
 def apply_seed(world: Any, scenario: Scenario, clients: dict[str, str], vendors: dict[str, str]) -> list[str]:
     """Seed the world; returns what could not be seeded as the scenario says (empty when all was)."""
     seed = scenario.initial_state or {}
-    c, ledger, now = world.concierge, world.ledger, world.clock.now()
-    client_id = seed.get("client") or scenario.clients[0].id
-    phone = clients[client_id]
-    spec = next(s for s in scenario.clients if s.id == client_id)
+    spec = seeded_client(scenario)
+    problems = seed_concierge(world.concierge, seed, clients[spec.id], spec.language, vendors, world.clock.now())
+    world._pump()  # the delivery receipts of anything the seed sent (a delivered shortlist)
+    return problems
+
+
+def seeded_client(scenario: Scenario) -> Any:
+    """The client whose request `initial_state:` seeds: its `client:`, else the first client."""
+    client_id = (scenario.initial_state or {}).get("client") or scenario.clients[0].id
+    return next(s for s in scenario.clients if s.id == client_id)
+
+
+def seed_concierge(c: Any, seed: dict[str, Any], phone: str, language: str | None,
+                   vendors: dict[str, str], now: float) -> list[str]:
+    """Write `initial_state:` (``seed``) for the client on ``phone`` into a concierge's ledger, at
+    ``now``: the in-process world's, or the service's through the harness probe (``POST /seed``).
+    ``vendors``: vendor id to phone. Returns what could not be seeded (empty when all was)."""
+    ledger = c.ledger
     request = seed.get("request")
     problems: list[str] = []
     with ledger.unit_of_work():
         rid = None
         if request is not None:
-            rid = c._open_request(phone, request.get("language") or spec.language or "en", now).id
+            rid = c._open_request(phone, request.get("language") or language or "en", now).id
             c.update(rid, now, requirements=dict(request.get("requirements") or {}))
         for turn in seed.get("conversation") or []:
             direction = "in" if turn["from"] == "client" else "out"
@@ -58,7 +72,6 @@ def apply_seed(world: Any, scenario: Scenario, clients: dict[str, str], vendors:
             if got != state:
                 problems.append(f"the concierge could not reach {state} from this seed (it is in {got}); "
                                 "e.g. a shortlist of replies it refuses to rank, such as a flagged reply")
-    world._pump()  # the delivery receipts of anything the seed sent (a delivered shortlist)
     return problems
 
 

@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from simulators.blackbox.compare import compare
-from simulators.blackbox.judging import LOG_INVARIANTS, WIRE_INVARIANTS
+from simulators.blackbox.judging import LOG_INVARIANTS, WIRE_INVARIANTS, not_runnable
 from simulators.blackbox.run import run_blackbox
 from simulators.replay.invariants import INVARIANTS
 from simulators.replay.loader import load_scenario
@@ -27,12 +28,14 @@ from .targets import ROOT, careless_double, our_service
 DOUBLE_SCENARIO = Path(__file__).with_name("double_pharmacy.yaml")
 # One of each thing a black-box run must do: a happy path, a redelivered webhook, WhatsApp send
 # faults, client and vendor STOP, timers and ranking on the target's clock, a scripted brain,
-# a process killed and restarted, and a check that is not observable (the context pack).
+# a process killed and restarted, a check that is not observable (the context pack), a canned OCR
+# reading and a seeded request (probe revision 1.1), a process killed inside a send by the emulator.
 SUBSET = [
     "happy/pharmacy_text_happy_path", "dedupe/client_redelivery", "dedupe/send_429_retry_after",
     "faults/whatsapp_send_500_on_shortlist", "stop/client_stop_cancel", "stop/vendor_stop_opt_out",
     "shortlist/ranking_by_score", "contracts/reject_ask_client",
     "restart/restart_while_waiting_keeps_the_clock", "authoring/message_checks",
+    "authoring/canned_ocr", "authoring/seeded_two_replies_in", "restart/crash_before_the_shortlist_went_out",
 ]
 
 
@@ -56,6 +59,57 @@ def test_subset_black_box_gives_the_in_process_verdicts(tmp_path):
                                 "not observable: expect.context_pack"]
     verdicts = {s["id"]: s["verdict"] for s in black_box["scenarios"]}
     assert list(verdicts.values()).count("pass") == len(SUBSET) - 1
+
+
+@pytest.mark.parametrize(("name", "capability"), [
+    ("authoring/canned_ocr", "ocr"), ("faults/ocr_garbage", "ocr"), ("authoring/seeded_still_waiting", "seed"),
+])
+def test_ocr_and_seeding_run_only_against_a_probe_that_offers_them(name, capability):
+    """A revision-1.0 probe (no ``ocr``/``seed``) keeps these scenarios not runnable, naming what is
+    missing; with the capability they run (the subset above proves they give the in-process verdict)."""
+    scenario = _scenarios([name])[0]
+    full = frozenset({"reset", "clock", "activity", "ledger", "brain", "ocr", "seed"})
+    assert not_runnable(scenario, full, restartable=True) is None
+    why = not_runnable(scenario, full - {capability}, restartable=True)
+    assert why is not None and f"probe capability '{capability}'" in why
+
+
+def test_a_crash_inside_a_send_runs_only_against_a_target_the_harness_restarts():
+    full = frozenset({"reset", "clock", "activity", "ledger", "brain", "ocr", "seed"})
+    crash = _scenarios(["restart/crash_before_the_shortlist_went_out"])[0]
+    assert not_runnable(crash, full, restartable=True) is None
+    assert "restarts only a target it started" in not_runnable(crash, full, restartable=False)
+    # this one crashes in sends too, but expects a call placed: the call provider is inside the target
+    call = _scenarios(["restart/crash_in_consent_prompt_and_the_call"])[0]
+    assert "a call placed, but the call provider is inside the target" in not_runnable(call, full, restartable=True)
+
+
+def test_a_seed_the_invariants_refuse_fails_alike_black_box(tmp_path):
+    """Seeded through the probe, a seed over the outreach cap fails at the initial_state: line with
+    the invariant's message, as in-process (tests/test_authoring.py)."""
+    path = tmp_path / "seed_over_cap.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        scenario: seed_over_cap
+        flags: {{FEATURE_AI_CONCIERGE: true}}
+        vendors: {ROOT / "fixtures/vendors/kigali.yaml"}
+        clients:
+          - {{id: alice, phone: "+250780000001", language: en, area: Kimironko}}
+        caps: {{max_vendors_per_request: 2}}
+        initial_state:
+          request:
+            state: awaiting_vendor_replies
+            requirements: {{item: Amoxicillin, category: pharmacy, place: Kimironko}}
+            outreach: [{{vendor: pharma_plus}}, {{vendor: kimironko_meds}}, {{vendor: remera_pharmacy}}]
+        steps:
+          - advance: 1m
+        """), "utf-8")
+    scenario = load_scenario(path)
+    ours = run_scenario(scenario)
+    theirs = run_blackbox([scenario], our_service(probe=True), announce=lambda _: None)[0]
+    assert ours.verdict == theirs.verdict == "fail", theirs.error
+    assert (theirs.failure.key, theirs.failure.line, theirs.failure.invariant) == (
+        ours.failure.key, ours.failure.line, "outreach_caps")
+    assert theirs.failure.message == ours.failure.message
 
 
 def test_a_failure_fails_alike_in_process_and_black_box(tmp_path):

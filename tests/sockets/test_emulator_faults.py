@@ -117,6 +117,8 @@ def test_a_bad_fault_is_refused_with_the_key_named(emu):
         json.dumps({"target": "webhook", "kind": "drop"}): "kind must be one of delay, duplicate",
         json.dumps({"target": "webhook", "kind": "delay", "sconds": 1}): "unknown key 'sconds'",
         json.dumps({"target": "whatsapp_send", "status": 500, "times": 0}): "times: must be >= 1",
+        # only a harness that started the business's process can kill it (simulators/blackbox)
+        json.dumps({"target": "process", "kind": "crash_before_send"}): "cannot kill the business's process",
         "not json": "body: not JSON",
     }
     for body, words in cases.items():

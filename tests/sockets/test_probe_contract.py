@@ -55,13 +55,13 @@ def service_signed_message(service) -> httpx.Response:
 
 def test_the_document_is_valid_openapi_3_1():
     validate(DOC)
-    assert DOC["info"]["version"] == "1"
+    assert DOC["info"]["version"] == "1.1"  # revision 1.1 only added (ocr, seed): still /probe/v1
 
 
 def test_every_answer_matches_the_contract(probed):
     service, http = probed
     described = check(http.get("/probe/v1"), "/probe/v1")
-    assert described["capabilities"] == ["reset", "clock", "activity", "ledger", "brain"]
+    assert described["capabilities"] == ["reset", "clock", "activity", "ledger", "brain", "ocr", "seed"]
     reset = {"now": START, "flags": {"FEATURE_AI_CONCIERGE": "true"}, "caps": {"batch_size_max": 3},
              "vendors": [{"id": "pharma_plus", "name": "Pharma Plus", "phone": "+250788000101",
                           "categories": ["pharmacy"], "area": "Kimironko"}],
@@ -89,12 +89,49 @@ def test_every_answer_matches_the_contract(probed):
     assert scripted == {"outputs_pending": 1, "faults_pending": 0}
     check(http.post("/probe/v1/brain", json={"fault": "sideways"}), "/probe/v1/brain", "post")  # 400
     check(http.post("/probe/v1/reset", json={"flags": {}}), "/probe/v1/reset", "post")  # 400: no now
+    check(http.post("/probe/v1/reset", json={"now": START, "seed": "7"}), "/probe/v1/reset", "post")  # 400
+
+
+def test_ocr_and_seed_answer_as_the_contract_says(probed):
+    _, http = probed
+    reset = {"now": START, "seed": 55, "flags": {"FEATURE_AI_CONCIERGE": "true", "FEATURE_AI_CONCIERGE_OCR": "true"},
+             "vendors": [{"id": "pharma_plus", "name": "Pharma Plus", "phone": "+250788000101",
+                          "categories": ["pharmacy"], "area": "Kimironko"}]}
+    check(http.post("/probe/v1/reset", json=reset), "/probe/v1/reset", "post")
+    reading = {"text": "Rx\nAmoxicillin 500mg", "confidence": 0.9, "fields": {"drug_name": {"value": "Amoxicillin",
+                                                                                         "confidence": 0.5}}}
+    assert check(http.post("/probe/v1/ocr", json={"reading": reading}), "/probe/v1/ocr", "post") == {
+        "readings_pending": 1, "faults_pending": 0}
+    assert check(http.post("/probe/v1/ocr", json={"fault": "garbage", "times": 2}), "/probe/v1/ocr", "post") == {
+        "readings_pending": 1, "faults_pending": 2}
+    for bad in ({"fault": "sideways"}, {"fault": "error", "times": 0}, {"reading": {"confidence": 0.5}}, {}):
+        answer = http.post("/probe/v1/ocr", json=bad)
+        assert answer.status_code == 400, bad
+        check(answer, "/probe/v1/ocr", "post")
+    seed = {"request": {"state": "awaiting_vendor_replies",
+                        "requirements": {"item": "Amoxicillin 500mg", "category": "pharmacy", "place": "Kimironko"},
+                        "outreach": [{"vendor": "pharma_plus"}]}}
+    seeded = check(http.post("/probe/v1/seed", json={"initial_state": seed, "vendors": {"pharma_plus": "+250788000101"},
+                                                     "client": {"phone": "+250780000001", "language": "en"}}),
+                   "/probe/v1/seed", "post")
+    assert seeded["problems"] == [] and seeded["next_due"] is not None  # the request's timers are armed
+    tables = http.get("/probe/v1/ledger").json()["tables"]
+    assert [r["state"] for r in tables["requests"]] == ["awaiting_vendor_replies"]
+    assert [(r["vendor_id"], r["status"]) for r in tables["outreach"]] == [("pharma_plus", "sent")]
+    for bad in ({"initial_state": seed}, {"initial_state": "x", "client": {"phone": "+250780000001"}},
+                {"initial_state": {"request": {"state": "awaiting_vendor_replies", "requirements": {"item": "x"},
+                                               "replies": [{"vendor": "nobody", "text": "yes"}]}},
+                 "client": {"phone": "+250780000002"}}):
+        answer = http.post("/probe/v1/seed", json=bad)
+        assert answer.status_code == 400, bad
+        check(answer, "/probe/v1/seed", "post")
 
 
 def test_without_its_secret_the_probe_refuses_everything(probed):
     service, _ = probed
     for method, path in [("GET", "/probe/v1"), ("POST", "/probe/v1/reset"), ("POST", "/probe/v1/clock"),
-                         ("GET", "/probe/v1/activity"), ("GET", "/probe/v1/ledger"), ("POST", "/probe/v1/brain")]:
+                         ("GET", "/probe/v1/activity"), ("GET", "/probe/v1/ledger"), ("POST", "/probe/v1/brain"),
+                         ("POST", "/probe/v1/ocr"), ("POST", "/probe/v1/seed")]:
         for headers in ({}, {"X-Probe-Secret": "wrong-secret-of-some-length"}):
             answer = httpx.request(method, service.url + path, headers=headers, json={"now": START}, timeout=10)
             assert answer.status_code == 401, (method, path, headers)
