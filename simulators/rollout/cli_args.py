@@ -32,3 +32,11 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
 
     add_arguments(p)
     return p
+
+
+def parsed(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace | int:
+    """The arguments, or the exit code for argparse's own exit: 2 for bad usage, 0 after --help."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code else 0
