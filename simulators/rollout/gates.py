@@ -24,7 +24,8 @@ NEVER = "never"  # a percentile that landed on requests that never got a shortli
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
 
-def _value(metrics: dict[str, Any], key: str) -> Any:
+def metric_value(metrics: dict[str, Any], key: str) -> Any:
+    """A metric as the gate reads it: a time-to-shortlist percentile that landed on *never* is ``NEVER``."""
     value = metrics.get(key)
     if value is None and key.startswith("time_to_shortlist_p") and metrics.get("time_to_shortlist_never"):
         return NEVER
@@ -42,7 +43,7 @@ def _holds(value: Any, op: str, threshold: float) -> bool | None:
 
 def criterion(cid: str, title: str, metrics: dict[str, Any], key: str, op: str, threshold: float,
               value: Any = None, source: str = "metrics.json") -> dict[str, Any]:
-    value = _value(metrics, key) if value is None else value
+    value = metric_value(metrics, key) if value is None else value
     ok = _holds(value, op, threshold)
     return {"id": cid, "kind": "criterion", "title": title, "metric": key, "value": value, "op": op,
             "threshold": threshold, "source": source,
@@ -51,7 +52,7 @@ def criterion(cid: str, title: str, metrics: dict[str, Any], key: str, op: str, 
 
 def trigger(cid: str, title: str, metrics: dict[str, Any], key: str, op: str, threshold: float,
             value: Any = None) -> dict[str, Any]:
-    value = _value(metrics, key) if value is None else value
+    value = metric_value(metrics, key) if value is None else value
     fires = _holds(value, op, threshold)
     # A trigger without its metric has not been seen to stay clear: it holds the gate, as a missing
     # criterion does, rather than reading as "clear".
