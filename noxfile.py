@@ -38,9 +38,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Timings: the gate's wall time, the median scenario, OCR stage vs raw tesseract, and the rollout
-    simulator (throughput, memory, and how its CPU splits between the concierge and the world), and
-    webhook round trips between the served emulator and the concierge service on loopback."""
+    """Timings: the median scenario, OCR stage vs raw tesseract, the rollout simulator (throughput,
+    memory, and how its CPU splits between the concierge and the world), webhook round trips between
+    the served emulator and the concierge service on loopback, sweep throughput on 1 and 2 workers,
+    and the Phase 0 gate's wall time (whole, with and without a reusable junit, and by part)."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
     session.run("python", "bench/ocr_bench.py", "fixtures/images", "--receipts",
@@ -49,6 +50,9 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/rollout_split.py")
     session.run("python", "bench/webhook_bench.py")  # the emulator and the service over loopback
     session.run("python", "bench/service_bench.py")
+    session.run("python", "bench/sweep_bench.py")  # sweep points per minute on 1 and 2 Dask workers
+    # Last: the gate with and without the junit of `nox -s tests` (run that session first for reuse).
+    session.run("python", "bench/gate_bench.py")
 
 
 @nox.session(name="ocr-eval")
