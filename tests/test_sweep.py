@@ -4,6 +4,7 @@ bad spec is one line naming the file and the key (exit 2)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -202,3 +203,21 @@ def test_the_example_spec_is_valid():
     assert spec.runs == 8 and spec.x == "params.reply_prob"
     env = spec.points[0].config().settings().env
     assert env["AI_CONCIERGE_PERCENT_ROLLOUT"] == "100" and env["FEATURE_AI_CONCIERGE_CALLING"] == "true"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_line_counts_points_and_shows_an_eta(engine, tmp_path):
+    from simulators.progress import ProgressLine
+    from simulators.rollout.sweep import run_points
+
+    small = {**SPEC, "base": {**SPEC["base"], "clients": 8, "vendors": 4}, "grid": {"shards": [1, 2]}}
+    spec = load_spec(_write(tmp_path, small))
+    screen = _Terminal()
+    tallies = run_points(spec, engine, ProgressLine(spec.runs, stream=screen))
+    assert sorted(tallies) == ["p001", "p002"]
+    drawn = screen.getvalue()
+    assert "1/2 points, ETA " in drawn and "2/2 points, ETA 0m00s" in drawn
