@@ -1,7 +1,7 @@
 """Sweep throughput on a local Dask cluster of 1 and of 2 workers: points per minute, median.
 
 ``python bench/sweep_bench.py [--runs 3]`` runs one fixed sweep (12 points: brain batch
-size 3/4/5 x two vendor reply ranges x 2 seeds, 60 clients for 2 hours each, the whole AI path) as
+size 3/4/5 x two vendor reply ranges x 2 seeds, 200 clients for 3 hours each, the whole AI path) as
 the ``concierge-sim sweep`` command, with ``--workers 1`` and ``--workers 2`` in turn (1 2 1 2 ...),
 ``--no-plots``. Wall time includes starting and closing the cluster, as a user waits for it. The
 two tables must be equal (the point of the engine); the bench says so or fails. Medians, because
@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 SPEC = {
-    "base": {"clients": 60, "vendors": 15, "hours": 2, "profile": "phase3",
+    "base": {"clients": 200, "vendors": 40, "hours": 3, "profile": "phase3",
              "env": {"AI_CONCIERGE_PERCENT_ROLLOUT": 100}},
     "seeds": [1, 2],
     "grid": {"params": {"brain_batch_size": [3, 4, 5], "reply_prob": [[0.2, 0.4], [0.55, 0.95]]}},
