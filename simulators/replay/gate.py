@@ -10,14 +10,12 @@ the concierge directly where a scenario cannot (every forbidden transition, inva
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -356,21 +354,14 @@ def run_phase0(args: argparse.Namespace) -> int:
         if not args.reuse["junit"]:
             print("gate: running the unit test suite alongside the scenarios ...", flush=True)
             args.unit_suite = UnitSuite(_fresh_junit(args))
-    # The population run (CPU-bound Python: a process of its own) and the OCR evaluation (mostly
-    # waiting on Tesseract: a thread) need nothing from the scenarios, so they run beside them.
-    population = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    ocr = ThreadPoolExecutor(max_workers=1)
     try:
-        side = {"population": population.submit(population_invariants), "ocr": ocr.submit(ocr_samples, args)}
-        return _judge_phase0(args, scenarios, side)
+        return _judge_phase0(args, scenarios)
     finally:
-        population.shutdown(cancel_futures=True)
-        ocr.shutdown(cancel_futures=True)
         if getattr(args, "unit_suite", None) is not None:
             args.unit_suite.stop()
 
 
-def _judge_phase0(args: argparse.Namespace, scenarios: list[Any], side: dict[str, Future]) -> int:
+def _judge_phase0(args: argparse.Namespace, scenarios: list[Any]) -> int:
     from . import brain_cli
 
     results, summary, every_run = brain_cli.run(scenarios, args.seed, args.repeat)
@@ -383,9 +374,9 @@ def _judge_phase0(args: argparse.Namespace, scenarios: list[Any], side: dict[str
         lambda: tagged(results, "stop", "activity.stop", "Stop logic verified"),
         lambda: tagged(results, "shortlist", "activity.shortlist", "Shortlist logic verified"),
         lambda: state_transitions(results),
-        side["population"].result,
+        population_invariants,
         lambda: tool_contracts(results),
-        side["ocr"].result,
+        lambda: ocr_samples(args),
         lambda: calling_mocks(results),
         lambda: clean_logs(results),
         *[lambda tag=tag: brain_cli.pass_k_criterion(summary, tag, args.repeat) for tag in args.require_pass_k],
