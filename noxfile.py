@@ -38,10 +38,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Timings: the gate's wall time, the median scenario, OCR stage vs raw tesseract, and the rollout
-    simulator (throughput, memory, and how its CPU splits between the concierge and the world),
-    webhook round trips between the served emulator and the concierge service on loopback, and
-    report.html for the whole Phase 0 suite (its size, the time to write it, Chromium's time to load it)."""
+    """Timings: the median scenario, OCR stage vs raw tesseract, the rollout simulator (throughput,
+    memory, and how its CPU splits between the concierge and the world), webhook round trips between
+    the served emulator and the concierge service on loopback, report.html for the whole Phase 0 suite
+    (its size, the time to write it, Chromium's time to load it), the Phase 0 suite black-box vs
+    in-process, sweep throughput on 1 and 2 workers, and the Phase 0 gate's wall time (whole, with and
+    without a reusable junit, and by part)."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run_bench.py", *session.posargs)
     session.run("python", "bench/ocr_bench.py", "fixtures/images", "--receipts",
@@ -52,6 +54,9 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/service_bench.py")
     session.run("python", "bench/report_bench.py")  # report.html for scenarios/phase0: size, write, Chromium load
     session.run("python", "bench/blackbox_bench.py")  # the Phase 0 suite black-box vs in-process
+    session.run("python", "bench/sweep_bench.py")  # sweep points per minute on 1 and 2 Dask workers
+    # Last: the gate with and without the junit of `nox -s tests` (run that session first for reuse).
+    session.run("python", "bench/gate_bench.py")
 
 
 @nox.session(name="ocr-eval")

@@ -52,13 +52,18 @@ def rate_and_eta(fraction: float, requests: int, elapsed_s: float) -> str:
     """``"123.4 req/s, ETA 1m05s"``: requests simulated per wall second so far, and the wall time
     left if the rest goes as fast as what is done (unknown until some of the run is)."""
     rate = f"{requests / elapsed_s:.1f} req/s" if elapsed_s > 0 else "- req/s"
+    return f"{rate}, {eta(fraction, elapsed_s)}"
+
+
+def eta(fraction: float, elapsed_s: float) -> str:
+    """``"ETA 1m05s"``: the wall time left if the rest goes as fast as what is done (``ETA -`` until
+    some of it is)."""
     if fraction <= 0 or elapsed_s <= 0:
-        return f"{rate}, ETA -"
+        return "ETA -"
     left = max(0.0, elapsed_s * (1 - min(fraction, 1.0)) / fraction)
     minutes, seconds = divmod(int(round(left)), 60)
     hours, minutes = divmod(minutes, 60)
-    eta = f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
-    return f"{rate}, ETA {eta}"
+    return f"ETA {hours}h{minutes:02d}m{seconds:02d}s" if hours else f"ETA {minutes}m{seconds:02d}s"
 
 
 class RunMeter:

@@ -90,3 +90,38 @@ def test_outside_git_the_key_hashes_the_source_files(tmp_path):
     assert before.startswith("files:")
     (tmp_path / "tests" / "test_a.py").write_text(FAILING)
     assert tree_key(tmp_path) != before
+
+
+WAITS_FOR_GO = """import pathlib, time
+
+def test_waits_for_the_gate():
+    go = pathlib.Path(__file__).parents[1] / "go"
+    for _ in range(600):  # at most 60 s
+        if go.exists():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the gate never said go")
+"""
+
+
+def test_the_gate_starts_the_suite_at_once_and_judges_it_later(tmp_path, monkeypatch):
+    from simulators.replay.gate import UnitSuite
+
+    repo = _repo(tmp_path, WAITS_FOR_GO)
+    monkeypatch.chdir(repo)
+    suite = UnitSuite(tmp_path / "unit.xml")
+    assert suite.proc.poll() is None  # running while the gate goes on with its other parts
+    (repo / "go").write_text("")  # only something done after the start lets the suite finish
+    criterion = unit_tests(argparse.Namespace(unit_junit=None, reuse={"junit": None, "reason": None},
+                                              unit_suite=suite))
+    assert criterion["verdict"] == "pass" and criterion["evidence"]["passed"] == 1, criterion
+
+
+def test_a_suite_the_gate_no_longer_waits_for_is_stopped(tmp_path, monkeypatch):
+    from simulators.replay.gate import UnitSuite
+
+    repo = _repo(tmp_path, WAITS_FOR_GO)
+    monkeypatch.chdir(repo)
+    suite = UnitSuite(tmp_path / "unit.xml")
+    suite.stop()
+    assert suite.proc.returncode is not None and suite.proc.returncode < 0  # killed, not finished

@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     from ..rollout.cli_args import add_simulate_arguments
 
     add_simulate_arguments(sim)
+    swp = sub.add_parser("sweep", help="simulate runs over a grid of world and policy parameters x seeds, "
+                                       "on a Dask cluster: one table, plots against the thresholds")
+    from ..rollout.sweep import add_sweep_arguments
+
+    add_sweep_arguments(swp)
     crash = sub.add_parser("crash-sweep", help="kill the concierge inside every send (or ledger write) of "
                                                 "each scenario, one at a time, and check what must survive")
     crash.add_argument("paths", nargs="+")
@@ -294,6 +299,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ..rollout.sweep import run_from_args
+
+    return run_from_args(args)
+
+
 def cmd_crash_sweep(args: argparse.Namespace) -> int:
     from .crash_sweep import SETTLE_S, sweep
 
@@ -369,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_command(["concierge-sim", *argv])
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
-                "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate,
+                "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate, "sweep": cmd_sweep,
                 "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
     try:
         return (getattr(args, "handler", None) or handlers[args.command])(args)

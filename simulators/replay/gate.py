@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from typing import Any
 from ..outputs import OutputSet
 from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results
 from .gate_causes import fail_causes
-from .pytest_progress import run_with_progress
+from .pytest_progress import pump, start
 from .reports import write_reports
 from .runner import ScenarioResult
 
@@ -38,33 +39,63 @@ PYTEST_EXIT = {0: "all passed", 1: "tests failed", 2: "interrupted", 3: "interna
                4: "usage error: bad arguments or PYTEST_ADDOPTS", 5: "no tests collected"}
 
 
-def unit_tests(args: argparse.Namespace) -> Criterion:
-    """Judged from this run's pytest, both its exit code and its junit: a junit an earlier run left
-    (pytest refused its arguments and wrote none) or a green junit from a pytest that exited
-    non-zero is no evidence that the tests pass."""
-    title = "Unit tests pass"
-    returncode = None
-    reuse = _reused_junit(args)
-    if args.unit_junit:
-        junit = Path(args.unit_junit)
-    elif reuse["junit"]:
-        junit, returncode = reuse["junit"], 0
-    else:
-        output = getattr(args, "output", None)  # the gate's report set being written (main)
-        # A fresh place, so that only a file this pytest wrote can be read.
-        junit = output.path("unit-tests.xml") if output else Path(tempfile.mkdtemp()) / "unit-tests.xml"
-        junit.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
-               f"--junitxml={junit}"]
+class UnitSuite:
+    """The gate's own run of the unit suite, in a child process started at once: ``wait`` gives its
+    exit code and output. The gate starts it before the scenarios, so the suite's xdist workers and
+    the gate's other parts share the two cores instead of taking turns (``docs/performance.md``)."""
+
+    def __init__(self, junit: Path):
+        self.junit = junit
+        junit.unlink(missing_ok=True)  # a fresh place, so that only a file this pytest wrote can be read
+        cmd = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"]
         try:
             import xdist  # noqa: F401
 
             cmd += ["-n", "auto"]
         except ImportError:
             pass
-        print("gate: running the unit test suite ...", flush=True)
-        started = time.time()
-        returncode, output = run_with_progress(cmd)
+        self.started = time.time()
+        self.proc = start(cmd)
+        self._output: list[str] = []
+        # The pipe is read as the suite runs (a full pipe would stall it), progress lines shown.
+        self._reader = threading.Thread(target=lambda: self._output.append(pump(self.proc)), daemon=True)
+        self._reader.start()
+
+    def wait(self) -> tuple[int, str]:
+        self._reader.join()
+        return self.proc.wait(), "".join(self._output)
+
+    def stop(self) -> None:
+        """End the suite if it still runs (the gate itself failed before judging it)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join()
+
+
+def _fresh_junit(args: argparse.Namespace) -> Path:
+    output = getattr(args, "output", None)  # the gate's report set being written (main)
+    return output.path("unit-tests.xml") if output else Path(tempfile.mkdtemp()) / "unit-tests.xml"
+
+
+def unit_tests(args: argparse.Namespace) -> Criterion:
+    """Judged from this run's pytest, both its exit code and its junit: a junit an earlier run left
+    (pytest refused its arguments and wrote none) or a green junit from a pytest that exited
+    non-zero is no evidence that the tests pass."""
+    title = "Unit tests pass"
+    returncode = None
+    reuse = getattr(args, "reuse", None) or _reused_junit(args)
+    if args.unit_junit:
+        junit = Path(args.unit_junit)
+    elif reuse["junit"]:
+        junit, returncode = reuse["junit"], 0
+    else:
+        suite = getattr(args, "unit_suite", None)
+        if suite is None:
+            print("gate: running the unit test suite ...", flush=True)
+            suite = UnitSuite(_fresh_junit(args))
+        junit, started = suite.junit, suite.started
+        returncode, output = suite.wait()
         meaning = PYTEST_EXIT.get(returncode, "unknown exit code")
         tail = output.strip().splitlines()[-1:] if output.strip() else []
         output_tail = {"returncode": returncode, "output": output[-4000:]}
@@ -332,6 +363,21 @@ def run_phase0(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"gate phase0: {len(scenarios)} scenarios, seed {args.seed if args.seed is not None else 'per scenario'}"
           + (f", black-box against {target.webhook_url}" if target else ""), flush=True)
+    if not args.skip_unit_tests and not args.unit_junit:
+        args.reuse = _reused_junit(args)
+        if not args.reuse["junit"]:
+            print("gate: running the unit test suite alongside the scenarios ...", flush=True)
+            args.unit_suite = UnitSuite(_fresh_junit(args))
+    try:
+        return _judge_phase0(args, scenarios, target)
+    finally:
+        if getattr(args, "unit_suite", None) is not None:
+            args.unit_suite.stop()
+
+
+def _judge_phase0(args: argparse.Namespace, scenarios: list[Any], target: Any) -> int:
+    from . import brain_cli
+
     if target is not None:
         from ..blackbox.run import run_blackbox
 

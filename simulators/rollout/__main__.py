@@ -9,9 +9,13 @@ from .simulate import main as simulate_main
 def main(argv: list[str]) -> int:
     if argv[:1] == ["simulate"]:
         return simulate_main(argv[1:])
+    if argv[:1] == ["sweep"]:
+        from .sweep import main as sweep_main
+
+        return sweep_main(argv[1:])
     if argv[:1] == ["gate"] and len(argv) >= 2:
         return gate_main(argv[1], argv[2:])
-    print("usage: python -m simulators.rollout simulate ... | gate phase1|phase2|phase3 --run DIR",
+    print("usage: python -m simulators.rollout simulate ... | sweep SPEC --out DIR | gate phase1|phase2|phase3 --run DIR",
           file=sys.stderr)
     return 2
 

@@ -16,7 +16,9 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
     p.add_argument("--shards", type=int, default=None,
                    help="split the market into K independent sub-markets, clients and vendors dealt "
                         "round-robin (default 1: the whole market in one world, exact)")
-    p.add_argument("--workers", type=int, default=1, help="processes; the metrics do not depend on it")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes of a local Dask cluster running the shards (default 1: in this "
+                        "process); the metrics do not depend on it")
     p.add_argument("--ocr", choices=["model", "tesseract"], default="model",
                    help="model: the calibrated OCR model (fast); tesseract: render images and read them")
     p.add_argument("--prices", default=None, help="price table (default fixtures/prices.yaml)")
@@ -32,3 +34,11 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
 
     add_arguments(p)
     return p
+
+
+def parsed(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace | int:
+    """The arguments, or the exit code for argparse's own exit: 2 for bad usage, 0 after --help."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code else 0

@@ -90,8 +90,10 @@ class Profile:
         return Flags.from_mapping(self.env)
 
 
-def profile(name: str | None, env_file: str | Path | None = None) -> Profile:
-    """The phase's settings; an ``--env`` file overrides the phase's own block key by key."""
+def profile(name: str | None, env_file: str | Path | None = None,
+            overrides: dict[str, str] | None = None) -> Profile:
+    """The phase's settings; an ``--env`` file overrides the phase's own block key by key, and
+    ``overrides`` (a sweep point's block, already read) override both."""
     env: dict[str, str] = {}
     caps, max_users = Caps(), None
     if name is not None:
@@ -102,4 +104,6 @@ def profile(name: str | None, env_file: str | Path | None = None) -> Profile:
             caps, max_users = PHASE2_CAPS, 50
     if env_file is not None:
         env = {**env, **load_env_file(env_file)}
+    if overrides:
+        env = {**env, **overrides}
     return Profile(name or "custom", env, caps, max_users)

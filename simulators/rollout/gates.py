@@ -25,6 +25,7 @@ OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 
 
 def metric_value(metrics: dict[str, Any], key: str) -> Any:
+    """A metric as the gate reads it: a time-to-shortlist percentile that landed on *never* is ``NEVER``."""
     value = metrics.get(key)
     if value is None and key.startswith("time_to_shortlist_p") and metrics.get("time_to_shortlist_never"):
         return NEVER

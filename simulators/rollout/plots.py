@@ -88,9 +88,10 @@ def _mark_empty(ax, note: str | None) -> None:
             color="#c44e52", bbox={"facecolor": "white", "edgecolor": "#c44e52"})
 
 
-def plot_in_child(out: Path, label: str | Path, note: str | None = None) -> None:
-    """The plots of the run in ``out`` (its tally.json and metrics.json), drawn by a child process;
-    ``label`` names the run in an error.
+def plot_in_child(out: Path, label: str | Path, note: str | None = None,
+                  module: str = "simulators.rollout.plots") -> None:
+    """The plots of the run in ``out`` (its tally.json and metrics.json), drawn by a child process
+    running ``module`` (``sweep_plots`` for a sweep's table); ``label`` names the run in an error.
 
     numpy's OpenBLAS allocates its buffers when it is imported and, when memory is short, prints
     ``OpenBLAS error`` and ends the process with exit 1, the code of a failed verdict, before
@@ -105,7 +106,7 @@ def plot_in_child(out: Path, label: str | Path, note: str | None = None) -> None
     from ..outputs import OutputError
 
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-    proc = subprocess.run([sys.executable, "-m", "simulators.rollout.plots", str(out), *([note] if note else [])], env=env,
+    proc = subprocess.run([sys.executable, "-m", module, str(out), *([note] if note else [])], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         lines = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()]

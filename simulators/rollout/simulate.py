@@ -16,7 +16,6 @@ import hashlib
 import random
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from .behaviour import (
     vendor_reply,
 )
 from .brain_source import inner_brain, spec_from_args
-from .cli_args import add_simulate_arguments
+from .cli_args import add_simulate_arguments, parsed
 from .collect import collect
 from .emptiness import ai_path_note
 from .env import Profile, profile
@@ -362,14 +361,11 @@ def run_shard(config: RunConfig, shard: int,
     return run.run(progress).to_json(), run.samples
 
 
-def _run_shard_job(args: tuple[RunConfig, int]) -> tuple[dict, dict[str, list[dict]]]:
-    return run_shard(*args)
-
-
 def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = None,
              samples: list[dict] | None = None) -> tuple[Tally, list[dict]]:
-    """Run every shard (in ``workers`` processes) and merge their tallies in shard order; each
-    shard's samples are appended to ``samples`` when it is given."""
+    """Run every shard (in this process, or with ``workers`` > 1 on a local Dask cluster of that
+    many processes: ``engine.py``) and merge their tallies in shard order; each shard's samples are
+    appended to ``samples`` when it is given."""
     shards = list(range(config.shards))
     bar = bar or ProgressLine(len(shards))
     meter = RunMeter()
@@ -388,14 +384,22 @@ def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = Non
             kept.append(run.samples)
             finished += len(run.planned)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            finished = 0
-            for i, (part, found) in enumerate(pool.map(_run_shard_job, [(config, s) for s in shards])):
-                partials.append(part)
-                kept.append(found)
-                done = Tally.from_json(part)
-                finished += int(done.get("requests", 0)) + int(done.get("coded_requests", 0))
-                bar.fill(i + 1, f"{i + 1}/{len(shards)} shards {meter.label((i + 1) / len(shards), finished)}")
+        from .engine import Engine, Job
+
+        progress = {"shards": 0, "requests": 0}  # of the shards done so far, in the order they finish
+
+        def done(_shard: int, result: tuple[dict, dict]) -> None:
+            part = Tally.from_json(result[0])
+            progress["shards"] += 1
+            progress["requests"] += int(part.get("requests", 0)) + int(part.get("coded_requests", 0))
+            n = progress["shards"]
+            bar.fill(n, f"{n}/{len(shards)} shards {meter.label(n / len(shards), progress['requests'])}")
+
+        with Engine(workers=workers) as engine:
+            results = engine.run([Job(s, run_shard, config, s) for s in shards], done)
+        for s in shards:  # merged in shard order, whatever order they finished in
+            partials.append(results[s][0])
+            kept.append(results[s][1])
     bar.close()
     if samples is not None:
         samples.extend(kept)
@@ -444,20 +448,36 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:
-        return 2 if exc.code else 0
-    return run_from_args(args)
+    args = parsed(_parser(), argv)
+    return args if isinstance(args, int) else run_from_args(args)
+
+
+def size_problem(clients: int, vendors: int, hours: float, shards: int | None, workers: int = 1) -> str | None:
+    """What is wrong with a run's sizes (``simulate``'s options, a sweep point's), or None."""
+    if clients < 1 or vendors < 1 or hours <= 0 or workers < 1:
+        return "--clients, --vendors, --workers must be >= 1 and --hours > 0"
+    if shards is not None and not 1 <= shards <= min(clients, vendors):
+        return (f"--shards must be between 1 and min(--clients, --vendors) = {min(clients, vendors)}, "
+                f"got {shards}")
+    return None
+
+
+def harness_error(out: OutputSet, command: str, folder: str, exc: Exception, again: str) -> int:
+    """A run that broke (a bug in the concierge or the simulator): its traceback kept as error.txt in
+    a set that says it is not complete, one line for the user, exit 3."""
+    import traceback
+
+    out.write_text("error.txt", traceback.format_exc())
+    out.commit(complete=False, error=f"{type(exc).__name__}: {str(exc)[:300]}")
+    print(f"{command}: harness error, {type(exc).__name__}: {str(exc)[:300]} "
+          f"(traceback in {Path(folder) / 'error.txt'}; {again})", file=sys.stderr)
+    return 3
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    if args.clients < 1 or args.vendors < 1 or args.hours <= 0 or args.workers < 1:
-        print("simulate: --clients, --vendors, --workers must be >= 1 and --hours > 0", file=sys.stderr)
-        return 2
-    if args.shards is not None and not 1 <= args.shards <= min(args.clients, args.vendors):
-        print(f"simulate: --shards must be between 1 and min(--clients, --vendors) = "
-              f"{min(args.clients, args.vendors)}, got {args.shards}", file=sys.stderr)
+    problem = size_problem(args.clients, args.vendors, args.hours, args.shards, args.workers)
+    if problem:
+        print(f"simulate: {problem}", file=sys.stderr)
         return 2
     if args.workers > (args.shards or 1):
         print(f"simulate: note: {args.workers} workers but {args.shards or 1} shard(s); a shard is one "
@@ -475,13 +495,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         try:
             tally, partials = simulate(config, args.workers, samples=found)
         except Exception as exc:  # a bug in the concierge or the simulator: say so, keep the details
-            import traceback
-
-            out.write_text("error.txt", traceback.format_exc())
-            out.commit(complete=False, error=f"{type(exc).__name__}: {str(exc)[:300]}")
-            print(f"simulate: harness error, {type(exc).__name__}: {str(exc)[:300]} "
-                  f"(traceback in {Path(args.out) / 'error.txt'}; same seed, same failure)", file=sys.stderr)
-            return 3
+            return harness_error(out, "simulate", args.out, exc, "same seed, same failure")
         metrics = write_run(out.staging, config, tally, partials, args.prices)
         note = ai_path_note(metrics, config.settings().flags.describe(), config.clients)
         if not args.no_plots:
