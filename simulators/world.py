@@ -143,7 +143,7 @@ class SimWorld:
             phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN, app_secret=APP_SECRET,
             seed=config.seed, now=self.clock.now,
         )
-        self.http = self.whatsapp.client()
+        self.http = self.whatsapp.direct_client()
         self.directory = StaticDirectory(config.vendors)
         self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.db)
         self.scheduler = ClockScheduler(self.clock, self)
