@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import random
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -104,11 +105,16 @@ class ShardRun:
         self.vendors = {v.vendor.phone: v for v in mine}
         seed = shard_seed(config.seed, shard)
         self.rng = random.Random(seed)
+        # The ledger is a file, so that memory stays flat however long the run: in --ledger's
+        # folder, else in a scratch folder removed when the shard finishes. The world is simulated,
+        # so its ledger need not survive a power cut (docs/rollout-simulator.md, "Memory").
+        self._scratch = None if config.ledger else tempfile.TemporaryDirectory(prefix="concierge-ledger-")
+        folder = config.ledger or self._scratch.name  # type: ignore[union-attr]
         world = SimWorld(
             WorldConfig(vendors=[v.vendor for v in mine],
                         clients={c.phone: (c.area, c.language) for c in self.clients.values()},
                         flags=self.settings.flags, caps=self.settings.caps, seed=seed,
-                        db_path=ledger_path(config.ledger, f"shard-{shard}")),
+                        db_path=ledger_path(folder, f"shard-{shard}"), power_safe_ledger=False),
             ocr=CalibratedOcr(seed) if config.ocr == "model" else None,
         )
         self.world = world
@@ -314,6 +320,8 @@ class ShardRun:
         self.samples = collect_samples(self.world.ledger, self.shard, self.world.clock.start, self.injected,
                                        self.config.review)
         self.world.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
         return self.tally
 
     def check_invariants(self) -> list[tuple[str, str]]:
