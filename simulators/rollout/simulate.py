@@ -57,8 +57,8 @@ from .population import (
 
 DRAIN_S = 30 * 60  # after the last arrival: hard limit (10 min) + follow-up window + client answers
 CHUNK_S = 15 * 60  # virtual time between progress updates
-# Virtual time between buffer trims: the buffers fill with the market's traffic (a few KB a request),
-# so a 100,000-request market held ~230 MB of them over 15 minutes; over one, a fifteenth.
+# Virtual time between buffer trims: the buffers fill with the market's traffic (KBs a request); in
+# a 100,000-request market, RSS rose by ~230 MB over the first 15 minutes, mostly these buffers.
 TRIM_S = 60
 CANCEL_WORD = {"en": "cancel", "fr": "annuler", "rw": "hagarika"}
 CLIENT_ANSWERS = ("question", "widen_search", "ocr_failed", "ocr_off", "ocr_budget")
