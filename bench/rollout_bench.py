@@ -1,12 +1,14 @@
 """Rollout simulator benchmark: simulated requests per second per core, and peak memory for 10,000.
 
-``python bench/rollout_bench.py [--requests N] [--memory-requests N] [--json OUT]``
+``python bench/rollout_bench.py [--requests N] [--memory-requests N] [--memory-large] [--json OUT]``
 ``python bench/rollout_bench.py --calibrate`` compares the calibrated OCR model with the real stage
 (Tesseract) on fixtures/images, field by field.
 
 Throughput runs one shard in this process (one core, calibrated OCR model, no plots). Memory runs a
-separate process (``--memory-requests``, default 12,100 planned needs = ~10,000 requests) and reads its peak RSS. Numbers
-are reported as measured; the targets are printed next to them.
+separate process (``--memory-requests``, default 12,100 planned needs = ~10,000 requests) and reads its peak RSS;
+``--memory-large`` adds the same for 121,000 planned needs (~100,000 requests): opt-in, it takes about
+35 CPU minutes (more on a shared machine), so ``nox -s bench`` leaves it out. Numbers are reported as
+measured; the targets are printed next to them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TARGET_RPS, TARGET_MB = 2000, 300
+TARGET_RPS, TARGET_MB = 150, 300  # issue 21: per CPU-second; peak RSS at 10k and at 100k requests
+LARGE_NEEDS = 121_000  # planned needs of the large memory run: ~100,000 requests
 RATE = 0.5  # requests per client-hour in the bench world
 
 
@@ -108,6 +111,8 @@ def main() -> int:
     # served), so 12,100 planned needs make the issue's 10,000 requests.
     p.add_argument("--memory-requests", type=int, default=12100,
                    help="planned needs for the memory run (12,100 -> ~10,000 requests); 0 skips it")
+    p.add_argument("--memory-large", action="store_true",
+                   help=f"also measure peak memory for {LARGE_NEEDS:,} planned needs (~100,000 requests; slow)")
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -122,10 +127,12 @@ def main() -> int:
     print(f"throughput: {t['requests']} requests in {t['cpu_s_median']} CPU s (median of {len(t['cpu_s_runs'])}) = "
           f"{t['requests_per_cpu_s']} req/s/core "
           f"(target {TARGET_RPS})")
-    if args.memory_requests:
-        report["memory"] = memory(args.memory_requests)
-        mem = report["memory"]
-        print(f"memory: {mem['requests']} requests, peak RSS {mem['peak_rss_mb']} MB (target < {TARGET_MB} MB), "
+    runs = [("memory", args.memory_requests)] if args.memory_requests else []
+    if args.memory_large:
+        runs.append(("memory_large", LARGE_NEEDS))
+    for key, needs in runs:
+        report[key] = mem = memory(needs)
+        print(f"memory: {mem['requests']} requests, peak RSS {mem['peak_rss_mb']} MB (target <= {TARGET_MB} MB), "
               f"{mem['wall_s']} s wall")
     report["maxrss_this_process_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if args.json:

@@ -1,8 +1,8 @@
 """Every lifecycle rule of a request, as data: states, the allowed transitions and their triggers.
 
-One ``transitions.Machine`` (declared from the table below, ``model=None``) serves every request:
-a request's model is added when the request is loaded and removed when it ends, so memory does not
-grow with a machine per request. Anything not in the table is refused with ``IllegalTransition`` —
+One ``transitions.Machine`` (declared from the table below) with one model serves every request:
+each move sets the model to the request's state and fires the table's trigger, so memory holds only
+each open request's state name. Anything not in the table is refused with ``IllegalTransition`` —
 the caller audits it. ``TRANSITIONS`` is also what the Phase 0 gate's transition matrix is built from,
 so the docs, the gate and the code cannot drift apart.
 """
@@ -71,16 +71,21 @@ def all_pairs() -> list[tuple[RequestState, RequestState]]:
 class _RequestModel:
     """What transitions drives: only the state lives here; the ledger holds the rest."""
 
-    def __init__(self, request_id: str):
-        self.request_id = request_id
+    state: str
 
 
 class Lifecycle:
-    """The one machine of all requests."""
+    """The one machine of all requests.
+
+    It drives one model: a move puts the model in the request's state, fires the table's trigger
+    and reads where the machine put it. Each request is only its state's name here. (A model per
+    tracked request, as before, cost ~11 KB each in transitions' bound methods: hundreds of MB for
+    the open requests of a busy simulated market.)"""
 
     def __init__(self) -> None:
+        self._model = _RequestModel()
         self._machine = Machine(
-            model=None,
+            model=self._model,
             states=[s.value for s in S],
             transitions=[
                 {"trigger": t, "source": src.value, "dest": dst.value} for t, src, dst in TRANSITIONS
@@ -89,34 +94,31 @@ class Lifecycle:
             auto_transitions=False,
             ignore_invalid_triggers=False,
         )
-        self._models: dict[str, _RequestModel] = {}
+        self._states: dict[str, str] = {}
 
     def track(self, request_id: str, state: RequestState | str) -> None:
-        if request_id in self._models:
-            return
-        model = _RequestModel(request_id)
-        self._machine.add_model(model, initial=S(state).value)
-        self._models[request_id] = model
+        if request_id not in self._states:
+            self._states[request_id] = S(state).value
 
     def forget(self, request_id: str) -> None:
-        model = self._models.pop(request_id, None)
-        if model is not None:
-            self._machine.remove_model(model)
+        self._states.pop(request_id, None)
 
     def state(self, request_id: str) -> RequestState:
-        return S(self._models[request_id].state)
+        return S(self._states[request_id])
 
     def move(self, request_id: str, dest: RequestState | str) -> RequestState:
         """Move a tracked request to ``dest`` or raise ``IllegalTransition``; returns the source."""
-        model = self._models[request_id]
-        source = S(model.state)
+        source = S(self._states[request_id])
         trigger = _TRIGGER_FOR.get((source, S(dest)))
         if trigger is None:
             raise IllegalTransition(request_id, source.value, S(dest).value)
+        model = self._model
+        self._machine.set_state(source.value, model=model)
         try:
             getattr(model, trigger)()
         except MachineError as exc:  # the table and the machine disagree: a bug, not user input
             raise IllegalTransition(request_id, source.value, S(dest).value) from exc
+        self._states[request_id] = model.state
         return source
 
 

@@ -149,6 +149,13 @@ class FakeWhatsAppCloud:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=f"https://{GRAPH_HOST}", transport=httpx.MockTransport(self.handle))
 
+    def direct_client(self) -> httpx.Client:
+        """``client()`` without httpx's per-request client machinery (``simulators/direct_http.py``):
+        the same requests and responses, for the simulated world's many sends."""
+        from .direct_http import DirectClient
+
+        return DirectClient(base_url=f"https://{GRAPH_HOST}", transport=httpx.MockTransport(self.handle))
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         """The MockTransport handler: first matching route wins, anything else is a 404."""
         self.requests.append(request)

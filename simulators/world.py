@@ -132,18 +132,19 @@ class WorldConfig:
     caps: Caps = field(default_factory=Caps)
     seed: int = 0
     db_path: str = ":memory:"
+    power_safe_ledger: bool = True  # False: a ledger file that need not survive a power cut
 
 
 class SimWorld:
     def __init__(self, config: WorldConfig, *, ocr: Any = None, calls: Any = None):
         self.config = config
         self.clock = VirtualClock()
-        self.ledger = Ledger(config.db_path)
+        self.ledger = Ledger(config.db_path, power_safe=config.power_safe_ledger)
         self.whatsapp = FakeWhatsAppCloud(
             phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN, app_secret=APP_SECRET,
             seed=config.seed, now=self.clock.now,
         )
-        self.http = self.whatsapp.client()
+        self.http = self.whatsapp.direct_client()
         self.directory = StaticDirectory(config.vendors)
         self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.db)
         self.scheduler = ClockScheduler(self.clock, self)

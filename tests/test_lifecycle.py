@@ -66,6 +66,8 @@ def test_one_machine_serves_many_requests_and_forgets_them():
     life.forget("r7")
     with pytest.raises(KeyError):
         life.state("r7")
+    # One model for every request: a model each (~11 KB of bound triggers) grew with the open requests.
+    assert len(life._machine.models) == 1
 
 
 def test_mermaid_is_generated_from_the_table():

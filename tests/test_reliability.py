@@ -240,6 +240,17 @@ def test_a_file_backed_ledger_is_wal_and_fully_synchronous(tmp_path):
         ledger.close()
 
 
+def test_a_simulated_worlds_ledger_file_skips_only_the_power_cut_fsync(tmp_path):
+    from concierge.ledger import Ledger
+
+    ledger = Ledger(str(tmp_path / "l.sqlite"), power_safe=False)
+    try:
+        assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: survives a kill
+    finally:
+        ledger.close()
+
+
 def test_run_with_ledger_keeps_each_scenarios_ledger_and_the_same_report(tmp_path):
     assert main(["run", PHARMACY, "--report-dir", str(tmp_path / "mem")]) == 0
     assert main(["run", PHARMACY, "--report-dir", str(tmp_path / "file"), "--ledger", str(tmp_path / "led")]) == 0

@@ -2,6 +2,7 @@
 and each rollback trigger firing when its condition is built into the world."""
 
 from dataclasses import replace
+from pathlib import Path
 
 from concierge.geo import lookup_place
 from concierge.ports import Vendor
@@ -334,3 +335,14 @@ def test_a_population_whose_concierge_keeps_crashing_still_keeps_every_invariant
     assert run.tally["crashes"] >= 10
     assert m["invariant_violations"] == 0 and run.invariant_problems == []
     assert m["requests_total"] >= 15
+
+
+def test_a_shard_keeps_its_ledger_in_a_scratch_file_removed_when_it_finishes():
+    # Memory stays flat in the length of a run: the ledger is a file even without --ledger.
+    run = run_small(behaviour())
+    (name, path) = [(r[1], r[2]) for r in run.world.ledger.db.execute("PRAGMA database_list")][0]
+    assert name == "main" and path.endswith("shard-0.sqlite")
+    assert run.world.ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    m = finalize(run.run(), FREE_BRAIN)
+    assert m["successful_flows"] == 2
+    assert not Path(path).exists() and not Path(path).parent.exists()
