@@ -7,13 +7,15 @@ contract. Validation errors name the JSON path and what was expected, in one sen
 from __future__ import annotations
 
 import json
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from ..errors import ContractViolation
 
@@ -38,10 +40,18 @@ class Check:
     """
 
     def __init__(self, schema: dict[str, Any]):
-        self.slow = Draft202012Validator(schema)
+        self.schema = schema
         self.fast = fastjsonschema.compile(
             {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}, use_default=False
         )
+
+    @cached_property
+    def slow(self) -> Draft202012Validator:
+        # Imported when a payload is first refused: jsonschema is a tenth of a service's start-up
+        # imports, and a process (re)started by the black-box harness rarely needs it.
+        from jsonschema import Draft202012Validator
+
+        return Draft202012Validator(self.schema)
 
     def fast_ok(self, payload: Any) -> bool:
         try:

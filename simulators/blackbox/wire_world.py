@@ -216,9 +216,9 @@ class WireWorld:
     def observe(self) -> None:
         self.whatsapp.refresh()
         if self.session.has("ledger"):
-            if self.ledger is not None:
-                self.ledger.close()
-            self.ledger = ledger_copy(self.session.probe.ledger_tables())
+            # One in-memory ledger per scenario, refilled at each step: making its schema anew
+            # (~5 ms) after every step cost more than copying the rows.
+            self.ledger = ledger_copy(self.session.probe.ledger_tables(), into=self.ledger)
             self.concierge.ledger = self.ledger
 
     def close(self) -> None:
@@ -226,15 +226,25 @@ class WireWorld:
             self.ledger.close()
 
 
-def ledger_copy(tables: dict[str, list[dict[str, Any]]]) -> Ledger:
+def ledger_copy(tables: dict[str, list[dict[str, Any]]], into: Ledger | None = None) -> Ledger:
     """The target's ledger rows in an in-memory ledger of the same schema, so that the very checks
-    and invariants of an in-process run read it."""
-    ledger = Ledger(":memory:")
-    known = {r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    for name, rows in tables.items():
-        if name not in known or not rows:
-            continue
-        columns = list(rows[0])
-        sql = f'INSERT OR REPLACE INTO "{name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
-        ledger.db.executemany(sql, [tuple(row.get(c) for c in columns) for row in rows])
+    and invariants of an in-process run read it; ``into``: an earlier copy, emptied and refilled
+    (nothing of what it held stays)."""
+    ledger = Ledger(":memory:") if into is None else into
+    known = [r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    ledger.db.execute("BEGIN")
+    try:
+        if into is not None:
+            for name in known:  # sqlite_sequence too: as a fresh copy's, it follows the rows inserted
+                ledger.db.execute(f'DELETE FROM "{name}"')
+        for name, rows in tables.items():
+            if name not in known or not rows:
+                continue
+            columns = list(rows[0])
+            sql = f'INSERT OR REPLACE INTO "{name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+            ledger.db.executemany(sql, [tuple(row.get(c) for c in columns) for row in rows])
+    except BaseException:
+        ledger.db.execute("ROLLBACK")
+        raise
+    ledger.db.execute("COMMIT")
     return ledger
