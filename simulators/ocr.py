@@ -263,6 +263,15 @@ def write_upscaled(image: bytes, factor: float, path: str) -> None:
         gray.resize(size, Image.LANCZOS).save(path, "PNG", compress_level=1)
 
 
+_OBJECT_ADDRESS = re.compile(r" ?<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def unreadable(exc: Exception) -> OcrFailed:
+    """Pillow's refusal as a stable message: its text names the buffer's memory address, which
+    changes from run to run and would make the ledger of the same seeded run differ."""
+    return OcrFailed(f"not a readable image: {_OBJECT_ADDRESS.sub('', str(exc))}")
+
+
 def _check_image(data: bytes, even_lighting: bool = False) -> bytes | None:
     """Refuse what is not a whole, supported image before spending a Tesseract run on it.
 
@@ -278,7 +287,7 @@ def _check_image(data: bytes, even_lighting: bool = False) -> bytes | None:
             evened = even_out_lighting(img) if even_lighting else None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
             Image.DecompressionBombError) as exc:
-        raise OcrFailed(f"not a readable image: {exc}") from exc
+        raise unreadable(exc) from exc
     if evened is None:
         return None
     buf = io.BytesIO()

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from concierge.errors import OcrFailed
 from concierge.ports import OcrPage
+from simulators.ocr import unreadable
 from simulators.ocr_boxes import Box, page_from_boxes
 
 # Receipts and prescriptions are photographed upright: the 180-degree classifier costs time and,
@@ -65,7 +66,7 @@ class RapidOcr:
                 img.load()
                 rgb = img.convert("RGB")
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise OcrFailed(f"not a readable image: {exc}") from exc
+            raise unreadable(exc) from exc
         import numpy as np
 
         # RapidOCR takes OpenCV's BGR order.

@@ -51,6 +51,16 @@ def test_a_broken_image_is_one_clear_failure():
             RapidOcr().read(b"GIF89a broken")
 
 
+def test_a_broken_image_reads_the_same_every_time():
+    # The ledger keeps the message: a memory address in it made two runs of one seed differ.
+    messages = set()
+    for _ in range(2):
+        with pytest.raises(OcrFailed) as failed:
+            OcrStage(lexicon=LEX).read(b"not an image at all")
+        messages.add(str(failed.value))
+    assert len(messages) == 1 and " at 0x" not in messages.pop()
+
+
 def test_without_the_second_engine_the_stage_is_tesseract_alone():
     stage = OcrStage(use_second=False, policy=ReadingPolicy(min_mean_confidence=1.01), lexicon=LEX)
     reading = stage.read_traced(RECEIPT.read_bytes())
