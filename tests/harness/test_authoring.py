@@ -26,7 +26,7 @@ from simulators.replay.model import ScenarioInvalid
 from simulators.replay.runner import run_scenario
 from simulators.replay.yamlsource import parse_yaml
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]  # tests/, home of the scenario folders every kind shares
 AUTHORING = HERE / "authoring_scenarios"
 REFUSED = AUTHORING / "refused"
 EXPECTED = yaml.safe_load((REFUSED / "expected.yaml").read_text("utf-8"))

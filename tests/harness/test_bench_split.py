@@ -4,7 +4,7 @@ import importlib.util
 import itertools
 from pathlib import Path
 
-_path = Path(__file__).resolve().parents[1] / "bench" / "rollout_split.py"
+_path = Path(__file__).resolve().parents[2] / "bench" / "rollout_split.py"
 _spec = importlib.util.spec_from_file_location("rollout_split", _path)
 split = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(split)

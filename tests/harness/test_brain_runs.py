@@ -13,7 +13,7 @@ from simulators.replay.gate import tool_contracts
 from simulators.rollout.metrics import cost_usd, load_prices
 from simulators.standin_llm import serve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BRAINS = ROOT / "scenarios" / "phase0" / "brains"
 HAPPY = ROOT / "scenarios" / "phase0" / "happy" / "pharmacy_text_happy_path.yaml"
 

@@ -10,7 +10,7 @@ from concierge.lifecycle import ALLOWED, Lifecycle, all_pairs
 from simulators.replay import probes
 from simulators.replay.gate import main as gate_main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_flags_probe_passes_on_the_real_code():

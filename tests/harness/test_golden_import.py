@@ -12,7 +12,7 @@ from simulators.replay.golden.convert import APPROXIMATED, UNTRANSLATED
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 FILES = sorted(str(p) for p in GOLDEN.glob("*.json"))
 # The one imported scenario expected to fail, and why: the golden file expects outreach after an
 # injection attempt, but this concierge keeps only the need clauses of a message, finds none, and

@@ -17,7 +17,7 @@ import pytest
 
 from simulators.replay.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "scenarios/phase0/happy"
 ONE = str(ROOT / "scenarios/phase0/happy/pharmacy_text_happy_path.yaml")
 CLI = [sys.executable, "-m", "simulators.replay.cli"]

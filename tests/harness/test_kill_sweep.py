@@ -20,7 +20,7 @@ from simulators.replay.kill_sweep import (
 )
 from simulators.replay.loader import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PHARMACY = ROOT / "scenarios/phase0/happy/pharmacy_text_happy_path.yaml"
 IDLE = ROOT / "scenarios/phase0/stop/idle_client_request_closes.yaml"
 NIGHTLY = os.environ.get("HYPOTHESIS_PROFILE") == "nightly"

@@ -20,7 +20,7 @@ from simulators.replay.loader import (
 )
 from simulators.replay.model import Count, Problem, Scenario, ScenarioInvalid
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]  # tests/, home of the scenario folders every kind shares
 BAD = HERE / "bad_scenarios"
 GOOD = HERE / "good_scenarios"
 REPO = HERE.parent

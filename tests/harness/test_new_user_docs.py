@@ -19,7 +19,7 @@ from simulators.replay.cli import main
 from simulators.replay.loader import load_scenario
 from simulators.replay.schema import PUBLISHED, scenario_schema, schema_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text("utf-8")
 GUIDE = (ROOT / "docs" / "writing-scenarios.md").read_text("utf-8")
 

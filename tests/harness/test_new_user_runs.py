@@ -23,7 +23,7 @@ from simulators.replay.model import ScenarioInvalid
 from simulators.replay.pytest_progress import run_with_progress
 from simulators.replay.runner import run_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "scenarios" / "phase0" / "happy" / "pharmacy_text_happy_path.yaml"
 KIGALI = ROOT / "fixtures" / "vendors" / "kigali.yaml"
 

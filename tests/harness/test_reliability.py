@@ -25,7 +25,7 @@ from support import run_folder
 
 from simulators.replay.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HAPPY = str(ROOT / "scenarios/phase0/happy")
 PHARMACY = str(ROOT / "scenarios/phase0/happy/pharmacy_text_happy_path.yaml")
 CLI = [sys.executable, "-m", "simulators.replay.cli"]

@@ -199,7 +199,7 @@ def test_plots_draw_the_gate_thresholds_and_skip_metrics_without_data(tmp_path):
 
 
 def test_the_example_spec_is_valid():
-    spec = load_spec(Path(__file__).resolve().parents[1] / "fixtures" / "sweeps" / "batch-vs-vendor-load.yaml")
+    spec = load_spec(Path(__file__).resolve().parents[2] / "fixtures" / "sweeps" / "batch-vs-vendor-load.yaml")
     assert spec.runs == 8 and spec.x == "params.reply_prob"
     env = spec.points[0].config().settings().env
     assert env["AI_CONCIERGE_PERCENT_ROLLOUT"] == "100" and env["FEATURE_AI_CONCIERGE_CALLING"] == "true"

@@ -116,5 +116,5 @@ TestLifecycleModel = LifecycleModel.TestCase
 def test_the_documented_diagram_is_the_table():
     from pathlib import Path
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text("utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text("utf-8")
     assert f"```mermaid\n{mermaid()}\n```" in doc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parents[1] / "concierge"
+CORE = Path(__file__).resolve().parents[2] / "concierge"
 FORBIDDEN_CALLS = {
     ("time", "time"), ("time", "monotonic"), ("time", "perf_counter"), ("time", "sleep"),
     ("datetime", "now"), ("datetime", "utcnow"), ("date", "today"),

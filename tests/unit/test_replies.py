@@ -20,7 +20,7 @@ from concierge.replies import (
 )
 
 VENDOR_PHONE = "+250788000101"
-CASES = yaml.safe_load((Path(__file__).parent / "data" / "reply_cases.yaml").read_text("utf-8"))["cases"]
+CASES = yaml.safe_load((Path(__file__).parents[1] / "data" / "reply_cases.yaml").read_text("utf-8"))["cases"]
 
 
 def test_the_table_is_big_and_ids_are_unique():

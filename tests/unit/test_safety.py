@@ -19,7 +19,7 @@ from concierge.safety import (
     redact,
 )
 
-CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "injection_corpus.yaml").read_text("utf-8"))
+CORPUS = yaml.safe_load((Path(__file__).parents[1] / "data" / "injection_corpus.yaml").read_text("utf-8"))
 DEFAULT_SENDER = {"client": "+250788555444", "vendor": "+250788000101", "ocr": "+250788555444"}
 LONG_DIGITS = re.compile(r"\d{9,}")
 

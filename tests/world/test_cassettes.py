@@ -21,7 +21,7 @@ from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
 from simulators.standin_llm import serve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "scenarios" / "phase0" / "happy" / "pharmacy_text_happy_path.yaml"
 SHIPPED = sorted((ROOT / "scenarios" / "phase0" / "brains").glob("*.yaml"))
 VENDOR_PHONES = ("+250788000101", "250788000102", "788000103")

@@ -21,7 +21,7 @@ from simulators.replay.model import ScenarioInvalid
 from simulators.vendors import DuplicateVendorPhone, StaticDirectory, vendor_from_mapping
 from simulators.world import SimWorld
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ALICE, BOB = "+250780000001", "+250780000002"
 PHARMA_PLUS, KIMIRONKO_MEDS = "+250788000101", "+250788000102"
 NEED = "I need Amoxicillin 500mg, 21 capsules, near Kimironko"

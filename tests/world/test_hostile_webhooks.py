@@ -1,5 +1,5 @@
 """Bad webhooks end to end: what the client gets and what is audited, for each case of
-docs/hostile-input.md (the parser side is tests/test_webhooks.py)."""
+docs/hostile-input.md (the parser side is tests/unit/test_webhooks.py)."""
 
 from __future__ import annotations
 

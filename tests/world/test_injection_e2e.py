@@ -28,7 +28,7 @@ from simulators.replay.invariants import Context, check_all
 from simulators.vendors import load_vendor_fixtures
 from simulators.world import SimWorld, WorldConfig
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 CLIENT = "+250780000001"
 ATTACKER = "+250788999888"
 NEED = "I need paracetamol near Kimironko"

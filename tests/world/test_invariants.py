@@ -24,7 +24,7 @@ from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
 from simulators.world import SimWorld
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ALICE = "+250780000001"
 PHARMA_PLUS = "+250788000101"
 NEED = "I need Amoxicillin 500mg, 21 capsules, near Kimironko"

@@ -14,7 +14,7 @@ from simulators.ocr_rapid import RapidOcr
 from simulators.ocr_stage import OcrStage
 
 LEX = DrugLexicon.default()
-RECEIPT = Path(__file__).resolve().parents[1] / "fixtures" / "receipts-dev" / "000.png"
+RECEIPT = Path(__file__).resolve().parents[2] / "fixtures" / "receipts-dev" / "000.png"
 needs_rapid = pytest.mark.skipif(not RapidOcr.available(), reason="rapidocr-onnxruntime supports Python < 3.13 only")
 
 

@@ -8,7 +8,7 @@ three vendors of the client's category. ``CARELESS_FLAW`` picks its mistake:
 - ``send_twice``: every outreach message goes out twice;
 - ``leak_phone``: the client's phone number is forwarded to the vendors.
 
-Run: ``python -m tests.blackbox.careless_concierge PORT`` with the WHATSAPP_* variables and
+Run: ``python -m tests.harness.blackbox.careless_concierge PORT`` with the WHATSAPP_* variables and
 ``CONCIERGE_VENDORS`` (a vendor fixture file) set.
 """
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from simulators.blackbox.target import TargetSpec
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOUBLE = Path(__file__).with_name("careless_concierge.py")
 # Without a probe the harness can only wait for quiet; the tests run beside others on two shared cores.
 QUIET_S = 2.0

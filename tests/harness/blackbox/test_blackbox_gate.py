@@ -13,7 +13,7 @@ from .targets import ROOT, free_port
 
 def _not_under_test(cid: str):
     """The population run and the OCR samples judge this repository, not the target (and take
-    minutes): tests/test_gate.py covers them."""
+    minutes): tests/harness/test_gate.py covers them."""
     return lambda *_: gate._criterion(cid, cid, True, {}, "not under test here")
 
 

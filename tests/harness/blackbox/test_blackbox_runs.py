@@ -3,7 +3,7 @@
 - a representative subset of scenarios/phase0 run against our service (started by the harness, with
   its probe) gives the in-process verdicts, scenario by scenario, passes and failures alike (the
   whole suite: ``nox -s nightly``, docs/black-box.md);
-- a careless concierge (tests/blackbox/careless_concierge.py) is caught with the expected failures;
+- a careless concierge (tests/harness/blackbox/careless_concierge.py) is caught with the expected failures;
 - without the probe, what needs it is reported not observable (counted), never passed.
 """
 
@@ -86,7 +86,7 @@ def test_a_crash_inside_a_send_runs_only_against_a_target_the_harness_restarts()
 
 def test_a_seed_the_invariants_refuse_fails_alike_black_box(tmp_path):
     """Seeded through the probe, a seed over the outreach cap fails at the initial_state: line with
-    the invariant's message, as in-process (tests/test_authoring.py)."""
+    the invariant's message, as in-process (tests/harness/test_authoring.py)."""
     path = tmp_path / "seed_over_cap.yaml"
     path.write_text(textwrap.dedent(f"""\
         scenario: seed_over_cap

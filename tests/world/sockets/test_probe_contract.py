@@ -18,7 +18,7 @@ import yaml
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = yaml.safe_load((ROOT / "docs/probe.openapi.yaml").read_text("utf-8"))
 SECRET = "probe-secret-for-the-contract-test"
 START = 1_772_431_200.0  # 2026-03-02 06:00 UTC, the scenarios' start
