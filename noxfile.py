@@ -13,7 +13,8 @@ nox.options.error_on_missing_interpreters = False
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit, property, stateful and scenario tests (the scenarios run as pytest items too)."""
+    """tests/unit, tests/world, tests/harness and the scenarios (which run as pytest items too);
+    one kind alone: ``nox -s tests -- tests/unit -q`` (tests/README.md)."""
     session.install("-e", ".[test]")
     args = session.posargs or ["tests", "scenarios", "-n", "auto", "-q"]
     # Through unit_evidence: the junit and this tree's key land in reports/unit, where the gate

