@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The languages the concierge reads and writes; a client's language is always one of these.
+LANGUAGES = ("en", "fr", "rw")
+
 TEXTS: dict[str, dict[str, str]] = {
     "processing": {
         "en": "I'm processing your request. A team member will follow up shortly.",
@@ -109,6 +112,41 @@ TEXTS: dict[str, dict[str, str]] = {
         "rw": "Twamaze gusoma amafoto abiri kuri ubu busabe. Nimwandike icyo mukeneye.",
     },
 }
+
+
+# The words of the shortlist message (see ``shortlist.format_shortlist``).
+SHORTLIST: dict[str, dict[str, str]] = {
+    "en": {
+        "intro_need": "Here are the vendors we found for: {need}",
+        "intro": "Here are the vendors we found:",
+        "price": "Price", "stock": "Stock", "location": "Location", "options": "Options",
+        "in_stock": "in stock", "out_of_stock": "out of stock", "unclear": "not confirmed",
+        "no_price": "price not given", "no_location": "not given",
+        "away": "about {km} km away", "no_link": "number unavailable, reply here and we will help",
+        "outro": "Tap a link to chat with the vendor directly.",
+    },
+    "fr": {
+        "intro_need": "Voici les vendeurs trouvés pour : {need}",
+        "intro": "Voici les vendeurs trouvés :",
+        "price": "Prix", "stock": "Stock", "location": "Adresse", "options": "Options",
+        "in_stock": "en stock", "out_of_stock": "en rupture", "unclear": "non confirmé",
+        "no_price": "prix non communiqué", "no_location": "non précisée",
+        "away": "à environ {km} km", "no_link": "numéro indisponible, répondez ici et nous vous aiderons",
+        "outro": "Touchez un lien pour écrire directement au vendeur.",
+    },
+    "rw": {
+        "intro_need": "Dore abacuruzi twabonye ku byo mwasabye: {need}",
+        "intro": "Dore abacuruzi twabonye:",
+        "price": "Igiciro", "stock": "Birahari", "location": "Aho baherereye", "options": "Amahitamo",
+        "in_stock": "yego", "out_of_stock": "oya", "unclear": "ntibyemejwe",
+        "no_price": "igiciro nticyatanzwe", "no_location": "ntibyavuzwe",
+        "away": "nko muri km {km}", "no_link": "nimero ntiboneka, mutwandikire hano tubafashe",
+        "outro": "Kanda ku murongo (link) uvugane n'umucuruzi mu buryo butaziguye.",
+    },
+}
+
+# The titles of the YES / NO buttons under a consent prompt (WhatsApp caps a title at 20 characters).
+CONSENT_BUTTONS: dict[str, tuple[str, str]] = {"en": ("Yes", "No"), "fr": ("Oui", "Non"), "rw": ("Yego", "Oya")}
 
 
 def text_for(key: str, language: str) -> str:
