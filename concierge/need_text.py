@@ -12,9 +12,6 @@ import unicodedata
 from typing import Any
 
 from . import folding
-from .texts import LANGUAGES
-
-__all__ = ["LANGUAGES", "MAX_ITEM", "clean", "fold", "folded_words", "stem", "stemmed_words"]
 
 # WhatsApp caps a text message at 4096 characters; past that it is not a need worth reading whole.
 _MAX_TEXT = 4096

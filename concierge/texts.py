@@ -111,7 +111,42 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "J'ai déjà lu deux images pour cette demande. Écrivez ce dont vous avez besoin.",
         "rw": "Twamaze gusoma amafoto abiri kuri ubu busabe. Nimwandike icyo mukeneye.",
     },
+    # The clarifying questions of a need that lacks its item or its place (``need_questions``).
+    "ask_item": {
+        "en": "What are you looking for? Please tell me the product and any detail that matters (brand, model, size).",
+        "fr": "Que recherchez-vous ? Dites-moi le produit et les détails utiles (marque, modèle, taille).",
+        "rw": "Murashaka iki? Mutubwire igicuruzwa n'ibisobanuro by'ingenzi (ubwoko, moderi, ingano).",
+    },
+    "ask_medicine": {
+        "en": "Which medicine do you need? Please give its name and strength (for example Paracetamol 500mg).",
+        "fr": "Quel médicament vous faut-il ? Donnez son nom et son dosage (par exemple Paracétamol 500mg).",
+        "rw": "Ni uwuhe muti mukeneye? Mutubwire izina ryawo n'ingano yawo (urugero: Paracetamol 500mg).",
+    },
+    "ask_place": {
+        "en": "Where should I look{for_item}? Tell me a neighbourhood or landmark in Kigali (for example Kimironko or Remera).",
+        "fr": "Dans quel quartier dois-je chercher{for_item} ? Donnez un quartier ou un repère à Kigali (par exemple Kimironko ou Remera).",
+        "rw": "Ni hehe twabibashakira? Mutubwire agace cyangwa ahantu hazwi i Kigali (urugero: Kimironko cyangwa Remera).",
+    },
+    # The coded workflow's hand-over to a person, and its questions when the needs rules have none.
+    "safe_escalation": {
+        "en": "Thanks for your patience. A team member will follow up with you shortly.",
+        "fr": "Merci de votre patience. Un membre de l'équipe va vous recontacter rapidement.",
+        "rw": "Murakoze kwihangana. Umwe mu bakozi bacu arabavugisha vuba.",
+    },
+    "coded_ask_place": {
+        "en": "Where should we look (a neighbourhood or landmark in Kigali)?",
+        "fr": "Dans quel quartier devons-nous chercher ?",
+        "rw": "Ni hehe twashakira (agace cyangwa ikimenyetso i Kigali)?",
+    },
+    "coded_ask_item": {
+        "en": "What are you looking for? Please describe the product or medicine.",
+        "fr": "Que cherchez-vous ? Décrivez le produit ou le médicament.",
+        "rw": "Murashaka iki? Nimusobanure igicuruzwa cyangwa umuti.",
+    },
 }
+
+# "Where should I look for {item}?": Kinyarwanda asks without naming the item.
+ASK_PLACE_FOR_ITEM = {"en": " for {item}", "fr": " {item}"}
 
 
 # The words of the shortlist message (see ``shortlist.format_shortlist``).
