@@ -184,6 +184,42 @@ SHORTLIST: dict[str, dict[str, str]] = {
 CONSENT_BUTTONS: dict[str, tuple[str, str]] = {"en": ("Yes", "No"), "fr": ("Oui", "Non"), "rw": ("Yego", "Oya")}
 
 
+# --- what the concierge says to vendors (``outreach.compose_vendor_message``) ---------------------
+# The standard questions of a request to vendors, in English.
+DEFAULT_QUESTIONS = (
+    "Do you have it in stock? (yes/no)",
+    "Price range in RWF (min-max)?",
+    "Your location or a landmark?",
+    "Options available (brand, size, colour)?",
+)
+
+# The standard questions in the vendor's language (the coded plan and most brain plans use them);
+# a question the brain wrote itself is sent as written. Wording to be reviewed by native speakers.
+VENDOR_QUESTIONS: dict[str, dict[str, str]] = {
+    DEFAULT_QUESTIONS[0]: {"fr": "L'avez-vous en stock ? (oui/non)", "rw": "Murabifite? (yego/oya)"},
+    DEFAULT_QUESTIONS[1]: {"fr": "Fourchette de prix en RWF (min-max) ?", "rw": "Igiciro mu RWF (gito-kinini)?"},
+    DEFAULT_QUESTIONS[2]: {"fr": "Votre emplacement ou un point de repère ?", "rw": "Muherereye he cyangwa hafi y'iki?"},
+    DEFAULT_QUESTIONS[3]: {"fr": "Options disponibles (marque, taille, couleur) ?",
+                           "rw": "Amahitamo ahari (ubwoko, ingano, ibara)?"},
+}
+
+VENDOR_INTRO = {
+    "en": "Hello {name}, a client nearby is looking for:",
+    "fr": "Bonjour {name}, un client près de chez vous cherche :",
+    "rw": "Muraho {name}, umukiriya uri hafi yanyu arashaka:",
+}
+VENDOR_HINT = {
+    "en": "Reply with the numbers, e.g. \"1. yes 2. 3,000-4,500 3. near the market\".",
+    "fr": "Répondez avec les numéros, ex. « 1. oui 2. 3 000-4 500 3. près du marché ».",
+    "rw": "Subiza ukoresheje imibare, urugero: \"1. yego 2. 3,000-4,500 3. hafi y'isoko\".",
+}
+VENDOR_STOP = {
+    "en": "Reply STOP to receive no more requests.",
+    "fr": "Répondez STOP pour ne plus recevoir de demandes.",
+    "rw": "Subiza HAGARIKA niba udashaka kongera kubona ubusabe.",
+}
+
+
 def text_for(key: str, language: str) -> str:
     table = TEXTS[key]
     return table.get(language) or table["en"]
