@@ -14,13 +14,13 @@ import hmac
 import json
 import logging
 import re
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from .folding import COURTESY_WORDS, fold_unaligned
 from .lifecycle import ENDED_STATES, RequestState
 from .phones import mask_phone
 from .ports import Timer
-from .texts import text_for
+from .texts import CONSENT_BUTTONS, text_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Concierge
@@ -46,12 +46,10 @@ FAILED_STATUSES = frozenset({"failed", "no_answer", "busy"})
 
 YES_BUTTON = "consent_yes"
 NO_BUTTON = "consent_no"
-_BUTTON_TITLES = {"en": ("Yes", "No"), "fr": ("Oui", "Non"), "rw": ("Yego", "Oya")}
 _YES = frozenset({"yes", "y", "yeah", "yep", "sure", "oui", "ouais", "d'accord", "daccord", "yego", "ego",
                   "yee", "consent_yes"})
 _NO = frozenset({"no", "n", "nope", "non", "oya", "hoya", "ntabwo", "consent_no"})
-_FILLER = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "ok", "merci", "svp", "stp",
-                     "murakoze", "ndabinginze", "!", "."})
+_FILLER = COURTESY_WORDS | {"plz", "stp", "ndabinginze"}
 _CALL_ME = re.compile(
     r"\b(?:call\s+me|give\s+me\s+a\s+call|phone\s+me|ring\s+me|can\s+you\s+call|"
     r"appelle[sz]?[\s-]*moi|appelez[\s-]*moi|tu\s+peux\s+m'?\s*appeler|vous\s+pouvez\s+m'?\s*appeler|"
@@ -292,8 +290,7 @@ def on_watchdog(c: Concierge, timer: Timer, now: float) -> None:
 
 # --- client answers ---------------------------------------------------------------------------
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return fold_unaligned(text, unmask=False)
 
 
 def consent_answer(text: str | None, button_id: str | None = None) -> bool | None:
@@ -427,7 +424,7 @@ def _ask(c: Concierge, request: RequestRow, scope: str, now: float) -> None:
     if before["status"] == "requested" and before["scope"] == stored:
         return  # the pending prompt already asks exactly this
     lang = _lang(request)
-    yes, no = _BUTTON_TITLES.get(lang, _BUTTON_TITLES["en"])
+    yes, no = CONSENT_BUTTONS.get(lang, CONSENT_BUTTONS["en"])
     prompts = int(request.data.get("consent_prompts", 0)) + 1
     c.update(request.id, now, consent_prompts=prompts)
     c.tell_client(c.request(request.id), "consent_prompt", text_for(_PROMPT_TEXT[stored], lang), now,

@@ -11,22 +11,7 @@ from typing import Any
 
 from .needs import Requirements, clarifying_question
 from .shortlist import Candidate, rank
-
-SAFE_ESCALATION = {
-    "en": "Thanks for your patience. A team member will follow up with you shortly.",
-    "fr": "Merci de votre patience. Un membre de l'équipe va vous recontacter rapidement.",
-    "rw": "Murakoze kwihangana. Umwe mu bakozi bacu arabavugisha vuba.",
-}
-_PLACE_QUESTION = {
-    "en": "Where should we look (a neighbourhood or landmark in Kigali)?",
-    "fr": "Dans quel quartier devons-nous chercher ?",
-    "rw": "Ni hehe twashakira (agace cyangwa ikimenyetso i Kigali)?",
-}
-_ITEM_QUESTION = {
-    "en": "What are you looking for? Please describe the product or medicine.",
-    "fr": "Que cherchez-vous ? Décrivez le produit ou le médicament.",
-    "rw": "Murashaka iki? Nimusobanure igicuruzwa cyangwa umuti.",
-}
+from .texts import text_for
 
 
 def usable(reply: dict[str, Any]) -> bool:
@@ -83,7 +68,7 @@ class CodedWorkflow:
         if event == "ocr_result" and (pack.get("ocr") or {}).get("next_action") == "ask_client":
             return {
                 "type": "ask_client",
-                "question_text": pack["ocr"].get("question") or _ITEM_QUESTION.get(lang, _ITEM_QUESTION["en"]),
+                "question_text": pack["ocr"].get("question") or text_for("coded_ask_item", lang),
                 "why": "ocr_needs_confirmation",
             }
         missing = list(Requirements.from_dict(req).missing())
@@ -96,7 +81,7 @@ class CodedWorkflow:
             return {
                 "type": "escalate",
                 "reason": "need still unclear after clarifications",
-                "safe_client_message": SAFE_ESCALATION.get(lang, SAFE_ESCALATION["en"]),
+                "safe_client_message": text_for("safe_escalation", lang),
                 "to": "human",
             }
         return self._plan(req, caps)
@@ -105,8 +90,7 @@ class CodedWorkflow:
         text = clarifying_question(Requirements.from_dict(req), lang)
         if text:
             return text
-        table = _ITEM_QUESTION if missing[0] == "item" else _PLACE_QUESTION
-        return table.get(lang, table["en"])
+        return text_for("coded_ask_item" if missing[0] == "item" else "coded_ask_place", lang)
 
     def _plan(self, req: dict[str, Any], caps: dict[str, Any]) -> dict[str, Any]:
         need = str(req.get("item") or "the item")
@@ -155,7 +139,7 @@ class CodedWorkflow:
             return {
                 "type": "escalate",
                 "reason": "no usable vendor reply",
-                "safe_client_message": SAFE_ESCALATION.get(lang, SAFE_ESCALATION["en"]),
+                "safe_client_message": text_for("safe_escalation", lang),
                 "to": "human",
             }
         return {

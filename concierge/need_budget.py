@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .money import francs
 from .need_text import fold
 
 # A budget below this is a count, an age or a size that happened to follow a cue word.
@@ -61,24 +62,14 @@ def _money(text: str) -> list[_Money]:
             continue  # "5m cable" is metres
         if not (strong or marked):
             continue
-        value = _amount(m.group("num"), mult)
-        if value is None or not _MIN_BUDGET_RWF <= value <= _MAX_BUDGET_RWF:
+        value = francs(m.group("num"), mult)
+        if not _MIN_BUDGET_RWF <= value <= _MAX_BUDGET_RWF:
             continue
         start = m.start() - (len(cue.group(0)) if cue else 0)
         after_cue = _CUE_AFTER.match(after)
         end = m.end() + (after_cue.end() if after_cue else 0)
         found.append(_Money(start, end, value, 2 if strong else 1))
     return found
-
-
-def _amount(num: str, mult: str | None) -> int | None:
-    if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+", num):
-        value = float(re.sub(r"[ ,.]", "", num))
-    else:
-        value = float(num.replace(",", "."))
-    factor = {"k": 1_000, "thousand": 1_000, "mille": 1_000, "m": 1_000_000}.get(mult or "", 1)
-    factor = 1_000_000 if mult in ("million", "millions") else factor
-    return int(round(value * factor))
 
 
 def budget_in(text: str) -> int | None:

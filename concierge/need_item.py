@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .folding import COURTESY_WORDS
 from .need_budget import money_spans
 from .need_places import UNKNOWN_PLACE_RX, place_rx
 from .need_quantity import URGENT_RX
@@ -59,11 +60,11 @@ _TRAILING_RX = re.compile(rf"[\s\W_]*\b(?:{_TRAILER})[\s\W_]*$|[\s\W_]+$")
 _MID_LEAD_IN_RX = re.compile(rf"(?<=[,:])\s*(?:{_LEAD_IN})\b(?:\s+(?:{_ARTICLE})\b)?")
 _CLAUSE_SPLIT = re.compile(r"[!?;\n]+|\.+(?!\d)")
 # Words that never make an item by themselves ("ok thanks", "yes please", "it", "one").
-_FILLER = frozenset(
+_FILLER = COURTESY_WORDS | frozenset(
     folded_words(
-        "ok okay yes yeah no oui non yego oya it this that one ones something anything thing things "
-        "stuff item product shop store boutique iduka help me you we us thanks thank merci murakoze "
-        "please svp pls hi hello hey bonjour muraho mwaramutse mwiriwe amakuru good morning evening sir "
+        "okay yes yeah no oui non yego oya it this that one ones something anything thing things "
+        "stuff item product shop store boutique iduka help me we us "
+        "hi hello hey bonjour muraho mwaramutse mwiriwe amakuru good morning evening sir "
         "madam boss dear chose truc produit magasin ikintu ibintu igicuruzwa ibicuruzwa urgent asap now "
         "vite byihuse vuba emergency available disponible budget"
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from .need_taxonomy import taxonomy
-from .need_text import LANGUAGES, clean, folded_words, stem
+from .need_text import clean, folded_words, stem
+from .texts import LANGUAGES
 
 _FRENCH_LETTERS = re.compile(r"[éèêëàâçùûîïô]")
 

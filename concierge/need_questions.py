@@ -3,24 +3,7 @@
 from __future__ import annotations
 
 from .need_requirements import Requirements
-from .need_text import LANGUAGES
-
-_ASK_ITEM = {
-    "en": "What are you looking for? Please tell me the product and any detail that matters (brand, model, size).",
-    "fr": "Que recherchez-vous ? Dites-moi le produit et les détails utiles (marque, modèle, taille).",
-    "rw": "Murashaka iki? Mutubwire igicuruzwa n'ibisobanuro by'ingenzi (ubwoko, moderi, ingano).",
-}
-_ASK_MEDICINE = {
-    "en": "Which medicine do you need? Please give its name and strength (for example Paracetamol 500mg).",
-    "fr": "Quel médicament vous faut-il ? Donnez son nom et son dosage (par exemple Paracétamol 500mg).",
-    "rw": "Ni uwuhe muti mukeneye? Mutubwire izina ryawo n'ingano yawo (urugero: Paracetamol 500mg).",
-}
-_ASK_PLACE = {
-    "en": "Where should I look{for_item}? Tell me a neighbourhood or landmark in Kigali (for example Kimironko or Remera).",
-    "fr": "Dans quel quartier dois-je chercher{for_item} ? Donnez un quartier ou un repère à Kigali (par exemple Kimironko ou Remera).",
-    "rw": "Ni hehe twabibashakira? Mutubwire agace cyangwa ahantu hazwi i Kigali (urugero: Kimironko cyangwa Remera).",
-}
-_FOR_ITEM = {"en": " for {item}", "fr": " {item}"}
+from .texts import ASK_PLACE_FOR_ITEM, LANGUAGES, text_for
 
 
 def clarifying_question(req: Requirements, language: str) -> str | None:
@@ -33,9 +16,10 @@ def clarifying_question(req: Requirements, language: str) -> str | None:
     if not missing:
         return None
     if missing[0] == "item":
-        table = _ASK_MEDICINE if req.category == "pharmacy" else _ASK_ITEM
-        return table[language]
+        return text_for("ask_medicine" if req.category == "pharmacy" else "ask_item", language)
     for_item = (
-        _FOR_ITEM[language].format(item=req.item) if language in _FOR_ITEM and req.item else ""
+        ASK_PLACE_FOR_ITEM[language].format(item=req.item)
+        if language in ASK_PLACE_FOR_ITEM and req.item
+        else ""
     )
-    return _ASK_PLACE[language].format(for_item=for_item)
+    return text_for("ask_place", language).format(for_item=for_item)

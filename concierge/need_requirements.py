@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .need_text import LANGUAGES
+from .texts import LANGUAGES
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .need_text import LANGUAGES, folded_words, stemmed_words
+from .need_text import folded_words, stemmed_words
+from .texts import LANGUAGES
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from typing import Any
 
-LANGUAGES = ("en", "fr", "rw")
+from . import folding
+
 # WhatsApp caps a text message at 4096 characters; past that it is not a need worth reading whole.
 _MAX_TEXT = 4096
 # An item (or an unknown area) longer than this is cut: it has to fit a line of the shortlist.
@@ -20,18 +20,9 @@ MAX_ITEM = 120
 _ALNUM_RUN = re.compile(r"[a-z0-9]+")
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(c: str) -> str:
-    base = unicodedata.normalize("NFKD", c)[0] if c.isalpha() else c
-    low = base.lower()
-    return low if len(low) == 1 else c
-
-
 def fold(text: str) -> str:
-    """Lower case without accents, one character for one: a match in the fold is a span in the text."""
-    if text.isascii():
-        return text.lower()  # what _fold_char gives every ASCII character
-    return "".join(map(_fold_char, text))
+    """A client's text folded as needs read it: only letters lose their accents (see ``folding``)."""
+    return folding.fold(text, plain_forms=False)
 
 
 def clean(text: Any) -> str:

@@ -24,7 +24,8 @@ from .need_quantity import is_urgent, quantity_in
 from .need_questions import clarifying_question
 from .need_requirements import Requirements
 from .need_taxonomy import categories
-from .need_text import LANGUAGES, clean
+from .need_text import clean
+from .texts import LANGUAGES
 
 __all__ = [
     "LANGUAGES",

@@ -14,42 +14,10 @@ from .ledger import Ledger
 from .phones import mask_phones_in
 from .policy import Caps
 from .ports import Vendor
+from .texts import DEFAULT_QUESTIONS as DEFAULT_QUESTIONS  # the plans' questions, named here too
+from .texts import VENDOR_HINT, VENDOR_INTRO, VENDOR_QUESTIONS, VENDOR_STOP
 
 DAY_S = 24 * 3600.0
-
-DEFAULT_QUESTIONS = (
-    "Do you have it in stock? (yes/no)",
-    "Price range in RWF (min-max)?",
-    "Your location or a landmark?",
-    "Options available (brand, size, colour)?",
-)
-
-# The standard questions in the vendor's language (the coded plan and most brain plans use them);
-# a question the brain wrote itself is sent as written. Wording to be reviewed by native speakers.
-_QUESTIONS: dict[str, dict[str, str]] = {
-    DEFAULT_QUESTIONS[0]: {"fr": "L'avez-vous en stock ? (oui/non)", "rw": "Murabifite? (yego/oya)"},
-    DEFAULT_QUESTIONS[1]: {"fr": "Fourchette de prix en RWF (min-max) ?", "rw": "Igiciro mu RWF (gito-kinini)?"},
-    DEFAULT_QUESTIONS[2]: {"fr": "Votre emplacement ou un point de repère ?", "rw": "Muherereye he cyangwa hafi y'iki?"},
-    DEFAULT_QUESTIONS[3]: {"fr": "Options disponibles (marque, taille, couleur) ?",
-                           "rw": "Amahitamo ahari (ubwoko, ingano, ibara)?"},
-}
-
-_INTRO = {
-    "en": "Hello {name}, a client nearby is looking for:",
-    "fr": "Bonjour {name}, un client près de chez vous cherche :",
-    "rw": "Muraho {name}, umukiriya uri hafi yanyu arashaka:",
-}
-_HINT = {
-    "en": "Reply with the numbers, e.g. \"1. yes 2. 3,000-4,500 3. near the market\".",
-    "fr": "Répondez avec les numéros, ex. « 1. oui 2. 3 000-4 500 3. près du marché ».",
-    "rw": "Subiza ukoresheje imibare, urugero: \"1. yego 2. 3,000-4,500 3. hafi y'isoko\".",
-}
-_STOP = {
-    "en": "Reply STOP to receive no more requests.",
-    "fr": "Répondez STOP pour ne plus recevoir de demandes.",
-    "rw": "Subiza HAGARIKA niba udashaka kongera kubona ubusabe.",
-}
-
 
 @dataclass(frozen=True)
 class EligibleVendor:
@@ -272,12 +240,12 @@ def compose_vendor_message(
     vendor: Vendor, need: str, questions: list[str] | tuple[str, ...] | None = None
 ) -> str:
     """Short intro, the need (never the client's phone or name), numbered questions, hint, STOP."""
-    lang = vendor.language if vendor.language in _INTRO else "en"
+    lang = vendor.language if vendor.language in VENDOR_INTRO else "en"
     asked = [q for q in (questions or DEFAULT_QUESTIONS) if q.strip()][:4] or list(DEFAULT_QUESTIONS)
     # Defence in depth: whatever the brain wrote, no phone number reaches a vendor.
     safe_need = mask_phones_in(need.strip())[:300]
-    lines = [_INTRO[lang].format(name=vendor.name), f"*{safe_need}*", ""]
-    lines += [f"{i}. {mask_phones_in(_QUESTIONS.get(q.strip(), {}).get(lang, q.strip()))[:200]}"
+    lines = [VENDOR_INTRO[lang].format(name=vendor.name), f"*{safe_need}*", ""]
+    lines += [f"{i}. {mask_phones_in(VENDOR_QUESTIONS.get(q.strip(), {}).get(lang, q.strip()))[:200]}"
               for i, q in enumerate(asked, 1)]
-    lines += ["", _HINT[lang], _STOP[lang]]
+    lines += ["", VENDOR_HINT[lang], VENDOR_STOP[lang]]
     return "\n".join(lines)

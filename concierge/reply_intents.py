@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 
+from concierge.folding import COURTESY_WORDS
 from concierge.reply_text import fold, folded_words, prepare
 
 # Words around a stop/cancel that do not change its meaning ("Cancel my request please").
-_FILLER = {"please", "pls", "plz", "plse", "svp", "merci", "thanks", "thank", "you", "murakoze",
-           "nyamuneka", "now", "sorry", "ok", "okay", "the", "my", "this", "it", "all", "request",
-           "order", "la", "ma", "cette", "demande", "commande", "tout", "byose", "ibi"}
+_FILLER = COURTESY_WORDS | {"plz", "plse", "nyamuneka", "now", "sorry", "okay", "the", "my", "this", "it",
+                            "all", "request", "order", "la", "ma", "cette", "demande", "commande", "tout",
+                            "byose", "ibi"}
 _VENDOR_STOP = {"stop", "unsubscribe", "hagarika", "desabonner", "desabonnement", "stopmessages",
                 "unsubscribeme"}
 _CLIENT_CANCEL = {"stop", "cancel", "annuler", "annule", "annulez", "arreter", "arrete", "arretez",

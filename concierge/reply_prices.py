@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .money import MULTIPLIERS, written_number
+
 _NUMBER = re.compile(
     r"(?:(?<![\w.,])|(?<=rwf)|(?<=frw))"
     r"(?:\d{1,3}(?P<sep>[,.' ])\d{3}(?:(?P=sep)\d{3})*(?![\d])(?![.,]\d)|\d+(?:[.,]\d+)?(?!\d))"
@@ -55,27 +57,20 @@ def _is_price(amount: _Amount, floor: int) -> bool:
     return amount.rwf >= (1 if priced else floor)
 
 
-def _to_number(raw: str) -> float:
-    if re.fullmatch(r"\d{1,3}(?:([,.' ])\d{3})(?:\1\d{3})*", raw):
-        return float(re.sub(r"\D", "", raw))
-    return float(raw.replace(",", "."))
-
-
 def _amounts(text: str) -> list[_Amount]:
     out: list[_Amount] = []
     for m in _NUMBER.finditer(text):
-        value = _to_number(m.group(0))
+        value = written_number(m.group(0))
         before = text[max(0, m.start() - 20) : m.start()]
         end = m.end()
         multiplier = 1
         mult = _MULT_AFTER.match(text, end)
         mult_before = _MULT_BEFORE.search(before)
         if mult:
-            word = mult.group(2) or ""
-            multiplier = 1_000_000 if word in ("million", "millions", "mln", "miliyoni") else 1000
+            multiplier = MULTIPLIERS[mult.group(1) or mult.group(2)]
             end = mult.end()
         elif mult_before:
-            multiplier = 1_000_000 if mult_before.group(1) == "miliyoni" else 1000
+            multiplier = MULTIPLIERS[mult_before.group(1)]
         cur = _CUR_AFTER.match(text, end)
         currency = bool(cur) or bool(_CUR_BEFORE.search(before))
         if cur:

@@ -8,39 +8,21 @@ way WhatsApp text is cleaned changes.
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufe0f]")
+from .folding import HIDDEN_CHARS, fold
+
+__all__ = ["EMPTY_ANSWER", "TRIM", "blank", "clip", "fold", "folded_words", "prepare"]
+
+# The emoji variation selector too: it is left over from the keycaps WhatsApp numbers answers with.
+_INVISIBLE = re.compile(f"[{HIDDEN_CHARS}\ufe0f]")
 _KEYCAP = re.compile("([0-9])\ufe0f?\u20e3")  # WhatsApp's 1️⃣ 2️⃣ emoji numbering
 _NOT_WORD = re.compile(r"[^\w']+")
-_APOSTROPHES = {"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"}
 
 
 def prepare(text: object) -> str:
     text = "" if text is None else str(text)
     return _INVISIBLE.sub("", _KEYCAP.sub(r"\1.", text))
-
-
-@functools.lru_cache(maxsize=4096)
-def _fold_char(c: str) -> str:
-    if c in _APOSTROPHES:
-        return _APOSTROPHES[c]
-    base = "".join(ch for ch in unicodedata.normalize("NFKD", c) if not unicodedata.combining(ch))
-    base = base.lower()
-    if len(base) == 1:
-        return base
-    low = c.lower()
-    return low if len(low) == 1 else c
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, one character for one character."""
-    if text.isascii():
-        # What _fold_char gives every ASCII character, without looking at them one by one.
-        return text.lower().replace("`", "'")
-    return "".join(map(_fold_char, text))
 
 
 def folded_words(text: str) -> str:

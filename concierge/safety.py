@@ -2,7 +2,8 @@
 
 All message text is data, never instructions (docs/domain.md "Safety and privacy"). This module only
 *notices* attempts to steer the concierge; callers decide what to audit and refuse.
-Patterns run on a folded copy of the text (lower case, no accents, no zero-width characters) so
+Patterns run on a folded copy of the text (``folding.fold_unaligned``: lower case, no accents, no
+zero-width characters) so
 "IGNORE", "Ignorez", "ignore\u200b" and "arrêter" all meet the same rule.
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import phonenumbers
 
+from concierge.folding import HIDDEN, fold_unaligned
 from concierge.phones import InvalidPhone, mask_phone, mask_phones_in, normalize_phone
 
 INJECTION_KINDS = (
@@ -44,10 +45,6 @@ class InjectionFinding:
         return bool(self.kinds)
 
 
-# Zero-width and bidi characters are a classic way to split "ignore" so a naive filter misses it.
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_BLANKS = re.compile(r"[ \t\u00a0]+")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 
 
 _F = TypeVar("_F", bound=Callable[..., object])
@@ -67,13 +64,6 @@ def _remembered(fn: _F) -> _F:
         return fn(text, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _fold(text: str) -> str:
-    text = _INVISIBLE.sub("", text).translate(_APOSTROPHES)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return _BLANKS.sub(" ", text.casefold())
 
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
@@ -247,7 +237,7 @@ def phone_spans(text: str) -> tuple[tuple[int, int, str], ...]:
 def phones_in(text: str) -> tuple[str, ...]:
     """Every distinct phone number written in free text, in E.164, in order of appearance."""
     found: list[str] = []
-    for _, _, phone in phone_spans(_INVISIBLE.sub("", str(text))):
+    for _, _, phone in phone_spans(HIDDEN.sub("", str(text))):
         if phone not in found:
             found.append(phone)
     return tuple(found)
@@ -271,7 +261,7 @@ def detect_injection(
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
     text = "" if text is None else str(text)
-    folded = _fold(text)
+    folded = fold_unaligned(text)
     kinds: list[str] = []
     evidence: list[str] = []
     for kind, patterns in _RULES.items():
@@ -302,7 +292,7 @@ def _own_phone(sender_phone: str | None) -> str | None:
 @_remembered
 def contains_payment_instruction(text: str) -> bool:
     """MoMo / mobile money / deposit / pay first / send money / USSD codes, in en, fr and rw."""
-    folded = _without_negated_payment(_fold("" if text is None else str(text)))
+    folded = _without_negated_payment(fold_unaligned("" if text is None else str(text)))
     return any(p.search(folded) for p in _PAYMENT_RULES)
 
 

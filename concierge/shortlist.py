@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from .phones import mask_phones_in
+from .texts import SHORTLIST
 
 MAX_ITEMS = 5
 MAX_MESSAGES = 2
@@ -215,36 +216,6 @@ def rank(candidates: Iterable[Candidate], budget_max: int | None, *, limit: int 
 
 # --- format --------------------------------------------------------------------------------------
 
-TEMPLATES: dict[str, dict[str, str]] = {
-    "en": {
-        "intro_need": "Here are the vendors we found for: {need}",
-        "intro": "Here are the vendors we found:",
-        "price": "Price", "stock": "Stock", "location": "Location", "options": "Options",
-        "in_stock": "in stock", "out_of_stock": "out of stock", "unclear": "not confirmed",
-        "no_price": "price not given", "no_location": "not given",
-        "away": "about {km} km away", "no_link": "number unavailable, reply here and we will help",
-        "outro": "Tap a link to chat with the vendor directly.",
-    },
-    "fr": {
-        "intro_need": "Voici les vendeurs trouvés pour : {need}",
-        "intro": "Voici les vendeurs trouvés :",
-        "price": "Prix", "stock": "Stock", "location": "Adresse", "options": "Options",
-        "in_stock": "en stock", "out_of_stock": "en rupture", "unclear": "non confirmé",
-        "no_price": "prix non communiqué", "no_location": "non précisée",
-        "away": "à environ {km} km", "no_link": "numéro indisponible, répondez ici et nous vous aiderons",
-        "outro": "Touchez un lien pour écrire directement au vendeur.",
-    },
-    "rw": {
-        "intro_need": "Dore abacuruzi twabonye ku byo mwasabye: {need}",
-        "intro": "Dore abacuruzi twabonye:",
-        "price": "Igiciro", "stock": "Birahari", "location": "Aho baherereye", "options": "Amahitamo",
-        "in_stock": "yego", "out_of_stock": "oya", "unclear": "ntibyemejwe",
-        "no_price": "igiciro nticyatanzwe", "no_location": "ntibyavuzwe",
-        "away": "nko muri km {km}", "no_link": "nimero ntiboneka, mutwandikire hano tubafashe",
-        "outro": "Kanda ku murongo (link) uvugane n'umucuruzi mu buryo butaziguye.",
-    },
-}
-
 # Per-field caps keep five items well inside one 4096-char message, so the 2-message cap holds.
 _NAME_CHARS, _NOTE_CHARS, _OPTIONS_CHARS, _NEED_CHARS = 100, 160, 160, 200
 # The contract caps the template at 300 characters; encoded, 200 keep five links (each up to
@@ -284,7 +255,7 @@ def percent_encode(text: str) -> str:
 
 
 def format_price(c: Candidate, language: str = "en") -> str:
-    t = TEMPLATES.get(language, TEMPLATES["en"])
+    t = SHORTLIST.get(language, SHORTLIST["en"])
     lo, hi = _price_range(c)
     if lo is None or hi is None:
         return t["no_price"]
@@ -301,7 +272,7 @@ def _location(c: Candidate, t: dict[str, str], language: str) -> str:
 
 
 def _item_block(n: int, c: Candidate, language: str) -> str:
-    t = TEMPLATES[language]
+    t = SHORTLIST[language]
     lines = [
         f"{n}. {_clip(c.vendor_name or c.vendor_id, _NAME_CHARS)}",
         f"{t['price']}: {format_price(c, language)}",
@@ -335,8 +306,8 @@ def format_shortlist(
     so a list proposed out of order still reads best first. No item gives ``[]`` (the caller decides
     what to tell the client).
     """
-    language = language if language in TEMPLATES else "en"
-    t = TEMPLATES[language]
+    language = language if language in SHORTLIST else "en"
+    t = SHORTLIST[language]
     chosen = _one_per_vendor(_drop_excluded(sorted(items, key=rank_key)))[:MAX_ITEMS]
     if not chosen:
         return []

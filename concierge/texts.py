@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The languages the concierge reads and writes; a client's language is always one of these.
+LANGUAGES = ("en", "fr", "rw")
+
 TEXTS: dict[str, dict[str, str]] = {
     "processing": {
         "en": "I'm processing your request. A team member will follow up shortly.",
@@ -108,6 +111,112 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "J'ai déjà lu deux images pour cette demande. Écrivez ce dont vous avez besoin.",
         "rw": "Twamaze gusoma amafoto abiri kuri ubu busabe. Nimwandike icyo mukeneye.",
     },
+    # The clarifying questions of a need that lacks its item or its place (``need_questions``).
+    "ask_item": {
+        "en": "What are you looking for? Please tell me the product and any detail that matters (brand, model, size).",
+        "fr": "Que recherchez-vous ? Dites-moi le produit et les détails utiles (marque, modèle, taille).",
+        "rw": "Murashaka iki? Mutubwire igicuruzwa n'ibisobanuro by'ingenzi (ubwoko, moderi, ingano).",
+    },
+    "ask_medicine": {
+        "en": "Which medicine do you need? Please give its name and strength (for example Paracetamol 500mg).",
+        "fr": "Quel médicament vous faut-il ? Donnez son nom et son dosage (par exemple Paracétamol 500mg).",
+        "rw": "Ni uwuhe muti mukeneye? Mutubwire izina ryawo n'ingano yawo (urugero: Paracetamol 500mg).",
+    },
+    "ask_place": {
+        "en": "Where should I look{for_item}? Tell me a neighbourhood or landmark in Kigali (for example Kimironko or Remera).",
+        "fr": "Dans quel quartier dois-je chercher{for_item} ? Donnez un quartier ou un repère à Kigali (par exemple Kimironko ou Remera).",
+        "rw": "Ni hehe twabibashakira? Mutubwire agace cyangwa ahantu hazwi i Kigali (urugero: Kimironko cyangwa Remera).",
+    },
+    # The coded workflow's hand-over to a person, and its questions when the needs rules have none.
+    "safe_escalation": {
+        "en": "Thanks for your patience. A team member will follow up with you shortly.",
+        "fr": "Merci de votre patience. Un membre de l'équipe va vous recontacter rapidement.",
+        "rw": "Murakoze kwihangana. Umwe mu bakozi bacu arabavugisha vuba.",
+    },
+    "coded_ask_place": {
+        "en": "Where should we look (a neighbourhood or landmark in Kigali)?",
+        "fr": "Dans quel quartier devons-nous chercher ?",
+        "rw": "Ni hehe twashakira (agace cyangwa ikimenyetso i Kigali)?",
+    },
+    "coded_ask_item": {
+        "en": "What are you looking for? Please describe the product or medicine.",
+        "fr": "Que cherchez-vous ? Décrivez le produit ou le médicament.",
+        "rw": "Murashaka iki? Nimusobanure igicuruzwa cyangwa umuti.",
+    },
+}
+
+# "Where should I look for {item}?": Kinyarwanda asks without naming the item.
+ASK_PLACE_FOR_ITEM = {"en": " for {item}", "fr": " {item}"}
+
+
+# The words of the shortlist message (see ``shortlist.format_shortlist``).
+SHORTLIST: dict[str, dict[str, str]] = {
+    "en": {
+        "intro_need": "Here are the vendors we found for: {need}",
+        "intro": "Here are the vendors we found:",
+        "price": "Price", "stock": "Stock", "location": "Location", "options": "Options",
+        "in_stock": "in stock", "out_of_stock": "out of stock", "unclear": "not confirmed",
+        "no_price": "price not given", "no_location": "not given",
+        "away": "about {km} km away", "no_link": "number unavailable, reply here and we will help",
+        "outro": "Tap a link to chat with the vendor directly.",
+    },
+    "fr": {
+        "intro_need": "Voici les vendeurs trouvés pour : {need}",
+        "intro": "Voici les vendeurs trouvés :",
+        "price": "Prix", "stock": "Stock", "location": "Adresse", "options": "Options",
+        "in_stock": "en stock", "out_of_stock": "en rupture", "unclear": "non confirmé",
+        "no_price": "prix non communiqué", "no_location": "non précisée",
+        "away": "à environ {km} km", "no_link": "numéro indisponible, répondez ici et nous vous aiderons",
+        "outro": "Touchez un lien pour écrire directement au vendeur.",
+    },
+    "rw": {
+        "intro_need": "Dore abacuruzi twabonye ku byo mwasabye: {need}",
+        "intro": "Dore abacuruzi twabonye:",
+        "price": "Igiciro", "stock": "Birahari", "location": "Aho baherereye", "options": "Amahitamo",
+        "in_stock": "yego", "out_of_stock": "oya", "unclear": "ntibyemejwe",
+        "no_price": "igiciro nticyatanzwe", "no_location": "ntibyavuzwe",
+        "away": "nko muri km {km}", "no_link": "nimero ntiboneka, mutwandikire hano tubafashe",
+        "outro": "Kanda ku murongo (link) uvugane n'umucuruzi mu buryo butaziguye.",
+    },
+}
+
+# The titles of the YES / NO buttons under a consent prompt (WhatsApp caps a title at 20 characters).
+CONSENT_BUTTONS: dict[str, tuple[str, str]] = {"en": ("Yes", "No"), "fr": ("Oui", "Non"), "rw": ("Yego", "Oya")}
+
+
+# --- what the concierge says to vendors (``outreach.compose_vendor_message``) ---------------------
+# The standard questions of a request to vendors, in English.
+DEFAULT_QUESTIONS = (
+    "Do you have it in stock? (yes/no)",
+    "Price range in RWF (min-max)?",
+    "Your location or a landmark?",
+    "Options available (brand, size, colour)?",
+)
+
+# The standard questions in the vendor's language (the coded plan and most brain plans use them);
+# a question the brain wrote itself is sent as written. Wording to be reviewed by native speakers.
+VENDOR_QUESTIONS: dict[str, dict[str, str]] = {
+    DEFAULT_QUESTIONS[0]: {"fr": "L'avez-vous en stock ? (oui/non)", "rw": "Murabifite? (yego/oya)"},
+    DEFAULT_QUESTIONS[1]: {"fr": "Fourchette de prix en RWF (min-max) ?", "rw": "Igiciro mu RWF (gito-kinini)?"},
+    DEFAULT_QUESTIONS[2]: {"fr": "Votre emplacement ou un point de repère ?", "rw": "Muherereye he cyangwa hafi y'iki?"},
+    DEFAULT_QUESTIONS[3]: {"fr": "Options disponibles (marque, taille, couleur) ?",
+                           "rw": "Amahitamo ahari (ubwoko, ingano, ibara)?"},
+}
+
+VENDOR_INTRO = {
+    "en": "Hello {name}, a client nearby is looking for:",
+    "fr": "Bonjour {name}, un client près de chez vous cherche :",
+    "rw": "Muraho {name}, umukiriya uri hafi yanyu arashaka:",
+}
+VENDOR_HINT = {
+    "en": "Reply with the numbers, e.g. \"1. yes 2. 3,000-4,500 3. near the market\".",
+    "fr": "Répondez avec les numéros, ex. « 1. oui 2. 3 000-4 500 3. près du marché ».",
+    "rw": "Subiza ukoresheje imibare, urugero: \"1. yego 2. 3,000-4,500 3. hafi y'isoko\".",
+}
+VENDOR_STOP = {
+    "en": "Reply STOP to receive no more requests.",
+    "fr": "Répondez STOP pour ne plus recevoir de demandes.",
+    "rw": "Subiza HAGARIKA niba udashaka kongera kubona ubusabe.",
 }
 
 

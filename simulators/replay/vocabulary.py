@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from concierge.lifecycle import RequestState
+from concierge.texts import LANGUAGES as LANGUAGES  # the scenario files name these languages
 
 from .vocabulary_authoring import (
             AUTHORING_ACTIONS,
@@ -29,7 +30,6 @@ VENDOR_KEYS = ("id", "name", "phone", "categories", "area", "lat", "lng", "ratin
                "has_whatsapp")
 VENDOR_BOOLS = ("active", "opted_out", "blocked", "has_whatsapp")
 CLIENT_KEYS = ("id", "phone", "language", "area")
-LANGUAGES = ("en", "fr", "rw")
 STATES = tuple(s.value for s in RequestState)
 CALL_STATUSES = ("completed", "failed", "no_answer", "busy", "ringing")
 CALL_ROW_STATUSES = ("initiated", *CALL_STATUSES)

@@ -16,8 +16,8 @@ from faker import Faker
 
 from concierge.geo import gazetteer, lookup_place
 from concierge.ports import Vendor
+from concierge.texts import LANGUAGES
 
-LANGUAGES = ("en", "fr", "rw")
 # Kigali's neighbourhoods weigh more than Nyamata (Bugesera), which is in the gazetteer too.
 PLACES = tuple(p.name for p in gazetteer())
 

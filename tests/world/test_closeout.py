@@ -13,7 +13,7 @@ from support import ai_world, latest_request, pharmacy, texts_to
 
 from concierge.closeout import CLOSEOUT_CHECK_S
 from concierge.ports import Vendor
-from concierge.shortlist import TEMPLATES
+from concierge.texts import SHORTLIST
 from simulators.world import SimWorld
 
 CLIENT = "+250780000401"
@@ -124,7 +124,7 @@ def test_the_shortlist_speaks_the_clients_language(language):
                       "rw": "Ndashaka amoxicillin i Kimironko"}[language])
         reply_all(world)
         (text,) = shortlist_texts(world)
-        t = TEMPLATES[language]
+        t = SHORTLIST[language]
         assert t["intro_need"].split("{")[0] in text and t["outro"] in text
         assert f"{t['stock']}: {t['in_stock']}" in text
     finally:

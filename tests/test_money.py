@@ -1,0 +1,129 @@
+"""``concierge.money`` reads written amounts for the budget and price readers: it must agree with
+the two readings it replaced (frozen here) on every number those readers' patterns find, and read
+a grouped amount back to its value in every way people group thousands."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from concierge import need_budget, reply_prices
+from concierge.money import MULTIPLIERS, francs, written_number
+from concierge.need_budget import budget_in
+from concierge.reply_prices import read_prices
+
+
+# --- frozen copies of the two readings as they were before they moved into money.py ------------
+def _old_budget_amount(num: str, mult: str | None) -> int:
+    if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+", num):
+        value = float(re.sub(r"[ ,.]", "", num))
+    else:
+        value = float(num.replace(",", "."))
+    factor = {"k": 1_000, "thousand": 1_000, "mille": 1_000, "m": 1_000_000}.get(mult or "", 1)
+    factor = 1_000_000 if mult in ("million", "millions") else factor
+    return int(round(value * factor))
+
+
+def _old_price_number(raw: str) -> float:
+    if re.fullmatch(r"\d{1,3}(?:([,.' ])\d{3})(?:\1\d{3})*", raw):
+        return float(re.sub(r"\D", "", raw))
+    return float(raw.replace(",", "."))
+
+
+def _old_price_multiplier(after: str | None, before: str | None) -> int:
+    if after is not None:
+        return 1_000_000 if after in ("million", "millions", "mln", "miliyoni") else 1000
+    return 1_000_000 if before == "miliyoni" else 1000
+
+
+# Numbers as chat writes them: digits, thousands groups with any separator (mixed ones too, as a
+# careless writer does), one decimal comma or point with any number of digits.
+_SEP = st.sampled_from([",", ".", " ", "'"])
+_GROUPED = st.builds(
+    lambda head, groups: str(head) + "".join(sep + f"{g:03d}" for sep, g in groups),
+    st.integers(1, 999),
+    st.lists(st.tuples(_SEP, st.integers(0, 999)), min_size=1, max_size=3),
+)
+_DECIMAL = st.builds(
+    lambda whole, sep, frac: f"{whole}{sep}{frac}",
+    st.integers(0, 10**10), st.sampled_from([",", "."]), st.from_regex(r"\A\d{1,5}\Z"),
+)
+_WRITTEN = _GROUPED | _DECIMAL | st.integers(0, 10**12).map(str)
+
+
+def _found_whole(pattern: re.Pattern[str], number: str) -> bool:
+    m = pattern.search(number)
+    return m is not None and m.group(0) == number
+
+
+_BUDGET_NUMBER = re.compile(need_budget._NUMBER)
+
+
+@given(_WRITTEN, st.sampled_from([None, "k", "m", "million", "millions", "mille", "thousand"]))
+def test_budget_amounts_read_as_before(number: str, mult: str | None) -> None:
+    if not _BUDGET_NUMBER.fullmatch(number):
+        return  # the budget reader never finds this number whole: its pattern stops earlier
+    assert francs(number, mult) == _old_budget_amount(number, mult)
+
+
+@given(_WRITTEN)
+def test_price_numbers_read_as_before(number: str) -> None:
+    if not _found_whole(reply_prices._NUMBER, number):
+        return
+    assert written_number(number) == _old_price_number(number)
+
+
+@pytest.mark.parametrize("after", ["k", "mille", "thousand", "million", "millions", "mln", "miliyoni"])
+def test_price_multipliers_after_a_number_as_before(after: str) -> None:
+    assert MULTIPLIERS[after] == _old_price_multiplier(after, None)
+
+
+@pytest.mark.parametrize("before", ["ibihumbi", "miliyoni"])
+def test_price_multipliers_before_a_number_as_before(before: str) -> None:
+    assert MULTIPLIERS[before] == _old_price_multiplier(None, before)
+
+
+@given(st.integers(1_000, 10**9), _SEP)
+def test_a_grouped_amount_reads_back_to_its_value(value: int, sep: str) -> None:
+    written = f"{value:,}".replace(",", sep)
+    assert written_number(written) == value
+    assert francs(written) == value
+
+
+@given(st.integers(1, 999), st.integers(0, 99))
+def test_a_decimal_comma_is_a_decimal(whole: int, cents: int) -> None:
+    assert written_number(f"{whole},{cents:02d}") == pytest.approx(whole + cents / 100)
+    assert francs(f"{whole},{cents:02d}", "k") == round((whole + cents / 100) * 1000)
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("Samsung A14 under 150,000 RWF", 150_000),
+        ("budget 12 500 frw", 12_500),
+        ("between 10k and 15k", 15_000),
+        ("ntarenze 1.5 million", 1_500_000),
+        ("moins de 20.000 fr", 20_000),
+        ("iPhone 12 500mg", None),
+    ],
+)
+def test_budgets_in_client_texts(text: str, budget: int | None) -> None:
+    assert budget_in(text) == budget
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("1. yes 2. 15-30k 3. Remera", 15_000, 30_000),
+        ("2. 12'500 rwf", 12_500, 12_500),
+        ("igiciro: ibihumbi 5", 5_000, 5_000),
+        ("price 1.2 million", 1_200_000, 1_200_000),
+        ("500mg, 3 left", None, None),
+    ],
+)
+def test_prices_in_vendor_replies(text: str, low: int | None, high: int | None) -> None:
+    prices = read_prices(text, answered=False)
+    assert (prices.low, prices.high) == (low, high)
