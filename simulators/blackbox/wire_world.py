@@ -7,7 +7,7 @@ log) and, with the probe, the target's ledger.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -68,11 +68,9 @@ class WireWhatsApp:
             raise ValueError(str(exc)) from None
 
     def refresh(self) -> None:
-        self.sent = [SentMessage(
-            to=m["to"], type=m["type"], text=m["text"] or "", wamid=m["wamid"], at=m["at"],
-            buttons=tuple(tuple(b) for b in m["buttons"]), callback_data=m["callback_data"],
-            context_wamid=m["context_wamid"], rows=tuple(tuple(r) for r in m["rows"]), list_button=m["list_button"],
-        ) for m in self.world.session.emulator.sent()]
+        """The messages sent since the last refresh, added (the emulator's log only grows)."""
+        self.sent += [m if m.text is not None else replace(m, text="")
+                      for m in self.world.session.emulator.sent(since=len(self.sent))]
 
 
 class WireBrain:
