@@ -199,9 +199,10 @@ def test_require_probe_turns_not_observable_into_failure():
     assert "also expect.state: needs the target's ledger" in result.failure.message
 
 
-def test_a_target_started_by_hand_gets_the_printed_environment(tmp_path):
+def test_a_target_started_by_hand_gets_the_printed_environment(tmp_path, monkeypatch):
     """Without --target-cmd the harness prints what the target needs and waits for its handshake:
-    here the 'operator' starts our service with exactly the printed variables."""
+    here the 'operator' starts our service with exactly the printed variables (a send timeout of
+    one second among them, unless the harness's environment names one)."""
     import os
     import subprocess
     import sys
@@ -211,10 +212,12 @@ def test_a_target_started_by_hand_gets_the_printed_environment(tmp_path):
     from .targets import free_port
 
     port, started = free_port(), []
+    monkeypatch.delenv("WHATSAPP_SEND_TIMEOUT_S", raising=False)
 
     def operator(line: str) -> None:
         assert line.startswith("concierge-sim: start the target with WHATSAPP_API_URL=http://127.0.0.1:")
         printed = dict(pair.split("=", 1) for pair in line.split(" with ", 1)[1].split())
+        assert printed["WHATSAPP_SEND_TIMEOUT_S"] == "1"
         started.append(subprocess.Popen(
             [sys.executable, "-m", "service", "--port", str(port), "--db", str(tmp_path / "l.sqlite"), "--probe"],
             env={**os.environ, **printed}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
