@@ -1,5 +1,5 @@
 """The harness probe (``--probe``): the HTTP contract of docs/probe.openapi.yaml, version 1 (its
-revision 1.1 added the capabilities ``ocr`` and ``seed``).
+revision 1.1 added the capabilities ``ocr`` and ``seed``, revision 1.2 ``settle``).
 
 A black-box harness (``concierge-sim run --target``) judges a concierge from the WhatsApp wire; a
 concierge that also serves this probe can be judged in full. It lets the harness
@@ -9,6 +9,9 @@ concierge that also serves this probe can be judged in full. It lets the harness
 - hold and move the concierge's clock: time stands still until the harness sets it, and the timers
   due by then fire in order (``POST /probe/v1/clock``);
 - see whether the concierge has finished what it was given (``GET /probe/v1/activity``);
+- all three at once, in one round trip per step of a scenario (``POST /probe/v1/settle``): move the
+  clock, wait until settled, and answer with only the ledger tables that changed since the
+  harness's last look (it sends the digests it holds);
 - read the ledger, table by table (``GET /probe/v1/ledger``): requests, state changes, outreach,
   shortlists, audit events, the rows expectations and invariants are judged on;
 - script the brain's next outputs and faults (``POST /probe/v1/brain``);
@@ -25,6 +28,7 @@ starts it, and nobody without the secret can move its clock or read its ledger.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -59,7 +63,7 @@ from .worker import IDLE_WAKE_S, Worker
 PROBE_VERSION = 1
 SECRET_ENV = "CONCIERGE_PROBE_SECRET"
 SECRET_HEADER = "x-probe-secret"
-CAPABILITIES = ("reset", "clock", "activity", "ledger", "brain", "ocr", "seed")
+CAPABILITIES = ("reset", "clock", "activity", "ledger", "brain", "ocr", "seed", "settle")
 BRAIN_FAULTS = ("timeout", "exception", "non_json", "wrong_shape")
 log = logging.getLogger("service.probe")
 
@@ -155,25 +159,46 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         return JSONResponse(_activity(request))
 
     async def set_clock(request: Request) -> Response:
-        now = _number(await _body(request), "now")
+        _move_clock(request, _number(await _body(request), "now"))
+        return JSONResponse(_activity(request))
+
+    def _move_clock(request: Request, now: float) -> None:
         if now < clock.now():
             raise ProbeInvalid(f"now: {now} is before the concierge's time {clock.now()}; time only moves forward")
         clock.set(now)
         request.app.state.worker.wake()
-        return JSONResponse(_activity(request))
 
     async def activity(request: Request) -> Response:
         raw = request.query_params.get("wait", "0")
         try:
-            wait = min(max(float(raw), 0.0), 60.0)
+            wait = float(raw)
         except ValueError:
             raise ProbeInvalid(f"wait: expected seconds, got {raw[:20]!r}") from None
-        deadline = time.monotonic() + wait
+        return JSONResponse(await _settled_within(request, wait))
+
+    async def settle(request: Request) -> Response:
+        body = await _body(request)
+        wait = body.get("wait", 60.0)
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)):
+            raise ProbeInvalid("wait: expected seconds, 0 to 60")
+        known = body.get("ledger")
+        if known is not None and (not isinstance(known, dict) or not all(isinstance(v, str) for v in known.values())):
+            raise ProbeInvalid("ledger: expected an object, table name to the digest last answered")
+        if "now" in body:
+            _move_clock(request, _number(body, "now"))
+        state = await _settled_within(request, float(wait))
+        if known is not None:
+            state["ledger"] = await anyio.to_thread.run_sync(_changed_tables, config.db_path, known)
+        return JSONResponse(state)
+
+    async def _settled_within(request: Request, wait: float) -> dict[str, Any]:
+        """The activity once settled, or after ``wait`` seconds (at most 60): one request, not a poll loop."""
+        deadline = time.monotonic() + min(max(wait, 0.0), 60.0)
         state = _activity(request)
-        while not state["settled"] and time.monotonic() < deadline:  # one request, not a poll loop
+        while not state["settled"] and time.monotonic() < deadline:
             await anyio.sleep(0.002)
             state = _activity(request)
-        return JSONResponse(state)
+        return state
 
     async def ledger(_request: Request) -> Response:
         return JSONResponse({"tables": await anyio.to_thread.run_sync(_dump, config.db_path)})
@@ -255,6 +280,7 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         Route(f"{base}/brain", guarded(brain), methods=["POST"]),
         Route(f"{base}/ocr", guarded(ocr), methods=["POST"]),
         Route(f"{base}/seed", guarded(seed), methods=["POST"]),
+        Route(f"{base}/settle", guarded(settle), methods=["POST"]),
     ]
 
 
@@ -335,6 +361,14 @@ def _dump(db_path: str) -> dict[str, list[dict[str, Any]]]:
                 for name in names}
     finally:
         db.close()
+
+
+def _changed_tables(db_path: str, known: dict[str, str]) -> dict[str, Any]:
+    """Every table's digest now, and the rows of those whose digest is not the one ``known``."""
+    tables = _dump(db_path)
+    digests = {name: hashlib.blake2b(json.dumps(rows).encode(), digest_size=16).hexdigest()
+               for name, rows in tables.items()}
+    return {"digests": digests, "tables": {n: rows for n, rows in tables.items() if known.get(n) != digests[n]}}
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,11 +2,15 @@
 
 The harness holds the time (``now``): with a target whose clock it controls, webhooks and the
 emulator's records carry the scenario's virtual time, as in the in-process world; without, the wall
-clock. Everything else goes over HTTP, as it would to an emulator in another process.
+clock. What people do (messages, redeliveries, faults) goes over HTTP, as it would to an emulator
+in another process. What the harness only reads after every step (webhooks on their way, messages
+sent) it reads on the emulator's own event loop, the one place the fake may be touched: over HTTP
+those reads were most of a black-box run's round trips, each a request served by this very process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +28,16 @@ from ..serving import bind, url_of
 RETRY_SCHEDULE = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8)
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that keeps its event loop at hand, for reads on it from other threads."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: Any = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+
 class HostedEmulator:
     def __init__(self, *, app_secret: str, verify_token: str, access_token: str, phone_number_id: str,
                  now: Callable[[], float], timeout_hang_s: float = 15.0, crash: Callable[[], None] | None = None):
@@ -35,9 +49,10 @@ class HostedEmulator:
         )
         self._sock = bind("127.0.0.1", 0)
         self.url = url_of(self._sock)
-        self._server = uvicorn.Server(uvicorn.Config(
+        self._server = _Server(uvicorn.Config(
             create_app(self.config, base_url=self.url, now=now, crash=crash), log_level="warning", access_log=False,
             lifespan="on", timeout_graceful_shutdown=1))
+        self._app = self._server.config.app
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name="emulator", daemon=True)
         self.http = httpx.Client(base_url=self.url, timeout=30.0)
@@ -70,17 +85,34 @@ class HostedEmulator:
     def reset(self, seed: int) -> None:
         self.call("POST", "/sim/reset", json={"seed": seed})
 
+    # --- read on the emulator's loop ------------------------------------------------------------
+    def _on_loop(self, read: Callable[[Any], Any], timeout: float = 70.0) -> Any:
+        async def on_loop() -> Any:
+            return await read(self._app.state.emulator)
+
+        assert self._server.loop is not None, "the emulator is not started"
+        return asyncio.run_coroutine_threadsafe(on_loop(), self._server.loop).result(timeout)
+
     def pending(self) -> int:
-        return int(self.call("GET", "/sim/health")["pending_webhooks"])
+        return self.traffic()[0]
 
     def traffic(self, idle_wait: float = 0.0) -> tuple[int, int]:
-        """(webhooks on their way, messages the business sent so far): one request; ``idle_wait``:
-        answered once no webhook is on its way (or after that many seconds)."""
-        health = self.call("GET", "/sim/health", params={"idle_wait": idle_wait} if idle_wait else None)
-        return int(health["pending_webhooks"]), int(health["messages_sent"])
+        """(webhooks on their way, messages the business sent so far); ``idle_wait``: once no webhook
+        is on its way (or after that many seconds), as ``GET /sim/health?idle_wait=`` answers."""
+        async def read(emulator: Any) -> tuple[int, int]:
+            deadline = time.monotonic() + idle_wait
+            while emulator.deliveries.pending and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+            return emulator.deliveries.pending, len(emulator.fake.sent)
 
-    def sent(self) -> list[dict[str, Any]]:
-        return self.call("GET", "/sim/sent")["messages"]
+        return self._on_loop(read)
+
+    def sent(self, since: int = 0) -> list[Any]:
+        """The messages the business sent (``SentMessage``, frozen), from the ``since``-th on."""
+        async def read(emulator: Any) -> list[Any]:
+            return emulator.fake.sent[since:]
+
+        return self._on_loop(read)
 
     def inbound(self) -> list[dict[str, Any]]:
         """Every person's message, each with its delivery."""

@@ -24,7 +24,9 @@ class ProbeClient:
 
     def discover(self) -> frozenset[str]:
         """The capabilities of a version-1 probe; empty when the target has none. (Revision 1.1 added
-        ``ocr`` and ``seed``; a target without them keeps the scenarios needing them not runnable.)"""
+        ``ocr`` and ``seed``; a target without them keeps the scenarios needing them not runnable.
+        Revision 1.2 added ``settle``; without it the harness makes the same observations with the
+        revision-1.0 calls, a few more round trips per step.)"""
         try:
             answer = self.http.get(BASE)
         except httpx.TransportError as exc:
@@ -55,6 +57,18 @@ class ProbeClient:
     def activity(self, wait: float = 0.0) -> dict[str, Any]:
         """The target's activity; ``wait``: answered once it has settled (or after that long)."""
         return self._call("GET", "/activity", params={"wait": wait} if wait else None)
+
+    def settle(self, *, wait: float, now: float | None = None,
+               ledger: dict[str, str] | None = None) -> dict[str, Any]:
+        """Revision 1.2 (capability ``settle``): the clock moved to ``now`` (if given), the activity
+        once settled or after ``wait`` seconds and, with ``ledger`` (table to digest, as last
+        answered), ``{"digests", "tables"}``: only the tables whose digest changed."""
+        body: dict[str, Any] = {"wait": wait}
+        if now is not None:
+            body["now"] = now
+        if ledger is not None:
+            body["ledger"] = ledger
+        return self._call("POST", "/settle", json=body)
 
     def ledger_tables(self) -> dict[str, list[dict[str, Any]]]:
         return self._call("GET", "/ledger")["tables"]

@@ -7,7 +7,7 @@ log) and, with the probe, the target's ledger.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -68,11 +68,9 @@ class WireWhatsApp:
             raise ValueError(str(exc)) from None
 
     def refresh(self) -> None:
-        self.sent = [SentMessage(
-            to=m["to"], type=m["type"], text=m["text"] or "", wamid=m["wamid"], at=m["at"],
-            buttons=tuple(tuple(b) for b in m["buttons"]), callback_data=m["callback_data"],
-            context_wamid=m["context_wamid"], rows=tuple(tuple(r) for r in m["rows"]), list_button=m["list_button"],
-        ) for m in self.world.session.emulator.sent()]
+        """The messages sent since the last refresh, added (the emulator's log only grows)."""
+        self.sent += [m if m.text is not None else replace(m, text="")
+                      for m in self.world.session.emulator.sent(since=len(self.sent))]
 
 
 class WireBrain:
@@ -104,6 +102,12 @@ class WireWorld:
         self._crashes_seen = session.crashes
         self.ledger: Ledger | None = None
         self.concierge = SimpleNamespace(ledger=None)
+        # The target's activity as the last settle left it (None: something happened since), and
+        # the ledger digests the last ``settle`` read answered; ``_ledger_fresh``: the copy was
+        # refilled by the last settle, so observing again needs no request.
+        self._activity: dict[str, Any] | None = None
+        self._digests: dict[str, str] = {}
+        self._ledger_fresh = False
 
     # --- what the play does ---------------------------------------------------------------------
     def message_from(self, phone: str, *, kind: str = "text", text: str | None = None, button_id: str | None = None,
@@ -111,6 +115,7 @@ class WireWorld:
                      mime_type: str | None = None, caption: str | None = None, filename: str | None = None,
                      context_wamid: str | None = None) -> Delivered:
         emulator = self.session.emulator
+        self._acting()
         self.inbound.append({"from": phone, "text": text or button_title or "", "sent_before": emulator.traffic()[1]})
         spec: dict[str, Any] = {"from": phone}
         if context_wamid:
@@ -134,6 +139,7 @@ class WireWorld:
         return item
 
     def redeliver(self, item: Delivered) -> Delivered:
+        self._acting()
         self.session.emulator.call("POST", "/sim/redeliver", json={"wamid": item.wamid})
         self.settle()
         return item
@@ -141,23 +147,27 @@ class WireWorld:
     def advance(self, seconds: float) -> None:
         """Every timer due by the new time fires at its own instant, the world settling after each,
         as the in-process clock fires them; then the clock stands at the new time."""
-        probe = self.session.probe
         target = self.clock.now() + seconds
         while True:
-            due = probe.activity()["next_due"]
+            due = (self._activity or self.session.probe.activity())["next_due"]
             if due is None or due > target:
                 break
             self._set_time(max(due, self.clock.now()))
         self._set_time(target)
 
     def _set_time(self, t: float) -> None:
+        self._acting()
         self.clock.set(t)
+        if self.session.has("settle"):
+            self.settle(now=t)  # moved and waited for in one request
+            return
         self.session.probe.set_clock(t)
         self.settle()
 
     def recover(self, max_attempts: int = 50) -> int:
         """A ``process`` fault: the target dies (SIGKILL) and its command starts again on the same
         files; what it had not answered, the emulator delivers again."""
+        self._acting()
         self.session.restart_target(self.clock.now())
         self.restarts += 1
         self.settle()
@@ -172,10 +182,11 @@ class WireWorld:
                                    json={"target": "process", "kind": f"crash_{when}_send", "times": times})
 
     # --- waiting for the target -------------------------------------------------------------------
-    def settle(self) -> None:
+    def settle(self, now: float | None = None) -> None:
         """Until the emulator has nothing on its way and the target nothing in hand. With the probe:
         the emulator idle, then the target settled, then the emulator still idle with nothing sent
-        since (each a waiting request, not a poll). Without: nothing sent for ``--target-quiet``."""
+        since (each a wait, not a poll); ``now``: the target's clock is first moved there. Without:
+        nothing sent for ``--target-quiet``."""
         emulator, probe = self.session.emulator, self.session.probe
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         quiet_since, last_count = time.monotonic(), -1
@@ -184,8 +195,12 @@ class WireWorld:
                 try:
                     self._after_a_crash()
                     pending, count = emulator.traffic(idle_wait=SETTLE_TIMEOUT_S)
-                    settled = pending == 0 and probe.activity(wait=SETTLE_TIMEOUT_S)["settled"]
-                    if settled and self._after_a_crash() and emulator.traffic() == (0, count):
+                    if pending:
+                        continue
+                    state = self._target_settled(now)
+                    now = None  # set: a crash restarts the target at the harness's time anyway
+                    if state["settled"] and self._after_a_crash() and emulator.traffic() == (0, count):
+                        self._activity = state
                         return
                 except httpx.TransportError:  # the target was killed under the request: it restarts
                     if self.session.restarted.is_set() and self.session.crashes == self._crashes_seen:
@@ -198,6 +213,33 @@ class WireWorld:
                 return
             time.sleep(0.02)
         raise RuntimeError(f"the target did not settle within {SETTLE_TIMEOUT_S:g} s")
+
+    def _target_settled(self, now: float | None) -> dict[str, Any]:
+        """The target's activity once settled (or after the settle timeout). With ``settle``
+        (revision 1.2) one request, which also brings the ledger tables changed since the last look;
+        else the revision-1.0 calls."""
+        session = self.session
+        if not session.has("settle"):
+            if now is not None:
+                session.probe.set_clock(now)
+            return session.probe.activity(wait=SETTLE_TIMEOUT_S)
+        ledger = self._digests if session.has("ledger") else None
+        state = session.probe.settle(wait=SETTLE_TIMEOUT_S, now=now, ledger=ledger)
+        if ledger is not None:
+            self._refill(state.pop("ledger"))
+            self._ledger_fresh = True  # as of a settled target: the emulator check decides if it holds
+        return state
+
+    def _refill(self, changed: dict[str, Any]) -> None:
+        if changed["tables"] or self.ledger is None:
+            self.ledger = ledger_copy(changed["tables"], into=self.ledger, only_these=True)
+            self.concierge.ledger = self.ledger
+        self._digests = changed["digests"]
+
+    def _acting(self) -> None:
+        """Something is done to the target: what the last settle saw no longer holds."""
+        self._activity = None
+        self._ledger_fresh = False
 
     def _after_a_crash(self) -> bool:
         """True at once when no process fault went off; else waits for the restart, counts it and
@@ -215,26 +257,39 @@ class WireWorld:
     # --- what the checks read -----------------------------------------------------------------------
     def observe(self) -> None:
         self.whatsapp.refresh()
-        if self.session.has("ledger"):
-            # One in-memory ledger per scenario, refilled at each step: making its schema anew
-            # (~5 ms) after every step cost more than copying the rows.
-            self.ledger = ledger_copy(self.session.probe.ledger_tables(), into=self.ledger)
-            self.concierge.ledger = self.ledger
+        if not self.session.has("ledger"):
+            return
+        if self.session.has("settle"):
+            if not self._ledger_fresh:  # a step that did not settle: read the changes, waiting for nothing
+                self._refill(self.session.probe.settle(wait=0, ledger=self._digests)["ledger"])
+            self._ledger_fresh = False
+            return
+        # One in-memory ledger per scenario, refilled at each step: making its schema anew
+        # (~5 ms) after every step cost more than copying the rows.
+        self.ledger = ledger_copy(self.session.probe.ledger_tables(), into=self.ledger)
+        self.concierge.ledger = self.ledger
 
     def close(self) -> None:
         if self.ledger is not None:
             self.ledger.close()
 
 
-def ledger_copy(tables: dict[str, list[dict[str, Any]]], into: Ledger | None = None) -> Ledger:
+def ledger_copy(tables: dict[str, list[dict[str, Any]]], into: Ledger | None = None,
+                only_these: bool = False) -> Ledger:
     """The target's ledger rows in an in-memory ledger of the same schema, so that the very checks
     and invariants of an in-process run read it; ``into``: an earlier copy, emptied and refilled
-    (nothing of what it held stays)."""
+    (nothing of what it held stays); ``only_these``: only the tables given are emptied and refilled,
+    the others kept as they are."""
     ledger = Ledger(":memory:") if into is None else into
     known = [r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     ledger.db.execute("BEGIN")
     try:
-        if into is not None:
+        if into is not None and only_these:
+            for name in set(tables) & set(known):
+                ledger.db.execute(f'DELETE FROM "{name}"')
+                if "sqlite_sequence" in known:  # as a fresh copy's: it follows the rows inserted
+                    ledger.db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (name,))
+        elif into is not None:
             for name in known:  # sqlite_sequence too: as a fresh copy's, it follows the rows inserted
                 ledger.db.execute(f'DELETE FROM "{name}"')
         for name, rows in tables.items():

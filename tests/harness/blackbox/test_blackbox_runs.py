@@ -61,6 +61,26 @@ def test_subset_black_box_gives_the_in_process_verdicts(tmp_path):
     assert list(verdicts.values()).count("pass") == len(SUBSET) - 1
 
 
+def test_a_probe_without_settle_is_judged_alike_with_the_older_calls(tmp_path, monkeypatch):
+    """A revision-1.1 probe (no ``settle``): the harness moves the clock, waits and reads the whole
+    ledger with the revision-1.0 calls, and the verdicts are the in-process ones (timers, a restart,
+    a seed, a crash inside a send)."""
+    from simulators.blackbox.probe_client import ProbeClient
+
+    discover = ProbeClient.discover
+    monkeypatch.setattr(ProbeClient, "discover", lambda self: discover(self) - {"settle"})
+    asked: list[dict] = []
+    monkeypatch.setattr(ProbeClient, "settle", lambda self, **body: asked.append(body))
+    names = ["shortlist/ranking_by_score", "restart/restart_while_waiting_keeps_the_clock",
+             "authoring/seeded_two_replies_in", "restart/crash_before_the_shortlist_went_out"]
+    scenarios = _scenarios(names)
+    in_process = _report([run_scenario(s) for s in scenarios], tmp_path / "in")
+    black_box = _report(run_blackbox(scenarios, our_service(probe=True), announce=lambda _: None), tmp_path / "bb")
+    assert compare(in_process, black_box)["differences"] == []
+    assert [s["verdict"] for s in black_box["scenarios"]] == ["pass"] * len(names)
+    assert asked == []  # never asked a probe that did not offer it
+
+
 @pytest.mark.parametrize(("name", "capability"), [
     ("authoring/canned_ocr", "ocr"), ("faults/ocr_garbage", "ocr"), ("authoring/seeded_still_waiting", "seed"),
 ])
@@ -179,9 +199,10 @@ def test_require_probe_turns_not_observable_into_failure():
     assert "also expect.state: needs the target's ledger" in result.failure.message
 
 
-def test_a_target_started_by_hand_gets_the_printed_environment(tmp_path):
+def test_a_target_started_by_hand_gets_the_printed_environment(tmp_path, monkeypatch):
     """Without --target-cmd the harness prints what the target needs and waits for its handshake:
-    here the 'operator' starts our service with exactly the printed variables."""
+    here the 'operator' starts our service with exactly the printed variables (a send timeout of
+    one second among them, unless the harness's environment names one)."""
     import os
     import subprocess
     import sys
@@ -191,10 +212,12 @@ def test_a_target_started_by_hand_gets_the_printed_environment(tmp_path):
     from .targets import free_port
 
     port, started = free_port(), []
+    monkeypatch.delenv("WHATSAPP_SEND_TIMEOUT_S", raising=False)
 
     def operator(line: str) -> None:
         assert line.startswith("concierge-sim: start the target with WHATSAPP_API_URL=http://127.0.0.1:")
         printed = dict(pair.split("=", 1) for pair in line.split(" with ", 1)[1].split())
+        assert printed["WHATSAPP_SEND_TIMEOUT_S"] == "1"
         started.append(subprocess.Popen(
             [sys.executable, "-m", "service", "--port", str(port), "--db", str(tmp_path / "l.sqlite"), "--probe"],
             env={**os.environ, **printed}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

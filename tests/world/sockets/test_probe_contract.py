@@ -55,13 +55,13 @@ def service_signed_message(service) -> httpx.Response:
 
 def test_the_document_is_valid_openapi_3_1():
     validate(DOC)
-    assert DOC["info"]["version"] == "1.1"  # revision 1.1 only added (ocr, seed): still /probe/v1
+    assert DOC["info"]["version"] == "1.2"  # revisions 1.1 (ocr, seed) and 1.2 (settle) only added: still /probe/v1
 
 
 def test_every_answer_matches_the_contract(probed):
     service, http = probed
     described = check(http.get("/probe/v1"), "/probe/v1")
-    assert described["capabilities"] == ["reset", "clock", "activity", "ledger", "brain", "ocr", "seed"]
+    assert described["capabilities"] == ["reset", "clock", "activity", "ledger", "brain", "ocr", "seed", "settle"]
     reset = {"now": START, "flags": {"FEATURE_AI_CONCIERGE": "true"}, "caps": {"batch_size_max": 3},
              "vendors": [{"id": "pharma_plus", "name": "Pharma Plus", "phone": "+250788000101",
                           "categories": ["pharmacy"], "area": "Kimironko"}],
@@ -127,11 +127,41 @@ def test_ocr_and_seed_answer_as_the_contract_says(probed):
         check(answer, "/probe/v1/seed", "post")
 
 
+def test_settle_moves_the_clock_waits_and_sends_only_the_changed_tables(probed):
+    service, http = probed
+    reset = {"now": START, "flags": {"FEATURE_AI_CONCIERGE": "true"},
+             "vendors": [{"id": "pharma_plus", "name": "Pharma Plus", "phone": "+250788000101",
+                          "categories": ["pharmacy"], "area": "Kimironko"}]}
+    check(http.post("/probe/v1/reset", json=reset), "/probe/v1/reset", "post")
+    first = check(http.post("/probe/v1/settle", json={"wait": 10, "ledger": {}}), "/probe/v1/settle", "post")
+    assert first["settled"] and first["now"] == START
+    tables = http.get("/probe/v1/ledger").json()["tables"]
+    assert first["ledger"]["tables"] == tables  # {}: every table, as /ledger has them
+    assert set(first["ledger"]["digests"]) == set(tables)
+    digests = first["ledger"]["digests"]
+    same = check(http.post("/probe/v1/settle", json={"wait": 0, "ledger": digests}), "/probe/v1/settle", "post")
+    assert same["ledger"] == {"digests": digests, "tables": {}}  # nothing changed: nothing sent again
+    assert service_signed_message(service).status_code == 200
+    after = check(http.post("/probe/v1/settle", json={"wait": 10, "ledger": digests}), "/probe/v1/settle", "post")
+    assert after["settled"] and after["inbox"] == 0
+    changed = set(after["ledger"]["tables"])
+    assert "requests" in changed and len(after["ledger"]["tables"]["requests"]) == 1
+    assert changed == {n for n, d in after["ledger"]["digests"].items() if d != digests[n]}
+    assert after["ledger"]["tables"] == {n: rows for n, rows in http.get("/probe/v1/ledger").json()["tables"].items()
+                                         if n in changed}
+    moved = check(http.post("/probe/v1/settle", json={"now": START + 600, "wait": 10}), "/probe/v1/settle", "post")
+    assert moved["now"] == START + 600 and "ledger" not in moved  # not asked for: not read
+    for bad in ({"now": START}, {"wait": "soon"}, {"ledger": ["requests"]}, {"ledger": {"requests": 3}}):
+        answer = http.post("/probe/v1/settle", json=bad)
+        assert answer.status_code == 400, bad  # backwards in time, or a field of the wrong kind
+        check(answer, "/probe/v1/settle", "post")
+
+
 def test_without_its_secret_the_probe_refuses_everything(probed):
     service, _ = probed
     for method, path in [("GET", "/probe/v1"), ("POST", "/probe/v1/reset"), ("POST", "/probe/v1/clock"),
                          ("GET", "/probe/v1/activity"), ("GET", "/probe/v1/ledger"), ("POST", "/probe/v1/brain"),
-                         ("POST", "/probe/v1/ocr"), ("POST", "/probe/v1/seed")]:
+                         ("POST", "/probe/v1/ocr"), ("POST", "/probe/v1/seed"), ("POST", "/probe/v1/settle")]:
         for headers in ({}, {"X-Probe-Secret": "wrong-secret-of-some-length"}):
             answer = httpx.request(method, service.url + path, headers=headers, json={"now": START}, timeout=10)
             assert answer.status_code == 401, (method, path, headers)
