@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .contracts import BRAIN_ACTION_TYPES, decode_brain_output, validate_brain_output
 from .errors import BrainUnavailable, ContractViolation
+from .lifecycle import RequestState
 from .safety import contains_payment_instruction, detect_injection, phones_in, redact
 from .texts import text_for
 
@@ -93,12 +94,10 @@ class BrainLoop:
             self._run(request_id, c.coded.propose(c.context_pack(request_id, event, now)), now, source="coded")
             return
         request = c.request(request_id)
-        if request.state == "ocr_processing":
+        if RequestState(request.state) is RequestState.OCR_PROCESSING:
             # Nothing else moves a request out of ocr_processing: without this the client's next
             # message would be ignored for good. Back to the client, as for an unreadable photo.
-            from .lifecycle import RequestState
-
-            c.move(request_id, RequestState.COLLECTING_REQUIREMENTS, now, "brain_rejected")
+            c.fire(request_id, "ocr_needs_client", now, detail="brain_rejected")
             request = c.request(request_id)
         text = text_for("processing", data.get("language", "en"))
         if c.ledger.client_text_since(request_id, text, now - c.caps.progress_repeat_window_s):

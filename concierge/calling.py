@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from .lifecycle import ENDED_STATES, RequestState
+from .lifecycle import ENDED_STATES, MAY_MESSAGE_CLIENT, OUTREACH_UNDER_WAY, RequestState
 from .phones import mask_phone
 from .ports import Timer
 from .texts import text_for
@@ -359,7 +359,7 @@ def _on_answer(c: Concierge, request: RequestRow, granted: bool, now: float) -> 
     lang = _lang(request)
     if status == "denied":
         c.update(request.id, now, call_pending={})
-        if S(request.state) not in (S.CLOSED, S.ERROR):  # after STOP or an error: nothing more is sent
+        if S(request.state) in MAY_MESSAGE_CLIENT:  # after STOP or an error: nothing more is sent
             c.tell_client(request, "consent_confirmation", text_for("consent_denied", lang), now,
                           key_suffix=":consent:denied")
         return
@@ -480,7 +480,7 @@ def after_outreach_started(c: Concierge, request_id: str, now: float) -> None:
 
 
 def _waiting(request: RequestRow) -> bool:
-    return S(request.state) in (S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES)
+    return S(request.state) in OUTREACH_UNDER_WAY
 
 
 def _first_silent_vendor(c: Concierge, request_id: str) -> str | None:

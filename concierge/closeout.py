@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .lifecycle import RequestState
+from .lifecycle import PAST_HANDOFF, RequestState
 from .ports import (
     Timer,
 )
@@ -96,7 +96,7 @@ class CloseoutMixin:
             if any(f == "failed" for f in fates):
                 self.ledger.exclude_pending_outreach(request_id=request_id)
                 self.update(request_id, now, error_reason="shortlist_undeliverable")
-                self.move(request_id, S.ERROR, now, "shortlist_undeliverable")
+                self.fire(request_id, "fail", now, detail="shortlist_undeliverable")
                 return
             if not all(f == "sent" for f in fates):
                 self.ledger.audit("shortlist.delivery_pending", now, request_id)
@@ -107,7 +107,7 @@ class CloseoutMixin:
                                   time_to_shortlist_s=now - request.created_at)
                 self.ports.scheduler.schedule(
                     Timer("follow_up_close", request_id, now + self.caps.followup_window_s))
-        if S(self.request(request_id).state) in (S.HANDED_OFF, S.CLOSED):
+        if S(self.request(request_id).state) in PAST_HANDOFF:
             excluded = self.ledger.exclude_pending_outreach(request_id=request_id)
             if excluded:
                 self.ledger.audit("shortlist.outreach_excluded", now, request_id, outreach_excluded=excluded)
@@ -164,5 +164,5 @@ class CloseoutMixin:
         request = self.ledger.get_request(timer.request_id or "")
         if request is None or S(request.state) is not S.HANDED_OFF:
             return
-        self.move(request.id, S.CLOSED, now, "follow_up_done")
+        self.fire(request.id, "follow_up_done", now)
 

@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import lifecycle
 from . import replies as reply_rules
 from .brainloop import BrainLoop
 from .calling import consent_status
@@ -32,7 +33,7 @@ from .errors import (
 )
 from .flags import Flags
 from .ledger import Ledger, RequestRow
-from .lifecycle import ENDED_STATES, Lifecycle, RequestState
+from .lifecycle import ENDED_STATES, OUTREACH_UNDER_WAY, RequestState
 from .needs import Requirements, detect_language, extract_requirements
 from .outbox import OutboxMixin
 from .outreach_flow import OutreachMixin
@@ -100,11 +101,12 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.settings = settings or Settings()
         self.caps = self.settings.caps
         self.flags = self.settings.flags
-        self.lifecycle = Lifecycle()
         self.coded = CodedWorkflow()
         self.tools = Toolbox(self)
         self._busy: set[str] = set()  # requests whose batch or closeout is being sent right now
         self.brain = BrainLoop(self)
+        # What entering a state sets off: lifecycle.ON_ENTER names it, this table runs it.
+        self._on_enter = {"arm_idle_close": self._arm_idle_close}
 
     # ------------------------------------------------------------------------------------------
     # entry points
@@ -215,7 +217,6 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             "error_reason": None,
         }
         request_id = self.ledger.create_request(phone, S.COLLECTING_REQUIREMENTS.value, now, data)
-        self.lifecycle.track(request_id, S.COLLECTING_REQUIREMENTS)
         self.ledger.audit("request.opened", now, request_id, handled_by=handled_by)
         log.info("request %s opened for %s (%s)", request_id, mask_phone(phone), handled_by)
         return self.request(request_id)
@@ -226,14 +227,16 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.ledger.save_request_data(request_id, data, now)
         return data
 
-    def move(self, request_id: str, dest: RequestState, now: float, reason: str) -> bool:
-        """Apply an allowed transition; refuse and audit anything else."""
+    def fire(self, request_id: str, trigger: str, now: float, detail: str | None = None) -> bool:
+        """Fire a lifecycle trigger; refuse and audit what the table does not allow. The audit's
+        reason is the detail when there is one (why), else the trigger's name."""
         row = self.request(request_id)
-        self.lifecycle.track(request_id, row.state)
+        dest = lifecycle.destination(trigger)
         if row.state == dest.value:
             return True
+        reason = trigger if detail is None else detail
         try:
-            source = self.lifecycle.move(request_id, dest)
+            lifecycle.fire(row.state, trigger, request_id)
         except IllegalTransition as exc:
             self.ledger.audit(
                 "state.transition_refused", now, request_id, source=row.state, dest=dest.value,
@@ -241,15 +244,27 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             )
             log.warning("refused transition: %s", exc)
             return False
-        self.ledger.set_state(request_id, source.value, dest.value, now, reason)
-        self.ledger.audit("state.changed", now, request_id, source=source.value, dest=dest.value, reason=reason)
-        if dest in (S.CLOSED, S.ERROR):
-            self.lifecycle.forget(request_id)
-        elif dest is S.COLLECTING_REQUIREMENTS:
-            # Back to waiting on the client (an OCR question, a rejected proposal, a wider search):
-            # that wait must end too if the client never answers.
-            self._arm_idle_close(request_id, now)
+        self.ledger.set_state(request_id, row.state, dest.value, now, reason)
+        self.ledger.audit("state.changed", now, request_id, source=row.state, dest=dest.value, reason=reason)
+        for effect in lifecycle.ON_ENTER.get(dest, ()):
+            self._on_enter[effect](request_id, now)
         return True
+
+    def move(self, request_id: str, dest: RequestState, now: float, reason: str) -> bool:
+        """The ``update_request_state`` tool's contract names a destination: fire the trigger of
+        that edge (an edge the table lacks is refused and audited like any other)."""
+        row = self.request(request_id)
+        if row.state == dest.value:
+            return True
+        trigger = lifecycle.trigger_between(row.state, dest)
+        if trigger is None:
+            self.ledger.audit(
+                "state.transition_refused", now, request_id, source=row.state, dest=dest.value,
+                reason=reason,
+            )
+            log.warning("refused transition: %s", IllegalTransition(request_id, row.state, dest.value))
+            return False
+        return self.fire(request_id, trigger, now, detail=reason)
 
     def _active_request(self, phone: str) -> RequestRow | None:
         row = self.ledger.latest_request(phone)
@@ -374,7 +389,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.ledger.link_inbound(msg.wamid, request.id)
         self.ledger.add_transcript(request.id, "in", "client", phone, msg.text or "", now, wamid=msg.wamid)
         excluded = self.ledger.exclude_pending_outreach(request_id=request.id)
-        self.move(request.id, S.CLOSED, now, "client_cancelled")
+        self.fire(request.id, "close", now, detail="client_cancelled")
         self.ledger.audit("client.cancelled", now, request.id, outreach_excluded=excluded)
         self.tell_client(request, "cancel_confirmation", text_for("cancelled", self._lang(request)), now)
 
@@ -414,7 +429,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         parsed_dict = parsed.to_dict()
         parsed_dict["suspicious"] = suspicious
         request = self.request(request_id)
-        active = S(request.state) in (S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES)
+        active = S(request.state) in OUTREACH_UNDER_WAY
         self.tools.call(
             "marketplace.record_vendor_reply",
             {
@@ -468,9 +483,9 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         request = self.request(request_id)
         state = S(request.state)
         if state is S.OCR_PROCESSING:
-            self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
+            self.fire(request_id, "ocr_needs_client", now)
         elif state is S.AWAITING_VENDOR_REPLIES:
-            self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "widen_search")
+            self.fire(request_id, "widen_search", now)
         clarifications = int(request.data.get("clarifications", 0)) + 1
         self.update(request_id, now, clarifications=clarifications)
         question = action["question_text"]
@@ -481,7 +496,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.ledger.audit("request.escalated", now, request_id, reason=action["reason"], to=action.get("to"))
         self.ledger.exclude_pending_outreach(request_id=request_id)
         self.update(request_id, now, error_reason=action["reason"])
-        self.move(request_id, S.ERROR, now, f"escalated: {action['reason']}")
+        self.fire(request_id, "fail", now, detail=f"escalated: {action['reason']}")
         self.tell_client(request, "escalation", action["safe_client_message"], now)
 
 

@@ -60,7 +60,7 @@ def create_job(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
     job_id = f"{request_id}:ocr:{count + 1}"
     c.ledger.create_ocr_job(job_id, request_id, now)
     c.update(request_id, now, ocr_jobs=count + 1)
-    c.move(request_id, S.OCR_PROCESSING, now, "start_ocr")
+    c.fire(request_id, "start_ocr", now)
     c.ledger.audit("ocr.job_created", now, request_id, job_id=job_id)
     c.ports.scheduler.schedule(Timer(
         "ocr_run", request_id, now + c.caps.ocr_latency_s,
@@ -107,7 +107,7 @@ def run_job(c: Concierge, timer: Timer, now: float) -> None:
     )
     lang = request.data.get("language", "en")
     if result["status"] != "completed":
-        c.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_failed")
+        c.fire(request_id, "ocr_needs_client", now, detail="ocr_failed")
         c.tell_client(c.request(request_id), "ocr_failed", text_for("ocr_failed", lang), now,
                       key_suffix=f":{job_id}")
         return

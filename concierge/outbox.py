@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from .ledger import RequestRow
-from .lifecycle import ENDED_STATES, RequestState
+from .lifecycle import MAY_MESSAGE_VENDOR, RequestState, may_message_client
 from .phones import mask_phone, mask_phones_in
 from .ports import (
     Timer,
@@ -19,9 +19,6 @@ from .ports import (
 
 S = RequestState
 log = logging.getLogger("concierge")
-# Client messages that may still go out (on retry) once a request is closed or in error.
-_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "idle_closed",
-                               "outreach_failed_apology"})
 
 
 class OutboxMixin:
@@ -123,7 +120,7 @@ class OutboxMixin:
         if row is None or row["status"] != "pending":
             return
         if row["party"] == "vendor" and row["purpose"] == "outreach" and row["request_id"]:
-            if S(self.request(row["request_id"]).state) in ENDED_STATES:
+            if S(self.request(row["request_id"]).state) not in MAY_MESSAGE_VENDOR:
                 self.ledger.update_outbound(key, status="failed", last_error="request ended")
                 return
         # Between two attempts the world may have changed: a vendor opted out, a client said STOP.
@@ -133,8 +130,8 @@ class OutboxMixin:
                 self.ledger.update_outbound(key, status="failed", last_error="vendor opted out")
                 self.ledger.audit("message.blocked_opted_out", now, row["request_id"], vendor_id=vendor_id)
                 return
-        if row["party"] == "client" and row["request_id"] and row["purpose"] not in _CLOSING_PURPOSES:
-            if S(self.request(row["request_id"]).state) in (S.CLOSED, S.ERROR):
+        if row["party"] == "client" and row["request_id"]:
+            if not may_message_client(self.request(row["request_id"]).state, row["purpose"]):
                 self.ledger.update_outbound(key, status="failed", last_error="request ended")
                 return
         self._attempt(key, now, vendor_id=timer.payload.get("vendor_id"), buttons=timer.payload.get("buttons"))

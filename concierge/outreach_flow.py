@@ -11,7 +11,7 @@ from typing import Any
 from .coded import usable
 from .geo import distance_km, lookup_place
 from .ledger import RequestRow
-from .lifecycle import ENDED_STATES, RequestState
+from .lifecycle import ENDED_STATES, OUTREACH_UNDER_WAY, RequestState
 from .outreach import compose_vendor_message, eligible_vendors, outreach_key
 from .ports import (
     Timer,
@@ -41,13 +41,13 @@ class OutreachMixin:
             "calling_allowed": bool(action.get("calling_allowed")),
         }
         request = self.request(request_id)
-        under_way = S(request.state) in (S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES)
+        under_way = S(request.state) in OUTREACH_UNDER_WAY
         if not self._eligible(request, plan, now):
             self.ledger.audit("outreach.no_eligible_vendors", now, request_id, category=plan["category"])
             if under_way:
                 return  # a repeated plan with nobody new to ask: the running outreach goes on as it is
             if S(request.state) is S.OCR_PROCESSING:
-                self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
+                self.fire(request_id, "ocr_needs_client", now)
             self.update(request_id, now, plan=None)
             clar = int(request.data.get("clarifications", 0)) + 1
             self.update(request_id, now, clarifications=clar)
@@ -58,9 +58,9 @@ class OutreachMixin:
         first = request.data.get("first_outreach_at") is None
         self.update(request_id, now, plan=plan, **({"first_outreach_at": now} if first else {}))
         if S(request.state) is S.OCR_PROCESSING:
-            self.move(request_id, S.VENDOR_OUTREACH, now, "ocr_complete")
+            self.fire(request_id, "ocr_complete", now)
         else:
-            self.move(request_id, S.VENDOR_OUTREACH, now, "next_batch" if under_way else "requirements_complete")
+            self.fire(request_id, "next_batch" if under_way else "requirements_complete", now)
         if first and not under_way:
             # Armed before the first send, so that a crash in the middle of the batch cannot leave
             # a request without its 10-minute limit (timers are durable, sends may be interrupted).
@@ -70,7 +70,7 @@ class OutreachMixin:
                 self.ports.scheduler.schedule(Timer(name, request_id, now + delay))
         if self._send_batch(request_id, now) == 0 and under_way:
             # Caps left no room for another batch: keep waiting on the batches already out.
-            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+            self.fire(request_id, "batch_sent", now)
         if under_way or S(self.request(request_id).state) in ENDED_STATES:
             return  # a repeated plan keeps the first one's timers; a failed outreach already apologised
         from .calling import after_outreach_started
@@ -217,7 +217,7 @@ class OutreachMixin:
         batch_no = self._current_batch(request, rows)
         current = [o for o in rows if o.batch == batch_no]
         if any(o.sent_at is not None for o in current):
-            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+            self.fire(request_id, "batch_sent", now)
             self.ports.scheduler.schedule(
                 Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
             return
@@ -230,13 +230,13 @@ class OutreachMixin:
             return  # the next vendors were asked (the caps still bound how many)
         if any(o.sent_at is not None for o in rows):
             # Earlier batches are out: keep waiting on them, with a fresh silence clock.
-            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+            self.fire(request_id, "batch_sent", now)
             self.ports.scheduler.schedule(
                 Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
             return
         self.ledger.exclude_pending_outreach(request_id=request_id)
         self.update(request_id, now, error_reason="outreach_failed")
-        self.move(request_id, S.ERROR, now, "outreach_failed")
+        self.fire(request_id, "fail", now, detail="outreach_failed")
         self.tell_client(request, "outreach_failed_apology", text_for("timeout", self._lang(request)), now)
 
     def replies_summary(self, request_id: str) -> list[dict[str, Any]]:
@@ -327,9 +327,9 @@ class OutreachMixin:
             and bool(self._eligible(request, plan, now))
         )
         if can_more:
-            self.move(request.id, S.VENDOR_OUTREACH, now, "next_batch")
+            self.fire(request.id, "next_batch", now)
             if self._send_batch(request.id, now) == 0:  # pragma: no cover - eligibility just said yes
-                self.move(request.id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+                self.fire(request.id, "batch_sent", now)
             return
         summary = self.replies_summary(request.id)
         if any(usable(r) for r in summary):

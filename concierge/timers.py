@@ -10,7 +10,7 @@ import logging
 
 from .coded import usable
 from .ledger import RequestRow
-from .lifecycle import ENDED_STATES, RequestState
+from .lifecycle import ENDED_STATES, OUTREACH_UNDER_WAY, RequestState
 from .ports import (
     Timer,
 )
@@ -31,7 +31,7 @@ class TimersMixin:
 
     def _timer_still_waiting(self, timer: Timer, now: float) -> None:
         request = self._live(timer.request_id)
-        if request is None or S(request.state) not in (S.AWAITING_VENDOR_REPLIES, S.VENDOR_OUTREACH):
+        if request is None or S(request.state) not in OUTREACH_UNDER_WAY:
             return
         if any(usable(r) for r in self.replies_summary(request.id)):
             return
@@ -64,7 +64,7 @@ class TimersMixin:
             return
         self.ledger.exclude_pending_outreach(request_id=request.id)
         self.update(request.id, now, error_reason="timeout")
-        self.move(request.id, S.ERROR, now, "timeout")
+        self.fire(request.id, "fail", now, detail="timeout")
         self.ledger.audit("request.timeout", now, request.id)
         self.tell_client(request, "timeout_apology", text_for("timeout", self._lang(request)), now)
 
@@ -94,7 +94,7 @@ class TimersMixin:
         changes = self.ledger.state_changes(request.id)
         if changes and changes[-1]["at"] > timer.payload["after"]:
             return  # the request came back to this wait later: that move armed a newer timer
-        self.move(request.id, S.CLOSED, now, "idle")
+        self.fire(request.id, "close", now, detail="idle")
         self.ledger.audit("request.idle_closed", now, request.id)
         self.tell_client(request, "idle_closed", text_for("idle_closed", self._lang(request)), now)
 
