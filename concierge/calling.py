@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from .lifecycle import ENDED_STATES, MAY_MESSAGE_CLIENT, OUTREACH_UNDER_WAY, RequestState
 from .phones import mask_phone
-from .ports import Timer
+from .ports import CallOutcome, Timer
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Concierge
+    from .desk import RequestDesk
     from .ledger import RequestRow
     from .webhooks import InboundMessage
 
@@ -63,7 +63,7 @@ _PROMPT_TEXT = {"call_vendor": "consent_prompt_vendor", "call_client": "consent_
 
 
 # --- consent ----------------------------------------------------------------------------------
-def consent(c: Concierge, request_id: str, now: float) -> dict[str, Any]:
+def consent(c: RequestDesk, request_id: str, now: float) -> dict[str, Any]:
     """The consent of a request at ``now``; a grant older than the TTL reads (and is stored) expired."""
     row = c.ledger.consent_row(request_id)
     if row is None:
@@ -83,7 +83,7 @@ def _merged_scope(asked: str, current: str | None) -> str:
     return "either"
 
 
-def request_consent(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:
+def request_consent(c: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
     """The ``request_call_consent`` tool: record that consent is asked (the prompt is sent by the caller).
 
     Works whether or not calling is on (docs/domain.md): asking is harmless, calling is what is gated.
@@ -104,7 +104,7 @@ def request_consent(c: Concierge, args: dict[str, Any], now: float) -> dict[str,
     return {"success": True, "status": "requested"}
 
 
-def answer_consent(c: Concierge, request_id: str, granted: bool, now: float) -> str:
+def answer_consent(c: RequestDesk, request_id: str, granted: bool, now: float) -> str:
     """Record the client's YES/NO to a pending prompt; anything else leaves the consent as it is."""
     current = consent(c, request_id, now)
     if current["status"] != "requested":
@@ -120,7 +120,7 @@ def answer_consent(c: Concierge, request_id: str, granted: bool, now: float) -> 
 
 
 # --- the one door -----------------------------------------------------------------------------
-def refusal_gate(c: Concierge, request_id: str, target: str, now: float) -> str | None:
+def refusal_gate(c: RequestDesk, request_id: str, target: str, now: float) -> str | None:
     """The first gate that refuses a call now, or None when every gate holds."""
     request = c.ledger.get_request(request_id)
     if request is None:
@@ -144,13 +144,13 @@ def refusal_gate(c: Concierge, request_id: str, target: str, now: float) -> str 
     return None
 
 
-def _refuse(c: Concierge, request_id: str | None, gate: str, target: str, now: float) -> dict[str, Any]:
+def _refuse(c: RequestDesk, request_id: str | None, gate: str, target: str, now: float) -> dict[str, Any]:
     c.ledger.audit("call.refused", now, request_id, gate=gate, target=target)
     log.info("call refused by gate %s (%s)", gate, target)
     return {"success": False, "reason": gate, "gate": gate, "call_id": None}
 
 
-def start_call(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:
+def start_call(c: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
     """The ``start_call`` tool. Every refusal names its gate and is audited; a call is inserted
     into the ledger before the provider is asked, so a crash can never leave an unknown call."""
     request_id = args["request_id"]
@@ -184,8 +184,6 @@ def start_call(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
     try:
         outcome = c.ports.calls.start_call(to, request_id=request_id, idempotency_key=call_id)
     except Exception as exc:  # a provider adapter bug must not leave the call 'starting' forever
-        from .ports import CallOutcome
-
         outcome = CallOutcome(False, error=f"adapter: {type(exc).__name__}")
     status = "initiated" if outcome.accepted else "failed"
     _set_status(c, call_id, status, now)
@@ -203,11 +201,11 @@ def start_call(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
     return {"success": True, "call_id": call_id}
 
 
-def _set_status(c: Concierge, call_id: str, status: str, now: float) -> None:
+def _set_status(c: RequestDesk, call_id: str, status: str, now: float) -> None:
     c.ledger.set_call_status(call_id, status, now)
 
 
-def _fallback(c: Concierge, request_id: str, call_id: str, now: float) -> None:
+def _fallback(c: RequestDesk, request_id: str, call_id: str, now: float) -> None:
     """Tell the client once per call that chat goes on, unless the request has already ended."""
     request = c.ledger.get_request(request_id)
     if request is None or S(request.state) in ENDED_STATES:
@@ -238,7 +236,7 @@ def verify_callback(raw_body: Any, signature: Any, secret: str) -> bool:
     return hmac.compare_digest(expected, match.group(1).lower())
 
 
-def on_call_callback(c: Concierge, raw_body: bytes, signature: str | None, now: float) -> str:
+def on_call_callback(c: RequestDesk, raw_body: bytes, signature: str | None, now: float) -> str:
     """A status callback from the calling provider. Returns what was done: ``refused``,
     ``malformed``, ``unknown``, ``ignored`` or ``updated``. Never raises on bad input."""
     secret = getattr(c.settings, "call_secret", "")
@@ -271,7 +269,7 @@ def on_call_callback(c: Concierge, raw_body: bytes, signature: str | None, now: 
     return "updated"
 
 
-def on_watchdog(c: Concierge, timer: Timer, now: float) -> None:
+def on_watchdog(c: RequestDesk, timer: Timer, now: float) -> None:
     """A call with no final status long after it started is treated as failed (lost callbacks).
 
     A call the provider reports in progress has connected: people talk for more than five minutes,
@@ -316,11 +314,11 @@ def is_call_me(text: str | None) -> bool:
     return isinstance(text, str) and _CALL_ME.search(_fold(text)) is not None
 
 
-def _prompt_is_latest_question(c: Concierge, request: RequestRow) -> bool:
+def _prompt_is_latest_question(c: RequestDesk, request: RequestRow) -> bool:
     return c.ledger.latest_client_question(request.id) == "consent_prompt"
 
 
-def on_client_message(c: Concierge, phone: str, msg: InboundMessage, now: float) -> RequestRow | None:
+def on_client_message(c: RequestDesk, phone: str, msg: InboundMessage, now: float) -> RequestRow | None:
     """Route a consent answer or a "call me" before the need pipeline sees the text.
 
     Returns the request the message belonged to when it was fully handled here, else None.
@@ -348,13 +346,13 @@ def on_client_message(c: Concierge, phone: str, msg: InboundMessage, now: float)
     return _on_call_me(c, request, msg, now)
 
 
-def _record_inbound(c: Concierge, request: RequestRow, msg: InboundMessage, now: float) -> None:
+def _record_inbound(c: RequestDesk, request: RequestRow, msg: InboundMessage, now: float) -> None:
     c.ledger.link_inbound(msg.wamid, request.id)
     c.ledger.add_transcript(request.id, "in", "client", msg.from_phone, msg.text or f"[{msg.kind}]", now,
                             wamid=msg.wamid)
 
 
-def _on_answer(c: Concierge, request: RequestRow, granted: bool, now: float) -> None:
+def _on_answer(c: RequestDesk, request: RequestRow, granted: bool, now: float) -> None:
     status = answer_consent(c, request.id, granted, now)
     lang = _lang(request)
     if status == "denied":
@@ -374,7 +372,7 @@ def _on_answer(c: Concierge, request: RequestRow, granted: bool, now: float) -> 
     _run_pending(c, request.id, now)
 
 
-def resume_pending_calls(c: Concierge, request: RequestRow, now: float) -> bool:
+def resume_pending_calls(c: RequestDesk, request: RequestRow, now: float) -> bool:
     """After a restart: the client said yes (consent granted) but the process died before the calls
     waiting on that answer were placed (the confirmation is sent first). Meta's retry of the tap is a
     duplicate by then, so the calls would never happen. True when pending calls were run."""
@@ -384,7 +382,7 @@ def resume_pending_calls(c: Concierge, request: RequestRow, now: float) -> bool:
     return True
 
 
-def _run_pending(c: Concierge, request_id: str, now: float) -> None:
+def _run_pending(c: RequestDesk, request_id: str, now: float) -> None:
     request = c.request(request_id)
     pending = dict(request.data.get("call_pending") or {})
     c.update(request_id, now, call_pending={})
@@ -402,7 +400,7 @@ def _run_pending(c: Concierge, request_id: str, now: float) -> None:
         _call_tool(c, request_id, target, intent.get("vendor_id"), intent.get("trigger", "client"), now)
 
 
-def _call_tool(c: Concierge, request_id: str, target: str, vendor_id: str | None, trigger: str,
+def _call_tool(c: RequestDesk, request_id: str, target: str, vendor_id: str | None, trigger: str,
                now: float) -> dict[str, Any]:
     who = vendor_id or "client"
     return c.tools.call(
@@ -413,7 +411,7 @@ def _call_tool(c: Concierge, request_id: str, target: str, vendor_id: str | None
     )
 
 
-def _ask(c: Concierge, request: RequestRow, scope: str, now: float) -> None:
+def _ask(c: RequestDesk, request: RequestRow, scope: str, now: float) -> None:
     before = consent(c, request.id, now)
     result = c.tools.call(
         "marketplace.request_call_consent",
@@ -434,13 +432,13 @@ def _ask(c: Concierge, request: RequestRow, scope: str, now: float) -> None:
                   key_suffix=f":consent:{prompts}", buttons=[(YES_BUTTON, yes), (NO_BUTTON, no)])
 
 
-def _remember(c: Concierge, request: RequestRow, target: str, intent: dict[str, Any], now: float) -> None:
+def _remember(c: RequestDesk, request: RequestRow, target: str, intent: dict[str, Any], now: float) -> None:
     pending = dict(c.request(request.id).data.get("call_pending") or {})
     pending.setdefault(target, intent)
     c.update(request.id, now, call_pending=pending)
 
 
-def _on_call_me(c: Concierge, request: RequestRow, msg: InboundMessage, now: float) -> RequestRow | None:
+def _on_call_me(c: RequestDesk, request: RequestRow, msg: InboundMessage, now: float) -> RequestRow | None:
     """"Call me" is a wish, not consent: ask for it (or call if a covering consent already holds).
 
     A bare "call me" is handled here whole; one that says more also goes on to the need pipeline.
@@ -466,7 +464,7 @@ def _on_call_me(c: Concierge, request: RequestRow, msg: InboundMessage, now: flo
 
 
 # --- vendor-call triggers ---------------------------------------------------------------------
-def after_outreach_started(c: Concierge, request_id: str, now: float) -> None:
+def after_outreach_started(c: RequestDesk, request_id: str, now: float) -> None:
     """Arm the urgent trigger: an urgent request with no vendor reply 3 minutes after outreach."""
     request = c.request(request_id)
     if not (request.data.get("requirements") or {}).get("urgent"):
@@ -483,7 +481,7 @@ def _waiting(request: RequestRow) -> bool:
     return S(request.state) in OUTREACH_UNDER_WAY
 
 
-def _first_silent_vendor(c: Concierge, request_id: str) -> str | None:
+def _first_silent_vendor(c: RequestDesk, request_id: str) -> str | None:
     replied = {r["vendor_id"] for r in c.ledger.replies(request_id)}
     rows = [o for o in c.ledger.outreach(request_id=request_id)
             if o.status == "sent" and o.vendor_id not in replied]
@@ -491,7 +489,7 @@ def _first_silent_vendor(c: Concierge, request_id: str) -> str | None:
     return rows[0].vendor_id if rows else None
 
 
-def _latest_confidence(c: Concierge, request_id: str, vendor_id: str) -> float | None:
+def _latest_confidence(c: RequestDesk, request_id: str, vendor_id: str) -> float | None:
     latest = [r for r in c.ledger.replies(request_id) if r["vendor_id"] == vendor_id]
     if not latest:
         return None
@@ -499,7 +497,7 @@ def _latest_confidence(c: Concierge, request_id: str, vendor_id: str) -> float |
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def _vendor_still_worth_calling(c: Concierge, request: RequestRow, intent: dict[str, Any]) -> str | None:
+def _vendor_still_worth_calling(c: RequestDesk, request: RequestRow, intent: dict[str, Any]) -> str | None:
     """Re-check a trigger when consent arrives: the situation may have resolved meanwhile."""
     if not _waiting(request):
         return None
@@ -514,7 +512,7 @@ def _vendor_still_worth_calling(c: Concierge, request: RequestRow, intent: dict[
     return None
 
 
-def on_trigger_timer(c: Concierge, timer: Timer, now: float) -> None:
+def on_trigger_timer(c: RequestDesk, timer: Timer, now: float) -> None:
     request = c.ledger.get_request(timer.request_id or "")
     if request is None or not _waiting(request):
         return
@@ -526,7 +524,7 @@ def on_trigger_timer(c: Concierge, timer: Timer, now: float) -> None:
     vendor_trigger(c, request, vendor_id, "urgent_no_reply", now)
 
 
-def after_vendor_reply(c: Concierge, request_id: str | None, vendor_id: str, parsed: dict[str, Any],
+def after_vendor_reply(c: RequestDesk, request_id: str | None, vendor_id: str, parsed: dict[str, Any],
                        now: float) -> None:
     """An ambiguous reply (confidence below 0.6) while the client waits may justify a call."""
     if request_id is None:
@@ -542,7 +540,7 @@ def after_vendor_reply(c: Concierge, request_id: str | None, vendor_id: str, par
     vendor_trigger(c, request, vendor_id, "ambiguous_reply", now)
 
 
-def vendor_trigger(c: Concierge, request: RequestRow, vendor_id: str, trigger: str, now: float) -> None:
+def vendor_trigger(c: RequestDesk, request: RequestRow, vendor_id: str, trigger: str, now: float) -> None:
     """A reason to call a vendor: call if every gate holds, ask consent once if it was never asked,
     otherwise knock on the door anyway so that the refusal is named and audited."""
     c.ledger.audit("call.triggered", now, request.id, trigger=trigger, vendor_id=vendor_id)
@@ -560,5 +558,5 @@ def vendor_trigger(c: Concierge, request: RequestRow, vendor_id: str, trigger: s
     _call_tool(c, request.id, "vendor", vendor_id, trigger, now)
 
 
-def consent_status(c: Concierge, request_id: str, now: float) -> str:
+def consent_status(c: RequestDesk, request_id: str, now: float) -> str:
     return str(consent(c, request_id, now)["status"])
