@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .calling import consent_status
+from .call_consent import consent_status
 from .coded import CodedWorkflow
 from .contracts import BRAIN_ACTION_TYPES, decode_brain_output, validate_brain_output
 from .errors import BrainUnavailable, ContractViolation

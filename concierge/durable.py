@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .calling import resume_pending_calls
+from .call_triggers import resume_pending_calls
 from .lifecycle import ENDED_STATES, RequestState
 from .ports import Scheduler, Timer
 

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import calling, ocrflow
+from . import call_gates, call_triggers, ocrflow
 from . import replies as reply_rules
 from .brainloop import BrainLoop
+from .call_consent import request_consent
 from .closeout import Closeout
 from .desk import Ports, RequestDesk, Settings, requirements_from
 from .durable import DurableScheduler, claim
@@ -76,8 +77,8 @@ class Concierge:
             **core_tools(desk),
             "marketplace.create_ocr_job": lambda args, now: ocrflow.create_job(desk, args, now),
             "marketplace.get_ocr_result": lambda args, now: ocrflow.job_result(desk, args, now),
-            "marketplace.request_call_consent": lambda args, now: calling.request_consent(desk, args, now),
-            "marketplace.start_call": lambda args, now: calling.start_call(desk, args, now),
+            "marketplace.request_call_consent": lambda args, now: request_consent(desk, args, now),
+            "marketplace.start_call": lambda args, now: call_gates.start_call(desk, args, now),
         })
         # What an accepted action (the brain's or the coded workflow's) does, by action type.
         self.brain.actions = {
@@ -97,8 +98,8 @@ class Concierge:
             "closeout_check": self.closeout.check,
             "follow_up_close": self.closeout.follow_up_close,
             "ocr_run": lambda timer, now: ocrflow.run_job(desk, self.brain, timer, now),
-            "call_trigger": lambda timer, now: calling.on_trigger_timer(desk, timer, now),
-            "call_watchdog": lambda timer, now: calling.on_watchdog(desk, timer, now),
+            "call_trigger": lambda timer, now: call_triggers.on_trigger_timer(desk, timer, now),
+            "call_watchdog": lambda timer, now: call_gates.on_watchdog(desk, timer, now),
         }
         # A message whose fate was open settles its request: a batch counts as out once one of its
         # messages is, a shortlist once all its parts are.
@@ -169,9 +170,9 @@ class Concierge:
             return resume_after_restart(self.desk, self.outreach, now)
 
     def on_call_status(self, raw_body: bytes, signature: str | None, now: float) -> str:
-        """A signed status callback of the calling provider (verified and applied in calling.py)."""
+        """A signed status callback of the calling provider (verified and applied in call_gates.py)."""
         with self.ledger.unit_of_work():
-            return calling.on_call_callback(self.desk, raw_body, signature, now)
+            return call_gates.on_call_callback(self.desk, raw_body, signature, now)
 
     def on_timer(self, timer: Timer, now: float) -> None:
         with self.ledger.unit_of_work():
@@ -245,8 +246,8 @@ class Concierge:
             return
         if self._rate_limited(phone, msg, now):
             return
-        if calling.on_client_message(self.desk, phone, msg, now) is not None:
-            return  # a consent answer or a bare "call me": calling.py owns it
+        if call_triggers.on_client_message(self.desk, phone, msg, now) is not None:
+            return  # a consent answer or a bare "call me": call_triggers owns it
         if request is None:
             profile_language = self.ports.clients.language_of(phone) if self.ports.clients else None
             language = detect_language(text, profile_language or "en") if text else (profile_language or "en")
@@ -361,7 +362,7 @@ class Concierge:
             return
         self.update(request_id, now, last_reply_at=now)
         self.outreach.check_stop_condition(request_id, now)
-        calling.after_vendor_reply(self.desk, request_id, vendor.id, parsed_dict, now)
+        call_triggers.after_vendor_reply(self.desk, request_id, vendor.id, parsed_dict, now)
 
     def _outreach_for_reply(self, vendor_id: str, context_wamid: str | None):
         # The outreach the message quotes; else the latest this vendor was sent, the one it most

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .calling import after_outreach_started
+from .call_triggers import after_outreach_started
 from .coded import usable
 from .geo import distance_km, lookup_place
 from .ledger import RequestRow
