@@ -94,3 +94,15 @@ def test_the_tool_naming_a_destination_fires_that_edges_trigger(world):
          "reason": "test"},
         world.clock.now())
     assert refused["success"] is False and world.concierge.request(rid).state == "closed"
+
+
+def test_the_orchestrators_tables_name_every_action_and_timer(world):
+    from concierge.contracts import BRAIN_ACTION_TYPES
+
+    c = world.concierge
+    assert set(c.brain.actions) == set(BRAIN_ACTION_TYPES)
+    # Every timer the concerns arm (a name without a handler would only be audited as unknown).
+    assert set(c._timers) == {"retry_send", "still_waiting", "target", "hard_limit", "idle_close",
+                              "batch_silence", "closeout_check", "follow_up_close", "ocr_run",
+                              "call_trigger", "call_watchdog"}
+    assert set(c.outbox.settled) == {"outreach", "shortlist"}
