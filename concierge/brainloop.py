@@ -5,39 +5,57 @@ replies do not back) is rejected: audited, the client gets the safe message, not
 and the brain is not asked again for that event. Three rejections in a row trip the request's kill
 switch, and the coded workflow serves the rest of it. Calls beyond the per-request budget, and a
 brain that does not answer, also fall back to the coded workflow.
+
+Written against the request desk (``concierge.desk``). What an accepted action does is the
+``actions`` table the orchestrator fills (action type -> handler), so this loop names no concern
+it hands work to; the context pack the brain is shown is built here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .call_consent import consent_status
+from .coded import CodedWorkflow
 from .contracts import BRAIN_ACTION_TYPES, decode_brain_output, validate_brain_output
 from .errors import BrainUnavailable, ContractViolation
+from .lifecycle import RequestState
+from .phones import mask_phone
 from .safety import contains_payment_instruction, detect_injection, phones_in, redact
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Concierge
+    from .closeout import Closeout
+    from .desk import RequestDesk
+    from .outreach_flow import OutreachFlow
+
+Action = Callable[[str, dict[str, Any], float], None]
 
 log = logging.getLogger("concierge.brain")
 
 
 class BrainLoop:
-    def __init__(self, concierge: Concierge):
-        self.c = concierge
+    actions: dict[str, Action]  # action type -> what executes it (filled by the orchestrator)
+
+    def __init__(self, desk: RequestDesk, outreach: OutreachFlow, closeout: Closeout):
+        self.desk = desk
+        self.outreach = outreach
+        self.closeout = closeout
+        self.coded = CodedWorkflow()
 
     def consult(self, request_id: str, event: str, now: float) -> None:
-        c = self.c
+        c = self.desk
         request = c.request(request_id)
         data = request.data
-        pack = c.context_pack(request_id, event, now)
+        pack = self.context_pack(request_id, event, now)
         if data.get("handled_by") != "ai" or data.get("kill_switch"):
-            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            self._run(request_id, self.coded.propose(pack), now, source="coded")
             return
         if int(data.get("brain_calls", 0)) >= c.caps.brain_calls_max:
             c.ledger.audit("brain.budget_exhausted", now, request_id, calls=data.get("brain_calls"))
-            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            self._run(request_id, self.coded.propose(pack), now, source="coded")
             return
         c.update(request_id, now, brain_calls=int(data.get("brain_calls", 0)) + 1)
         c.ledger.audit("brain.called", now, request_id, trigger=event)
@@ -46,17 +64,17 @@ class BrainLoop:
         except BrainUnavailable as exc:
             c.ledger.audit("brain.unavailable", now, request_id, reason=str(exc)[:200])
             log.warning("brain unavailable for %s: %s", request_id, str(exc)[:120])
-            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            self._run(request_id, self.coded.propose(pack), now, source="coded")
             return
         except Exception as exc:  # a brain is a remote service: any failure is "unavailable"
             c.ledger.audit("brain.unavailable", now, request_id, reason=type(exc).__name__)
             log.warning("brain raised %s for %s", type(exc).__name__, request_id)
-            self._run(request_id, c.coded.propose(pack), now, source="coded")
+            self._run(request_id, self.coded.propose(pack), now, source="coded")
             return
         try:
             action = validate_brain_output(raw)
             if action["type"] == "shortlist":
-                problem = c.shortlist_evidence_problem(request_id, action)
+                problem = self.closeout.evidence_problem(request_id, action)
                 if problem:
                     raise ContractViolation("evidence", problem)
             problem = containment_problem(action)
@@ -75,7 +93,7 @@ class BrainLoop:
 
     def _reject(self, request_id: str, reason: str, event: str, pack: dict[str, Any], now: float,
                 action_type: str | None = None) -> None:
-        c = self.c
+        c = self.desk
         data = c.request(request_id).data
         in_a_row = int(data.get("brain_rejected_in_a_row", 0)) + 1
         c.update(
@@ -90,15 +108,13 @@ class BrainLoop:
             c.update(request_id, now, kill_switch=True, handled_by="coded")
             c.ledger.audit("brain.kill_switch", now, request_id, rejections=in_a_row)
             log.warning("kill switch tripped for %s: coded workflow takes over", request_id)
-            self._run(request_id, c.coded.propose(c.context_pack(request_id, event, now)), now, source="coded")
+            self._run(request_id, self.coded.propose(self.context_pack(request_id, event, now)), now, source="coded")
             return
         request = c.request(request_id)
-        if request.state == "ocr_processing":
+        if RequestState(request.state) is RequestState.OCR_PROCESSING:
             # Nothing else moves a request out of ocr_processing: without this the client's next
             # message would be ignored for good. Back to the client, as for an unreadable photo.
-            from .lifecycle import RequestState
-
-            c.move(request_id, RequestState.COLLECTING_REQUIREMENTS, now, "brain_rejected")
+            c.fire(request_id, "ocr_needs_client", now, detail="brain_rejected")
             request = c.request(request_id)
         text = text_for("processing", data.get("language", "en"))
         if c.ledger.client_text_since(request_id, text, now - c.caps.progress_repeat_window_s):
@@ -110,8 +126,65 @@ class BrainLoop:
     def _run(self, request_id: str, action: dict[str, Any], now: float, *, source: str) -> None:
         # The coded workflow is held to the same contract: a bug there is caught, not executed.
         action = validate_brain_output(action)
-        self.c.ledger.audit("action.executed", now, request_id, action=action["type"], source=source)
-        self.c.execute(request_id, action, now)
+        self.desk.ledger.audit("action.executed", now, request_id, action=action["type"], source=source)
+        self.actions[action["type"]](request_id, action, now)
+
+    def context_pack(self, request_id: str, event: str, now: float | None = None) -> dict[str, Any]:
+        c = self.desk
+        request = c.request(request_id)
+        # The request's core facts come through the audited snapshot tool: what the brain was shown
+        # is on record. A numbered key per snapshot, so a replay never serves a stale one.
+        at = request.updated_at if now is None else now
+        taken = int(request.data.get("snapshots", 0)) + 1
+        c.update(request_id, at, snapshots=taken)
+        snapshot = c.tools.call(
+            "marketplace.get_request_snapshot",
+            {"request_id": request_id, "idempotency_key": f"request:{request_id}:snapshot:{taken}",
+             "actor": "system"},
+            at,
+        )["request"]
+        messages = [
+            {"from": "client" if t["party"] == "client" and t["direction"] == "in"
+             else ("vendor" if t["party"] == "vendor" and t["direction"] == "in" else "concierge"),
+             "text": redact(t["text"])[:1000]}
+            for t in c.ledger.transcript(request_id, limit=20)
+        ]
+        jobs = c.ledger.ocr_jobs(request_id)
+        latest_ocr = jobs[-1]["result"] if jobs else None
+        outreach = c.ledger.outreach(request_id=request_id)
+        return {
+            "contract": "context_pack.v1",
+            "request_id": request_id,
+            "conversation_id": f"conv:{request.client_phone and mask_phone(request.client_phone)}",
+            "language": snapshot["language"],
+            "state": snapshot["state"],
+            "event": event,
+            "requirements": snapshot["requirements"],
+            "clarifications_asked": int(request.data.get("clarifications", 0)),
+            "messages": messages,
+            "ocr": latest_ocr,
+            "outreach": {
+                "contacted": len(outreach),
+                "batches": int(request.data.get("batches", 0)),
+                "by_status": {s: sum(1 for o in outreach if o.status == s) for s in
+                              ("queued", "sent", "replied", "no_response", "failed", "excluded")},
+                "replies": self.outreach.replies_summary(request_id),
+            },
+            "policies": {
+                "ai_enabled": request.data.get("handled_by") == "ai",
+                "ocr_enabled": c.flags.ocr_on(request.client_phone),
+                "calling_enabled": c.flags.calling_on(request.client_phone),
+                "calling_consent": consent_status(c, request_id, at),
+                "caps": {
+                    "batch_size_max": c.caps.batch_size_max,
+                    "max_batches": c.caps.max_batches,
+                    "max_vendors_per_request": c.caps.max_vendors_per_request,
+                    "min_replies": c.caps.min_replies,
+                    "clarifications_max": c.caps.clarifications_max,
+                    "radius_default_km": c.caps.radius_default_km,
+                },
+            },
+        }
 
 
 def proposed_type(raw: Any) -> str | None:

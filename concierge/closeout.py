@@ -1,41 +1,48 @@
 """The shortlist's closeout: persist -> shortlist_ready -> send -> handed_off -> pending outreach
 excluded, each step idempotent; and the evidence a brain-proposed shortlist must have.
 
-A mixin of ``concierge.engine.Concierge``: it shares the concierge's ledger, ports and caps.
+Written against the request desk (``concierge.desk``) and the outreach flow's reply summary.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .lifecycle import RequestState
+from .coded import candidates_from
+from .lifecycle import PAST_HANDOFF, RequestState
+from .phones import InvalidPhone, normalize_phone
 from .ports import (
     Timer,
 )
-from .shortlist import format_shortlist
+from .shortlist import Candidate, ScoredCandidate, format_shortlist, rank
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .desk import RequestDesk
+    from .outreach_flow import OutreachFlow
 
 S = RequestState
 log = logging.getLogger("concierge")
 CLOSEOUT_CHECK_S = 60.0  # a closeout stopped half-way is resumed this long after it started
 
-def _same_phone(a: str, b: str) -> bool:
-    from .phones import InvalidPhone, normalize_phone
 
+def _same_phone(a: str, b: str) -> bool:
     try:
         return normalize_phone(a) == normalize_phone(b)
     except InvalidPhone:
         return False
 
 
-class CloseoutMixin:
-    def _do_shortlist(self, request_id: str, action: dict[str, Any], now: float) -> None:
-        request = self.request(request_id)
-        replies = {r["vendor_id"]: r for r in self.replies_summary(request_id)}
-        budget = (request.data.get("requirements") or {}).get("budget_max")
-        from .coded import candidates_from
-        from .shortlist import rank
+class Closeout:
+    def __init__(self, desk: RequestDesk, outreach: OutreachFlow):
+        self.desk = desk
+        self.outreach = outreach
 
+    def shortlist(self, request_id: str, action: dict[str, Any], now: float) -> None:
+        """The ``shortlist`` action."""
+        request = self.desk.request(request_id)
+        replies = {r["vendor_id"]: r for r in self.outreach.replies_summary(request_id)}
+        budget = (request.data.get("requirements") or {}).get("budget_max")
         # The brain chooses which replies; the domain's score (docs/domain.md) decides their order, drops out-of-stock
         # ones while a usable reply exists, and keeps at most 5.
         chosen = rank(candidates_from([replies[i["vendor_id"]] for i in action["items"]
@@ -52,30 +59,28 @@ class CloseoutMixin:
         if template:  # kept with the list, so a resumed closeout pre-fills the same links
             items = [{**item, "link_text": template} for item in items]
         if not items:
-            self.ledger.audit("shortlist.empty", now, request_id)
+            self.desk.ledger.audit("shortlist.empty", now, request_id)
             return
-        if self.ledger.persist_shortlist(request_id, items, now):
+        if self.desk.ledger.persist_shortlist(request_id, items, now):
             # Resumes the closeout should anything below stop half-way (crash, restart).
-            self.ports.scheduler.schedule(Timer("closeout_check", request_id, now + CLOSEOUT_CHECK_S))
+            self.desk.ports.scheduler.schedule(Timer("closeout_check", request_id, now + CLOSEOUT_CHECK_S))
         else:
-            self.ledger.audit("shortlist.already_persisted", now, request_id)
-        self._closeout(request_id, now)
+            self.desk.ledger.audit("shortlist.already_persisted", now, request_id)
+        self.closeout(request_id, now)
 
-    def _closeout(self, request_id: str, now: float) -> None:
+    def closeout(self, request_id: str, now: float) -> None:
         """persist → shortlist_ready → send → handed_off → pending outreach excluded; every step is
         idempotent, and a retry delivers the shortlist persisted first, so it sends nothing twice."""
-        from .shortlist import Candidate, ScoredCandidate
-
-        persisted = self.ledger.shortlist(request_id)
+        persisted = self.desk.ledger.shortlist(request_id)
         if persisted is None:
             return
-        request = self.request(request_id)
+        request = self.desk.request(request_id)
         state = S(request.state)
         if state is S.AWAITING_VENDOR_REPLIES:
-            self._closeout_move(request_id, S.SHORTLIST_READY, now, "build_shortlist")
+            self._move(request_id, S.SHORTLIST_READY, now, "build_shortlist")
         elif state is S.COLLECTING_REQUIREMENTS:
-            self._closeout_move(request_id, S.SHORTLIST_READY, now, "shortlist_existing_replies")
-        if S(self.request(request_id).state) is S.SHORTLIST_READY:
+            self._move(request_id, S.SHORTLIST_READY, now, "shortlist_existing_replies")
+        if S(self.desk.request(request_id).state) is S.SHORTLIST_READY:
             fields = Candidate.__dataclass_fields__
             scored = [ScoredCandidate(Candidate(**{k: v for k, v in item.items() if k in fields
                                                    and k != "options"}, options=tuple(item.get("options") or ())),
@@ -83,56 +88,57 @@ class CloseoutMixin:
                       for item in persisted["items"]]
             need = (request.data.get("plan") or {}).get("need")
             keys = []
-            self._busy.add(request_id)
+            self.desk.outbox.busy.add(request_id)
             try:
-                for i, text in enumerate(format_shortlist(scored, language=self._lang(request), need=need)):
+                for i, text in enumerate(format_shortlist(scored, language=self.desk.lang(request), need=need)):
                     suffix = f":shortlist:{i}"
-                    keys.append(self.client_key(request, text, suffix))
-                    self.tell_client(self.request(request_id), "shortlist", text, now, key_suffix=suffix)
+                    keys.append(self.desk.outbox.client_key(request, text, suffix))
+                    self.desk.tell_client(self.desk.request(request_id), "shortlist", text, now, key_suffix=suffix)
             finally:
-                self._busy.discard(request_id)
+                self.desk.outbox.busy.discard(request_id)
             # The tool replays a retried call's first result; the outbox row is the message's fate.
-            fates = [(self.ledger.get_outbound(k) or {}).get("status") for k in keys]
+            fates = [(self.desk.ledger.get_outbound(k) or {}).get("status") for k in keys]
             if any(f == "failed" for f in fates):
-                self.ledger.exclude_pending_outreach(request_id=request_id)
-                self.update(request_id, now, error_reason="shortlist_undeliverable")
-                self.move(request_id, S.ERROR, now, "shortlist_undeliverable")
+                self.desk.ledger.exclude_pending_outreach(request_id=request_id)
+                self.desk.update(request_id, now, error_reason="shortlist_undeliverable")
+                self.desk.fire(request_id, "fail", now, detail="shortlist_undeliverable")
                 return
             if not all(f == "sent" for f in fates):
-                self.ledger.audit("shortlist.delivery_pending", now, request_id)
+                self.desk.ledger.audit("shortlist.delivery_pending", now, request_id)
                 return  # stays shortlist_ready until the outbox settles (see _delivery_settled)
-            self.ledger.mark_shortlist_delivered(request_id, now)
-            if self._closeout_move(request_id, S.HANDED_OFF, now, "deliver_shortlist"):
-                self.ledger.audit("shortlist.delivered", now, request_id, size=len(scored),
+            self.desk.ledger.mark_shortlist_delivered(request_id, now)
+            if self._move(request_id, S.HANDED_OFF, now, "deliver_shortlist"):
+                self.desk.ledger.audit("shortlist.delivered", now, request_id, size=len(scored),
                                   time_to_shortlist_s=now - request.created_at)
-                self.ports.scheduler.schedule(
-                    Timer("follow_up_close", request_id, now + self.caps.followup_window_s))
-        if S(self.request(request_id).state) in (S.HANDED_OFF, S.CLOSED):
-            excluded = self.ledger.exclude_pending_outreach(request_id=request_id)
+                self.desk.ports.scheduler.schedule(
+                    Timer("follow_up_close", request_id, now + self.desk.caps.followup_window_s))
+        if S(self.desk.request(request_id).state) in PAST_HANDOFF:
+            excluded = self.desk.ledger.exclude_pending_outreach(request_id=request_id)
             if excluded:
-                self.ledger.audit("shortlist.outreach_excluded", now, request_id, outreach_excluded=excluded)
+                self.desk.ledger.audit("shortlist.outreach_excluded", now, request_id, outreach_excluded=excluded)
 
-    def _closeout_move(self, request_id: str, dest: RequestState, now: float, reason: str) -> bool:
+    def _move(self, request_id: str, dest: RequestState, now: float, reason: str) -> bool:
         # Through the audited tool, keyed per step: a resumed closeout replays, never re-applies.
-        return bool(self.tools.call(
+        return bool(self.desk.tools.call(
             "marketplace.update_request_state",
             {"request_id": request_id, "idempotency_key": f"request:{request_id}:closeout:{dest.value}",
              "actor": "system", "to_state": dest.value, "reason": reason},
             now,
         )["success"])
 
-    def _timer_closeout_check(self, timer: Timer, now: float) -> None:
-        shortlist = self.ledger.shortlist(timer.request_id or "")
-        request = self.ledger.get_request(timer.request_id or "")
+    def check(self, timer: Timer, now: float) -> None:
+        """The ``closeout_check`` timer: resume a closeout stopped half-way."""
+        shortlist = self.desk.ledger.shortlist(timer.request_id or "")
+        request = self.desk.ledger.get_request(timer.request_id or "")
         if shortlist is None or request is None or S(request.state) is S.ERROR:
             return
         if shortlist["delivered_at"] is None or S(request.state) is S.SHORTLIST_READY:
-            self.ledger.audit("shortlist.closeout_resumed", now, request.id, state=request.state)
-        self._closeout(request.id, now)
+            self.desk.ledger.audit("shortlist.closeout_resumed", now, request.id, state=request.state)
+        self.closeout(request.id, now)
 
-    def shortlist_evidence_problem(self, request_id: str, action: dict[str, Any]) -> str | None:
+    def evidence_problem(self, request_id: str, action: dict[str, Any]) -> str | None:
         """Why a proposed shortlist is not backed by the replies, or None."""
-        replies = {r["vendor_id"]: r for r in self.replies_summary(request_id)}
+        replies = {r["vendor_id"]: r for r in self.outreach.replies_summary(request_id)}
         seen = set()
         for i, item in enumerate(action["items"]):
             vid = item["vendor_id"]
@@ -160,9 +166,10 @@ class CloseoutMixin:
                 return f"items[{i}]: availability {avail} differs from the reply ({reply['availability']})"
         return None
 
-    def _timer_follow_up_close(self, timer: Timer, now: float) -> None:
-        request = self.ledger.get_request(timer.request_id or "")
+    def follow_up_close(self, timer: Timer, now: float) -> None:
+        """The ``follow_up_close`` timer: the follow-up window is over."""
+        request = self.desk.ledger.get_request(timer.request_id or "")
         if request is None or S(request.state) is not S.HANDED_OFF:
             return
-        self.move(request.id, S.CLOSED, now, "follow_up_done")
+        self.desk.fire(request.id, "follow_up_done", now)
 

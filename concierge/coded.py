@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .lifecycle import RequestState
 from .needs import Requirements, clarifying_question
 from .shortlist import Candidate, rank
 from .texts import text_for
@@ -60,7 +61,7 @@ class CodedWorkflow:
         replies = pack.get("outreach", {}).get("replies", [])
         req = pack.get("requirements", {})
         if event in ("replies_ready", "shortlist_due") or (
-            pack.get("state") == "collecting_requirements" and req.get("complete")
+            pack.get("state") == RequestState.COLLECTING_REQUIREMENTS.value and req.get("complete")
             and any(usable(r) for r in replies)
         ):
             return self._shortlist(pack, replies)

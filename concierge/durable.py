@@ -12,13 +12,14 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .calling import resume_pending_calls
+from .call_triggers import resume_pending_calls
 from .lifecycle import ENDED_STATES, RequestState
 from .ports import Scheduler, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Concierge
+    from .desk import RequestDesk
     from .ledger import Ledger
+    from .outreach_flow import OutreachFlow
 
 SEQ = "timer_seq"  # payload key of a durable timer's ledger row
 
@@ -42,7 +43,7 @@ def claim(ledger: Ledger, timer: Timer) -> bool:
     return seq is None or ledger.fire_timer(int(seq))
 
 
-def resume(c: Concierge, now: float) -> dict[str, int]:
+def resume(c: RequestDesk, outreach: OutreachFlow, now: float) -> dict[str, int]:
     """After a restart: re-arm every timer that had not fired (those already due fire at once), and
     give every send a crash left ``pending`` without a retry timer a retry under its own key, after
     ``caps.resume_grace_s``.
@@ -70,7 +71,7 @@ def resume(c: Concierge, now: float) -> dict[str, int]:
     batches = calls = 0
     for request in c.ledger.requests_not_in(state.value for state in ENDED_STATES):
         if request.state == RequestState.VENDOR_OUTREACH.value:
-            batches += c.finish_interrupted_batch(request.id, now)
+            batches += outreach.finish_interrupted_batch(request.id, now)
         elif request.data.get("call_pending"):
             calls += resume_pending_calls(c, request, now)
     c.ledger.audit("concierge.resumed", now, timers=len(armed), sends_retried=len(stranded),

@@ -5,54 +5,44 @@
 does no I/O of its own: the ports do. Every decision that must hold at most once (a wamid processed,
 a vendor asked, a message sent) is decided by a ledger insert, so a redelivery or a retry is a no-op.
 
-This module holds the entry points, the request's life and the client's and vendors' messages; each
-other concern has its own module, mixed into ``Concierge``: ``outbox`` (sending and retries),
-``outreach_flow`` (plans, batches, replies, stop conditions), ``closeout`` (the shortlist's delivery)
-and ``timers`` (the request's clock).
+This module is the top of the concierge: it holds the entry points and the client's and vendors'
+messages, builds the concerns over one request desk (``concierge.desk``: the request's row and state,
+ports, settings, tools, outbox) and wires them with explicit tables — the brain's actions, the
+timers, the tools, what a settled delivery sets off. The concerns never import this module:
+``outreach_flow`` (plans, batches, replies, stop conditions), ``closeout`` (the shortlist's delivery),
+``timers`` (the request's clock), ``brainloop`` (the brain), ``ocrflow``, ``calling``, ``durable``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+from . import call_gates, call_triggers, ocrflow
 from . import replies as reply_rules
 from .brainloop import BrainLoop
-from .calling import consent_status
-from .closeout import CloseoutMixin
-from .coded import CodedWorkflow
+from .call_consent import request_consent
+from .closeout import Closeout
+from .desk import Ports, RequestDesk, Settings, requirements_from
 from .durable import DurableScheduler, claim
 from .durable import resume as resume_after_restart
-from .errors import (
-    IllegalTransition,
-    SignatureInvalid,
-    WebhookMalformed,
-)
-from .flags import Flags
+from .errors import SignatureInvalid, WebhookMalformed
 from .ledger import Ledger, RequestRow
-from .lifecycle import ENDED_STATES, Lifecycle, RequestState
-from .needs import Requirements, detect_language, extract_requirements
-from .outbox import OutboxMixin
-from .outreach_flow import OutreachMixin
+from .lifecycle import OUTREACH_UNDER_WAY, RequestState
+from .needs import detect_language
+from .outreach_flow import OutreachFlow
 from .phones import mask_phone
-from .policy import Caps
-from .ports import (
-    Brain,
-    CallProvider,
-    ClientProfiles,
-    OcrEngine,
-    Scheduler,
-    Timer,
-    Transport,
-    VendorDirectory,
-)
-from .safety import contains_payment_instruction, detect_injection, redact, sanitize_need
+from .ports import Timer
+from .safety import contains_payment_instruction, detect_injection
 from .texts import text_for
-from .timers import TimersMixin
-from .tools import Toolbox
+from .timers import RequestClock
+from .tools import Toolbox, core_tools
 from .webhooks import InboundMessage, StatusUpdate, parse_webhook
+
+__all__ = ["Concierge", "Ports", "Settings", "WebhookResult", "requirements_from"]
 
 S = RequestState
 log = logging.getLogger("concierge")
@@ -68,31 +58,7 @@ class WebhookResult:
     statuses: int = 0
 
 
-@dataclass
-class Ports:
-    transport: Transport
-    directory: VendorDirectory
-    brain: Brain
-    scheduler: Scheduler
-    ocr: OcrEngine | None = None
-    calls: CallProvider | None = None
-    clients: ClientProfiles | None = None
-
-
-@dataclass
-class Settings:
-    flags: Flags = field(default_factory=Flags)
-    caps: Caps = field(default_factory=Caps)
-    app_secret: str = "app-secret"
-    call_secret: str = "call-secret"  # signs the calling provider's status callbacks
-
-
-
-def requirements_from(data: dict[str, Any]) -> Requirements:
-    return Requirements.from_dict(data)
-
-
-class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
+class Concierge:
     def __init__(self, ledger: Ledger, ports: Ports, settings: Settings | None = None):
         self.ledger = ledger
         # Timers go through the ledger first, so that a restarted concierge can re-arm them.
@@ -100,11 +66,47 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.settings = settings or Settings()
         self.caps = self.settings.caps
         self.flags = self.settings.flags
-        self.lifecycle = Lifecycle()
-        self.coded = CodedWorkflow()
-        self.tools = Toolbox(self)
-        self._busy: set[str] = set()  # requests whose batch or closeout is being sent right now
-        self.brain = BrainLoop(self)
+        desk = self.desk = RequestDesk(ledger, self.ports, self.settings)
+        self.outbox = desk.outbox
+        self.outreach = OutreachFlow(desk)
+        self.closeout = Closeout(desk, self.outreach)
+        self.brain = BrainLoop(desk, self.outreach, self.closeout)
+        self.outreach.brain = self.brain
+        self.clock = RequestClock(desk, self.outreach, self.brain)
+        self.tools = desk.tools = Toolbox(ledger, {
+            **core_tools(desk),
+            "marketplace.create_ocr_job": lambda args, now: ocrflow.create_job(desk, args, now),
+            "marketplace.get_ocr_result": lambda args, now: ocrflow.job_result(desk, args, now),
+            "marketplace.request_call_consent": lambda args, now: request_consent(desk, args, now),
+            "marketplace.start_call": lambda args, now: call_gates.start_call(desk, args, now),
+        })
+        # What an accepted action (the brain's or the coded workflow's) does, by action type.
+        self.brain.actions = {
+            "ask_client": self._ask_client,
+            "vendor_outreach_plan": self.outreach.plan,
+            "shortlist": self.closeout.shortlist,
+            "escalate": self._escalate,
+        }
+        # What a timer does when it fires, by name (the concern that armed it handles it).
+        self._timers: dict[str, Callable[[Timer, float], None]] = {
+            "retry_send": self.outbox.retry,
+            "still_waiting": self.clock.still_waiting,
+            "target": self.clock.target,
+            "hard_limit": self.clock.hard_limit,
+            "idle_close": self.clock.idle_close,
+            "batch_silence": self.outreach.batch_silence,
+            "closeout_check": self.closeout.check,
+            "follow_up_close": self.closeout.follow_up_close,
+            "ocr_run": lambda timer, now: ocrflow.run_job(desk, self.brain, timer, now),
+            "call_trigger": lambda timer, now: call_triggers.on_trigger_timer(desk, timer, now),
+            "call_watchdog": lambda timer, now: call_gates.on_watchdog(desk, timer, now),
+        }
+        # A message whose fate was open settles its request: a batch counts as out once one of its
+        # messages is, a shortlist once all its parts are.
+        self.outbox.settled.update({
+            "outreach": (RequestState.VENDOR_OUTREACH, self.outreach.after_batch_attempt),
+            "shortlist": (RequestState.SHORTLIST_READY, self.closeout.closeout),
+        })
 
     # ------------------------------------------------------------------------------------------
     # entry points
@@ -157,7 +159,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         if status.status in ("sent", "delivered", "read") and row["status"] in ("pending", "failed"):
             # Meta did accept it even though our call timed out (even the last attempt): it was
             # delivered, so it is sent, and never sent again.
-            self._mark_sent(row, status.wamid, now)
+            self.outbox.mark_sent(row, status.wamid, now)
         elif status.status == "failed" and row["status"] != "failed":
             self.ledger.update_outbound(key, status="failed", last_error="status failed")
             self.ledger.audit("message.failed", now, row["request_id"], idem_key=key)
@@ -165,14 +167,12 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
     def resume(self, now: float) -> dict[str, int]:
         """Start-up after a crash or restart: re-arm unfired timers, retry sends left pending."""
         with self.ledger.unit_of_work():
-            return resume_after_restart(self, now)
+            return resume_after_restart(self.desk, self.outreach, now)
 
     def on_call_status(self, raw_body: bytes, signature: str | None, now: float) -> str:
-        """A signed status callback of the calling provider (verified and applied in calling.py)."""
-        from .calling import on_call_callback
-
+        """A signed status callback of the calling provider (verified and applied in call_gates.py)."""
         with self.ledger.unit_of_work():
-            return on_call_callback(self, raw_body, signature, now)
+            return call_gates.on_call_callback(self.desk, raw_body, signature, now)
 
     def on_timer(self, timer: Timer, now: float) -> None:
         with self.ledger.unit_of_work():
@@ -181,7 +181,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
     def _on_timer(self, timer: Timer, now: float) -> None:
         if not claim(self.ledger, timer):
             return  # this timer already fired (a copy scheduled before a restart)
-        handler = getattr(self, f"_timer_{timer.name}", None)
+        handler = self._timers.get(timer.name)
         if handler is None:
             self.ledger.audit("timer.unknown", now, timer.request_id, name=timer.name)
             return
@@ -191,9 +191,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
     # requests
     # ------------------------------------------------------------------------------------------
     def request(self, request_id: str) -> RequestRow:
-        row = self.ledger.get_request(request_id)
-        assert row is not None, request_id
-        return row
+        return self.desk.request(request_id)
 
     def _open_request(self, phone: str, language: str, now: float) -> RequestRow:
         handled_by = "ai" if self.flags.in_ai_cohort(phone) else "coded"
@@ -215,52 +213,21 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             "error_reason": None,
         }
         request_id = self.ledger.create_request(phone, S.COLLECTING_REQUIREMENTS.value, now, data)
-        self.lifecycle.track(request_id, S.COLLECTING_REQUIREMENTS)
         self.ledger.audit("request.opened", now, request_id, handled_by=handled_by)
         log.info("request %s opened for %s (%s)", request_id, mask_phone(phone), handled_by)
         return self.request(request_id)
 
     def update(self, request_id: str, now: float, **changes: Any) -> dict[str, Any]:
-        data = self.request(request_id).data
-        data.update(changes)
-        self.ledger.save_request_data(request_id, data, now)
-        return data
+        return self.desk.update(request_id, now, **changes)
 
     def move(self, request_id: str, dest: RequestState, now: float, reason: str) -> bool:
-        """Apply an allowed transition; refuse and audit anything else."""
-        row = self.request(request_id)
-        self.lifecycle.track(request_id, row.state)
-        if row.state == dest.value:
-            return True
-        try:
-            source = self.lifecycle.move(request_id, dest)
-        except IllegalTransition as exc:
-            self.ledger.audit(
-                "state.transition_refused", now, request_id, source=row.state, dest=dest.value,
-                reason=reason,
-            )
-            log.warning("refused transition: %s", exc)
-            return False
-        self.ledger.set_state(request_id, source.value, dest.value, now, reason)
-        self.ledger.audit("state.changed", now, request_id, source=source.value, dest=dest.value, reason=reason)
-        if dest in (S.CLOSED, S.ERROR):
-            self.lifecycle.forget(request_id)
-        elif dest is S.COLLECTING_REQUIREMENTS:
-            # Back to waiting on the client (an OCR question, a rejected proposal, a wider search):
-            # that wait must end too if the client never answers.
-            self._arm_idle_close(request_id, now)
-        return True
+        return self.desk.move(request_id, dest, now, reason)
 
-    def _active_request(self, phone: str) -> RequestRow | None:
-        row = self.ledger.latest_request(phone)
-        if row is None or S(row.state) in ENDED_STATES:
-            return None
-        return row
+    def send(self, **message: Any) -> str:
+        return self.outbox.send(**message)
 
-    # ------------------------------------------------------------------------------------------
-    # sending (outbox with retries on the virtual clock)
-    # ------------------------------------------------------------------------------------------
-
+    def tell_client(self, request: RequestRow, purpose: str, text: str, now: float, **how: Any) -> str:
+        return self.desk.tell_client(request, purpose, text, now, **how)
 
     # ------------------------------------------------------------------------------------------
     # client messages
@@ -272,17 +239,15 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             # A 👍 on the shortlist or "user changed number" is not a request: record it, answer nothing.
             self.ledger.audit("inbound.ignored", now, kind=msg.kind, wamid=msg.wamid)
             return
-        request = self._active_request(phone)
+        request = self.desk.active_request(phone)
         # STOP is honoured even from a rate-limited client: an opt-out must never be dropped.
         if text and reply_rules.is_client_cancel(text):
             self._client_cancel(phone, request, msg, now)
             return
         if self._rate_limited(phone, msg, now):
             return
-        from .calling import on_client_message as calling_route
-
-        if calling_route(self, phone, msg, now) is not None:
-            return  # a consent answer or a bare "call me": calling.py owns it
+        if call_triggers.on_client_message(self.desk, phone, msg, now) is not None:
+            return  # a consent answer or a bare "call me": call_triggers owns it
         if request is None:
             profile_language = self.ports.clients.language_of(phone) if self.ports.clients else None
             language = detect_language(text, profile_language or "en") if text else (profile_language or "en")
@@ -302,13 +267,13 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         # Whatever this message leads to (a question, "please type it", a rejected proposal, or a
         # crash half-way through answering), a client who then goes silent must not leave the
         # request open for ever: the idle timer is armed before anything is sent.
-        self._arm_idle_close(request.id, now)
+        self.desk.arm_idle_close(request.id, now)
         if msg.kind in ("image", "document"):
-            self._client_media(request, msg, now)
+            ocrflow.handle_media(self.desk, request, msg, now)
             return
         if msg.kind not in ("text", "button", "interactive"):
             self.ledger.audit("inbound.unsupported", now, request.id, kind=msg.kind)
-            self.tell_client(request, "unsupported", text_for("unsupported_type", self._lang(request)), now)
+            self.desk.tell_client(request, "unsupported", text_for("unsupported_type", self.desk.lang(request)), now)
             return
         if not text:
             self.ledger.audit("inbound.empty", now, request.id)
@@ -317,39 +282,8 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             # The need is being worked on: the text is kept for the brain's context, nothing more.
             self.ledger.audit("client.message_while_busy", now, request.id, state=state.value)
             return
-        self._absorb_requirements(request, text, now)
+        self.desk.absorb_requirements(request, text, now)
         self.brain.consult(request.id, "client_message", now)
-
-    def _arm_idle_close(self, request_id: str, now: float) -> None:
-        if S(self.request(request_id).state) is S.COLLECTING_REQUIREMENTS:
-            # Waiting on the client (a question, or a rejected proposal): a request nobody answers
-            # must end politely rather than stay open for ever.
-            self.ports.scheduler.schedule(
-                Timer("idle_close", request_id, now + self.caps.idle_close_s, {"after": now}))
-
-    def _lang(self, request: RequestRow) -> str:
-        return request.data.get("language", "en")
-
-    def _absorb_requirements(self, request: RequestRow, text: str, now: float) -> None:
-        # Text is data: only the clauses that describe a need may reach vendors (and the shortlist).
-        text = sanitize_need(text)
-        if not text:
-            self.ledger.audit("need.nothing_usable", now, request.id)
-            return
-        current = request.data.get("requirements") or {}
-        known_area = self.ports.clients.area_of(request.client_phone) if self.ports.clients else None
-        newer = extract_requirements(
-            text, known_area=known_area, default_language=self._lang(request)
-        )
-        merged = requirements_from(current).merged(newer) if current else newer
-        self.update(request.id, now, requirements=self._req_dict(merged))
-
-    @staticmethod
-    def _req_dict(req: Requirements) -> dict[str, Any]:
-        d = req.to_dict()
-        d["missing"] = list(req.missing())
-        d["complete"] = bool(req.complete)
-        return d
 
     def _rate_limited(self, phone: str, msg: InboundMessage, now: float) -> bool:
         # Counted on recorded inbound rows, so redeliveries never count twice.
@@ -374,14 +308,9 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.ledger.link_inbound(msg.wamid, request.id)
         self.ledger.add_transcript(request.id, "in", "client", phone, msg.text or "", now, wamid=msg.wamid)
         excluded = self.ledger.exclude_pending_outreach(request_id=request.id)
-        self.move(request.id, S.CLOSED, now, "client_cancelled")
+        self.desk.fire(request.id, "close", now, detail="client_cancelled")
         self.ledger.audit("client.cancelled", now, request.id, outreach_excluded=excluded)
-        self.tell_client(request, "cancel_confirmation", text_for("cancelled", self._lang(request)), now)
-
-    def _client_media(self, request: RequestRow, msg: InboundMessage, now: float) -> None:
-        from .ocrflow import handle_media
-
-        handle_media(self, request, msg, now)
+        self.desk.tell_client(request, "cancel_confirmation", text_for("cancelled", self.desk.lang(request)), now)
 
     # ------------------------------------------------------------------------------------------
     # vendor messages
@@ -414,7 +343,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         parsed_dict = parsed.to_dict()
         parsed_dict["suspicious"] = suspicious
         request = self.request(request_id)
-        active = S(request.state) in (S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES)
+        active = S(request.state) in OUTREACH_UNDER_WAY
         self.tools.call(
             "marketplace.record_vendor_reply",
             {
@@ -432,10 +361,8 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
             self.ledger.audit("vendor.reply_after_end", now, request_id, vendor_id=vendor.id, state=request.state)
             return
         self.update(request_id, now, last_reply_at=now)
-        self._check_stop_condition(request_id, now)
-        from .calling import after_vendor_reply
-
-        after_vendor_reply(self, request_id, vendor.id, parsed_dict, now)
+        self.outreach.check_stop_condition(request_id, now)
+        call_triggers.after_vendor_reply(self.desk, request_id, vendor.id, parsed_dict, now)
 
     def _outreach_for_reply(self, vendor_id: str, context_wamid: str | None):
         # The outreach the message quotes; else the latest this vendor was sent, the one it most
@@ -450,7 +377,7 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
         self.ledger.audit("vendor.opted_out", now, None, vendor_id=vendor.id, outreach_excluded=excluded,
                           first=first)
         if first:
-            self.send(
+            self.outbox.send(
                 request_id=None, to=vendor.phone, party="vendor", purpose="stop_confirmation",
                 text=text_for("vendor_stop_confirmation", vendor.language),
                 key=f"vendor:{vendor.id}:stop_confirmation", now=now, vendor_id=vendor.id,
@@ -461,90 +388,15 @@ class Concierge(OutboxMixin, OutreachMixin, CloseoutMixin, TimersMixin):
     # action execution
     # ------------------------------------------------------------------------------------------
     def execute(self, request_id: str, action: dict[str, Any], now: float) -> None:
-        kind = action["type"]
-        getattr(self, f"_do_{kind}")(request_id, action, now)
+        self.brain.actions[action["type"]](request_id, action, now)
 
-    def _do_ask_client(self, request_id: str, action: dict[str, Any], now: float) -> None:
-        request = self.request(request_id)
-        state = S(request.state)
-        if state is S.OCR_PROCESSING:
-            self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
-        elif state is S.AWAITING_VENDOR_REPLIES:
-            self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "widen_search")
-        clarifications = int(request.data.get("clarifications", 0)) + 1
-        self.update(request_id, now, clarifications=clarifications)
-        question = action["question_text"]
-        self.tell_client(self.request(request_id), "question", question, now, key_suffix=f":q{clarifications}")
+    def _ask_client(self, request_id: str, action: dict[str, Any], now: float) -> None:
+        self.desk.ask_client(request_id, action["question_text"], now)
 
-    def _do_escalate(self, request_id: str, action: dict[str, Any], now: float) -> None:
+    def _escalate(self, request_id: str, action: dict[str, Any], now: float) -> None:
         request = self.request(request_id)
         self.ledger.audit("request.escalated", now, request_id, reason=action["reason"], to=action.get("to"))
         self.ledger.exclude_pending_outreach(request_id=request_id)
         self.update(request_id, now, error_reason=action["reason"])
-        self.move(request_id, S.ERROR, now, f"escalated: {action['reason']}")
-        self.tell_client(request, "escalation", action["safe_client_message"], now)
-
-
-    # ------------------------------------------------------------------------------------------
-    # timers
-    # ------------------------------------------------------------------------------------------
-
-
-    # used by BrainLoop -------------------------------------------------------------------------
-    def context_pack(self, request_id: str, event: str, now: float | None = None) -> dict[str, Any]:
-        request = self.request(request_id)
-        # The request's core facts come through the audited snapshot tool: what the brain was shown
-        # is on record. A numbered key per snapshot, so a replay never serves a stale one.
-        at = request.updated_at if now is None else now
-        taken = int(request.data.get("snapshots", 0)) + 1
-        self.update(request_id, at, snapshots=taken)
-        snapshot = self.tools.call(
-            "marketplace.get_request_snapshot",
-            {"request_id": request_id, "idempotency_key": f"request:{request_id}:snapshot:{taken}",
-             "actor": "system"},
-            at,
-        )["request"]
-        messages = [
-            {"from": "client" if t["party"] == "client" and t["direction"] == "in"
-             else ("vendor" if t["party"] == "vendor" and t["direction"] == "in" else "concierge"),
-             "text": redact(t["text"])[:1000]}
-            for t in self.ledger.transcript(request_id, limit=20)
-        ]
-        jobs = self.ledger.ocr_jobs(request_id)
-        latest_ocr = jobs[-1]["result"] if jobs else None
-        outreach = self.ledger.outreach(request_id=request_id)
-        return {
-            "contract": "context_pack.v1",
-            "request_id": request_id,
-            "conversation_id": f"conv:{request.client_phone and mask_phone(request.client_phone)}",
-            "language": snapshot["language"],
-            "state": snapshot["state"],
-            "event": event,
-            "requirements": snapshot["requirements"],
-            "clarifications_asked": int(request.data.get("clarifications", 0)),
-            "messages": messages,
-            "ocr": latest_ocr,
-            "outreach": {
-                "contacted": len(outreach),
-                "batches": int(request.data.get("batches", 0)),
-                "by_status": {s: sum(1 for o in outreach if o.status == s) for s in
-                              ("queued", "sent", "replied", "no_response", "failed", "excluded")},
-                "replies": self.replies_summary(request_id),
-            },
-            "policies": {
-                "ai_enabled": request.data.get("handled_by") == "ai",
-                "ocr_enabled": self.flags.ocr_on(request.client_phone),
-                "calling_enabled": self.flags.calling_on(request.client_phone),
-                "calling_consent": consent_status(self, request_id, at),
-                "caps": {
-                    "batch_size_max": self.caps.batch_size_max,
-                    "max_batches": self.caps.max_batches,
-                    "max_vendors_per_request": self.caps.max_vendors_per_request,
-                    "min_replies": self.caps.min_replies,
-                    "clarifications_max": self.caps.clarifications_max,
-                    "radius_default_km": self.caps.radius_default_km,
-                },
-            },
-        }
-
-
+        self.desk.fire(request_id, "fail", now, detail=f"escalated: {action['reason']}")
+        self.desk.tell_client(request, "escalation", action["safe_client_message"], now)

@@ -1,17 +1,19 @@
-"""Every lifecycle rule of a request, as data: states, the allowed transitions and their triggers.
+"""Every lifecycle rule of a request, in one place: states, named triggers, on-enter effects, groups.
 
-One ``transitions.Machine`` (declared from the table below) with one model serves every request:
-each move sets the model to the request's state and fires the table's trigger, so memory holds only
-each open request's state name. Anything not in the table is refused with ``IllegalTransition`` —
-the caller audits it. ``TRANSITIONS`` is also what the Phase 0 gate's transition matrix is built from,
-so the docs, the gate and the code cannot drift apart.
+Callers fire a named trigger (``fire(source, "batch_sent")``); the table below says from which
+states it may fire and where it leads, and anything else is refused with ``IllegalTransition`` —
+the caller audits it. Why a request moved beyond the trigger's name (``"timeout"`` for ``fail``) is
+the caller's audit detail, never part of the rule. The state itself lives once, in the ledger's
+request row: this module holds rules, not requests.
+
+``TRANSITIONS`` is declared as data, ``transitions``-style (trigger, source, dest); it is also what
+the Phase 0 gate's transition matrix is built from, so the docs, the gate and the code cannot drift
+apart. Named state groups sit next to ``FINAL_STATES`` so that no caller keeps its own copy.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-
-from transitions import Machine, MachineError
 
 from .errors import IllegalTransition
 
@@ -36,6 +38,24 @@ NON_FINAL_STATES = tuple(
     s for s in S if s not in FINAL_STATES and s is not S.HANDED_OFF
 )  # "any non-final state -> error/closed": handed_off leaves only through its follow-up close
 
+# Vendors are being asked and the client waits for their replies.
+OUTREACH_UNDER_WAY = frozenset({S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES})
+# A vendor may be messaged for the request (outreach, a retry of it) only while it has not ended.
+MAY_MESSAGE_VENDOR = frozenset(s for s in S if s not in ENDED_STATES)
+# Any client message may go out while the request is not final; once closed or in error only the
+# messages that end it politely may still go (on retry).
+MAY_MESSAGE_CLIENT = frozenset(s for s in S if s not in FINAL_STATES)
+CLIENT_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "idle_closed",
+                                     "outreach_failed_apology"})
+# The shortlist went out (or the request closed meanwhile): vendors still pending are no longer asked.
+PAST_HANDOFF = frozenset({S.HANDED_OFF, S.CLOSED})
+
+
+def may_message_client(state: RequestState | str, purpose: str) -> bool:
+    """Whether a client message with this purpose may (still) be sent for a request in ``state``."""
+    return S(state) in MAY_MESSAGE_CLIENT or purpose in CLIENT_CLOSING_PURPOSES
+
+
 # (trigger, source, dest): the table of docs/domain.md, one row per allowed edge.
 TRANSITIONS: tuple[tuple[str, RequestState, RequestState], ...] = (
     ("start_ocr", S.COLLECTING_REQUIREMENTS, S.OCR_PROCESSING),
@@ -53,10 +73,41 @@ TRANSITIONS: tuple[tuple[str, RequestState, RequestState], ...] = (
     *(("close", s, S.CLOSED) for s in NON_FINAL_STATES),
 )
 
+# What entering a state sets off, by name; the request service runs them (``RequestDesk``).
+# Back to waiting on the client (an OCR question, a rejected proposal, a wider search): that wait
+# must end too if the client never answers.
+ON_ENTER: dict[RequestState, tuple[str, ...]] = {
+    S.COLLECTING_REQUIREMENTS: ("arm_idle_close",),
+}
+
 ALLOWED: frozenset[tuple[RequestState, RequestState]] = frozenset(
     (src, dst) for _, src, dst in TRANSITIONS
 )
-_TRIGGER_FOR = {(src, dst): trig for trig, src, dst in TRANSITIONS}
+_EDGES: dict[tuple[str, RequestState], RequestState] = {(trig, src): dst for trig, src, dst in TRANSITIONS}
+_TRIGGER_BETWEEN: dict[tuple[RequestState, RequestState], str] = {
+    (src, dst): trig for trig, src, dst in TRANSITIONS
+}
+TRIGGERS: dict[str, RequestState] = {trig: dst for trig, _, dst in TRANSITIONS}  # each leads to one state
+
+
+def destination(trigger: str) -> RequestState:
+    """Where a trigger leads (every trigger has one destination); KeyError for an unknown name."""
+    return TRIGGERS[trigger]
+
+
+def fire(source: RequestState | str, trigger: str, request_id: str = "") -> RequestState:
+    """The state ``trigger`` leads to from ``source``, or ``IllegalTransition`` when it may not fire."""
+    source = S(source)
+    dest = _EDGES.get((trigger, source))
+    if dest is None:
+        raise IllegalTransition(request_id, source.value, destination(trigger).value)
+    return dest
+
+
+def trigger_between(source: RequestState | str, dest: RequestState | str) -> str | None:
+    """The trigger of an allowed edge, for the one caller whose contract names a destination (the
+    ``update_request_state`` tool); None when the edge is not allowed."""
+    return _TRIGGER_BETWEEN.get((S(source), S(dest)))
 
 
 def is_allowed(source: RequestState | str, dest: RequestState | str) -> bool:
@@ -66,60 +117,6 @@ def is_allowed(source: RequestState | str, dest: RequestState | str) -> bool:
 def all_pairs() -> list[tuple[RequestState, RequestState]]:
     """Every ordered pair of distinct states: the universe the transition matrix is judged on."""
     return [(a, b) for a in S for b in S if a is not b]
-
-
-class _RequestModel:
-    """What transitions drives: only the state lives here; the ledger holds the rest."""
-
-    state: str
-
-
-class Lifecycle:
-    """The one machine of all requests.
-
-    It drives one model: a move puts the model in the request's state, fires the table's trigger
-    and reads where the machine put it. Each request is only its state's name here. (A model per
-    tracked request, as before, cost ~11 KB each in transitions' bound methods: hundreds of MB for
-    the open requests of a busy simulated market.)"""
-
-    def __init__(self) -> None:
-        self._model = _RequestModel()
-        self._machine = Machine(
-            model=self._model,
-            states=[s.value for s in S],
-            transitions=[
-                {"trigger": t, "source": src.value, "dest": dst.value} for t, src, dst in TRANSITIONS
-            ],
-            initial=S.COLLECTING_REQUIREMENTS.value,
-            auto_transitions=False,
-            ignore_invalid_triggers=False,
-        )
-        self._states: dict[str, str] = {}
-
-    def track(self, request_id: str, state: RequestState | str) -> None:
-        if request_id not in self._states:
-            self._states[request_id] = S(state).value
-
-    def forget(self, request_id: str) -> None:
-        self._states.pop(request_id, None)
-
-    def state(self, request_id: str) -> RequestState:
-        return S(self._states[request_id])
-
-    def move(self, request_id: str, dest: RequestState | str) -> RequestState:
-        """Move a tracked request to ``dest`` or raise ``IllegalTransition``; returns the source."""
-        source = S(self._states[request_id])
-        trigger = _TRIGGER_FOR.get((source, S(dest)))
-        if trigger is None:
-            raise IllegalTransition(request_id, source.value, S(dest).value)
-        model = self._model
-        self._machine.set_state(source.value, model=model)
-        try:
-            getattr(model, trigger)()
-        except MachineError as exc:  # the table and the machine disagree: a bug, not user input
-            raise IllegalTransition(request_id, source.value, S(dest).value) from exc
-        self._states[request_id] = model.state
-        return source
 
 
 def mermaid() -> str:

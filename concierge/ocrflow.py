@@ -1,7 +1,7 @@
 """Images and documents from clients: an OCR job per file, safety rules, then the need or a question.
 
 A job is asynchronous, as with a real OCR service: ``create_ocr_job`` opens it and moves the request
-to ``ocr_processing``; the engine's ``ocr_run`` timer reads the file a few virtual seconds later
+to ``ocr_processing``; the ``ocr_run`` timer reads the file a few virtual seconds later
 (``Caps.ocr_latency_s``), and the brain is consulted from ``ocr_processing`` with the result — its
 plan moves the request to ``vendor_outreach``, its question back to ``collecting_requirements``. A
 client who says STOP meanwhile closes the request and the job is cancelled. The OCR engine is a
@@ -14,13 +14,17 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .drugs import DrugLexicon
 from .errors import MediaUnavailable, OcrFailed
 from .lifecycle import RequestState
+from .ocr_rules import analyse
 from .ports import Timer
+from .safety import detect_injection
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Concierge
+    from .brainloop import BrainLoop
+    from .desk import RequestDesk
     from .ledger import RequestRow
     from .webhooks import InboundMessage
 
@@ -28,7 +32,7 @@ S = RequestState
 log = logging.getLogger("concierge.ocr")
 
 
-def handle_media(c: Concierge, request: RequestRow, msg: InboundMessage, now: float) -> None:
+def handle_media(c: RequestDesk, request: RequestRow, msg: InboundMessage, now: float) -> None:
     lang = request.data.get("language", "en")
     if not c.flags.ocr_on(request.client_phone) or c.ports.ocr is None:
         c.ledger.audit("ocr.disabled", now, request.id)
@@ -51,7 +55,7 @@ def handle_media(c: Concierge, request: RequestRow, msg: InboundMessage, now: fl
         c.tell_client(request, "ocr_failed", text_for("ocr_failed", lang), now)
 
 
-def create_job(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:
+def create_job(c: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
     request_id = args["request_id"]
     request = c.request(request_id)
     count = int(request.data.get("ocr_jobs", 0))
@@ -60,7 +64,7 @@ def create_job(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
     job_id = f"{request_id}:ocr:{count + 1}"
     c.ledger.create_ocr_job(job_id, request_id, now)
     c.update(request_id, now, ocr_jobs=count + 1)
-    c.move(request_id, S.OCR_PROCESSING, now, "start_ocr")
+    c.fire(request_id, "start_ocr", now)
     c.ledger.audit("ocr.job_created", now, request_id, job_id=job_id)
     c.ports.scheduler.schedule(Timer(
         "ocr_run", request_id, now + c.caps.ocr_latency_s,
@@ -69,7 +73,7 @@ def create_job(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]
     return {"success": True, "job_id": job_id}
 
 
-def run_job(c: Concierge, timer: Timer, now: float) -> None:
+def run_job(c: RequestDesk, brain: BrainLoop, timer: Timer, now: float) -> None:
     """The OCR service's work, then the concierge's next step with its result."""
     request_id = timer.request_id or ""
     job_id = timer.payload["job_id"]
@@ -89,9 +93,6 @@ def run_job(c: Concierge, timer: Timer, now: float) -> None:
         c.ledger.audit("ocr.failed", now, request_id, job_id=job_id, reason=type(exc).__name__)
         log.warning("ocr job %s failed: %s", job_id, type(exc).__name__)
     else:
-        from .drugs import DrugLexicon
-        from .ocr_rules import analyse
-
         analysis = analyse(page, caption, DrugLexicon.default())
         _flag_injection(c, request_id, job_id, page.text, now)
         c.ledger.finish_ocr_job(job_id, "completed", now, type_=analysis.type, result=analysis.to_dict(),
@@ -107,33 +108,31 @@ def run_job(c: Concierge, timer: Timer, now: float) -> None:
     )
     lang = request.data.get("language", "en")
     if result["status"] != "completed":
-        c.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_failed")
+        c.fire(request_id, "ocr_needs_client", now, detail="ocr_failed")
         c.tell_client(c.request(request_id), "ocr_failed", text_for("ocr_failed", lang), now,
                       key_suffix=f":{job_id}")
         return
     analysis = c.ledger.ocr_jobs(request_id)[-1]["result"] or {}
     if analysis.get("next_action") == "proceed" and analysis.get("need_text"):
-        c._absorb_requirements(c.request(request_id), analysis["need_text"], now)
+        c.absorb_requirements(c.request(request_id), analysis["need_text"], now)
         if caption:  # the caption fills gaps (usually the place); it never rewrites what was read
-            c._absorb_requirements(c.request(request_id), caption, now)
+            c.absorb_requirements(c.request(request_id), caption, now)
     # Consulted from ocr_processing: a plan goes to vendor_outreach (ocr_complete), a question back
     # to collecting_requirements (ocr_needs_client), an escalation to error.
-    c.brain.consult(request_id, "ocr_result", now)
+    brain.consult(request_id, "ocr_result", now)
 
 
-def _flag_injection(c: Concierge, request_id: str, job_id: str, text: str, now: float) -> None:
+def _flag_injection(c: RequestDesk, request_id: str, job_id: str, text: str, now: float) -> None:
     """Text read from an image is data: instructions in it are flagged and audited (kinds only,
     never the text). Printed phone numbers are normal on prescriptions and invoices, so a number
     alone does not flag an image."""
-    from .safety import detect_injection
-
     kinds = [k for k in detect_injection(text, source="ocr").kinds if k != "foreign_phone"]
     if kinds:
         c.ledger.audit("injection.flagged", now, request_id, source="ocr", kinds=kinds, job_id=job_id)
         log.warning("injection attempt flagged in the text of %s (%s)", job_id, ",".join(kinds))
 
 
-def job_result(c: Concierge, args: dict[str, Any], now: float) -> dict[str, Any]:
+def job_result(c: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
     for job in c.ledger.ocr_jobs(args["request_id"]):
         if job["id"] == args["job_id"]:
             res = job["result"] or {}

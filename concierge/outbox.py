@@ -1,30 +1,42 @@
 """Sending through the outbox: once per idempotency key, retried with backoff on the
 virtual clock, settled by Meta's status callbacks.
 
-A mixin of ``concierge.engine.Concierge``: it shares the concierge's ledger, ports and caps.
+A service object the request desk holds (``concierge.desk``). A message whose fate was open settles
+its request through the ``settled`` table the orchestrator fills (purpose -> the state it settles
+and the handler), so the outbox knows no concern above it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .ledger import RequestRow
-from .lifecycle import ENDED_STATES, RequestState
+from .ledger import Ledger, RequestRow
+from .lifecycle import MAY_MESSAGE_VENDOR, RequestState, may_message_client
 from .phones import mask_phone, mask_phones_in
+from .policy import Caps
 from .ports import (
     Timer,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .desk import Ports
+
 S = RequestState
 log = logging.getLogger("concierge")
-# Client messages that may still go out (on retry) once a request is closed or in error.
-_CLOSING_PURPOSES = frozenset({"cancel_confirmation", "timeout_apology", "escalation", "idle_closed",
-                               "outreach_failed_apology"})
 
 
-class OutboxMixin:
+class Outbox:
+    def __init__(self, ledger: Ledger, ports: Ports, caps: Caps):
+        self.ledger = ledger
+        self.ports = ports
+        self.caps = caps
+        self.busy: set[str] = set()  # requests whose batch or closeout is being sent right now
+        # purpose -> (the state whose delivery the message settles, what then moves the request on)
+        self.settled: dict[str, tuple[RequestState, Callable[[str, float], None]]] = {}
+
     def send(
         self, *, request_id: str | None, to: str, party: str, purpose: str, text: str, key: str,
         now: float, vendor_id: str | None = None, buttons: list[tuple[str, str]] | None = None,
@@ -41,9 +53,9 @@ class OutboxMixin:
             "message.queued", now, request_id, party=party, purpose=purpose, to=mask_phone(to),
             idem_key=key,
         )
-        return self._attempt(key, now, vendor_id=vendor_id, buttons=buttons)
+        return self.attempt(key, now, vendor_id=vendor_id, buttons=buttons)
 
-    def _attempt(
+    def attempt(
         self, key: str, now: float, *, vendor_id: str | None = None,
         buttons: list[tuple[str, str]] | None = None,
     ) -> str:
@@ -57,7 +69,7 @@ class OutboxMixin:
         else:
             outcome = self.ports.transport.send_text(row["to_phone"], row["text"], idempotency_key=key)
         if outcome.status == "sent":
-            self._mark_sent(self.ledger.get_outbound(key) or row, outcome.wamid, now)
+            self.mark_sent(self.ledger.get_outbound(key) or row, outcome.wamid, now)
             return "sent"
         if outcome.status == "retry" and attempts < self.caps.send_attempts_max:
             delay = outcome.retry_after_s or self.caps.send_backoff_s * (2 ** (attempts - 1))
@@ -78,21 +90,21 @@ class OutboxMixin:
         )
         log.warning("send failed for good after %d attempt(s): %s", attempts, row["purpose"])
         if row["party"] == "vendor" and row["purpose"] == "outreach" and row["request_id"]:
-            vendor = self._vendor_for_phone(row["to_phone"])
+            vendor = self.vendor_for_phone(row["to_phone"])
             if vendor:
                 self.ledger.set_outreach_status(row["request_id"], vendor, "failed", now)
         self._delivery_settled(row, now)
         return "failed"
 
-    def _vendor_for_phone(self, phone: str) -> str | None:
+    def vendor_for_phone(self, phone: str) -> str | None:
         v = self.ports.directory.by_phone(phone)
         return v.id if v else None
 
-    def _mark_sent(self, row: dict[str, Any], wamid: str | None, now: float) -> None:
+    def mark_sent(self, row: dict[str, Any], wamid: str | None, now: float) -> None:
         if row["status"] == "sent":
             return
         self.ledger.update_outbound(row["idem_key"], status="sent", wamid=wamid, sent_at=now)
-        vendor_id = self._vendor_for_phone(row["to_phone"]) if row["party"] == "vendor" else None
+        vendor_id = self.vendor_for_phone(row["to_phone"]) if row["party"] == "vendor" else None
         self.ledger.add_transcript(
             row["request_id"], "out", row["party"], row["to_phone"], row["text"], now,
             vendor_id=vendor_id, wamid=wamid,
@@ -109,56 +121,46 @@ class OutboxMixin:
         """A message whose fate was open (sent on a retry, or failed for good) moves its request on:
         a batch counts as out once one of its messages is, a shortlist once all its parts are."""
         request_id = row["request_id"]
-        if not request_id or request_id in self._busy:
+        if not request_id or request_id in self.busy:
             return  # the batch or closeout that sent it is still running and will decide itself
-        state = S(self.request(request_id).state)
-        if row["purpose"] == "outreach" and state is S.VENDOR_OUTREACH:
-            self._after_batch_attempt(request_id, now)
-        elif row["purpose"] == "shortlist" and state is S.SHORTLIST_READY:
-            self._closeout(request_id, now)
+        state = S(self._state(request_id))
+        settles = self.settled.get(row["purpose"])
+        if settles is not None and state is settles[0]:
+            settles[1](request_id, now)
 
-    def _timer_retry_send(self, timer: Timer, now: float) -> None:
+    def _state(self, request_id: str) -> str:
+        row = self.ledger.get_request(request_id)
+        assert row is not None, request_id
+        return row.state
+
+    def retry(self, timer: Timer, now: float) -> None:
+        """The ``retry_send`` timer: the next attempt, unless the world changed meanwhile."""
         key = timer.payload["key"]
         row = self.ledger.get_outbound(key)
         if row is None or row["status"] != "pending":
             return
         if row["party"] == "vendor" and row["purpose"] == "outreach" and row["request_id"]:
-            if S(self.request(row["request_id"]).state) in ENDED_STATES:
+            if S(self._state(row["request_id"])) not in MAY_MESSAGE_VENDOR:
                 self.ledger.update_outbound(key, status="failed", last_error="request ended")
                 return
         # Between two attempts the world may have changed: a vendor opted out, a client said STOP.
         if row["party"] == "vendor" and row["purpose"] != "stop_confirmation":
-            vendor_id = self._vendor_for_phone(row["to_phone"])
+            vendor_id = self.vendor_for_phone(row["to_phone"])
             if vendor_id and self.ledger.vendor_status(vendor_id)["opted_out"]:
                 self.ledger.update_outbound(key, status="failed", last_error="vendor opted out")
                 self.ledger.audit("message.blocked_opted_out", now, row["request_id"], vendor_id=vendor_id)
                 return
-        if row["party"] == "client" and row["request_id"] and row["purpose"] not in _CLOSING_PURPOSES:
-            if S(self.request(row["request_id"]).state) in (S.CLOSED, S.ERROR):
+        if row["party"] == "client" and row["request_id"]:
+            if not may_message_client(self._state(row["request_id"]), row["purpose"]):
                 self.ledger.update_outbound(key, status="failed", last_error="request ended")
                 return
-        self._attempt(key, now, vendor_id=timer.payload.get("vendor_id"), buttons=timer.payload.get("buttons"))
+        self.attempt(key, now, vendor_id=timer.payload.get("vendor_id"), buttons=timer.payload.get("buttons"))
 
     @staticmethod
     def client_key(request: RequestRow, text: str, suffix: str = "") -> str:
         """The domain's outbound key (docs/domain.md): request, recipient and a hash of the content."""
         digest = hashlib.sha256(text[:4096].encode("utf-8")).hexdigest()[:16]
         return f"request:{request.id}:to:{request.client_phone}:hash:{digest}{suffix}"
-
-    def tell_client(
-        self, request: RequestRow, purpose: str, text: str, now: float, *, key_suffix: str = "",
-        buttons: list[tuple[str, str]] | None = None,
-    ) -> str:
-        key = self.client_key(request, text, key_suffix)
-        return self.tools.call(
-            "marketplace.send_client_message",
-            {
-                "request_id": request.id, "idempotency_key": key, "actor": "system",
-                "to": request.client_phone, "text": text[:4096], "purpose": purpose,
-                **({"buttons": [list(b) for b in buttons]} if buttons else {}),
-            },
-            now,
-        )["status"]
 
     def send_vendor(self, request_id: str | None, vendor_id: str, text: str, key: str, purpose: str,
                     now: float) -> str:

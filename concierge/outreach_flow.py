@@ -1,90 +1,100 @@
 """Vendor outreach: executing a plan, batches, who replied, and when to stop asking.
 
-A mixin of ``concierge.engine.Concierge``: it shares the concierge's ledger, ports and caps.
+Written against the request desk (``concierge.desk``). The brain loop it hands replies to is
+attached by the orchestrator (the brain in turn executes this flow's plans).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .call_triggers import after_outreach_started
 from .coded import usable
 from .geo import distance_km, lookup_place
 from .ledger import RequestRow
-from .lifecycle import ENDED_STATES, RequestState
-from .outreach import compose_vendor_message, eligible_vendors, outreach_key
+from .lifecycle import ENDED_STATES, OUTREACH_UNDER_WAY, RequestState
+from .outreach import compose_vendor_message, outreach_key
 from .ports import (
     Timer,
 )
 from .texts import text_for
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .brainloop import BrainLoop
+    from .desk import RequestDesk
+
 S = RequestState
 log = logging.getLogger("concierge")
 
 
-class OutreachMixin:
-    def _do_vendor_outreach_plan(self, request_id: str, action: dict[str, Any], now: float) -> None:
+class OutreachFlow:
+    brain: BrainLoop
+
+    def __init__(self, desk: RequestDesk):
+        self.desk = desk
+
+    def plan(self, request_id: str, action: dict[str, Any], now: float) -> None:
+        """The ``vendor_outreach_plan`` action."""
         stop = action.get("stop_conditions", {})
         filters = action.get("vendor_filters") or {}
         plan = {
             "category": action["category"],
             "need": action["normalized_need"],
-            "batch_size": min(int(action["batch_size"]), self.caps.batch_size_max),
+            "batch_size": min(int(action["batch_size"]), self.desk.caps.batch_size_max),
             "questions": list(action.get("vendor_questions") or []),
             # Caps never widen: the brain may ask for fewer vendors, never more.
-            "max_vendors": min(int(stop.get("max_vendors", 15)), self.caps.max_vendors_per_request),
-            "min_replies": int(stop.get("min_replies") or self.caps.min_replies),
-            "radius_km": min(float(filters.get("location_radius_km", self.caps.radius_default_km)),
-                             self.caps.radius_max_km),
+            "max_vendors": min(int(stop.get("max_vendors", 15)), self.desk.caps.max_vendors_per_request),
+            "min_replies": int(stop.get("min_replies") or self.desk.caps.min_replies),
+            "radius_km": min(float(filters.get("location_radius_km", self.desk.caps.radius_default_km)),
+                             self.desk.caps.radius_max_km),
             "min_rating": float(filters.get("min_rating", 0.0)),
             "tags": list(filters.get("tags") or []),
             "calling_allowed": bool(action.get("calling_allowed")),
         }
-        request = self.request(request_id)
-        under_way = S(request.state) in (S.VENDOR_OUTREACH, S.AWAITING_VENDOR_REPLIES)
+        request = self.desk.request(request_id)
+        under_way = S(request.state) in OUTREACH_UNDER_WAY
         if not self._eligible(request, plan, now):
-            self.ledger.audit("outreach.no_eligible_vendors", now, request_id, category=plan["category"])
+            self.desk.ledger.audit("outreach.no_eligible_vendors", now, request_id, category=plan["category"])
             if under_way:
                 return  # a repeated plan with nobody new to ask: the running outreach goes on as it is
             if S(request.state) is S.OCR_PROCESSING:
-                self.move(request_id, S.COLLECTING_REQUIREMENTS, now, "ocr_needs_client")
-            self.update(request_id, now, plan=None)
+                self.desk.fire(request_id, "ocr_needs_client", now)
+            self.desk.update(request_id, now, plan=None)
             clar = int(request.data.get("clarifications", 0)) + 1
-            self.update(request_id, now, clarifications=clar)
-            self.tell_client(request, "widen_search", text_for("no_vendors", self._lang(request)), now,
+            self.desk.update(request_id, now, clarifications=clar)
+            self.desk.tell_client(request, "widen_search", text_for("no_vendors", self.desk.lang(request)), now,
                              key_suffix=f":nv{clar}")
             return
         # The outreach clock starts once per request: a second plan must not re-arm its timers.
         first = request.data.get("first_outreach_at") is None
-        self.update(request_id, now, plan=plan, **({"first_outreach_at": now} if first else {}))
+        self.desk.update(request_id, now, plan=plan, **({"first_outreach_at": now} if first else {}))
         if S(request.state) is S.OCR_PROCESSING:
-            self.move(request_id, S.VENDOR_OUTREACH, now, "ocr_complete")
+            self.desk.fire(request_id, "ocr_complete", now)
         else:
-            self.move(request_id, S.VENDOR_OUTREACH, now, "next_batch" if under_way else "requirements_complete")
+            self.desk.fire(request_id, "next_batch" if under_way else "requirements_complete", now)
         if first and not under_way:
             # Armed before the first send, so that a crash in the middle of the batch cannot leave
             # a request without its 10-minute limit (timers are durable, sends may be interrupted).
-            for name, delay in (("still_waiting", self.caps.still_waiting_s),
-                                ("target", self.caps.target_s),
-                                ("hard_limit", self.caps.hard_limit_s)):
-                self.ports.scheduler.schedule(Timer(name, request_id, now + delay))
+            for name, delay in (("still_waiting", self.desk.caps.still_waiting_s),
+                                ("target", self.desk.caps.target_s),
+                                ("hard_limit", self.desk.caps.hard_limit_s)):
+                self.desk.ports.scheduler.schedule(Timer(name, request_id, now + delay))
         if self._send_batch(request_id, now) == 0 and under_way:
             # Caps left no room for another batch: keep waiting on the batches already out.
-            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
-        if under_way or S(self.request(request_id).state) in ENDED_STATES:
+            self.desk.fire(request_id, "batch_sent", now)
+        if under_way or S(self.desk.request(request_id).state) in ENDED_STATES:
             return  # a repeated plan keeps the first one's timers; a failed outreach already apologised
-        from .calling import after_outreach_started
-
-        after_outreach_started(self, request_id, now)
-        self.tell_client(self.request(request_id), "searching",
-                         text_for("searching", self._lang(request)), now)
+        after_outreach_started(self.desk, request_id, now)
+        self.desk.tell_client(self.desk.request(request_id), "searching",
+                         text_for("searching", self.desk.lang(request)), now)
 
     def _eligible(self, request: RequestRow, plan: dict[str, Any], now: float):
-        result = self.tools.call(
+        result = self.desk.tools.call(
             "marketplace.search_vendors",
             {
                 "request_id": request.id,
-                "idempotency_key": f"request:{request.id}:search:{self.ledger.tool_call_count()}",
+                "idempotency_key": f"request:{request.id}:search:{self.desk.ledger.tool_call_count()}",
                 "actor": "system",
                 "category": plan["category"],
                 "lat": (self._origin(request) or (None, None))[0],
@@ -98,47 +108,25 @@ class OutreachMixin:
         )
         return result["vendors"]
 
-    def search(self, request_id: str, args: dict[str, Any], now: float) -> dict[str, Any]:
-        origin = (args["lat"], args["lng"]) if args.get("lat") is not None else None
-        chosen, excluded = eligible_vendors(
-            self.ports.directory.all_vendors(), ledger=self.ledger, request_id=request_id,
-            category=args["category"], tags=tuple(args.get("tags") or ()), origin=origin,
-            radius_km=args["radius_km"], min_rating=args.get("min_rating", 0.0), now=now,
-            caps=self.caps,
-        )
-        return {
-            "success": True,
-            "vendors": [
-                {
-                    "vendor_id": e.vendor.id, "name": e.vendor.name,
-                    "distance_km": None if e.distance_km is None else round(e.distance_km, 3),
-                    "rating": float(e.vendor.rating), "match_strength": e.match_strength,
-                    "avg_response_minutes": float(e.vendor.avg_response_minutes),
-                }
-                for e in chosen[: args["limit"]]
-            ],
-            "excluded": excluded,
-        }
-
     def _send_batch(self, request_id: str, now: float) -> int:
-        request = self.request(request_id)
+        request = self.desk.request(request_id)
         plan = request.data["plan"]
-        rows = self.ledger.outreach(request_id=request_id)
+        rows = self.desk.ledger.outreach(request_id=request_id)
         room = min(plan["batch_size"], plan["max_vendors"] - len(rows))
         batch_no = self._current_batch(request, rows) + 1
-        if room <= 0 or batch_no > self.caps.max_batches:
+        if room <= 0 or batch_no > self.desk.caps.max_batches:
             return 0
         candidates = self._eligible(request, plan, now)
         sent = 0
-        self._busy.add(request_id)
+        self.desk.outbox.busy.add(request_id)
         try:
             sent = self._send_to(request_id, plan, candidates, room, batch_no, now)
         finally:
-            self._busy.discard(request_id)
+            self.desk.outbox.busy.discard(request_id)
         if sent:
-            self.update(request_id, now, batches=batch_no, last_batch_at=now)
-            self.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no, vendors=sent)
-            self._after_batch_attempt(request_id, now)
+            self.desk.update(request_id, now, batches=batch_no, last_batch_at=now)
+            self.desk.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no, vendors=sent)
+            self.after_batch_attempt(request_id, now)
         return sent
 
     def _send_to(self, request_id: str, plan: dict[str, Any], candidates: list[dict[str, Any]], room: int,
@@ -147,14 +135,14 @@ class OutreachMixin:
         for cand in candidates:
             if sent >= room:
                 break
-            vendor = self.ports.directory.by_id(cand["vendor_id"])
+            vendor = self.desk.ports.directory.by_id(cand["vendor_id"])
             if vendor is None:
                 continue
             key = outreach_key(request_id, vendor.id)
-            if not self.ledger.insert_outreach(request_id, vendor.id, key, batch_no, now):
+            if not self.desk.ledger.insert_outreach(request_id, vendor.id, key, batch_no, now):
                 continue  # already asked for this request: the unique constraint said no
             text = compose_vendor_message(vendor, plan["need"], plan["questions"])
-            self.tools.call(
+            self.desk.tools.call(
                 "marketplace.send_vendor_message",
                 {"request_id": request_id, "idempotency_key": key, "actor": "system",
                  "vendor_id": vendor.id, "text": text, "purpose": "outreach"},
@@ -169,11 +157,11 @@ class OutreachMixin:
         started it is a duplicate by then. Ask the rest of the batch, then do what the interrupted
         handler would have done next. Sends are keyed, so what already went out is not sent again.
         True when vendors were asked here."""
-        request = self.request(request_id)
+        request = self.desk.request(request_id)
         plan = request.data.get("plan")
         if not plan:
             return False
-        rows = self.ledger.outreach(request_id=request_id)
+        rows = self.desk.ledger.outreach(request_id=request_id)
         batch_no = self._current_batch(request, rows)
         if batch_no == 0:
             sent = self._send_batch(request_id, now)
@@ -183,22 +171,20 @@ class OutreachMixin:
             room = min(plan["batch_size"] - len(current), plan["max_vendors"] - len(rows))
             sent = 0
             if room > 0:
-                self._busy.add(request_id)
+                self.desk.outbox.busy.add(request_id)
                 try:
                     sent = self._send_to(request_id, plan, self._eligible(request, plan, now), room, batch_no, now)
                 finally:
-                    self._busy.discard(request_id)
+                    self.desk.outbox.busy.discard(request_id)
             if int(request.data.get("batches", 0)) < batch_no:  # the crash came before the count
-                self.update(request_id, now, batches=batch_no, last_batch_at=now)
-                self.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no,
+                self.desk.update(request_id, now, batches=batch_no, last_batch_at=now)
+                self.desk.ledger.audit("outreach.batch_sent", now, request_id, batch=batch_no,
                                   vendors=len(current) + sent, resumed=True)
-            self._after_batch_attempt(request_id, now)
-        request = self.request(request_id)
+            self.after_batch_attempt(request_id, now)
+        request = self.desk.request(request_id)
         if batch_no == 1 and S(request.state) not in ENDED_STATES:
-            from .calling import after_outreach_started
-
-            after_outreach_started(self, request_id, now)
-            self.tell_client(request, "searching", text_for("searching", self._lang(request)), now)
+            after_outreach_started(self.desk, request_id, now)
+            self.desk.tell_client(request, "searching", text_for("searching", self.desk.lang(request)), now)
         return sent > 0
 
     @staticmethod
@@ -207,46 +193,46 @@ class OutreachMixin:
         when a crash came before the request's own count was updated."""
         return max([int(request.data.get("batches", 0)), *(o.batch for o in rows)])
 
-    def _after_batch_attempt(self, request_id: str, now: float) -> None:
+    def after_batch_attempt(self, request_id: str, now: float) -> None:
         """vendor_outreach -> awaiting_vendor_replies once a message of the batch is out; while all
         are still retrying, stay; if every one failed for good, ask the next vendors or give up."""
-        request = self.request(request_id)
+        request = self.desk.request(request_id)
         if S(request.state) is not S.VENDOR_OUTREACH:
             return
-        rows = self.ledger.outreach(request_id=request_id)
+        rows = self.desk.ledger.outreach(request_id=request_id)
         batch_no = self._current_batch(request, rows)
         current = [o for o in rows if o.batch == batch_no]
         if any(o.sent_at is not None for o in current):
-            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
-            self.ports.scheduler.schedule(
-                Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
+            self.desk.fire(request_id, "batch_sent", now)
+            self.desk.ports.scheduler.schedule(
+                Timer("batch_silence", request_id, now + self.desk.caps.batch_silence_s, {"batch": batch_no}))
             return
         if any(o.status == "queued" for o in current):
-            self.ledger.audit("outreach.batch_pending", now, request_id, batch=batch_no)
+            self.desk.ledger.audit("outreach.batch_pending", now, request_id, batch=batch_no)
             return
-        self.ledger.audit("outreach.batch_failed", now, request_id, batch=batch_no)
+        self.desk.ledger.audit("outreach.batch_failed", now, request_id, batch=batch_no)
         log.warning("no vendor of batch %d could be reached for %s", batch_no, request_id)
         if self._send_batch(request_id, now):
             return  # the next vendors were asked (the caps still bound how many)
         if any(o.sent_at is not None for o in rows):
             # Earlier batches are out: keep waiting on them, with a fresh silence clock.
-            self.move(request_id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
-            self.ports.scheduler.schedule(
-                Timer("batch_silence", request_id, now + self.caps.batch_silence_s, {"batch": batch_no}))
+            self.desk.fire(request_id, "batch_sent", now)
+            self.desk.ports.scheduler.schedule(
+                Timer("batch_silence", request_id, now + self.desk.caps.batch_silence_s, {"batch": batch_no}))
             return
-        self.ledger.exclude_pending_outreach(request_id=request_id)
-        self.update(request_id, now, error_reason="outreach_failed")
-        self.move(request_id, S.ERROR, now, "outreach_failed")
-        self.tell_client(request, "outreach_failed_apology", text_for("timeout", self._lang(request)), now)
+        self.desk.ledger.exclude_pending_outreach(request_id=request_id)
+        self.desk.update(request_id, now, error_reason="outreach_failed")
+        self.desk.fire(request_id, "fail", now, detail="outreach_failed")
+        self.desk.tell_client(request, "outreach_failed_apology", text_for("timeout", self.desk.lang(request)), now)
 
     def replies_summary(self, request_id: str) -> list[dict[str, Any]]:
         """Each replying vendor's latest parsed reply, with what the shortlist needs to rank it."""
-        request = self.request(request_id)
+        request = self.desk.request(request_id)
         origin = self._origin(request)
         first_at: float | None = None
         latest: dict[str, dict[str, Any]] = {}
-        outreach = {o.vendor_id: o for o in self.ledger.outreach(request_id=request_id)}
-        for reply in self.ledger.replies(request_id):
+        outreach = {o.vendor_id: o for o in self.desk.ledger.outreach(request_id=request_id)}
+        for reply in self.desk.ledger.replies(request_id):
             if first_at is None:
                 first_at = reply["at"]
             latest[reply["vendor_id"]] = reply
@@ -256,7 +242,7 @@ class OutreachMixin:
             if first_vendor is None or reply["at"] < latest[first_vendor]["at"]:
                 first_vendor = vendor_id
         for vendor_id, reply in latest.items():
-            vendor = self.ports.directory.by_id(vendor_id)
+            vendor = self.desk.ports.directory.by_id(vendor_id)
             if vendor is None:
                 continue
             p = reply["parsed"]
@@ -293,55 +279,53 @@ class OutreachMixin:
                 return (p.lat, p.lng)
         return None
 
-    def _check_stop_condition(self, request_id: str, now: float) -> None:
-        request = self.request(request_id)
+    def check_stop_condition(self, request_id: str, now: float) -> None:
+        request = self.desk.request(request_id)
         if S(request.state) is not S.AWAITING_VENDOR_REPLIES:
             return
         plan = request.data.get("plan") or {}
-        need = int(plan.get("min_replies") or self.caps.min_replies)
+        need = int(plan.get("min_replies") or self.desk.caps.min_replies)
         in_stock = [
             r for r in self.replies_summary(request_id)
             if r["availability"] == "in_stock" and not r["suspicious"]
         ]
         if len(in_stock) >= need:
-            self.ledger.audit("outreach.stop_condition_met", now, request_id, in_stock=len(in_stock))
+            self.desk.ledger.audit("outreach.stop_condition_met", now, request_id, in_stock=len(in_stock))
             self.brain.consult(request_id, "replies_ready", now)
 
-    def _timer_batch_silence(self, timer: Timer, now: float) -> None:
-        request = self._live(timer.request_id)
+    def batch_silence(self, timer: Timer, now: float) -> None:
+        """The ``batch_silence`` timer: ask the next vendors, shortlist, or ask to widen the search."""
+        request = self.desk.live(timer.request_id)
         if request is None or S(request.state) is not S.AWAITING_VENDOR_REPLIES:
             return
         if timer.payload.get("batch") != request.data.get("batches"):
             return  # a newer batch owns the silence timer
         last = max(request.data.get("last_reply_at") or 0.0, request.data.get("last_batch_at") or 0.0)
-        if now - last < self.caps.batch_silence_s:
-            self.ports.scheduler.schedule(
-                Timer("batch_silence", request.id, last + self.caps.batch_silence_s, timer.payload)
+        if now - last < self.desk.caps.batch_silence_s:
+            self.desk.ports.scheduler.schedule(
+                Timer("batch_silence", request.id, last + self.desk.caps.batch_silence_s, timer.payload)
             )
             return
         plan = request.data["plan"]
-        contacted = len(self.ledger.outreach(request_id=request.id))
+        contacted = len(self.desk.ledger.outreach(request_id=request.id))
         can_more = (
-            int(request.data.get("batches", 0)) < self.caps.max_batches
+            int(request.data.get("batches", 0)) < self.desk.caps.max_batches
             and contacted < plan["max_vendors"]
             and bool(self._eligible(request, plan, now))
         )
         if can_more:
-            self.move(request.id, S.VENDOR_OUTREACH, now, "next_batch")
+            self.desk.fire(request.id, "next_batch", now)
             if self._send_batch(request.id, now) == 0:  # pragma: no cover - eligibility just said yes
-                self.move(request.id, S.AWAITING_VENDOR_REPLIES, now, "batch_sent")
+                self.desk.fire(request.id, "batch_sent", now)
             return
         summary = self.replies_summary(request.id)
         if any(usable(r) for r in summary):
-            self.ledger.audit("outreach.exhausted_shortlisting", now, request.id)
+            self.desk.ledger.audit("outreach.exhausted_shortlisting", now, request.id)
             self.brain.consult(request.id, "shortlist_due", now)
             return
-        pending = [o for o in self.ledger.outreach(request_id=request.id) if o.status in ("queued", "sent")]
+        pending = [o for o in self.desk.ledger.outreach(request_id=request.id) if o.status in ("queued", "sent")]
         if summary and not pending:
             # Everyone answered and nobody has it: ask the client to widen the search.
-            self.ledger.audit("outreach.exhausted_no_stock", now, request.id)
-            self._do_ask_client(request.id, {
-                "type": "ask_client", "why": "widen_search",
-                "question_text": text_for("widen_search", self._lang(request)),
-            }, now)
+            self.desk.ledger.audit("outreach.exhausted_no_stock", now, request.id)
+            self.desk.ask_client(request.id, text_for("widen_search", self.desk.lang(request)), now)
 

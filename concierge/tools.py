@@ -3,42 +3,42 @@
 Every call carries ``request_id``, ``idempotency_key`` and ``actor``; its arguments are validated
 against the tool's JSON Schema before anything happens and its result after; it is audited; and a
 retry with the same key returns the first result without doing anything again.
+
+``Toolbox`` is that pipeline over an explicit table of handlers, one per tool. The bodies of the
+tools that only read the ledger, search the directory, send through the outbox or move the state
+live here (``core_tools``), written against the request desk; the OCR and calling tools live with
+their concerns (``ocrflow``, ``calling``), and the orchestrator assembles the one table.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .contracts import validate_tool_args, validate_tool_result
 from .errors import ContractViolation, IllegalTransition
+from .ledger import Ledger
 from .lifecycle import RequestState
+from .outreach import eligible_vendors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Concierge
+    from .desk import RequestDesk
 
 log = logging.getLogger("concierge.tools")
 
 
+Handler = Callable[[dict[str, Any], float], dict[str, Any]]
+
+
 class Toolbox:
-    def __init__(self, concierge: Concierge):
-        self.c = concierge
-        self._handlers: dict[str, Callable[[dict[str, Any], float], dict[str, Any]]] = {
-            "marketplace.search_vendors": self._search_vendors,
-            "marketplace.get_request_snapshot": self._get_request_snapshot,
-            "marketplace.send_client_message": self._send_client_message,
-            "marketplace.send_vendor_message": self._send_vendor_message,
-            "marketplace.record_vendor_reply": self._record_vendor_reply,
-            "marketplace.create_ocr_job": self._create_ocr_job,
-            "marketplace.get_ocr_result": self._get_ocr_result,
-            "marketplace.request_call_consent": self._request_call_consent,
-            "marketplace.start_call": self._start_call,
-            "marketplace.update_request_state": self._update_request_state,
-        }
+    def __init__(self, ledger: Ledger, handlers: dict[str, Handler]):
+        self.ledger = ledger
+        self._handlers = dict(handlers)
 
     def call(self, tool: str, args: dict[str, Any], now: float) -> dict[str, Any]:
-        ledger = self.c.ledger
+        ledger = self.ledger
         try:
             validate_tool_args(tool, args)
         except ContractViolation as exc:
@@ -62,81 +62,97 @@ class Toolbox:
         ledger.audit("tool.called", now, args.get("request_id"), tool=tool, success=result["success"])
         return result
 
-    # -- handlers ----------------------------------------------------------------------------------
-    def _search_vendors(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        return self.c.search(args["request_id"], args, now)
 
-    def _get_request_snapshot(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        row = self.c.ledger.get_request(args["request_id"] or "")
-        if row is None:
-            return {"success": False, "reason": "unknown_request"}
-        outreach = self.c.ledger.outreach(request_id=row.id)
-        return {
-            "success": True,
-            "request": {
-                "request_id": row.id,
-                "state": row.state,
-                "language": row.data.get("language", "en"),
-                "requirements": row.data.get("requirements") or {},
-                "outreach": {s: sum(1 for o in outreach if o.status == s) for s in
-                             ("queued", "sent", "replied", "no_response", "failed", "excluded")},
-                "replies": len(self.c.ledger.replies(row.id)),
-            },
-        }
+def core_tools(desk: RequestDesk) -> dict[str, Handler]:
+    """The tools whose bodies live here, bound to the desk they work through."""
+    return {
+        "marketplace.search_vendors": partial(search_vendors, desk),
+        "marketplace.get_request_snapshot": partial(get_request_snapshot, desk),
+        "marketplace.send_client_message": partial(send_client_message, desk),
+        "marketplace.send_vendor_message": partial(send_vendor_message, desk),
+        "marketplace.record_vendor_reply": partial(record_vendor_reply, desk),
+        "marketplace.update_request_state": partial(update_request_state, desk),
+    }
 
-    def _send_client_message(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        buttons = [tuple(b) for b in args.get("buttons", [])] or None
-        status = self.c.send(
-            request_id=args["request_id"], to=args["to"], party="client", purpose=args["purpose"],
-            text=args["text"], key=args["idempotency_key"], now=now, buttons=buttons,
-        )
-        row = self.c.ledger.get_outbound(args["idempotency_key"]) or {}
-        return {"success": status in ("sent", "queued"), "status": status, "wamid": row.get("wamid")}
 
-    def _send_vendor_message(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        status = self.c.send_vendor(
-            args["request_id"], args["vendor_id"], args["text"], args["idempotency_key"],
-            args["purpose"], now,
-        )
-        row = self.c.ledger.get_outbound(args["idempotency_key"]) or {}
-        return {"success": status in ("sent", "queued"), "status": status, "wamid": row.get("wamid")}
+def search_vendors(desk: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
+    request_id = args["request_id"]
+    origin = (args["lat"], args["lng"]) if args.get("lat") is not None else None
+    chosen, excluded = eligible_vendors(
+        desk.ports.directory.all_vendors(), ledger=desk.ledger, request_id=request_id,
+        category=args["category"], tags=tuple(args.get("tags") or ()), origin=origin,
+        radius_km=args["radius_km"], min_rating=args.get("min_rating", 0.0), now=now,
+        caps=desk.caps,
+    )
+    return {
+        "success": True,
+        "vendors": [
+            {
+                "vendor_id": e.vendor.id, "name": e.vendor.name,
+                "distance_km": None if e.distance_km is None else round(e.distance_km, 3),
+                "rating": float(e.vendor.rating), "match_strength": e.match_strength,
+                "avg_response_minutes": float(e.vendor.avg_response_minutes),
+            }
+            for e in chosen[: args["limit"]]
+        ],
+        "excluded": excluded,
+    }
 
-    def _record_vendor_reply(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        ledger = self.c.ledger
-        recorded = ledger.record_reply(
-            args["request_id"], args["vendor_id"], args["wamid"], args["text"], args["parsed"], now
-        )
-        if recorded and args["request_id"]:
-            ledger.set_outreach_status(args["request_id"], args["vendor_id"], "replied", now)
-        return {"success": True, "recorded": recorded}
+def get_request_snapshot(desk: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
+    row = desk.ledger.get_request(args["request_id"] or "")
+    if row is None:
+        return {"success": False, "reason": "unknown_request"}
+    outreach = desk.ledger.outreach(request_id=row.id)
+    return {
+        "success": True,
+        "request": {
+            "request_id": row.id,
+            "state": row.state,
+            "language": row.data.get("language", "en"),
+            "requirements": row.data.get("requirements") or {},
+            "outreach": {s: sum(1 for o in outreach if o.status == s) for s in
+                         ("queued", "sent", "replied", "no_response", "failed", "excluded")},
+            "replies": len(desk.ledger.replies(row.id)),
+        },
+    }
 
-    def _create_ocr_job(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        from .ocrflow import create_job
 
-        return create_job(self.c, args, now)
+def send_client_message(desk: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
+    buttons = [tuple(b) for b in args.get("buttons", [])] or None
+    status = desk.outbox.send(
+        request_id=args["request_id"], to=args["to"], party="client", purpose=args["purpose"],
+        text=args["text"], key=args["idempotency_key"], now=now, buttons=buttons,
+    )
+    row = desk.ledger.get_outbound(args["idempotency_key"]) or {}
+    return {"success": status in ("sent", "queued"), "status": status, "wamid": row.get("wamid")}
 
-    def _get_ocr_result(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        from .ocrflow import job_result
 
-        return job_result(self.c, args, now)
+def send_vendor_message(desk: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
+    status = desk.outbox.send_vendor(
+        args["request_id"], args["vendor_id"], args["text"], args["idempotency_key"],
+        args["purpose"], now,
+    )
+    row = desk.ledger.get_outbound(args["idempotency_key"]) or {}
+    return {"success": status in ("sent", "queued"), "status": status, "wamid": row.get("wamid")}
 
-    def _request_call_consent(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        from .calling import request_consent
 
-        return request_consent(self.c, args, now)
+def record_vendor_reply(desk: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
+    ledger = desk.ledger
+    recorded = ledger.record_reply(
+        args["request_id"], args["vendor_id"], args["wamid"], args["text"], args["parsed"], now
+    )
+    if recorded and args["request_id"]:
+        ledger.set_outreach_status(args["request_id"], args["vendor_id"], "replied", now)
+    return {"success": True, "recorded": recorded}
 
-    def _start_call(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        from .calling import start_call
 
-        return start_call(self.c, args, now)
-
-    def _update_request_state(self, args: dict[str, Any], now: float) -> dict[str, Any]:
-        row = self.c.ledger.get_request(args["request_id"] or "")
-        if row is None:
-            return {"success": False, "reason": "unknown_request"}
-        dest = RequestState(args["to_state"])
-        ok = self.c.move(row.id, dest, now, args["reason"])
-        if not ok:
-            return {"success": False, "reason": str(IllegalTransition(row.id, row.state, dest.value)),
-                    "from_state": row.state}
-        return {"success": True, "from_state": row.state, "to_state": dest.value}
+def update_request_state(desk: RequestDesk, args: dict[str, Any], now: float) -> dict[str, Any]:
+    row = desk.ledger.get_request(args["request_id"] or "")
+    if row is None:
+        return {"success": False, "reason": "unknown_request"}
+    dest = RequestState(args["to_state"])
+    ok = desk.move(row.id, dest, now, args["reason"])
+    if not ok:
+        return {"success": False, "reason": str(IllegalTransition(row.id, row.state, dest.value)),
+                "from_state": row.state}
+    return {"success": True, "from_state": row.state, "to_state": dest.value}

@@ -60,7 +60,7 @@ def seed_concierge(c: Any, seed: dict[str, Any], phone: str, language: str | Non
         if request is not None:
             state = request.get("state", S.COLLECTING_REQUIREMENTS.value)
             if state == S.COLLECTING_REQUIREMENTS.value:
-                c._arm_idle_close(rid, now)
+                c.desk.arm_idle_close(rid, now)
             else:
                 _seed_outreach(c, rid, request, vendors, now)
             consent = seed.get("consent")
@@ -79,7 +79,7 @@ def _seed_outreach(c: Any, rid: str, request: dict[str, Any], vendors: dict[str,
     requirements = dict(request.get("requirements") or {})
     action = CodedWorkflow()._plan(requirements, dataclasses.asdict(c.caps))
     stop, filters = action["stop_conditions"], action["vendor_filters"]
-    plan = {  # the shape OutreachMixin._do_vendor_outreach_plan stores for the coded workflow's plan
+    plan = {  # the shape OutreachFlow.plan stores for the coded workflow's plan
         "category": action["category"], "need": action["normalized_need"],
         "batch_size": min(int(action["batch_size"]), c.caps.batch_size_max),
         "questions": list(action["vendor_questions"]),
@@ -117,4 +117,4 @@ def _seed_outreach(c: Any, rid: str, request: dict[str, Any], vendors: dict[str,
     if request.get("shortlist"):
         shortlist = request["shortlist"]
         items = [shortlist] if isinstance(shortlist, str) else shortlist
-        c._do_shortlist(rid, {"items": [{"vendor_id": v} for v in items]}, now)
+        c.closeout.shortlist(rid, {"items": [{"vendor_id": v} for v in items]}, now)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from concierge.outreach_flow import OutreachMixin
+from concierge.outreach_flow import OutreachFlow
 from simulators.replay.cli import main
 from simulators.replay.crash_sweep import sweep
 from simulators.replay.loader import load_scenario
@@ -38,14 +38,14 @@ def test_every_crash_point_of_the_scenario_is_survived(path):
 def test_the_sweep_finds_a_batch_a_crash_cut_short_when_resume_does_not_finish_it(monkeypatch):
     # The bug the first process-fault scenario found: without finishing the batch, the request goes on
     # with one vendor; the sweep must see the vendors the reference asked and this run never did.
-    monkeypatch.setattr(OutreachMixin, "finish_interrupted_batch", lambda self, request_id, now: False)
+    monkeypatch.setattr(OutreachFlow, "finish_interrupted_batch", lambda self, request_id, now: False)
     result = sweep(load_scenario("scenarios/phase0/happy/pharmacy_text_happy_path.yaml"))
     assert any(f.send == 1 and "never asked" in f.problem for f in result.findings), \
         [f.headline() for f in result.findings]
 
 
 def test_the_cli_reports_findings_and_exits_1(monkeypatch, capsys):
-    monkeypatch.setattr(OutreachMixin, "finish_interrupted_batch", lambda self, request_id, now: False)
+    monkeypatch.setattr(OutreachFlow, "finish_interrupted_batch", lambda self, request_id, now: False)
     code = main(["crash-sweep", "scenarios/phase0/happy", "-k", "pharmacy_text"])
     out = capsys.readouterr().out
     assert code == 1 and "FINDING scenarios/phase0/happy/pharmacy_text_happy_path.yaml: crash" in out

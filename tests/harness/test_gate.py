@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from concierge import flags as flags_module
-from concierge.lifecycle import ALLOWED, Lifecycle, all_pairs
+from concierge import lifecycle
+from concierge.lifecycle import ALLOWED, RequestState, all_pairs
 from simulators.replay import probes
 from simulators.replay.gate import main as gate_main
 
@@ -35,15 +36,12 @@ def test_every_forbidden_transition_is_refused_and_the_probe_sees_a_leak(monkeyp
     forbidden = [p for p in all_pairs() if p not in ALLOWED]
     assert len(refused) == len(forbidden) == 35 and all(refused.values())
 
-    original = Lifecycle.move
-
-    def leaky(self, request_id, dest):
-        try:
-            return original(self, request_id, dest)
-        except Exception:
-            return self.state(request_id)  # a machine that silently accepts what it should refuse
-
-    monkeypatch.setattr(Lifecycle, "move", leaky)
+    # A table that wrongly allowed one forbidden edge (closed -> collecting_requirements): the probe
+    # must see the leak through the tool, as it would for a machine that accepted it.
+    monkeypatch.setitem(lifecycle._EDGES, ("leak", RequestState.CLOSED), RequestState.COLLECTING_REQUIREMENTS)
+    monkeypatch.setitem(lifecycle._TRIGGER_BETWEEN, (RequestState.CLOSED, RequestState.COLLECTING_REQUIREMENTS),
+                        "leak")
+    monkeypatch.setitem(lifecycle.TRIGGERS, "leak", RequestState.COLLECTING_REQUIREMENTS)
     assert not all(probes.probe_forbidden_transitions().values())
 
 

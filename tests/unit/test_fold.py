@@ -12,7 +12,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from concierge import calling, need_text, reply_text, safety
+from concierge import call_text, need_text, reply_text, safety
 from concierge.folding import fold, fold_unaligned
 
 # --- frozen copies of the rules as they were before the folds moved into one module ------------
@@ -78,7 +78,7 @@ def test_every_character_of_the_first_planes_folds_as_before() -> None:
 def test_each_reader_folds_as_it_did(text: str) -> None:
     assert reply_text.fold(text) == _old_reply_fold(text)
     assert need_text.fold(text) == _old_need_fold(text)
-    assert calling._fold(text) == _old_calling_fold(text)
+    assert call_text._fold(text) == _old_calling_fold(text)
     assert fold_unaligned(text) == _old_safety_fold(text)
 
 

@@ -218,14 +218,14 @@ def test_an_accepted_output_resets_the_count(world):
 )
 def test_a_shortlist_not_backed_by_the_replies_is_rejected(world, items, reason):
     rid = with_replies(world)
-    assert reason in (world.concierge.shortlist_evidence_problem(rid, shortlist(*items)) or "")
+    assert reason in (world.concierge.closeout.evidence_problem(rid, shortlist(*items)) or "")
 
 
 def test_a_shortlist_backed_by_the_replies_passes_whatever_the_phone_notation(world):
     rid = with_replies(world)
     proposal = shortlist(item("kim_1", price=3500, availability="in_stock"),
                          {**item("kim_2", price="3,500"), "vendor_phone": "0788 600 002"})
-    assert world.concierge.shortlist_evidence_problem(rid, proposal) is None
+    assert world.concierge.closeout.evidence_problem(rid, proposal) is None
 
 
 def test_an_invented_vendor_is_rejected_end_to_end_and_nothing_is_delivered(world):
@@ -249,7 +249,7 @@ def test_a_suspicious_vendor_cannot_be_shortlisted(world):
     world.advance(30)
     vendor_says(world, "kim_1", "yes 3500, pay a deposit via MoMo to 0788777666 first")
     rid = req(world).id
-    assert "suspicious" in world.concierge.shortlist_evidence_problem(rid, shortlist(item("kim_1")))
+    assert "suspicious" in world.concierge.closeout.evidence_problem(rid, shortlist(item("kim_1")))
 
 
 # --- containment ----------------------------------------------------------------------------------------

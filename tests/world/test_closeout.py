@@ -172,9 +172,9 @@ def test_a_closeout_stopped_half_way_is_resumed_and_sends_once(world, monkeypatc
     rid = start(world)
     c = world.concierge
     if where == "after_persist":
-        fired = crash_once(monkeypatch, c, "_closeout_move")
+        fired = crash_once(monkeypatch, c.closeout, "_move")
     elif where == "before_send":
-        fired = crash_once(monkeypatch, c, "tell_client", lambda request, purpose, *a, **k: purpose == "shortlist")
+        fired = crash_once(monkeypatch, c.desk, "tell_client", lambda request, purpose, *a, **k: purpose == "shortlist")
     elif where == "after_send":
         fired = crash_once(monkeypatch, c.ledger, "mark_shortlist_delivered")
     else:
@@ -201,7 +201,7 @@ def test_a_closeout_stopped_half_way_is_resumed_and_sends_once(world, monkeypatc
 
 def test_a_later_proposal_resumes_with_the_persisted_shortlist(world, monkeypatch):
     rid = start(world)
-    crash_once(monkeypatch, world.concierge, "tell_client", lambda request, purpose, *a, **k: purpose == "shortlist")
+    crash_once(monkeypatch, world.concierge.desk, "tell_client", lambda request, purpose, *a, **k: purpose == "shortlist")
     world.message_from(PHONES["kim_1"], kind="text", text=REPLIES["kim_1"])
     with pytest.raises(Crash):
         world.message_from(PHONES["kim_2"], kind="text", text=REPLIES["kim_2"])

@@ -135,7 +135,7 @@ def test_at_most_three_progress_updates_never_the_same_text_within_five_minutes(
     c = world.concierge
 
     def update(text: str) -> bool:
-        return c.progress_update(c.request(rid), text, world.clock.now())
+        return c.clock.progress_update(c.request(rid), text, world.clock.now())
 
     assert update("Still looking.") is True
     assert update("Still looking.") is False  # same text within 5 minutes

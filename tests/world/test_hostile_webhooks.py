@@ -143,7 +143,7 @@ def test_vendor_message_of_an_unread_type_is_recorded_and_never_answered(world, 
     assert len(world.whatsapp.sent) == sent_before  # nobody is told anything
     request = world.ledger.latest_request(CLIENT)
     assert request.state == "awaiting_vendor_replies"
-    assert not any(r["availability"] == "in_stock" for r in world.concierge.replies_summary(request.id))
+    assert not any(r["availability"] == "in_stock" for r in world.concierge.outreach.replies_summary(request.id))
     _assert_clean(world)
 
 

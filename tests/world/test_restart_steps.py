@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import ai_world, kigali_vendors
 
-from concierge.outreach_flow import OutreachMixin
+from concierge.outreach_flow import OutreachFlow
 from simulators.replay.invariants import Context, check_all
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import MAX_RESTARTS_PER_STEP, run_scenario
@@ -125,7 +125,7 @@ def test_a_batch_cut_short_by_a_crash_is_finished_by_the_next_process(when):
 
 def test_without_finishing_the_batch_the_request_would_go_on_with_one_vendor(monkeypatch):
     # The regression this guards: the scenario above only passes because resume finishes the batch.
-    monkeypatch.setattr(OutreachMixin, "finish_interrupted_batch", lambda self, rid, now: False)
+    monkeypatch.setattr(OutreachFlow, "finish_interrupted_batch", lambda self, rid, now: False)
     world = ai_world(kigali_vendors(), clients={ALICE: ("Kimironko", "en")}, seed=4)
     try:
         world.crash_in_next_sends("after")

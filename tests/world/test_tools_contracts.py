@@ -67,13 +67,9 @@ def minimal_args(tool: str, rid: str | None) -> dict:
     return {**base, **extra}
 
 
-def test_every_tool_has_a_handler_and_both_schemas():
-    from concierge.tools import Toolbox
-
+def test_every_tool_has_a_handler_and_both_schemas(world):
     assert len(tool_names()) == 10
-    handlers = Toolbox.__new__(Toolbox)
-    Toolbox.__init__(handlers, concierge=None)  # type: ignore[arg-type]
-    assert sorted(handlers._handlers) == sorted(tool_names())
+    assert sorted(world.concierge.tools._handlers) == sorted(tool_names())
     for tool in tool_names():
         validate_tool_args(tool, minimal_args(tool, "req-1"))  # the minimal arguments are valid
 
