@@ -20,7 +20,7 @@ from concierge.ports import Vendor
 from concierge.texts import text_for
 from simulators.adapters.call_provider import HttpCallProvider
 from simulators.calling import CALLBACK_URL, CALLS_HOST, FakeCallProvider
-from simulators.replay.invariants import no_call_without_consent
+from simulators.invariants import no_call_without_consent
 from simulators.world import CALL_API_KEY, CALL_SECRET, SimWorld
 
 CLIENT = "+250780000001"

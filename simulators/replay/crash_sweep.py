@@ -41,8 +41,8 @@ from dataclasses import dataclass
 
 from concierge.lifecycle import ENDED_STATES
 
+from ..invariants import check_all
 from ..world import CrashingTransport, ProcessDied, SimWorld
-from .invariants import check_all
 from .model import Scenario
 from .play_authoring import seed_world
 from .runner import ScenarioPlay, build_world, run_scenario

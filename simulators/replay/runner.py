@@ -19,11 +19,11 @@ from typing import Any
 from concierge.flags import Flags
 from concierge.policy import Caps
 
+from ..invariants import Context, check_all
 from ..ledger_files import ledger_path
 from ..vendors import vendor_from_mapping
 from ..world import Delivered, ProcessDied, SimWorld, WorldConfig
 from .expectations import Observer, check_expectations
-from .invariants import Context, check_all
 from .model import Scenario, Step
 from .play_authoring import AuthoringSteps, outcome_of, seed_world
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from concierge.lifecycle import is_allowed
 
-from ..world import SimWorld
+from .world import SimWorld
 
 
 @dataclass(frozen=True)
