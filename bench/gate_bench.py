@@ -36,9 +36,9 @@ def parts() -> dict[str, float]:
     from argparse import Namespace
 
     from simulators.replay import brain_cli, gate
-    from simulators.replay.cli import _load_all
+    from simulators.replay.suite import load_all
 
-    scenarios, _ = _load_all([str(ROOT / "scenarios" / "phase0")])
+    scenarios, _ = load_all([str(ROOT / "scenarios" / "phase0")])
     brain_cli.run(scenarios, None, 1)  # warm: imports, schemas, Tesseract's model files
     out: dict[str, float] = {}
     held: dict[str, object] = {}

@@ -90,7 +90,7 @@ def run_repeated(scenarios: list[Scenario], seed: int | None, k: int,
                  ledger: str | None = None) -> tuple[list[Any], dict[str, Any], list[Any]]:
     """Each scenario K times. Returns one result per scenario for the usual reports (its first
     failing run, else its first run), the pass^k summary, and every run's result."""
-    from .cli import run_all
+    from .suite import run_all
 
     runs = [run_all([repeated(s, i, seed) for s in scenarios], None, ledger) for i in range(k)]
     by_scenario = list(zip(*runs, strict=True)) if runs else []
@@ -103,7 +103,7 @@ def run(scenarios: list[Scenario], seed: int | None, k: int,
     """``run_repeated`` when K > 1, else one plain run (no pass^k summary); ``ledger``: ``--ledger``."""
     if k > 1:
         return run_repeated(scenarios, seed, k, ledger)
-    from .cli import run_all
+    from .suite import run_all
 
     results = run_all(scenarios, seed, ledger)
     return results, None, results

@@ -13,11 +13,8 @@ from pathlib import Path
 
 from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
-from .collection import NOT_A_SCENARIO
-from .loader import discover, load_scenario
-from .model import Problem, Scenario, ScenarioInvalid
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ERROR = 0, 1, 2, 3
+from .model import Problem, Scenario
+from .suite import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_all, print_results, select
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,95 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_all(paths: Sequence[str], broken: dict[str, list[Problem]] | None = None,
-              ) -> tuple[list[Scenario], list[Problem]]:
-    """Every scenario under ``paths``, and every problem; ``broken`` gets each invalid file's own."""
-    scenarios: list[Scenario] = []
-    problems: list[Problem] = []
-    skipped: list[Path] = []
-    try:
-        files = discover(list(paths), skipped)
-    except ScenarioInvalid as exc:
-        return [], list(exc.problems)
-    for path in skipped:
-        print(f"note: {path}: {NOT_A_SCENARIO}", file=sys.stderr)
-    seen: dict[str, str] = {}
-    for path in files:
-        try:
-            scenario = load_scenario(path)
-        except ScenarioInvalid as exc:
-            problems.extend(exc.problems)
-            if broken is not None:
-                broken[str(path)] = list(exc.problems)
-            continue
-        if scenario.id in seen:
-            problems.append(Problem(str(path), 1, "scenario",
-                                    f"id {scenario.id!r} is already used by {seen[scenario.id]}; ids must be unique"))
-            if broken is not None:
-                broken[str(path)] = problems[-1:]
-            continue
-        seen[scenario.id] = str(path)
-        scenarios.append(scenario)
-    return scenarios, problems
-
-
-def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> list[Scenario]:
-    out = scenarios
-    if keyword:
-        out = [s for s in out if keyword in s.id or keyword in str(s.file)]
-    if tags:
-        out = [s for s in out if set(tags) & set(s.tags)]
-    return out
-
-
-def run_all(scenarios: list[Scenario], seed: int | None, ledger: str | None = None):
-    from .runner import run_scenario
-
-    progress = ProgressLine(len(scenarios))
-    results = []
-    for i, scenario in enumerate(scenarios, 1):
-        progress.step(i, scenario.id)
-        results.append(run_scenario(scenario, seed=seed, ledger=ledger))
-    progress.close()
-    return results
-
-
-def print_results(results, seed: int | None, out=None) -> None:
-    from .outcomes import OUTCOME_WORDS, outcome_counts, outcome_line
-    from .reports import rerun_command
-
-    out = out or sys.stdout
-    for r in results:
-        if r.verdict == "fail" and r.failure:
-            print(f"FAIL {r.failure.headline(str(r.scenario.file))}", file=out)
-            for t in r.transcript[-6:]:
-                print(f"    {t['at']} {t['from']} -> {t['to']}: {t['text'][:140]!r}", file=out)
-            print(f"    rerun: {rerun_command(r, seed)}", file=out)
-        elif r.verdict == "error":
-            print(f"ERROR {r.scenario.file} ({r.scenario.id}): {r.error}", file=out)
-            print(f"    rerun: {rerun_command(r, seed)}", file=out)
-        elif r.verdict in OUTCOME_WORDS:
-            print(outcome_line(r), file=out)
-        elif r.verdict == "not_runnable":
-            print(f"NOT RUNNABLE {r.scenario.file} ({r.scenario.id}): {r.not_runnable}", file=out)
-        elif r.verdict == "partial":
-            print(f"PARTIAL {r.scenario.file} ({r.scenario.id}): passed what was observable; "
-                  f"{len(r.not_observable)} check(s) not observable (report.md lists them)", file=out)
-    passed = sum(r.verdict == "pass" for r in results)
-    failed = sum(r.verdict == "fail" for r in results)
-    errors = sum(r.verdict == "error" for r in results)
-    seed_text = "scenario seeds" if seed is None else f"seed {seed}"
-    blackbox = "".join(f", {n} {word}" for word, n in (
-        ("partial (not all observable)", sum(r.verdict == "partial" for r in results)),
-        ("not runnable", sum(r.verdict == "not_runnable" for r in results))) if n)
-    print(f"{passed} passed, {failed} failed, {errors} errors{outcome_counts(results)}{blackbox} ({seed_text})",
-          file=out)
-
-
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
     """The scenarios the paths, ``-k`` and ``--tag`` select, or exit 2 after saying what is wrong."""
     broken: dict[str, list[Problem]] = {}
-    scenarios, problems = _load_all(args.paths, broken)
+    scenarios, problems = load_all(args.paths, broken)
     if problems and (args.keyword or args.tag) and len(problems) == sum(map(len, broken.values())):
         from .selection import picks_broken_file, warning_for
 
@@ -264,7 +176,7 @@ def _run_blackbox(chosen: list[Scenario], target, args: argparse.Namespace) -> i
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    scenarios, problems = _load_all(args.paths)
+    scenarios, problems = load_all(args.paths)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..outputs import OutputSet
-from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results
 from .gate_causes import fail_causes
 from .pytest_progress import pump, start
 from .reports import write_reports
 from .runner import ScenarioResult
+from .suite import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_all, print_results
 
 Criterion = dict[str, Any]
 
@@ -343,7 +343,7 @@ def clean_logs(results: list[ScenarioResult], black_box: bool = False) -> Criter
 
 
 def run_phase0(args: argparse.Namespace) -> int:
-    scenarios, problems = _load_all(args.scenarios)
+    scenarios, problems = load_all(args.scenarios)
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
