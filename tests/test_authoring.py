@@ -18,8 +18,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simulators.commands.cli import main
 from simulators.replay.checker import Checker
-from simulators.replay.cli import main
 from simulators.replay.includes import _substitute
 from simulators.replay.loader import load_scenario
 from simulators.replay.model import ScenarioInvalid

@@ -13,8 +13,16 @@ from pathlib import Path
 
 from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
-from .model import Problem, Scenario
-from .suite import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_all, print_results, select
+from ..replay.model import Problem, Scenario
+from ..replay.suite import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    load_all,
+    print_results,
+    select,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     run.add_argument("--ledger", default=None, metavar="DIR",
                      help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
-    from .brain_cli import add_brain_arguments
+    from ..replay.brain_cli import add_brain_arguments
 
     add_brain_arguments(run)
     from ..blackbox.cli_args import add_target_arguments
@@ -78,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="a real kill -9 of a child process at each send, restarted on the same ledger file")
     crash.add_argument("--ledger", default=None, metavar="DIR",
                        help="with --kill: keep the ledger files there (default: a temporary folder)")
-    from .golden.cli_import import add_import_command
+    from ..replay.golden.cli_import import add_import_command
 
     add_import_command(sub)
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
@@ -99,7 +107,7 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
     broken: dict[str, list[Problem]] = {}
     scenarios, problems = load_all(args.paths, broken)
     if problems and (args.keyword or args.tag) and len(problems) == sum(map(len, broken.values())):
-        from .selection import picks_broken_file, warning_for
+        from ..replay.selection import picks_broken_file, warning_for
 
         for file in [f for f in broken if not picks_broken_file(f, args.keyword, args.tag)]:
             print(warning_for(file, len(broken.pop(file))), file=sys.stderr)
@@ -116,8 +124,8 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import brain_cli
-    from .reports import write_reports
+    from ..replay import brain_cli
+    from ..replay.reports import write_reports
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
@@ -142,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         brain_cli.append_to_reports(out.staging, summary, every_run)
         out.commit()
     if args.verbose:
-        from .report_parts import transcript_text
+        from ..replay.report_parts import transcript_text
 
         for r in results:
             print("\n".join(transcript_text(r, args.seed)))
@@ -157,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_blackbox(chosen: list[Scenario], target, args: argparse.Namespace) -> int:
     from ..blackbox.run import run_blackbox
-    from .reports import write_reports
+    from ..replay.reports import write_reports
 
     with OutputSet(args.report_dir, seed=args.seed) as out:
         print(f"running {len(chosen)} scenario(s) black-box against {target.webhook_url}")
@@ -188,7 +196,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from .templates import scaffold
+    from ..replay.templates import scaffold
 
     try:
         path = scaffold(args.name, args.template, Path(args.dir))
@@ -218,7 +226,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_crash_sweep(args: argparse.Namespace) -> int:
-    from .crash_sweep import SETTLE_S, sweep
+    from ..replay.crash_sweep import SETTLE_S, sweep
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
@@ -235,7 +243,7 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
               "ledger it holds open)", file=sys.stderr)
         return EXIT_INVALID
     if args.kill:
-        from .kill_sweep import cli_kill_sweep
+        from ..replay.kill_sweep import cli_kill_sweep
 
         print(f"kill sweep: {len(chosen)} scenario(s); a child process is killed (SIGKILL) before and after "
               "each send in turn, and a new one finishes on the same ledger file")
@@ -278,7 +286,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from .golden.cli_import import cmd_import
+    from ..replay.golden.cli_import import cmd_import
 
     return cmd_import(args)
 
