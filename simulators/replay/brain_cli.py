@@ -13,11 +13,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from .check_brain import BrainSpec, default_cassette
+from ..brain_spec import DEFAULT_MODELS, BrainSpec
+from .check_brain import default_cassette
 from .model import Scenario
 from .vocabulary import BRAIN_PROVIDERS, CASSETTE_MODES
-
-DEFAULT_MODELS = {"gemini": "gemini-2.0-flash", "openai": "gpt-4o-mini"}
 
 
 def add_brain_arguments(p: argparse.ArgumentParser, *, repeat: bool = True) -> None:
