@@ -147,7 +147,7 @@ class SimWorld:
         )
         self.http = self.whatsapp.direct_client()
         self.directory = StaticDirectory(config.vendors)
-        self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.db)
+        self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.journal_connection())
         self.scheduler = ClockScheduler(self.clock, self)
         self._ocr = ocr
         if calls is None:
