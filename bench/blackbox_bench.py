@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "simulators.replay.cli", "run"]
+CLI = [sys.executable, "-m", "simulators.commands.cli", "run"]
 
 
 def _free_port() -> int:

@@ -35,10 +35,11 @@ def parts() -> dict[str, float]:
     """Each part of the gate, timed alone (after one warm-up pass of the scenarios)."""
     from argparse import Namespace
 
-    from simulators.replay import brain_cli, gate
-    from simulators.replay.cli import _load_all
+    from simulators.commands import gate
+    from simulators.replay import brain_cli
+    from simulators.replay.suite import load_all
 
-    scenarios, _ = _load_all([str(ROOT / "scenarios" / "phase0")])
+    scenarios, _ = load_all([str(ROOT / "scenarios" / "phase0")])
     brain_cli.run(scenarios, None, 1)  # warm: imports, schemas, Tesseract's model files
     out: dict[str, float] = {}
     held: dict[str, object] = {}
@@ -59,7 +60,7 @@ def parts() -> dict[str, float]:
 
 def whole(runs: int) -> dict[str, list[float]]:
     """The gate command, reused junit vs a gate that runs the suite, interleaved."""
-    gate = [sys.executable, "-m", "simulators.replay.cli", "gate", "phase0"]
+    gate = [sys.executable, "-m", "simulators.commands.cli", "gate", "phase0"]
     kinds = {"reused_junit": [*gate, "--report-dir", "reports/bench-gate-a"],
              "runs_the_suite": [*gate, "--report-dir", "reports/bench-gate-b", "--reuse-unit-junit", ""]}
     times: dict[str, list[float]] = {k: [] for k in kinds}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -857,3 +858,79 @@ class Ledger:
             d["result"] = json.loads(d["result"]) if d["result"] else None
             out.append(d)
         return out
+
+    # --- reads and seams for the simulated world's judges (invariants, checks, sweeps) ----------
+    # The harness judges a run by the ledger's rows and the fakes' records, never by the concierge's
+    # opinion; these are its only ways in, so that no module outside this one runs SQL here.
+    def calls(self, request_id: str | None = None, started_after: float | None = None) -> list[dict[str, Any]]:
+        """Call rows in the order they were recorded."""
+        where, params = _where(request_id=request_id)
+        if started_after is not None:
+            where, params = f"{where} AND started_at>?" if where else " WHERE started_at>?", [*params, started_after]
+        return [dict(r) for r in self.db.execute(f"SELECT * FROM calls{where} ORDER BY rowid", params)]
+
+    def opted_out_at(self) -> dict[str, float]:
+        """Each opted-out vendor and when it opted out."""
+        return {r["vendor_id"]: r["opted_out_at"]
+                for r in self.db.execute("SELECT * FROM vendor_status WHERE opted_out=1 ORDER BY rowid")}
+
+    def ocr_job_requests(self) -> list[str]:
+        """The request of each OCR job, one entry per job."""
+        return [r[0] for r in self.db.execute("SELECT request_id FROM ocr_jobs ORDER BY rowid")]
+
+    def inbound(self, party: str | None = None) -> list[dict[str, Any]]:
+        """Inbound rows in the order they were recorded."""
+        where, params = _where(party=party)
+        return [dict(r) for r in self.db.execute(f"SELECT * FROM inbound{where} ORDER BY rowid", params)]
+
+    def count_rows(self, table: str, **equals: Any) -> int:
+        """Rows of ``table`` whose columns equal the values given (None matches NULL): a scenario's
+        ``db_rows:`` check, whose table and columns the caller has checked against ``SCHEMA``."""
+        where = " WHERE " + " AND ".join(f"{column} IS ?" for column in equals) if equals else ""
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}{where}", tuple(equals.values())).fetchone()[0])
+
+    def journal_connection(self) -> sqlite3.Connection:
+        """The connection a simulated service keeps its own journal on (the scripted brain's script
+        taken), so that its writes commit and roll back with the concierge's units of work: a
+        crash forgets what the dead process took, as it forgets the process's own writes."""
+        return self.db
+
+    @contextmanager
+    def statements_through(self, wrap: Callable[[sqlite3.Connection], Any]) -> Iterator[None]:
+        """Fault injection's seam (the crash sweep's ``at="writes"``): inside the block every
+        statement of the ledger goes through ``wrap(connection)``, which may kill the process
+        before or after a write; the ledger's own connection is back when the block ends."""
+        connection = self.db
+        self.db = wrap(connection)
+        try:
+            yield
+        finally:
+            self.db = connection
+
+    def refill(self, tables: dict[str, list[dict[str, Any]]], only_these: bool = False) -> None:
+        """Every row replaced by ``tables`` (table -> rows as column -> value, another ledger's
+        dump), in one transaction: a black-box run's copy of the target's ledger, which the very
+        checks and invariants of an in-process run then read. Tables this schema lacks are skipped.
+        ``only_these``: only the tables given are emptied and refilled (the target said which
+        changed), the others kept as they are."""
+        known = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        self.db.execute("BEGIN")
+        try:
+            if only_these:
+                for name in set(tables) & set(known):
+                    self.db.execute(f'DELETE FROM "{name}"')
+                    if "sqlite_sequence" in known:  # as a fresh copy's: it follows the rows inserted
+                        self.db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (name,))
+            else:
+                for name in known:  # sqlite_sequence too: as a fresh copy's, it follows the rows inserted
+                    self.db.execute(f'DELETE FROM "{name}"')
+            for name, rows in tables.items():
+                if name not in known or not rows:
+                    continue
+                columns = list(rows[0])
+                sql = f'INSERT OR REPLACE INTO "{name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+                self.db.executemany(sql, [tuple(row.get(c) for c in columns) for row in rows])
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")

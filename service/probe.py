@@ -328,7 +328,7 @@ def _scenario_builder(config: ServiceConfig, vendors: list[Vendor], body: dict[s
     scenario_config = replace(config, flags=Flags.from_mapping({k: str(v) for k, v in flags.items()}))
     return concierge_builder(
         scenario_config, chosen, caps=Caps().with_overrides(caps), clients=ClientProfiles(profiles),
-        brain=lambda ledger: ScriptedBrain(RuleBrain(), journal=ledger.db),
+        brain=lambda ledger: ScriptedBrain(RuleBrain(), journal=ledger.journal_connection()),
     )
 
 

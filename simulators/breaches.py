@@ -45,8 +45,7 @@ def _norm(phone: str) -> str | None:
 def _client_phones(world: Any) -> set[str]:
     """Clients are the people who wrote to us and are not vendors, plus the scenario's clients."""
     phones = {p for p in (world.config.clients or {})}
-    rows = world.ledger.db.execute("SELECT DISTINCT from_phone FROM inbound WHERE party='client'").fetchall()
-    phones.update(r[0] for r in rows)
+    phones.update(r["from_phone"] for r in world.ledger.inbound(party="client"))
     return {n for n in (_norm(p) for p in phones) if n}
 
 

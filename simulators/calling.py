@@ -1,7 +1,8 @@
 """FakeCallProvider: a voice-call API (Twilio-like) on the wire, and its signed status callbacks.
 
-The concierge's ``CallProvider`` port is implemented by ``HttpCallProvider``, which speaks HTTP to
-the fake through ``httpx.MockTransport(router.handler)`` — a respx router, nothing patched globally.
+The concierge's ``CallProvider`` port is implemented by ``adapters.call_provider.HttpCallProvider``,
+which speaks HTTP to the fake through ``httpx.MockTransport(router.handler)`` — a respx router,
+nothing patched globally.
 ``placed`` is the provider's own record of every call it actually placed: the ground truth the
 "no call without consent" invariant reads. Status callbacks (ringing, in_progress, completed,
 failed, no_answer, busy) are HMAC-SHA256 signed over the raw body, like a real provider's.
@@ -25,7 +26,6 @@ import httpx
 import respx
 
 from concierge.phones import InvalidPhone, normalize_phone
-from concierge.ports import CallOutcome
 
 CALLS_HOST = "api.calls.sim"
 CALLBACK_URL = "https://concierge.sim/calls/status"
@@ -169,30 +169,3 @@ class FakeCallProvider:
         out = list(self._outbox)
         self._outbox.clear()
         return out
-
-
-class HttpCallProvider:
-    """Implements ``concierge.ports.CallProvider`` over HTTP (the production adapter's shape)."""
-
-    def __init__(self, http: httpx.Client, *, api_key: str, callback_url: str = CALLBACK_URL):
-        self.http = http
-        self.api_key = api_key
-        self.callback_url = callback_url
-
-    def start_call(self, to: str, *, request_id: str, idempotency_key: str) -> CallOutcome:
-        try:
-            response = self.http.post(
-                "/v1/calls",
-                json={"to": to, "request_id": request_id, "idempotency_key": idempotency_key,
-                      "status_callback": self.callback_url},
-                headers={"Authorization": f"Bearer {self.api_key}", "Idempotency-Key": idempotency_key},
-            )
-        except httpx.HTTPError as exc:
-            return CallOutcome(False, error=f"transport: {type(exc).__name__}")
-        if response.status_code >= 300:
-            return CallOutcome(False, error=f"http {response.status_code}")
-        try:
-            sid = response.json().get("sid")
-        except ValueError:
-            return CallOutcome(False, error="bad response")
-        return CallOutcome(True, call_id=str(sid) if sid else None)

@@ -20,9 +20,10 @@ from concierge.phones import mask_phones_in
 from concierge.policy import Caps
 from concierge.ports import Timer, Vendor
 
+from .adapters.call_provider import HttpCallProvider
 from .adapters.wiring import build_concierge
 from .brains import RuleBrain, ScriptedBrain
-from .calling import FakeCallProvider, HttpCallProvider
+from .calling import CALLBACK_URL, FakeCallProvider
 from .clock import VirtualClock
 from .vendors import StaticDirectory
 from .whatsapp import FakeWhatsAppCloud
@@ -146,7 +147,7 @@ class SimWorld:
         )
         self.http = self.whatsapp.direct_client()
         self.directory = StaticDirectory(config.vendors)
-        self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.db)
+        self.brain = ScriptedBrain(RuleBrain(), journal=self.ledger.journal_connection())
         self.scheduler = ClockScheduler(self.clock, self)
         self._ocr = ocr
         if calls is None:
@@ -155,7 +156,8 @@ class SimWorld:
         self.calls = calls
         # The fake is reached over HTTP like a real provider; a bare port object is used as given.
         self._calls_http = calls.client() if hasattr(calls, "client") else None
-        call_port = HttpCallProvider(self._calls_http, api_key=CALL_API_KEY) if self._calls_http else calls
+        call_port = (HttpCallProvider(self._calls_http, api_key=CALL_API_KEY, callback_url=CALLBACK_URL)
+                     if self._calls_http else calls)
         if hasattr(calls, "on_callback"):
             calls.on_callback = self._pump
         self.concierge = build_concierge(

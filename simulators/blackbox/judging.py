@@ -13,7 +13,7 @@ from typing import Any
 
 from concierge.reply_intents import is_client_cancel, is_vendor_stop
 
-from ..replay import invariants
+from .. import invariants
 from ..replay.expectations import Mismatch, _check_count
 from ..replay.model import Scenario
 

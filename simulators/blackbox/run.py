@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from ..clock import DEFAULT_START
+from ..invariants import Context
 from ..replay.expectations import Observer, check_expectations
-from ..replay.invariants import Context
 from ..replay.model import Scenario, Step
 from ..replay.play_authoring import outcome_of
 from ..replay.runner import Failure, ScenarioPlay, ScenarioResult, _first_of, world_config

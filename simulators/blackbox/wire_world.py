@@ -281,25 +281,5 @@ def ledger_copy(tables: dict[str, list[dict[str, Any]]], into: Ledger | None = N
     (nothing of what it held stays); ``only_these``: only the tables given are emptied and refilled,
     the others kept as they are."""
     ledger = Ledger(":memory:") if into is None else into
-    known = [r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    ledger.db.execute("BEGIN")
-    try:
-        if into is not None and only_these:
-            for name in set(tables) & set(known):
-                ledger.db.execute(f'DELETE FROM "{name}"')
-                if "sqlite_sequence" in known:  # as a fresh copy's: it follows the rows inserted
-                    ledger.db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (name,))
-        elif into is not None:
-            for name in known:  # sqlite_sequence too: as a fresh copy's, it follows the rows inserted
-                ledger.db.execute(f'DELETE FROM "{name}"')
-        for name, rows in tables.items():
-            if name not in known or not rows:
-                continue
-            columns = list(rows[0])
-            sql = f'INSERT OR REPLACE INTO "{name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
-            ledger.db.executemany(sql, [tuple(row.get(c) for c in columns) for row in rows])
-    except BaseException:
-        ledger.db.execute("ROLLBACK")
-        raise
-    ledger.db.execute("COMMIT")
+    ledger.refill(tables, only_these=into is not None and only_these)
     return ledger

@@ -13,11 +13,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from .check_brain import BrainSpec, default_cassette
+from ..brain_spec import DEFAULT_MODELS, BrainSpec
+from .check_brain import default_cassette
 from .model import Scenario
 from .vocabulary import BRAIN_PROVIDERS, CASSETTE_MODES
-
-DEFAULT_MODELS = {"gemini": "gemini-2.0-flash", "openai": "gpt-4o-mini"}
 
 
 def add_brain_arguments(p: argparse.ArgumentParser, *, repeat: bool = True) -> None:
@@ -90,7 +89,7 @@ def run_repeated(scenarios: list[Scenario], seed: int | None, k: int,
                  ledger: str | None = None) -> tuple[list[Any], dict[str, Any], list[Any]]:
     """Each scenario K times. Returns one result per scenario for the usual reports (its first
     failing run, else its first run), the pass^k summary, and every run's result."""
-    from .cli import run_all
+    from .suite import run_all
 
     runs = [run_all([repeated(s, i, seed) for s in scenarios], None, ledger) for i in range(k)]
     by_scenario = list(zip(*runs, strict=True)) if runs else []
@@ -103,7 +102,7 @@ def run(scenarios: list[Scenario], seed: int | None, k: int,
     """``run_repeated`` when K > 1, else one plain run (no pass^k summary); ``ledger``: ``--ledger``."""
     if k > 1:
         return run_repeated(scenarios, seed, k, ledger)
-    from .cli import run_all
+    from .suite import run_all
 
     results = run_all(scenarios, seed, ledger)
     return results, None, results

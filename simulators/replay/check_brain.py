@@ -8,27 +8,12 @@ brain, so no existing scenario changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..brain_spec import BrainSpec
 from .checker import Checker, describe, is_number, suggest
 from .vocabulary import BRAIN_KEYS, BRAIN_PROVIDERS, CASSETTE_MODES
-
-
-@dataclass(frozen=True)
-class BrainSpec:
-    provider: str
-    model: str
-    cassette: str  # resolved path
-    mode: str = "replay"
-    base_url: str | None = None
-    api_key_env: str | None = None
-    prompt: str | None = None  # resolved path; None is the default prompt that ships
-    timeout_s: float = 30.0
-    retries: int = 3
-    line: int = 0
-    sample: int = 0  # which recorded sample a repeated run replays (``run --repeat``)
 
 
 def default_cassette(base: Path, scenario_id: str, provider: str) -> str:

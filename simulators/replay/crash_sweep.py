@@ -37,12 +37,13 @@ import random
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from concierge.lifecycle import ENDED_STATES
 
+from ..invariants import check_all
 from ..world import CrashingTransport, ProcessDied, SimWorld
-from .invariants import check_all
 from .model import Scenario
 from .play_authoring import seed_world
 from .runner import ScenarioPlay, build_world, run_scenario
@@ -120,7 +121,6 @@ class _Outcome:
 
 def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float, at: str = "sends") -> _Outcome:
     world: SimWorld = build_world(scenario)
-    connection = world.ledger.db
     count = 0
 
     def plan(_kind: str) -> str | None:
@@ -132,14 +132,15 @@ def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float, 
         run = ScenarioPlay(scenario, world)
         seed_world(run, scenario)  # the starting point is given, not under test: no crash points in it
         if at == "writes":
-            world.ledger.db = _CrashingDb(connection, plan)
+            crash_points = world.ledger.statements_through(lambda db: _CrashingDb(db, plan))
         else:
+            crash_points = nullcontext()
             world.concierge.ports.transport = CrashingTransport(world.concierge.ports.transport, plan)
-        for step in scenario.steps:
-            if step.kind != "expect":
-                run.play(step)
-        run.advance(settle_s)
-        world.ledger.db = connection  # judging reads the ledger: no more crash points
+        with crash_points:  # judging reads the ledger after the block: no more crash points
+            for step in scenario.steps:
+                if step.kind != "expect":
+                    run.play(step)
+            run.advance(settle_s)
         ended = {s.value for s in ENDED_STATES}
         return _Outcome(
             sends=count, restarts=world.restarts,
@@ -152,7 +153,6 @@ def _play(scenario: Scenario, crash_at: int | None, when: str, settle_s: float, 
             ruled_out=_ruled_out(world),
         )
     finally:
-        world.ledger.db = connection
         world.close()
 
 

@@ -122,10 +122,7 @@ def check_db_rows(obs: Observer, client: str, value: dict[str, Any]) -> list[Mis
     if unknown:
         return [("db_rows.where", f"table {table} has no column {unknown[0]!r} (columns: "
                                   f"{', '.join(ledger_tables()[table])})")]
-    sql = f"SELECT COUNT(*) FROM {table}" + (" WHERE " + " AND ".join(f"{col} IS ?" for col in where)
-                                             if where else "")
-    found = obs.world.ledger.db.execute(sql, tuple(where.values())).fetchone()[0]
-    return _check_count("db_rows.count", value["count"], int(found))
+    return _check_count("db_rows.count", value["count"], obs.world.ledger.count_rows(table, **where))
 
 
 AUTHORING_CHECKS: dict[str, Callable[[Observer, str, Any], list[Mismatch]]] = {

@@ -189,9 +189,7 @@ def check_ocr(obs: Observer, client: str, value: dict[str, Any]) -> list[Mismatc
 
 def check_calls(obs: Observer, client: str, value: dict[str, Any]) -> list[Mismatch]:
     req = obs.request(client)
-    rows = [dict(r) for r in obs.world.ledger.db.execute(
-        "SELECT * FROM calls WHERE request_id=? ORDER BY started_at, id", (req.id if req else "",)
-    ).fetchall()]
+    rows = sorted(obs.world.ledger.calls(req.id if req else ""), key=lambda r: (r["started_at"], r["id"]))
     out: list[Mismatch] = []
     if "count" in value:
         out += _check_count("calls.count", value["count"], len(rows))

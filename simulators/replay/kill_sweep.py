@@ -171,12 +171,12 @@ class _Child:
     def outcome(self) -> KillOutcome:
         world, ledger = self.world, self.world.ledger
         ended = {"closed", "error", "handed_off"}
-        inbound = Counter(r["party"] for r in ledger.db.execute("SELECT party FROM inbound"))
+        inbound = Counter(r["party"] for r in ledger.inbound())
         return KillOutcome(
             sends=self.sends,
             deliveries=dict(Counter(m.callback_data or f"(no key) {m.text}" for m in world.whatsapp.sent)),
             inbound=dict(inbound),
-            outbound={r["idem_key"]: r["status"] for r in ledger.db.execute("SELECT idem_key, status FROM outbound")},
+            outbound={r["idem_key"]: r["status"] for r in ledger.outbound()},
             asked={r.id: sorted({o.vendor_id for o in ledger.outreach(request_id=r.id)}) for r in ledger.requests()},
             ruled_out={k: sorted(v) for k, v in _ruled_out(world).items()},
             calls={r.id: ledger.calls_count(r.id) for r in ledger.requests()},

@@ -70,7 +70,7 @@ def seed_world(play: Any, scenario: Scenario) -> list[Any]:
     at the `initial_state:` line (the loader already refused every seed it can tell is impossible)."""
     if not scenario.initial_state:
         return []
-    from .invariants import check_all
+    from ..invariants import check_all
     from .runner import Failure
     from .seeding import apply_seed
 

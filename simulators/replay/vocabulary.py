@@ -11,6 +11,7 @@ import re
 from concierge.lifecycle import RequestState
 from concierge.texts import LANGUAGES as LANGUAGES  # the scenario files name these languages
 
+from .. import brain_spec
 from .vocabulary_authoring import (
             AUTHORING_ACTIONS,
             AUTHORING_BASE_EXTRA,
@@ -56,5 +57,4 @@ SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
 # `brain:` puts an HTTP brain behind the scenario (simulators/brain_wire.py, simulators/cassette.py).
 BRAIN_KEYS = ("provider", "model", "cassette", "mode", "base_url", "api_key_env", "prompt", "timeout_s",
               "retries")
-BRAIN_PROVIDERS = ("gemini", "openai")
-CASSETTE_MODES = ("replay", "record", "auto")
+BRAIN_PROVIDERS, CASSETTE_MODES = brain_spec.BRAIN_PROVIDERS, brain_spec.CASSETTE_MODES  # --brain's too

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..replay.vocabulary import BRAIN_PROVIDERS, CASSETTE_MODES
+from ..brain_spec import BRAIN_PROVIDERS, CASSETTE_MODES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,8 +31,7 @@ def spec_from_args(args: argparse.Namespace) -> Any:
         if getattr(args, "cassette", None) or getattr(args, "cassette_mode", None):
             raise ValueError("--cassette and --cassette-mode need --brain PROVIDER[:MODEL]")
         return None
-    from ..replay.brain_cli import DEFAULT_MODELS
-    from ..replay.check_brain import BrainSpec
+    from ..brain_spec import DEFAULT_MODELS, BrainSpec
 
     provider, _, model = brain.partition(":")
     if provider not in BRAIN_PROVIDERS:

@@ -335,7 +335,7 @@ class ShardRun:
         """The scenario runner's invariants, over everything this shard's world did. Each violation
         is counted per invariant and printed (with the shard) on stderr: a population run is then
         a large property test of the concierge, not only a source of metrics."""
-        from simulators.replay.invariants import Context, check_all
+        from simulators.invariants import Context, check_all
 
         problems = check_all(self.world, Context(tuple(c.phone for c in self.clients.values())))
         problems += [("requests_end", p) for p in self.stuck_requests()]

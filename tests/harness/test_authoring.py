@@ -18,8 +18,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simulators.commands.cli import main
 from simulators.replay.checker import Checker
-from simulators.replay.cli import main
 from simulators.replay.includes import _substitute
 from simulators.replay.loader import load_scenario
 from simulators.replay.model import ScenarioInvalid
@@ -268,6 +268,21 @@ def test_an_xfail_scenario_that_errors_is_still_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(ScenarioPlay, "_advance", broken)
     result = run_text(tmp_path, "err", 'xfail: "x"\nsteps:\n  - advance: 1m\n')
     assert result.verdict == "error" and "harness bug" in result.error
+
+
+def test_every_step_kind_of_the_format_is_played_by_its_own_handler():
+    """The runner's table names one handler for each action of the format, and no other."""
+    from simulators.replay.runner import ScenarioPlay, build_world
+    from simulators.replay.vocabulary import ACTIONS
+
+    scenario = load_scenario(REPO / "tests/good_scenarios/every_step_kind.yaml")
+    world = build_world(scenario)
+    try:
+        play = ScenarioPlay(scenario, world)
+        assert sorted(play.handlers) == sorted(ACTIONS)
+        assert all(callable(h) and h.__name__ == f"_{kind}" for kind, h in play.handlers.items())
+    finally:
+        world.close()
 
 
 def test_outcomes_under_pytest(tmp_path):

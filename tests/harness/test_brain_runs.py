@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+from simulators.commands.cli import main
+from simulators.commands.gate import tool_contracts
 from simulators.replay import brain_cli
-from simulators.replay.cli import main
-from simulators.replay.gate import tool_contracts
 from simulators.rollout.metrics import cost_usd, load_prices
 from simulators.standin_llm import serve
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "scenarios" / "phase0" / "happy" / "pharmacy_text_happy_path.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from concierge.outreach_flow import OutreachFlow
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 from simulators.replay.crash_sweep import sweep
 from simulators.replay.loader import load_scenario
 

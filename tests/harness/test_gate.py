@@ -8,8 +8,8 @@ from pathlib import Path
 from concierge import flags as flags_module
 from concierge import lifecycle
 from concierge.lifecycle import ALLOWED, RequestState, all_pairs
-from simulators.replay import probes
-from simulators.replay.gate import main as gate_main
+from simulators.commands import probes
+from simulators.commands.gate import main as gate_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +78,7 @@ def test_unknown_phase_is_a_usage_error(capsys):
 
 
 def test_population_criterion_fails_on_a_broken_invariant(monkeypatch):
-    from simulators.replay import gate
+    from simulators.commands import gate
     from simulators.rollout.simulate import ShardRun
 
     assert gate.population_invariants()["verdict"] == "pass"

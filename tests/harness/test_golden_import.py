@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 from simulators.replay.golden.convert import APPROXIMATED, UNTRANSLATED
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario

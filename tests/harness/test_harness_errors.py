@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import concierge.replies
-from simulators.replay.cli import EXIT_ERROR, EXIT_FAILED, main
+from simulators.commands.cli import main
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
+from simulators.replay.suite import EXIT_ERROR, EXIT_FAILED
 
 FIXTURE = Path("fixtures/vendors/kigali.yaml").resolve()
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "scenarios/phase0/happy"
 ONE = str(ROOT / "scenarios/phase0/happy/pharmacy_text_happy_path.yaml")
-CLI = [sys.executable, "-m", "simulators.replay.cli"]
+CLI = [sys.executable, "-m", "simulators.commands.cli"]
 
 
 def one_line(err: str) -> str:

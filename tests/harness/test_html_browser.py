@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.replay.cli import main as cli_main
+from simulators.commands.cli import main as cli_main
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
 
@@ -147,7 +147,7 @@ def _gate_report(folder: Path) -> Path:
     scenarios (the whole gate runs its unit suite, OCR set and a population: too slow here). The
     shortlist criterion fails (one of its scenarios fails on purpose), and so does the tool contracts
     one (too few scenarios call every tool)."""
-    from simulators.replay import gate
+    from simulators.commands import gate
     from simulators.replay.reports import write_reports
 
     hostile = folder / "hostile.yaml"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from concierge.ledger import Ledger
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 from simulators.replay.kill_sweep import (
     KillSweepUnsupported,
     check_supported,

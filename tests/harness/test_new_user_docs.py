@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from concierge.geo import gazetteer
+from simulators.commands.cli import main
 from simulators.replay import generated_docs
-from simulators.replay.cli import main
 from simulators.replay.loader import load_scenario
 from simulators.replay.schema import PUBLISHED, scenario_schema, schema_text
 
@@ -40,7 +40,7 @@ def test_readme_and_guide_give_the_same_set_up_and_it_installs_the_command():
     assert 'pip install -e ".[test]"' in readme and "concierge-sim --help" in readme
     assert ".nox" in README.split("## Set up", 1)[1].split("```", 1)[0]  # says why nox alone is not enough
     script = re.search(r'^concierge-sim = "([\w.]+):(\w+)"', (ROOT / "pyproject.toml").read_text(), re.M)
-    assert script and script.groups() == ("simulators.replay.cli", "main")
+    assert script and script.groups() == ("simulators.commands.cli", "main")
 
 
 def _like_a_checkout(tmp_path: Path) -> Path:

@@ -14,13 +14,13 @@ import numpy
 import pytest
 from PIL import Image
 
-from simulators.replay import gate
-from simulators.replay.cli import main
+from simulators.commands import gate
+from simulators.commands.cli import main
+from simulators.commands.gate_causes import fail_causes
+from simulators.commands.pytest_progress import run_with_progress
 from simulators.replay.collection import is_scenario_file
-from simulators.replay.gate_causes import fail_causes
 from simulators.replay.loader import discover, load_scenario
 from simulators.replay.model import ScenarioInvalid
-from simulators.replay.pytest_progress import run_with_progress
 from simulators.replay.runner import run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,12 +23,12 @@ import pytest
 from filelock import FileLock
 from support import run_folder
 
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY = str(ROOT / "scenarios/phase0/happy")
 PHARMACY = str(ROOT / "scenarios/phase0/happy/pharmacy_text_happy_path.yaml")
-CLI = [sys.executable, "-m", "simulators.replay.cli"]
+CLI = [sys.executable, "-m", "simulators.commands.cli"]
 SIM = ["simulate", "--clients", "200", "--vendors", "30", "--hours", "1", "--seed", "3", "--profile", "phase3",
        "--no-plots"]
 GREEN_JUNIT = ('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" '
@@ -56,7 +56,7 @@ def _one_line_harness_error(proc, *words: str) -> None:
 # --- 1. the gate judges only this run's unit tests ---------------------------------------------
 def test_gate_unit_tests_fail_when_pytest_refuses_its_arguments_despite_a_green_junit_left_behind(
         tmp_path, monkeypatch):
-    from simulators.replay.gate import unit_tests
+    from simulators.commands.gate import unit_tests
 
     (tmp_path / "unit-tests.xml").write_text(GREEN_JUNIT)  # what an earlier gate left
     monkeypatch.chdir(ROOT)

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulators.replay.cli import main as cli_main
+from simulators.commands.cli import main as cli_main
 from simulators.rollout.engine import Engine, EngineError, Job
 from simulators.rollout.metrics import dumps, merge
 from simulators.rollout.simulate import RunConfig, run_shard

@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from simulators.replay.gate import unit_tests
+from simulators.commands.gate import unit_tests
 from simulators.unit_evidence import reusable, run_and_record, tree_key
 
 PASSING = "def test_ok():\n    assert 1 + 1 == 2\n"
@@ -105,7 +105,7 @@ def test_waits_for_the_gate():
 
 
 def test_the_gate_starts_the_suite_at_once_and_judges_it_later(tmp_path, monkeypatch):
-    from simulators.replay.gate import UnitSuite
+    from simulators.commands.gate import UnitSuite
 
     repo = _repo(tmp_path, WAITS_FOR_GO)
     monkeypatch.chdir(repo)
@@ -118,7 +118,7 @@ def test_the_gate_starts_the_suite_at_once_and_judges_it_later(tmp_path, monkeyp
 
 
 def test_a_suite_the_gate_no_longer_waits_for_is_stopped(tmp_path, monkeypatch):
-    from simulators.replay.gate import UnitSuite
+    from simulators.commands.gate import UnitSuite
 
     repo = _repo(tmp_path, WAITS_FOR_GO)
     monkeypatch.chdir(repo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "concierge"
@@ -43,4 +44,47 @@ def test_core_imports_no_io_library():
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in banned]
+    assert offenders == []
+
+
+def _imported(path: Path, package: str) -> set[str]:
+    """Every module ``path`` imports (at any depth of the file), relative imports resolved."""
+    here = package.split(".")
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = here[: len(here) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+            out |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return out
+
+
+def test_only_the_commands_import_both_the_replay_and_the_rollout():
+    """The front door is one package: no other module reaches both halves of the harness."""
+    root = CORE.parent
+    offenders = []
+    for path in sorted((root / "simulators").rglob("*.py")):
+        module = ".".join(path.relative_to(root).with_suffix("").parts)
+        if module.startswith("simulators.commands"):
+            continue
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        imported = _imported(path, package.removesuffix(".__init__"))
+        if any(m.startswith("simulators.replay") for m in imported) \
+                and any(m.startswith("simulators.rollout") for m in imported):
+            offenders.append(module)
+    assert offenders == []
+    assert "simulators.rollout.simulate" in _imported(root / "simulators/commands/gate.py", "simulators.commands")
+
+
+def test_no_module_outside_the_ledger_runs_sql_on_its_connection():
+    """The world's judges read the ledger through its methods (``concierge/ledger.py``), so that a
+    change of schema is one module's change. The rollout simulator's readers are moving there too
+    (issue 21); until then its folder is left out here."""
+    root = CORE.parent
+    reach = re.compile(r"\bledger\.db\b|\bledger\._")
+    offenders = [f"{path.relative_to(root)}:{n}" for folder in ("simulators", "service")
+                 for path in sorted((root / folder).rglob("*.py")) if "rollout" not in path.parts
+                 for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if reach.search(line)]
     assert offenders == []

@@ -18,8 +18,9 @@ from concierge import calling
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from concierge.texts import text_for
-from simulators.calling import CALLS_HOST, FakeCallProvider, HttpCallProvider
-from simulators.replay.invariants import no_call_without_consent
+from simulators.adapters.call_provider import HttpCallProvider
+from simulators.calling import CALLBACK_URL, CALLS_HOST, FakeCallProvider
+from simulators.invariants import no_call_without_consent
 from simulators.world import CALL_API_KEY, CALL_SECRET, SimWorld
 
 CLIENT = "+250780000001"
@@ -378,13 +379,13 @@ def test_silent_provider_is_failed_by_the_watchdog(world):
 def test_fake_provider_on_the_wire():
     fake = FakeCallProvider(secret="s", api_key="key", now=lambda: 100.0)
     http = fake.client()
-    port = HttpCallProvider(http, api_key="key")
+    port = HttpCallProvider(http, api_key="key", callback_url=CALLBACK_URL)
     first = port.start_call("0788 000 101", request_id="r1", idempotency_key="r1:call:1")
     again = port.start_call("+250788000101", request_id="r1", idempotency_key="r1:call:1")
     assert first.accepted and first.call_id == again.call_id and len(fake.placed) == 1
     assert fake.placed[0]["to"] == "+250788000101"
-    assert HttpCallProvider(http, api_key="nope").start_call("+250788000101", request_id="r", idempotency_key="x") \
-        .error == "http 401"
+    refused = HttpCallProvider(http, api_key="nope", callback_url=CALLBACK_URL)
+    assert refused.start_call("+250788000101", request_id="r", idempotency_key="x").error == "http 401"
     assert http.get(f"https://{CALLS_HOST}/v1/other").status_code == 404
     fake.inject_fault("error", status=502, times=2)
     assert port.start_call("+250788000102", request_id="r2", idempotency_key="a").error == "http 502"
@@ -404,7 +405,7 @@ def test_http_adapter_survives_a_transport_error():
         raise httpx.ConnectTimeout("slow", request=request)
 
     port = HttpCallProvider(httpx.Client(base_url=f"https://{CALLS_HOST}", transport=httpx.MockTransport(boom)),
-                            api_key=CALL_API_KEY)
+                            api_key=CALL_API_KEY, callback_url=CALLBACK_URL)
     outcome = port.start_call("+250788000101", request_id="r", idempotency_key="k")
     assert not outcome.accepted and outcome.error.startswith("transport")
 

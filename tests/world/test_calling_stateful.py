@@ -21,7 +21,7 @@ from concierge.geo import lookup_place
 from concierge.policy import Caps
 from concierge.ports import Vendor
 from concierge.texts import TEXTS
-from simulators.replay.invariants import no_call_without_consent, nothing_after_handoff
+from simulators.invariants import no_call_without_consent, nothing_after_handoff
 from simulators.world import SimWorld, WorldConfig
 
 CLIENT = "+250780000009"

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from concierge.errors import BrainUnavailable
 from concierge.safety import phones_in
 from simulators import brain_setup
+from simulators.brain_spec import BrainSpec
 from simulators.brain_wire import Answer, OpenAIWire, Usage
 from simulators.cassette import Cassette, CassetteBrain, StableNames
-from simulators.replay.check_brain import BrainSpec
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
 from simulators.standin_llm import serve

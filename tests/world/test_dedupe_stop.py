@@ -15,7 +15,7 @@ from support import ai_world, kigali_vendors
 
 from concierge.policy import Caps
 from concierge.ports import Timer
-from simulators.replay.invariants import Context, check_all
+from simulators.invariants import Context, check_all
 from simulators.replay.loader import load_scenario
 from simulators.replay.model import ScenarioInvalid
 from simulators.vendors import DuplicateVendorPhone, StaticDirectory, vendor_from_mapping

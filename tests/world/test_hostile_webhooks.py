@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from support import ai_world
 
 from concierge.texts import text_for
-from simulators.replay.invariants import Context, check_all
+from simulators.invariants import Context, check_all
 from simulators.vendors import load_vendor_fixtures
 from simulators.world import SimWorld
 

@@ -9,7 +9,7 @@ from support import ai_world, latest_request, pharmacy, texts_to
 
 from concierge.texts import text_for
 from simulators import brain_setup
-from simulators.replay.check_brain import BrainSpec
+from simulators.brain_spec import BrainSpec
 
 CLIENT = "+250780000401"
 NEED = "I need Amoxicillin 500mg near Kimironko"

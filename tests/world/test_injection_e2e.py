@@ -23,8 +23,8 @@ from concierge.policy import PHASE2_CAPS
 from concierge.ports import Vendor
 from concierge.safety import detect_injection
 from simulators.breaches import BREACH_KINDS, BreachCounter, find_breaches
+from simulators.invariants import Context, check_all
 from simulators.render import render
-from simulators.replay.invariants import Context, check_all
 from simulators.vendors import load_vendor_fixtures
 from simulators.world import SimWorld, WorldConfig
 

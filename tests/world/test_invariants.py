@@ -19,7 +19,7 @@ from support import ai_world, kigali_vendors
 
 from concierge.engine import Concierge
 from concierge.ledger import Ledger
-from simulators.replay.invariants import INVARIANTS, Context, check_all
+from simulators.invariants import INVARIANTS, Context, check_all
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import run_scenario
 from simulators.world import SimWorld
@@ -178,7 +178,7 @@ def test_trips_vendor_daily_cap_and_gap(world):
 
 
 def test_vendor_daily_cap_counts_a_sliding_day(world):
-    from simulators.replay.invariants import vendor_daily_cap_and_gap
+    from simulators.invariants import vendor_daily_cap_and_gap
 
     started(world)
     to = world.whatsapp.sent[0].to

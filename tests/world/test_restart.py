@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from support import ai_world, kigali_vendors
 
-from simulators.replay.invariants import Context, check_all
+from simulators.invariants import Context, check_all
 from simulators.world import CrashingTransport, ProcessDied, SimWorld
 
 ALICE = "+250780000001"

@@ -10,7 +10,7 @@ import pytest
 from support import ai_world, kigali_vendors
 
 from concierge.outreach_flow import OutreachFlow
-from simulators.replay.invariants import Context, check_all
+from simulators.invariants import Context, check_all
 from simulators.replay.loader import load_scenario
 from simulators.replay.runner import MAX_RESTARTS_PER_STEP, run_scenario
 from simulators.world import ProcessDied, SimWorld

@@ -12,7 +12,7 @@ import pytest
 from concierge.flags import FLAG_AI, FLAG_CALLING, FLAG_OCR
 from service.clock import ServiceClock
 from service.config import REQUIRED, ConfigError, ServiceConfig
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 
 ENV = {"WHATSAPP_API_URL": "http://127.0.0.1:9", "WHATSAPP_ACCESS_TOKEN": "t",
        "WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_PHONE_NUMBER_ID": "1"}

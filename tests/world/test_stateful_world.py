@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from concierge.flags import Flags
 from concierge.policy import Caps
 from concierge.ports import Vendor
-from simulators.replay.invariants import Context, check_all
+from simulators.invariants import Context, check_all
 from simulators.world import CrashingTransport, ProcessDied, SimWorld, WorldConfig
 
 CLIENTS = ("+250780000001", "+250780000002", "+250781000001")  # the last two share a mask

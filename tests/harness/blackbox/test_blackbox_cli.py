@@ -10,7 +10,7 @@ import pytest
 
 from .targets import ROOT, free_port
 
-CLI = [sys.executable, "-m", "simulators.replay.cli"]
+CLI = [sys.executable, "-m", "simulators.commands.cli"]
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

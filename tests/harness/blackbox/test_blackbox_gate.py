@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from simulators.replay import gate
-from simulators.replay.gate import main as gate_main
+from simulators.commands import gate
+from simulators.commands.gate import main as gate_main
 
 from .targets import ROOT, free_port
 

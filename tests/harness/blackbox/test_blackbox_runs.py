@@ -18,7 +18,7 @@ import pytest
 from simulators.blackbox.compare import compare
 from simulators.blackbox.judging import LOG_INVARIANTS, WIRE_INVARIANTS, not_runnable
 from simulators.blackbox.run import run_blackbox
-from simulators.replay.invariants import INVARIANTS
+from simulators.invariants import INVARIANTS
 from simulators.replay.loader import load_scenario
 from simulators.replay.reports import write_reports
 from simulators.replay.runner import run_scenario

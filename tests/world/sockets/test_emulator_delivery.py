@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 
 from .emulator_proc import FAST_RETRIES, SECRETS
 from .webhook_receiver import WebhookReceiver

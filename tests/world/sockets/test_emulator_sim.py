@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from simulators.replay.cli import main
+from simulators.commands.cli import main
 
 from .emulator_proc import SECRETS
 

@@ -13,11 +13,16 @@ from pathlib import Path
 
 from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
-from .collection import NOT_A_SCENARIO
-from .loader import discover, load_scenario
-from .model import Problem, Scenario, ScenarioInvalid
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ERROR = 0, 1, 2, 3
+from ..replay.model import Problem, Scenario
+from ..replay.suite import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    load_all,
+    print_results,
+    select,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     run.add_argument("--ledger", default=None, metavar="DIR",
                      help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
-    from .brain_cli import add_brain_arguments
+    from ..replay.brain_cli import add_brain_arguments
 
     add_brain_arguments(run)
     from ..blackbox.cli_args import add_target_arguments
@@ -81,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="a real kill -9 of a child process at each send, restarted on the same ledger file")
     crash.add_argument("--ledger", default=None, metavar="DIR",
                        help="with --kill: keep the ledger files there (default: a temporary folder)")
-    from .golden.cli_import import add_import_command
+    from ..replay.golden.cli_import import add_import_command
 
     add_import_command(sub)
     gate = sub.add_parser("gate", help="judge a phase: phase0 (scenarios) or phase1..3 (a simulation run)")
@@ -97,97 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_all(paths: Sequence[str], broken: dict[str, list[Problem]] | None = None,
-              ) -> tuple[list[Scenario], list[Problem]]:
-    """Every scenario under ``paths``, and every problem; ``broken`` gets each invalid file's own."""
-    scenarios: list[Scenario] = []
-    problems: list[Problem] = []
-    skipped: list[Path] = []
-    try:
-        files = discover(list(paths), skipped)
-    except ScenarioInvalid as exc:
-        return [], list(exc.problems)
-    for path in skipped:
-        print(f"note: {path}: {NOT_A_SCENARIO}", file=sys.stderr)
-    seen: dict[str, str] = {}
-    for path in files:
-        try:
-            scenario = load_scenario(path)
-        except ScenarioInvalid as exc:
-            problems.extend(exc.problems)
-            if broken is not None:
-                broken[str(path)] = list(exc.problems)
-            continue
-        if scenario.id in seen:
-            problems.append(Problem(str(path), 1, "scenario",
-                                    f"id {scenario.id!r} is already used by {seen[scenario.id]}; ids must be unique"))
-            if broken is not None:
-                broken[str(path)] = problems[-1:]
-            continue
-        seen[scenario.id] = str(path)
-        scenarios.append(scenario)
-    return scenarios, problems
-
-
-def select(scenarios: list[Scenario], keyword: str | None, tags: list[str]) -> list[Scenario]:
-    out = scenarios
-    if keyword:
-        out = [s for s in out if keyword in s.id or keyword in str(s.file)]
-    if tags:
-        out = [s for s in out if set(tags) & set(s.tags)]
-    return out
-
-
-def run_all(scenarios: list[Scenario], seed: int | None, ledger: str | None = None):
-    from .runner import run_scenario
-
-    progress = ProgressLine(len(scenarios))
-    results = []
-    for i, scenario in enumerate(scenarios, 1):
-        progress.step(i, scenario.id)
-        results.append(run_scenario(scenario, seed=seed, ledger=ledger))
-    progress.close()
-    return results
-
-
-def print_results(results, seed: int | None, out=None) -> None:
-    from .outcomes import OUTCOME_WORDS, outcome_counts, outcome_line
-    from .reports import rerun_command
-
-    out = out or sys.stdout
-    for r in results:
-        if r.verdict == "fail" and r.failure:
-            print(f"FAIL {r.failure.headline(str(r.scenario.file))}", file=out)
-            for t in r.transcript[-6:]:
-                print(f"    {t['at']} {t['from']} -> {t['to']}: {t['text'][:140]!r}", file=out)
-            print(f"    rerun: {rerun_command(r, seed)}", file=out)
-        elif r.verdict == "error":
-            print(f"ERROR {r.scenario.file} ({r.scenario.id}): {r.error}", file=out)
-            print(f"    rerun: {rerun_command(r, seed)}", file=out)
-        elif r.verdict in OUTCOME_WORDS:
-            print(outcome_line(r), file=out)
-        elif r.verdict == "not_runnable":
-            print(f"NOT RUNNABLE {r.scenario.file} ({r.scenario.id}): {r.not_runnable}", file=out)
-        elif r.verdict == "partial":
-            print(f"PARTIAL {r.scenario.file} ({r.scenario.id}): passed what was observable; "
-                  f"{len(r.not_observable)} check(s) not observable (report.md lists them)", file=out)
-    passed = sum(r.verdict == "pass" for r in results)
-    failed = sum(r.verdict == "fail" for r in results)
-    errors = sum(r.verdict == "error" for r in results)
-    seed_text = "scenario seeds" if seed is None else f"seed {seed}"
-    blackbox = "".join(f", {n} {word}" for word, n in (
-        ("partial (not all observable)", sum(r.verdict == "partial" for r in results)),
-        ("not runnable", sum(r.verdict == "not_runnable" for r in results))) if n)
-    print(f"{passed} passed, {failed} failed, {errors} errors{outcome_counts(results)}{blackbox} ({seed_text})",
-          file=out)
-
-
 def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
     """The scenarios the paths, ``-k`` and ``--tag`` select, or exit 2 after saying what is wrong."""
     broken: dict[str, list[Problem]] = {}
-    scenarios, problems = _load_all(args.paths, broken)
+    scenarios, problems = load_all(args.paths, broken)
     if problems and (args.keyword or args.tag) and len(problems) == sum(map(len, broken.values())):
-        from .selection import picks_broken_file, warning_for
+        from ..replay.selection import picks_broken_file, warning_for
 
         for file in [f for f in broken if not picks_broken_file(f, args.keyword, args.tag)]:
             print(warning_for(file, len(broken.pop(file))), file=sys.stderr)
@@ -204,8 +124,8 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import brain_cli
-    from .reports import write_reports
+    from ..replay import brain_cli
+    from ..replay.reports import write_reports
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
@@ -230,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         brain_cli.append_to_reports(out.staging, summary, every_run)
         out.commit()
     if args.verbose:
-        from .report_parts import transcript_text
+        from ..replay.report_parts import transcript_text
 
         for r in results:
             print("\n".join(transcript_text(r, args.seed)))
@@ -245,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_blackbox(chosen: list[Scenario], target, args: argparse.Namespace) -> int:
     from ..blackbox.run import run_blackbox
-    from .reports import write_reports
+    from ..replay.reports import write_reports
 
     with OutputSet(args.report_dir, seed=args.seed) as out:
         print(f"running {len(chosen)} scenario(s) black-box against {target.webhook_url}")
@@ -264,7 +184,7 @@ def _run_blackbox(chosen: list[Scenario], target, args: argparse.Namespace) -> i
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    scenarios, problems = _load_all(args.paths)
+    scenarios, problems = load_all(args.paths)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
@@ -276,7 +196,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from .templates import scaffold
+    from ..replay.templates import scaffold
 
     try:
         path = scaffold(args.name, args.template, Path(args.dir))
@@ -306,7 +226,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_crash_sweep(args: argparse.Namespace) -> int:
-    from .crash_sweep import SETTLE_S, sweep
+    from ..replay.crash_sweep import SETTLE_S, sweep
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
@@ -323,7 +243,7 @@ def cmd_crash_sweep(args: argparse.Namespace) -> int:
               "ledger it holds open)", file=sys.stderr)
         return EXIT_INVALID
     if args.kill:
-        from .kill_sweep import cli_kill_sweep
+        from ..replay.kill_sweep import cli_kill_sweep
 
         print(f"kill sweep: {len(chosen)} scenario(s); a child process is killed (SIGKILL) before and after "
               "each send in turn, and a new one finishes on the same ledger file")
@@ -366,7 +286,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from .golden.cli_import import cmd_import
+    from ..replay.golden.cli_import import cmd_import
 
     return cmd_import(args)
 

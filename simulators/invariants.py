@@ -15,7 +15,7 @@ from typing import Any
 
 from concierge.lifecycle import is_allowed
 
-from ..world import SimWorld
+from .world import SimWorld
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def no_call_without_consent(world: SimWorld, ctx: Context) -> list[str]:
     started had a granted, unexpired, in-scope consent at that moment, with calling on."""
     problems: list[str] = []
     ttl = world.config.caps.consent_ttl_s
-    rows = {r["id"]: dict(r) for r in world.ledger.db.execute("SELECT * FROM calls").fetchall()}
+    rows = {r["id"]: r for r in world.ledger.calls()}
     placing = {e["data"].get("call_id"): e["seq"] for e in world.ledger.audit_events("call.placing")}
     attempts: list[tuple[str, str, str, float, int | None]] = []  # label, request, target, at, seq
     placed = getattr(world.calls, "placed", None)
@@ -121,10 +121,7 @@ def no_call_without_consent(world: SimWorld, ctx: Context) -> list[str]:
 
 
 def no_message_to_opted_out(world: SimWorld, ctx: Context) -> list[str]:
-    opted = {
-        r["vendor_id"]: r["opted_out_at"]
-        for r in world.ledger.db.execute("SELECT * FROM vendor_status WHERE opted_out=1").fetchall()
-    }
+    opted = world.ledger.opted_out_at()
     problems = []
     for msg, row in _sent_rows(world):
         vendor = world.directory.by_phone(msg.to)
@@ -195,9 +192,7 @@ def nothing_after_handoff(world: SimWorld, ctx: Context) -> list[str]:
             if row and row["request_id"] == rid and row["purpose"] == "outreach" \
                     and _after(msg, sent_seq, event):
                 problems.append(f"outreach to ...{msg.to[-3:]} after {rid} was handed off")
-        for call in world.ledger.db.execute(
-            "SELECT * FROM calls WHERE request_id=? AND started_at>?", (rid, at)
-        ).fetchall():
+        for call in world.ledger.calls(rid, started_after=at):
             problems.append(f"call {call['id']} after {rid} was handed off")
     return problems
 
@@ -256,7 +251,7 @@ def request_budgets(world: SimWorld, ctx: Context) -> list[str]:
     """docs/domain.md budgets per request: <= 8 brain calls, <= 2 OCR jobs."""
     caps = world.config.caps
     brain = Counter(e["request_id"] for e in world.ledger.audit_events("brain.called"))
-    ocr = Counter(r[0] for r in world.ledger.db.execute("SELECT request_id FROM ocr_jobs"))
+    ocr = Counter(world.ledger.ocr_job_requests())
     return ([f"{rid} called the brain {n} times (max {caps.brain_calls_max})"
              for rid, n in sorted(brain.items()) if n > caps.brain_calls_max]
             + [f"{rid} ran {n} OCR jobs (max {caps.ocr_jobs_max})"

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..outputs import OutputSet
-from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, _load_all, print_results
+from ..replay.reports import write_reports
+from ..replay.runner import ScenarioResult
+from ..replay.suite import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_all, print_results
 from .gate_causes import fail_causes
 from .pytest_progress import pump, start
-from .reports import write_reports
-from .runner import ScenarioResult
 
 Criterion = dict[str, Any]
 
@@ -229,7 +229,7 @@ def tool_contracts(results: list[ScenarioResult]) -> Criterion:
             parts.append(f"{label}: {', '.join(items)}")
     evidence = {"called": sorted(called), "uncalled": uncalled, "invalid_args_refused": refused,
                 "brain_accepted": sorted(accepted), "brain_rejected": sorted(rejected)}
-    from .brain_cli import acceptance
+    from ..replay.brain_cli import acceptance
 
     provider = acceptance(results)
     if provider is not None:  # the real brain's own proposals: accepted, rejected, and why
@@ -343,13 +343,13 @@ def clean_logs(results: list[ScenarioResult], black_box: bool = False) -> Criter
 
 
 def run_phase0(args: argparse.Namespace) -> int:
-    scenarios, problems = _load_all(args.scenarios)
+    scenarios, problems = load_all(args.scenarios)
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
         print("gate: invalid scenario files; fix them first (concierge-sim validate)", file=sys.stderr)
         return EXIT_INVALID
-    from . import brain_cli
+    from ..replay import brain_cli
 
     scenarios = brain_cli.configured(scenarios, args)
     if isinstance(scenarios, int):
@@ -376,7 +376,7 @@ def run_phase0(args: argparse.Namespace) -> int:
 
 
 def _judge_phase0(args: argparse.Namespace, scenarios: list[Any], target: Any) -> int:
-    from . import brain_cli
+    from ..replay import brain_cli
 
     if target is not None:
         from ..blackbox.run import run_blackbox
@@ -442,7 +442,7 @@ def main(phase: str, argv: list[str]) -> int:
                             help="take the junit `nox -s tests` left in DIR if its tree key is this tree's "
                                  "(default: %(default)s; '' always runs the suite)")
         parser.add_argument("--ocr-samples", default="fixtures/images")
-        from .brain_cli import add_brain_arguments
+        from ..replay.brain_cli import add_brain_arguments
 
         add_brain_arguments(parser)
         from ..blackbox.cli_args import add_target_arguments
