@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from concierge.drugs import DrugLexicon
-from concierge.ocr_rules import INVOICE_WORDS, _tokens, analyse
+from concierge.ocr_classify import INVOICE_WORDS
+from concierge.ocr_fields import _tokens
+from concierge.ocr_rules import analyse
 from concierge.ports import OcrPage
 
 

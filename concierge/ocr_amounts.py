@@ -1,0 +1,57 @@
+"""Money as OCR reads it: one printed amount ('12,500', '1.500.000', '9,00', '.01', 'RM 9.00'), the
+amounts in a stretch of text (lookalike letters, grouping spaces and a decimal point read as a space
+repaired), and amounts in whole cents so sums compare exactly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from concierge.ocr_fields import _DIGIT_LOOKALIKE, _LOOKALIKE_CHARS
+
+# ".01": receipts print an amount under one unit without its leading zero (a rounding of RM .01).
+_MONEY = re.compile(r"(?<![\d.,])\.\d{2}(?!\d)|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?")
+# A decimal point read as a space: "6 00" is 6.00 only when exactly two digits follow, at line end.
+_SPACE_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d{3})")
+# Engines read a space after a decimal point ("62. 80"); a point then two digits is still the cents.
+_SPACE_AFTER_POINT = re.compile(r"(?<![\d.,])(\d+)\. (\d{2})(?![\d.,:/-])")
+_SPACE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (\d{2})\s*$")
+
+
+def parse_amount(text: str) -> float | None:
+    """'12,500' -> 12500, '9.00' -> 9.0, '1.500.000' -> 1500000; None when it is no amount."""
+    t = (text or "").strip().replace(" ", "")
+    # A currency marker says nothing about the number itself.
+    t = re.sub(r"^(?i:rwf|frw|rm|usd|ksh|rs|\$|€|£)[.:]?", "", t)
+    t = re.sub(r"(?i:rwf|frw)$", "", t)
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", t):
+        return float(t.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", t) and t.count(".") >= 2:
+        return float(t.replace(".", ""))
+    if re.fullmatch(r"\d+\.\d{1,2}", t) or re.fullmatch(r"\d+", t):
+        return float(t)
+    if re.fullmatch(r"\.\d{2}", t):
+        return float("0" + t)
+    if re.fullmatch(r"\d+,\d{2}", t):
+        return float(t.replace(",", "."))
+    return None
+
+
+def _amounts_in(text: str) -> list[float]:
+    """Money amounts in a stretch of text, lookalike letters inside digit runs fixed."""
+    text = re.sub(rf"(?<=\d)[{re.escape(_LOOKALIKE_CHARS)}]|[{re.escape(_LOOKALIKE_CHARS)}](?=\d)",
+                  lambda m: m.group(0).translate(_DIGIT_LOOKALIKE), text)
+    # French convention: a space groups thousands ("12 500 FRW"); only whole groups of three digits.
+    text = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _SPACE_AFTER_POINT.sub(r"\1.\2", text)
+    text = _SPACE_DECIMAL.sub(r"\1.\2", text)
+    found = [parse_amount(m.group(0)) for m in _MONEY.finditer(text)]
+    return [a for a in found if a is not None]
+
+
+def _cents(amount: float) -> int:
+    return int(round(amount * 100))
+
+
+def _money_value(cents: int) -> int | float:
+    return cents // 100 if cents % 100 == 0 else cents / 100
