@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from concierge.ocr_fields import _DIGIT_LOOKALIKE, _LOOKALIKE_CHARS
+from concierge.ocr_fields import DIGIT_LOOKALIKE, LOOKALIKE_CHARS
 
 # ".01": receipts print an amount under one unit without its leading zero (a rounding of RM .01).
 _MONEY = re.compile(r"(?<![\d.,])\.\d{2}(?!\d)|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?")
@@ -37,10 +37,10 @@ def parse_amount(text: str) -> float | None:
     return None
 
 
-def _amounts_in(text: str) -> list[float]:
+def amounts_in(text: str) -> list[float]:
     """Money amounts in a stretch of text, lookalike letters inside digit runs fixed."""
-    text = re.sub(rf"(?<=\d)[{re.escape(_LOOKALIKE_CHARS)}]|[{re.escape(_LOOKALIKE_CHARS)}](?=\d)",
-                  lambda m: m.group(0).translate(_DIGIT_LOOKALIKE), text)
+    text = re.sub(rf"(?<=\d)[{re.escape(LOOKALIKE_CHARS)}]|[{re.escape(LOOKALIKE_CHARS)}](?=\d)",
+                  lambda m: m.group(0).translate(DIGIT_LOOKALIKE), text)
     # French convention: a space groups thousands ("12 500 FRW"); only whole groups of three digits.
     text = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _SPACE_AFTER_POINT.sub(r"\1.\2", text)
@@ -49,9 +49,9 @@ def _amounts_in(text: str) -> list[float]:
     return [a for a in found if a is not None]
 
 
-def _cents(amount: float) -> int:
+def cents_of(amount: float) -> int:
     return int(round(amount * 100))
 
 
-def _money_value(cents: int) -> int | float:
+def money_value(cents: int) -> int | float:
     return cents // 100 if cents % 100 == 0 else cents / 100

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from concierge.ocr_amounts import _amounts_in, _cents, _money_value, parse_amount
+from concierge.ocr_amounts import amounts_in, cents_of, money_value, parse_amount
 from concierge.ocr_dates import parse_date
-from concierge.ocr_fields import Field, _line_text, _mean_conf, _round
-from concierge.ocr_totals import _TOTAL_WORD
+from concierge.ocr_fields import Field, clamp_confidence, line_text, mean_confidence
+from concierge.ocr_totals import TOTAL_WORD
 
 # Checked in this order: "Total Incl. GST" names a tax but is a total; "Total Excl. GST" a subtotal.
 _ROLES = (
@@ -56,8 +56,8 @@ def _role_of(low: str) -> str | None:
 def _role_amount(low: str) -> int | None:
     # "GST 6% 6.20": the rate is no amount; what follows the last "%" is.
     tail = low.rsplit("%", 1)[-1]
-    amounts = _amounts_in(tail)
-    return _cents(amounts[-1]) if amounts else None
+    amounts = amounts_in(tail)
+    return cents_of(amounts[-1]) if amounts else None
 
 
 def receipt_amounts(lines: list[str]) -> dict[str, list[tuple[int, int]]]:
@@ -68,7 +68,7 @@ def receipt_amounts(lines: list[str]) -> dict[str, list[tuple[int, int]]]:
     for n, text in enumerate(lines):
         low = text.lower()
         role = _role_of(low)
-        if role is None and _TOTAL_WORD.search(low):
+        if role is None and TOTAL_WORD.search(low):
             role = "total"
         # Payment, service and discount words above the totals name items ("Airtime card 1,000").
         if role in ("change", "tendered", "discount", "service") and not summary_started:
@@ -87,7 +87,7 @@ def receipt_amounts(lines: list[str]) -> dict[str, list[tuple[int, int]]]:
         words = text.split()
         amount = parse_amount(words[-1]) if len(words) >= 2 else None
         if amount is not None and amount > 0:
-            roles.setdefault("item", []).append((_cents(amount), n))
+            roles.setdefault("item", []).append((cents_of(amount), n))
     return roles
 
 
@@ -141,7 +141,7 @@ def _describe(rs: list[Relation]) -> str:
     return " = ".join(dict.fromkeys(r.name for r in rs))
 
 
-def _cross_check(lines, candidates, pick) -> Field | None:
+def cross_check(lines, candidates, pick) -> Field | None:
     """The total the receipt's arithmetic supports, or None to keep the keyword pick unchanged.
 
     ``lines`` are OCR word lines, ``candidates`` and ``pick`` come from the keyword ranking. A pick
@@ -149,21 +149,21 @@ def _cross_check(lines, candidates, pick) -> Field | None:
     relation confirms is taken; else a value on which two relations sharing no line agree, when it is
     the only such value. Silent or disagreeing relations return None.
     """
-    texts = [_line_text(ws) for ws in lines]
+    texts = [line_text(ws) for ws in lines]
     relations = receipt_relations(texts)
     if not relations:
         return None
     if pick is not None:
         rank, amount, n, words = pick
-        support = _supporting(relations, _cents(amount), n)
+        support = _supporting(relations, cents_of(amount), n)
         if support:
-            return Field(_money_value(_cents(amount)), _round(_mean_conf(words)),
+            return Field(money_value(cents_of(amount)), clamp_confidence(mean_confidence(words)),
                          f"ocr:line {n + 1} (total, rank {rank}; confirmed by {_describe(support)})")
-    confirmed = [c for c in candidates if c[0] >= 1 and _supporting(relations, _cents(c[1]), c[2])]
+    confirmed = [c for c in candidates if c[0] >= 1 and _supporting(relations, cents_of(c[1]), c[2])]
     if confirmed:
         rank, amount, n, words = max(confirmed, key=lambda c: (c[0], c[1], c[2]))
-        support = _supporting(relations, _cents(amount), n)
-        return Field(_money_value(_cents(amount)), _round(_mean_conf(words)),
+        support = _supporting(relations, cents_of(amount), n)
+        return Field(money_value(cents_of(amount)), clamp_confidence(mean_confidence(words)),
                      f"ocr:line {n + 1} (total, rank {rank}; confirmed by {_describe(support)}; "
                      f"keyword pick unconfirmed)")
     by_value: dict[int, list[Relation]] = {}
@@ -178,17 +178,17 @@ def _cross_check(lines, candidates, pick) -> Field | None:
         return None
     cents, (a, b) = next(iter(agreed.items()))
     used = sorted(a.lines | b.lines)
-    conf = _mean_conf([w for n in used for w in lines[n]])
+    conf = mean_confidence([w for n in used for w in lines[n]])
     was = f"; keyword total {pick[1]:g} unconfirmed" if pick is not None else ""
-    return Field(_money_value(cents), _round(conf),
+    return Field(money_value(cents), clamp_confidence(conf),
                  f"arithmetic: {a.name} = {b.name} (lines {', '.join(str(n + 1) for n in used)}){was}")
 
 
-def _after_adjustment(lines, cents: int, line: int) -> tuple[int, int, str] | None:
+def after_adjustment(lines, cents: int, line: int) -> tuple[int, int, str] | None:
     """The amount to pay when the pick is an amount before an adjustment printed below it: a rounding
     r (under one unit; pick + r or pick - r) or a discount d (pick - d), when that amount is printed
     below the adjustment. (cents, line, which adjustment) of the adjusted amount, or None."""
-    texts = [_line_text(ws) for ws in lines]
+    texts = [line_text(ws) for ws in lines]
     found_roles = receipt_amounts(texts)
     adjustments = [(c, n, "rounded", (1, -1)) for c, n in found_roles.get("rounding", []) if 0 < c < 100 and n > line]
     # A discount is taken off: "Total Amount 265.00 / Discount 10.00 / Net Total 255.00".
@@ -197,8 +197,8 @@ def _after_adjustment(lines, cents: int, line: int) -> tuple[int, int, str] | No
     for r, at, kind, signs in adjustments:
         found = {}
         for n in range(at, len(texts)):
-            for amount in _amounts_in(texts[n].lower()):
-                value = _cents(amount)
+            for amount in amounts_in(texts[n].lower()):
+                value = cents_of(amount)
                 if value in {cents + s * r for s in signs} and value not in found:
                     found[value] = n
         if len(found) == 1:
@@ -206,7 +206,7 @@ def _after_adjustment(lines, cents: int, line: int) -> tuple[int, int, str] | No
     return None
 
 
-def _confirmed(total: Field | None) -> bool:
+def is_confirmed(total: Field | None) -> bool:
     """The receipt's own arithmetic supports this total (provenance says how)."""
     return total is not None and ("confirmed by" in total.provenance or "arithmetic:" in total.provenance)
 
@@ -216,15 +216,15 @@ def _confirmed(total: Field | None) -> bool:
 PAID_MAX_GAP_CENTS = 100
 
 
-def _paid_instead(lines, total: Field) -> Field | None:
+def paid_instead(lines, total: Field) -> Field | None:
     """The amount paid (cash tendered - change) instead of an unconfirmed total that lies within
     one unit of it: the total line misread by a digit ("112.46" for 112.45) or printed before the
     cash rounding. Only when the receipt prints a change line, the payments give one value and no
     other relation near it disagrees; a total the arithmetic confirmed is never replaced. None to
     keep ``total``."""
-    if _confirmed(total):
+    if is_confirmed(total):
         return None
-    texts = [_line_text(ws) for ws in lines]
+    texts = [line_text(ws) for ws in lines]
     paid = {r.cents: r for r in receipt_relations(texts) if r.name == "tendered - change"}
     if len(paid) != 1:
         return None
@@ -233,10 +233,10 @@ def _paid_instead(lines, total: Field) -> Field | None:
     if any(r.name != "tendered - change" and 0 < abs(r.cents - cents) < PAID_MAX_GAP_CENTS
            for r in receipt_relations(texts)):
         return None
-    gap = abs(cents - _cents(float(total.value)))
+    gap = abs(cents - cents_of(float(total.value)))
     if not 0 < gap < PAID_MAX_GAP_CENTS:
         return None
     used = sorted(relation.lines)
-    return Field(_money_value(cents), _round(_mean_conf([w for n in used for w in lines[n]])),
+    return Field(money_value(cents), clamp_confidence(mean_confidence([w for n in used for w in lines[n]])),
                  f"arithmetic: tendered - change (lines {', '.join(str(n + 1) for n in used)}); "
                  f"total read {total.value:g} is within one unit of it ({total.provenance})")

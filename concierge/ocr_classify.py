@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from concierge.ocr_fields import _tokens
+from concierge.ocr_fields import words_of
 
 MEDICAL_WORDS = {
     "rx", "prescription", "prescriber", "prescribed", "patient", "doctor", "dr", "sig", "clinic",
@@ -20,8 +20,8 @@ INVOICE_WORDS = {"invoice", "receipt", "total", "subtotal", "amount", "tin", "va
 
 def classify(text: str, caption: str | None) -> str:
     """``medical_prescription`` when the text or the caption looks medical, else ``general``."""
-    words = _tokens(text if isinstance(text, str) else "")
-    caption_words = set(_tokens(caption if isinstance(caption, str) else ""))
+    words = words_of(text if isinstance(text, str) else "")
+    caption_words = set(words_of(caption if isinstance(caption, str) else ""))
     if caption_words & CAPTION_MEDICAL:
         return "medical_prescription"
     strong = sum(1 for w in words if w in STRONG_MEDICAL)

@@ -11,12 +11,12 @@ import re
 from rapidfuzz import fuzz
 
 from concierge.ocr_fields import (
-    _DIGIT_LOOKALIKE,
-    _LOOKALIKE_CHARS,
+    DIGIT_LOOKALIKE,
+    LOOKALIKE_CHARS,
     Field,
-    _line_text,
-    _mean_conf,
-    _round,
+    clamp_confidence,
+    line_text,
+    mean_confidence,
 )
 
 _MONTHS = {
@@ -33,7 +33,7 @@ _LETTER_LOOKALIKE = {"o": "0", "s": "5", "i": "1", "l": "1"}
 _MONTH_RE = "|".join(
     "".join(f"[{c}{_LETTER_LOOKALIKE[c]}]" if c in _LETTER_LOOKALIKE else re.escape(c) for c in name)
     for name in sorted(_MONTHS, key=len, reverse=True))
-_D = rf"[0-9{re.escape(_LOOKALIKE_CHARS)}]"
+_D = rf"[0-9{re.escape(LOOKALIKE_CHARS)}]"
 # Left side: a letter may touch the date ("DATE20/04/2018": an engine that drops spaces), a digit not.
 _NUMERIC_DATE = re.compile(
     rf"(?<![0-9])({_D}{{4}}|{_D}{{1,2}})([/\-.])({_D}{{1,2}})([/\-.])({_D}{{4}}|{_D}{{2}})(?![0-9A-Za-z])")
@@ -52,7 +52,7 @@ def fix_digit_run(token: str) -> str | None:
     """'2O18' -> '2018', 'l2' -> '12'; None unless the token holds a real digit (a word stays a word)."""
     if not token or not any(c.isdigit() for c in token):
         return None
-    fixed = token.translate(_DIGIT_LOOKALIKE)
+    fixed = token.translate(DIGIT_LOOKALIKE)
     return fixed if fixed.isdigit() else None
 
 
@@ -169,12 +169,12 @@ def date_line_candidates(line_texts: list[str], limit: int = 2) -> list[int]:
     return out
 
 
-def _date(lines) -> Field | None:
+def receipt_date(lines) -> Field | None:
     # A labelled date ("Date:", "Tarikh", "Itariki") beats an unlabelled one: receipts also print
     # expiry, warranty and promotion dates.
     best = None
     for n, words in enumerate(lines):
-        text = _line_text(words)
+        text = line_text(words)
         hit = parse_date(text)
         if not hit:
             continue
@@ -186,4 +186,4 @@ def _date(lines) -> Field | None:
     if best is None:
         return None
     _, n, (printed, iso), words = best
-    return Field(printed, _round(_mean_conf(words)), f"ocr:line {n + 1} (date {iso})")
+    return Field(printed, clamp_confidence(mean_confidence(words)), f"ocr:line {n + 1} (date {iso})")

@@ -15,8 +15,8 @@ QUOTE_MAX_CHARS = 160
 
 
 # OCR reads these letters for the digit they resemble; corrected only between or next to digits.
-_DIGIT_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5"})
-_LOOKALIKE_CHARS = "OolI|S"
+DIGIT_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5"})
+LOOKALIKE_CHARS = "OolI|S"
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,15 @@ class OcrAnalysis:
         }
 
 
-def _tokens(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
     return re.findall(r"[a-zà-ÿ]+", (text or "").lower())
 
 
-def _round(x: float) -> float:
+def clamp_confidence(x: float) -> float:
     return round(max(0.0, min(1.0, x)), 3)
 
 
-def _lines(page: OcrPage) -> list[list[OcrWord]]:
+def page_lines(page: OcrPage) -> list[list[OcrWord]]:
     out: dict[int, list[OcrWord]] = {}
     for w in page.words:
         if isinstance(w.text, str) and w.text.strip():
@@ -79,7 +79,7 @@ def _clean(token: str) -> str:
     return token.strip(".,;:()[]{}!?\"'*|")
 
 
-def _quote(words: list[OcrWord]) -> str:
+def quote(words: list[OcrWord]) -> str:
     text = " ".join(w.text for w in words)
     return text if len(text) <= QUOTE_MAX_CHARS else text[: QUOTE_MAX_CHARS - 1] + "…"
 
@@ -88,15 +88,15 @@ def _where(line_no: int, a: int, b: int) -> str:
     return f"ocr:line {line_no + 1} words {a + 1}-{b + 1}"
 
 
-def _mean_conf(words: list[OcrWord]) -> float:
+def mean_confidence(words: list[OcrWord]) -> float:
     return sum(w.confidence for w in words) / len(words) if words else 0.0
 
 
-def _line_text(words: list[OcrWord]) -> str:
+def line_text(words: list[OcrWord]) -> str:
     return " ".join(w.text for w in words)
 
 
-def _ask(read: list[str], reasons: list[str], source: str = "the prescription") -> str:
+def ask_to_confirm(read: list[str], reasons: list[str], source: str = "the prescription") -> str:
     if not read:
         return ("I couldn't read the medicines on that photo. Could you send a clearer photo, or "
                 "type the medicine names, strength and quantity as written?")

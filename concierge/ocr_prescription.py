@@ -14,10 +14,10 @@ from concierge.ocr_fields import (
     Field,
     OcrAnalysis,
     PrescriptionItem,
-    _ask,
-    _mean_conf,
-    _quote,
-    _round,
+    ask_to_confirm,
+    clamp_confidence,
+    mean_confidence,
+    quote,
 )
 from concierge.ports import OcrPage, OcrWord
 
@@ -44,7 +44,7 @@ FORMS = {
 HEADER_PREFIXES = ("patient", "prescriber", "tel", "date", "signature", "age", "address", "phone",
                    "doctor", "dr.", "name", "diagnosis")
 
-_DOSE = re.compile(r"^(\d+(?:[.,]\d+)?)(mg|g|mcg|ug|µg|ml|iu|%)(/\d*(?:mg|g|ml))?$", re.I)
+DOSE = re.compile(r"^(\d+(?:[.,]\d+)?)(mg|g|mcg|ug|µg|ml|iu|%)(/\d*(?:mg|g|ml))?$", re.I)
 _UNIT = re.compile(r"^(mg|g|mcg|ug|µg|ml|iu|%)[.,;:]?$", re.I)
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 _QTY_INLINE = re.compile(r"^[x×#](\d{1,4})[.,;:]?$", re.I)
@@ -64,13 +64,13 @@ def _where(line_no: int, a: int, b: int) -> str:
 def _find_dose(words: list[OcrWord], line_no: int) -> tuple[Field, int] | None:
     for i, w in enumerate(words):
         tok = _clean(w.text)
-        m = _DOSE.match(tok)
+        m = DOSE.match(tok)
         if m:
-            return Field(tok.replace(",", ".").lower(), _round(w.confidence), _where(line_no, i, i)), i
+            return Field(tok.replace(",", ".").lower(), clamp_confidence(w.confidence), _where(line_no, i, i)), i
         if _NUMBER.match(tok) and i + 1 < len(words) and _UNIT.match(_clean(words[i + 1].text)):
             unit = _clean(words[i + 1].text).lower()
             conf = min(w.confidence, words[i + 1].confidence)
-            return Field(f"{tok.replace(',', '.')}{unit}", _round(conf), _where(line_no, i, i + 1)), i
+            return Field(f"{tok.replace(',', '.')}{unit}", clamp_confidence(conf), _where(line_no, i, i + 1)), i
     return None
 
 
@@ -79,16 +79,16 @@ def _find_quantity(words: list[OcrWord], line_no: int) -> Field | None:
         tok = w.text.strip()
         m = _QTY_INLINE.match(tok)
         if m:
-            return Field(int(m.group(1)), _round(w.confidence), _where(line_no, i, i))
+            return Field(int(m.group(1)), clamp_confidence(w.confidence), _where(line_no, i, i))
         if _QTY_WORD.match(tok) and i + 1 < len(words):
             m = _INT.match(words[i + 1].text.strip())
             if m:
                 conf = min(w.confidence, words[i + 1].confidence)
-                return Field(int(m.group(1)), _round(conf), _where(line_no, i, i + 1))
+                return Field(int(m.group(1)), clamp_confidence(conf), _where(line_no, i, i + 1))
         # "Qty:21" read as one word
         m = re.match(r"^(?:qty|quantity)[.:]?(\d{1,4})$", tok, re.I)
         if m:
-            return Field(int(m.group(1)), _round(w.confidence), _where(line_no, i, i))
+            return Field(int(m.group(1)), clamp_confidence(w.confidence), _where(line_no, i, i))
     return None
 
 
@@ -96,7 +96,7 @@ def _find_form(words: list[OcrWord], line_no: int) -> Field | None:
     for i, w in enumerate(words):
         form = FORMS.get(_clean(w.text).lower())
         if form:
-            return Field(form, _round(w.confidence), _where(line_no, i, i))
+            return Field(form, clamp_confidence(w.confidence), _where(line_no, i, i))
     return None
 
 
@@ -121,7 +121,7 @@ def _find_drug(words: list[OcrWord], end: int, line_no: int, lexicon: DrugLexico
     if best is None:
         return None
     (_, _), a, b, printed, hit = best
-    span_conf = _mean_conf(words[a : b + 1])
+    span_conf = mean_confidence(words[a : b + 1])
     where = _where(line_no, a, b)
     if hit and hit[1] >= LEXICON_MIN_SCORE:
         generic, score = hit
@@ -136,8 +136,8 @@ def _find_drug(words: list[OcrWord], end: int, line_no: int, lexicon: DrugLexico
             if rivals and score - rivals[0][1] < AMBIGUITY_MARGIN:
                 factor = min(factor, 0.5)
                 note += f" (or {rivals[0][0]} {rivals[0][1]:.2f})"
-        return Field(value, _round(span_conf * factor), note), printed, score
-    return Field(printed, _round(span_conf * 0.5), f"{where} (not in lexicon)"), printed, 0.0
+        return Field(value, clamp_confidence(span_conf * factor), note), printed, score
+    return Field(printed, clamp_confidence(span_conf * 0.5), f"{where} (not in lexicon)"), printed, 0.0
 
 
 def _is_header(words: list[OcrWord]) -> bool:
@@ -176,8 +176,8 @@ def _prescription_items(lines: list[list[OcrWord]], lexicon: DrugLexicon):
             text = _instructions_of(lines[n + 1])
             if text:
                 used.add(n + 1)
-                conf = _mean_conf(lines[n + 1])
-                instructions = Field(text, _round(conf), f"ocr:line {n + 2}")
+                conf = mean_confidence(lines[n + 1])
+                instructions = Field(text, clamp_confidence(conf), f"ocr:line {n + 2}")
                 quantity = quantity or _find_quantity(lines[n + 1], n + 1)
         form = _find_form(words, n)
         missing = Field(None, 0.0, "not found")
@@ -188,7 +188,7 @@ def _prescription_items(lines: list[list[OcrWord]], lexicon: DrugLexicon):
             quantity=quantity or missing,
             instructions=instructions or missing,
         )
-        items.append((item, _quote(words)))
+        items.append((item, quote(words)))
     return items
 
 
@@ -201,7 +201,7 @@ def _need_text(item: PrescriptionItem) -> str:
     return text
 
 
-def _analyse_prescription(page: OcrPage, lines, lexicon: DrugLexicon) -> OcrAnalysis:
+def analyse_prescription(page: OcrPage, lines, lexicon: DrugLexicon) -> OcrAnalysis:
     found = _prescription_items(lines, lexicon)
     items = tuple(i for i, _ in found)
     warnings: list[str] = []
@@ -226,14 +226,14 @@ def _analyse_prescription(page: OcrPage, lines, lexicon: DrugLexicon) -> OcrAnal
     if not items:
         warnings.append("uncertain_drug_name")
     scores = [f.confidence for i in items for f in (i.drug_name, i.dose, i.quantity)]
-    confidence = _round(sum(scores) / len(scores)) if scores else _round(page.mean_confidence * 0.5)
+    confidence = clamp_confidence(sum(scores) / len(scores)) if scores else clamp_confidence(page.mean_confidence * 0.5)
     if confidence < OVERALL_MIN_CONFIDENCE:
         warnings.append("low_confidence")
         reasons.append("the overall reading")
         unsure = unsure or [q for _, q in found]
     warnings = list(dict.fromkeys(warnings))
     if warnings:
-        question = _ask(unsure, list(dict.fromkeys(reasons)) or ["the medicines"])
+        question = ask_to_confirm(unsure, list(dict.fromkeys(reasons)) or ["the medicines"])
         return OcrAnalysis("medical_prescription", confidence, items, {}, tuple(warnings),
                            "ask_client", question, None)
     need = "; ".join(_need_text(i) for i in items)

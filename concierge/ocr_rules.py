@@ -15,20 +15,20 @@ from __future__ import annotations
 
 from concierge.drugs import DrugLexicon
 from concierge.ocr_classify import classify
-from concierge.ocr_fields import OcrAnalysis, _lines
-from concierge.ocr_prescription import _analyse_prescription
-from concierge.ocr_receipts import _analyse_general
+from concierge.ocr_fields import OcrAnalysis, page_lines
+from concierge.ocr_prescription import analyse_prescription
+from concierge.ocr_receipts import analyse_general
 from concierge.ports import OcrPage
 
 
 def analyse(page: OcrPage, caption: str | None, lexicon: DrugLexicon) -> OcrAnalysis:
     """What the page says, each field with its confidence and provenance, and what to do next."""
-    lines = _lines(page)
+    lines = page_lines(page)
     if not lines:
         question = "I couldn't read any text in that photo. Could you send a clearer photo, or type what you need?"
         kind = classify("", caption)
         return OcrAnalysis(kind, 0.0, (), {}, ("no_text",), "ask_client", question, None)
     kind = classify(page.text, caption)
     if kind == "medical_prescription":
-        return _analyse_prescription(page, lines, lexicon)
-    return _analyse_general(page, lines, lexicon)
+        return analyse_prescription(page, lines, lexicon)
+    return analyse_general(page, lines, lexicon)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from concierge.ocr_amounts import _amounts_in, _cents
-from concierge.ocr_fields import _line_text
+from concierge.ocr_amounts import amounts_in, cents_of
+from concierge.ocr_fields import line_text
 from concierge.ports import OcrWord
 
 # Total keywords, strongest first. A receipt prints several "total"-like lines (subtotal, tax total,
@@ -20,7 +20,7 @@ _TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "amoun
                "jumlah keseluruhan", "igiteranyo cyose", "net amount", "nett amount", "net amt", "nett amt")
 # "DUE 25.15" alone is the amount due; "due date" is a date. "Payable", "net(t) amount" and "net à
 # payer" name the amount to pay without the word total (the strongest kinds above must be found).
-_TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)"
+TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)"
                          r"|payable|(?<![a-z])nett? (?:amount|amt)(?![a-z])|net [aà] payer")
 # A payment word right after an amount on a total's row starts the payment's own stretch.
 _PAYMENT_AFTER_AMOUNT = re.compile(r"(?<=\d)\s+(?:cash|change|tendered|paid|payment|tunai|kembalian|baki|card|visa)\b")
@@ -38,12 +38,12 @@ def _total_rank(low: str) -> int:
     return 1
 
 
-def _total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
+def total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
     """Every amount printed on a total-like line: (rank, amount, line index, words of the keyword line)."""
     candidates = []
     for n, words in enumerate(lines):
-        low = _line_text(words).lower()
-        hits = list(_TOTAL_WORD.finditer(low))
+        low = line_text(words).lower()
+        hits = list(TOTAL_WORD.finditer(low))
         # psm 6 reads a row of a two-column receipt as one line ("Total Qty 2   Total 9.00"): each
         # keyword is its own candidate, ranked by the words from one before it up to the next keyword.
         for i, hit in enumerate(hits):
@@ -54,26 +54,26 @@ def _total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
             stop = paid.start() if paid else stop
             before = re.search(r"(?:\S+\s+)?\S*$", low[: hit.start()])
             rank = _total_rank(low[before.start() if before else hit.start(): stop])
-            amounts, where = _amounts_in(low[hit.end(): stop]), n
+            amounts, where = amounts_in(low[hit.end(): stop]), n
             # "TOTAL" on one line and its amount alone on the next.
             if not amounts and i + 1 == len(hits) and n + 1 < len(lines):
-                nxt = _line_text(lines[n + 1]).lower()
+                nxt = line_text(lines[n + 1]).lower()
                 if not re.search(r"[a-z]{3}", re.sub(r"\b(rm|rwf|frw|usd|ksh)\b", "", nxt)):
-                    amounts, where = _amounts_in(nxt), n + 1
+                    amounts, where = amounts_in(nxt), n + 1
             # A subtotal or tax line (rank 0) counts only when no other total-like line has an amount.
             if amounts:
                 candidates.append((rank, amounts[-1], where, words))
     return candidates
 
 
-def _keyword_total(candidates):
+def keyword_total(candidates):
     """The keyword pick: among the lines of the best kind the largest (subtotals and taxes are
     smaller); on a tie the last one, printed after the subtotals. A whole number that is another
     candidate's amount times 100 is that amount with its decimal point lost ("34395" beside
     "343.95"), never the total."""
     if not candidates:
         return None
-    cents = {_cents(c[1]) for c in candidates if _cents(c[1]) % 100}
+    cents = {cents_of(c[1]) for c in candidates if cents_of(c[1]) % 100}
     kept = [c for c in candidates if not (c[1] == int(c[1]) and int(c[1]) in cents)] or candidates
     best_rank = max(c[0] for c in kept)
     return max((c for c in kept if c[0] == best_rank), key=lambda c: (c[1], c[2]))
