@@ -15,6 +15,10 @@ _MONEY = re.compile(r"(?<![\d.,])\.\d{2}(?!\d)|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|
 _SPACE_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d{3})")
 # Engines read a space after a decimal point ("62. 80"); a point then two digits is still the cents.
 _SPACE_AFTER_POINT = re.compile(r"(?<![\d.,])(\d+)\. (\d{2})(?![\d.,:/-])")
+# Two decimals at the end of a printed amount: "9.00", "12,50" (not the thousands of "12,500").
+_DECIMALS = re.compile(r"[.,]\d{2}$")
+# A page "prints cents" when at least this many amounts carry two decimals.
+MIN_CENTS_AMOUNTS = 3
 _SPACE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (\d{2})\s*$")
 
 
@@ -39,14 +43,25 @@ def parse_amount(text: str) -> float | None:
 
 def amounts_in(text: str) -> list[float]:
     """Money amounts in a stretch of text, lookalike letters inside digit runs fixed."""
+    return [amount for amount, _ in amounts_read(text)]
+
+
+def amounts_read(text: str) -> list[tuple[float, bool]]:
+    """``amounts_in`` with, for each amount, whether it was printed with decimals ("9.00", "9,50")."""
     text = re.sub(rf"(?<=\d)[{re.escape(LOOKALIKE_CHARS)}]|[{re.escape(LOOKALIKE_CHARS)}](?=\d)",
                   lambda m: m.group(0).translate(DIGIT_LOOKALIKE), text)
     # French convention: a space groups thousands ("12 500 FRW"); only whole groups of three digits.
     text = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _SPACE_AFTER_POINT.sub(r"\1.\2", text)
     text = _SPACE_DECIMAL.sub(r"\1.\2", text)
-    found = [parse_amount(m.group(0)) for m in _MONEY.finditer(text)]
-    return [a for a in found if a is not None]
+    found = [(parse_amount(m.group(0)), bool(_DECIMALS.search(m.group(0)))) for m in _MONEY.finditer(text)]
+    return [(a, decimals) for a, decimals in found if a is not None]
+
+
+def prints_cents(texts: list[str]) -> bool:
+    """The page writes its amounts with two decimals (RM 9.00), as receipts in a currency with cents
+    do: at least ``MIN_CENTS_AMOUNTS`` of them. A page in whole francs (12,500 FRW) does not."""
+    return sum(decimals for text in texts for _, decimals in amounts_read(text.lower())) >= MIN_CENTS_AMOUNTS
 
 
 def cents_of(amount: float) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from concierge.ocr_amounts import amounts_in, cents_of
+from concierge.ocr_amounts import amounts_read, cents_of, prints_cents
 from concierge.ocr_fields import line_text
 from concierge.ports import OcrWord
 
@@ -41,6 +41,7 @@ def _total_rank(low: str) -> int:
 def total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
     """Every amount printed on a total-like line: (rank, amount, line index, words of the keyword line)."""
     candidates = []
+    cents_page = prints_cents([line_text(ws) for ws in lines])
     for n, words in enumerate(lines):
         low = line_text(words).lower()
         hits = list(TOTAL_WORD.finditer(low))
@@ -54,15 +55,20 @@ def total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
             stop = paid.start() if paid else stop
             before = re.search(r"(?:\S+\s+)?\S*$", low[: hit.start()])
             rank = _total_rank(low[before.start() if before else hit.start(): stop])
-            amounts, where = amounts_in(low[hit.end(): stop]), n
+            amounts, where = amounts_read(low[hit.end(): stop]), n
             # "TOTAL" on one line and its amount alone on the next.
             if not amounts and i + 1 == len(hits) and n + 1 < len(lines):
                 nxt = line_text(lines[n + 1]).lower()
                 if not re.search(r"[a-z]{3}", re.sub(r"\b(rm|rwf|frw|usd|ksh)\b", "", nxt)):
-                    amounts, where = amounts_in(nxt), n + 1
+                    amounts, where = amounts_read(nxt), n + 1
             # A subtotal or tax line (rank 0) counts only when no other total-like line has an amount.
             if amounts:
-                candidates.append((rank, amounts[-1], where, words))
+                amount, decimals = amounts[-1]
+                # On a page that prints cents, a total of three digits or more printed without them is
+                # the amount with its decimal point lost (a faint "8.20" read "820").
+                if cents_page and not decimals and amount >= 100:
+                    amount = amount / 100
+                candidates.append((rank, amount, where, words))
     return candidates
 
 

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from concierge.drugs import DrugLexicon
-from concierge.ocr_amounts import amounts_in, parse_amount
+from concierge.ocr_amounts import amounts_in, amounts_read, parse_amount, prints_cents
 from concierge.ocr_arithmetic import receipt_amounts, receipt_relations
 from concierge.ocr_classify import classify
 from concierge.ocr_dates import date_line_candidates, fix_digit_run, month_number, parse_date
@@ -393,4 +393,7 @@ def test_a_total_is_always_printed_or_agreed_by_two_independent_relations(lines)
         assert any(not a.lines & b.lines for a in agreeing for b in agreeing)
     else:
         printed = {round(a * 100) for t in texts for a in amounts_in(t.lower())}
+        # ... or a whole amount read without its decimal point on a page that prints cents (6th round).
+        if prints_cents(texts):
+            printed |= {round(a) for t in texts for a, decimals in amounts_read(t.lower()) if not decimals and a >= 100}
         assert cents in printed
