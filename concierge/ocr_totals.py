@@ -18,9 +18,12 @@ _TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "amoun
                "incl. vat", "incl vat", "inclusive", "balance due", "montant total", "total a payer",
                "total à payer", "net a payer", "net à payer", "jumlah besar", "jumlah bersih",
                "jumlah keseluruhan", "igiteranyo cyose", "net amount", "nett amount", "net amt", "nett amt")
+# "TOTAL" as engines misread it on faint scans: "T0TAL", "TATAL", "TOLAL", "TORAL", "IOTAL", "TOTA1",
+# "Tata!"; each letter replaced only by one OCR confuses it with.
+_TOTAL_MISREAD = r"[tli1][o0a][tlr][a4][l1!|]"
 # "DUE 25.15" alone is the amount due; "due date" is a date. "Payable", "net(t) amount" and "net à
 # payer" name the amount to pay without the word total (the strongest kinds above must be found).
-TOTAL_WORD = re.compile(r"total|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)"
+TOTAL_WORD = re.compile(r"total|" + _TOTAL_MISREAD + r"|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)"
                          r"|payable|(?<![a-z])nett? (?:amount|amt)(?![a-z])|net [aà] payer")
 # A payment word right after an amount on a total's row starts the payment's own stretch.
 _PAYMENT_AFTER_AMOUNT = re.compile(r"(?<=\d)\s+(?:cash|change|tendered|paid|payment|tunai|kembalian|baki|card|visa)\b")

@@ -46,3 +46,13 @@ def test_the_total_is_the_same_with_or_without_its_point(item_cents, point_lost)
     printed = fmt(cents).replace(".", "") if point_lost else fmt(cents)
     got = total_of(*(f"Item{i} {fmt(c)}" for i, c in enumerate(item_cents)), f"TOTAL {printed}")
     assert round(float(got["value"]) * 100) == cents
+
+
+@pytest.mark.parametrize("word", ["T0TAL", "TATAL", "Tolal", "TORAL", "IOTAL(Including GST)", "TOTA1", "Tata!"])
+def test_a_misread_total_word_still_names_the_total(word):
+    assert total_of("Rice 5.50", "Pork 2.70", f"{word} 8.20", "CASH 10.00", "CHANGE 1.80")["value"] == 8.2
+
+
+def test_words_that_only_look_like_total_do_not_name_one():
+    # "TITLE", "METAL" and "HOTEL" share letters with TOTAL but are no OCR reading of it.
+    assert total_of("TITLE 99.00", "METAL 50.00", "HOTEL 70.00", "TOTAL 8.20")["value"] == 8.2
