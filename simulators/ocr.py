@@ -27,7 +27,7 @@ import pytesseract
 from PIL import Image, ImageFilter, ImageMath, ImageOps, UnidentifiedImageError
 
 from concierge.errors import OcrFailed
-from concierge.ocr_rules import date_line_candidates, parse_date
+from concierge.ocr_dates import date_line_candidates, parse_date
 from concierge.ports import OcrPage, OcrWord
 
 # Receipts and prescriptions are one uniform block of text: --psm 6 reads them markedly better than

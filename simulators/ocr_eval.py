@@ -21,7 +21,9 @@ from rapidfuzz.distance import Levenshtein
 from concierge.contracts import Check
 from concierge.drugs import DrugLexicon
 from concierge.errors import OcrFailed
-from concierge.ocr_rules import analyse, parse_amount, parse_date
+from concierge.ocr_amounts import parse_amount
+from concierge.ocr_dates import parse_date
+from concierge.ocr_rules import analyse
 from concierge.ports import OcrPage
 from simulators.ocr_boxes import page_from_boxes
 from simulators.ocr_cache import RawCache

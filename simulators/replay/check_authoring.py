@@ -59,7 +59,7 @@ def step_ocr_result(c: Checker, raw: Map, where: str, ctx: StepContext, extra: d
 def _type_matches(c: Checker, spec: Map, line: int, key: str) -> None:
     """The type is the concierge's own reading of the text (Tesseract never names one): a canned
     text that the concierge would classify otherwise cannot stand for that document."""
-    from concierge.ocr_rules import classify
+    from concierge.ocr_classify import classify
 
     from .canned_ocr import canned_page
 

@@ -6,7 +6,8 @@ import shutil
 import pytest
 
 from concierge.drugs import DrugLexicon
-from concierge.ocr_rules import analyse, parse_amount
+from concierge.ocr_amounts import parse_amount
+from concierge.ocr_rules import analyse
 from simulators.make_samples import receipt_specs
 from simulators.ocr_eval import evaluate, oracle_page, read_box_lines
 from simulators.render import render, validate_render_spec

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from concierge.drugs import DrugLexicon
-from concierge.ocr_rules import analyse, parse_amount, parse_date, unglue_time
+from concierge.ocr_amounts import parse_amount
+from concierge.ocr_dates import parse_date, unglue_time
+from concierge.ocr_rules import analyse
 from concierge.ocr_validation import (
     ReadingPolicy,
     better_reading,

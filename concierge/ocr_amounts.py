@@ -1,0 +1,72 @@
+"""Money as OCR reads it: one printed amount ('12,500', '1.500.000', '9,00', '.01', 'RM 9.00'), the
+amounts in a stretch of text (lookalike letters, grouping spaces and a decimal point read as a space
+repaired), and amounts in whole cents so sums compare exactly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from concierge.ocr_fields import DIGIT_LOOKALIKE, LOOKALIKE_CHARS
+
+# ".01": receipts print an amount under one unit without its leading zero (a rounding of RM .01).
+_MONEY = re.compile(r"(?<![\d.,])\.\d{2}(?!\d)|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?")
+# A decimal point read as a space: "6 00" is 6.00 only when exactly two digits follow, at line end.
+_SPACE_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d{3})")
+# Engines read a space after a decimal point ("62. 80"); a point then two digits is still the cents.
+_SPACE_AFTER_POINT = re.compile(r"(?<![\d.,])(\d+)\. (\d{2})(?![\d.,:/-])")
+# Two decimals at the end of a printed amount: "9.00", "12,50" (not the thousands of "12,500").
+_DECIMALS = re.compile(r"[.,]\d{2}$")
+# A page "prints cents" when at least this many amounts carry two decimals.
+MIN_CENTS_AMOUNTS = 3
+_SPACE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (\d{2})\s*$")
+
+
+def parse_amount(text: str) -> float | None:
+    """'12,500' -> 12500, '9.00' -> 9.0, '1.500.000' -> 1500000; None when it is no amount."""
+    t = (text or "").strip().replace(" ", "")
+    # A currency marker says nothing about the number itself.
+    t = re.sub(r"^(?i:rwf|frw|rm|usd|ksh|rs|\$|€|£)[.:]?", "", t)
+    t = re.sub(r"(?i:rwf|frw)$", "", t)
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", t):
+        return float(t.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", t) and t.count(".") >= 2:
+        return float(t.replace(".", ""))
+    if re.fullmatch(r"\d+\.\d{1,2}", t) or re.fullmatch(r"\d+", t):
+        return float(t)
+    if re.fullmatch(r"\.\d{2}", t):
+        return float("0" + t)
+    if re.fullmatch(r"\d+,\d{2}", t):
+        return float(t.replace(",", "."))
+    return None
+
+
+def amounts_in(text: str) -> list[float]:
+    """Money amounts in a stretch of text, lookalike letters inside digit runs fixed."""
+    return [amount for amount, _ in amounts_read(text)]
+
+
+def amounts_read(text: str) -> list[tuple[float, bool]]:
+    """``amounts_in`` with, for each amount, whether it was printed with decimals ("9.00", "9,50")."""
+    text = re.sub(rf"(?<=\d)[{re.escape(LOOKALIKE_CHARS)}]|[{re.escape(LOOKALIKE_CHARS)}](?=\d)",
+                  lambda m: m.group(0).translate(DIGIT_LOOKALIKE), text)
+    # French convention: a space groups thousands ("12 500 FRW"); only whole groups of three digits.
+    text = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _SPACE_AFTER_POINT.sub(r"\1.\2", text)
+    text = _SPACE_DECIMAL.sub(r"\1.\2", text)
+    found = [(parse_amount(m.group(0)), bool(_DECIMALS.search(m.group(0)))) for m in _MONEY.finditer(text)]
+    return [(a, decimals) for a, decimals in found if a is not None]
+
+
+def prints_cents(texts: list[str]) -> bool:
+    """The page writes its amounts with two decimals (RM 9.00), as receipts in a currency with cents
+    do: at least ``MIN_CENTS_AMOUNTS`` of them. A page in whole francs (12,500 FRW) does not."""
+    return sum(decimals for text in texts for _, decimals in amounts_read(text.lower())) >= MIN_CENTS_AMOUNTS
+
+
+def cents_of(amount: float) -> int:
+    return int(round(amount * 100))
+
+
+def money_value(cents: int) -> int | float:
+    return cents // 100 if cents % 100 == 0 else cents / 100
