@@ -16,13 +16,15 @@ from simulators.world import SimWorld
 from .metrics import Tally
 
 
-def check_invariants(world: SimWorld, clients: Iterable[Any], tally: Tally, shard: int) -> list[tuple[str, str]]:
-    """The scenario runner's invariants, over everything this shard's world did. Each violation
-    is counted per invariant in ``tally`` and printed (with the shard) on stderr."""
+def check_invariants(world: SimWorld, clients: Iterable[Any], stuck: list[str], tally: Tally,
+                     shard: int) -> list[tuple[str, str]]:
+    """The scenario runner's invariants, over everything this shard's world did, plus the ``stuck``
+    requests (``stuck_requests``). Each violation is counted per invariant in ``tally`` and printed
+    (with the shard) on stderr."""
     from simulators.replay.invariants import Context, check_all
 
     problems = check_all(world, Context(tuple(c.phone for c in clients)))
-    problems += [("requests_end", p) for p in stuck_requests(world)]
+    problems += [("requests_end", p) for p in stuck]
     tally.add("invariant_shards")
     tally.add("invariant_violations", len(problems))
     for name, message in problems:

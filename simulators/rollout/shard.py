@@ -299,8 +299,8 @@ class ShardRun:
 
     def check_invariants(self) -> list[tuple[str, str]]:
         """The scenario runner's invariants and liveness over this shard (``liveness.py``)."""
-        self.invariant_problems = liveness.check_invariants(self.world, self.clients.values(), self.tally,
-                                                            self.shard)
+        self.invariant_problems = liveness.check_invariants(self.world, self.clients.values(),
+                                                            self.stuck_requests(), self.tally, self.shard)
         return self.invariant_problems
 
     def stuck_requests(self) -> list[str]:
