@@ -1,6 +1,6 @@
 """Rollout simulator benchmark: simulated requests per second per core, and peak memory for 10,000.
 
-``python bench/rollout_bench.py [--requests N] [--memory-requests N] [--memory-large] [--json OUT]``
+``python bench/rollout_bench.py [--requests N] [--memory-requests N] [--memory-large] [--memory-only] [--memory-trace FILE] [--json OUT]``
 ``python bench/rollout_bench.py --calibrate`` compares the calibrated OCR model with the real stage
 (Tesseract) on fixtures/images, field by field.
 
