@@ -1,6 +1,6 @@
 """Rollout simulator benchmark: simulated requests per second per core, and peak memory for 10,000.
 
-``python bench/rollout_bench.py [--requests N] [--memory-requests N] [--memory-large] [--json OUT]``
+``python bench/rollout_bench.py [--requests N] [--memory-requests N] [--memory-large] [--memory-only] [--memory-trace FILE] [--json OUT]``
 ``python bench/rollout_bench.py --calibrate`` compares the calibrated OCR model with the real stage
 (Tesseract) on fixtures/images, field by field.
 
@@ -57,13 +57,14 @@ def throughput(requests: int, repeats: int = 3) -> dict:
             "requests_per_cpu_s": round(n / cpu, 1), "target": TARGET_RPS}
 
 
-def memory(requests: int) -> dict:
+def memory(requests: int, trace: str | None = None) -> dict:
+    """Peak RSS of a one-shard run in a fresh process; ``trace``: a file that gets one line per
+    quarter hour of virtual time (requests arrived so far, current RSS in MB), to see the growth."""
     code = (
         "import sys, json, resource; sys.path.insert(0, '.');"
-        "from bench.rollout_bench import _config;"
-        "from simulators.rollout.simulate import simulate;"
+        "from bench.rollout_bench import _config, _traced;"
         "from simulators.rollout.metrics import finalize, load_prices;"
-        f"t, _ = simulate(_config({requests}));"
+        f"t = _traced(_config({requests}), {trace!r});"
         "m = finalize(t, load_prices());"
         "print(json.dumps({'requests': m['requests_total'],"
         " 'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))"
@@ -74,6 +75,26 @@ def memory(requests: int) -> dict:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result.update({"wall_s": round(time.perf_counter() - wall, 1), "target_mb": TARGET_MB})
     return result
+
+
+def _traced(config, trace: str | None):
+    """One shard run (what ``simulate`` does with one shard), writing the memory trace."""
+    from simulators.rollout.shard import ShardRun
+
+    run = ShardRun(config, 0)
+    out = open(trace, "w") if trace else None  # noqa: SIM115 - open for the whole run
+
+    def progress(fraction: float) -> None:
+        if out:
+            pages = int(Path("/proc/self/statm").read_text().split()[1])
+            out.write(f"{fraction:.3f} {run.arrived()} {pages * resource.getpagesize() / 2**20:.1f}\n")
+            out.flush()
+
+    try:
+        return run.run(progress)
+    finally:
+        if out:
+            out.close()
 
 
 def calibrate() -> dict:
@@ -113,6 +134,9 @@ def main() -> int:
                    help="planned needs for the memory run (12,100 -> ~10,000 requests); 0 skips it")
     p.add_argument("--memory-large", action="store_true",
                    help=f"also measure peak memory for {LARGE_NEEDS:,} planned needs (~100,000 requests; slow)")
+    p.add_argument("--memory-trace", default=None,
+                   help="write each memory run's growth (fraction, requests arrived, RSS MB) to FILE.<needs>")
+    p.add_argument("--memory-only", action="store_true", help="skip the throughput run")
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -122,16 +146,16 @@ def main() -> int:
             keys = [k for k in real if k.endswith("_accuracy") or k == "ask_rate"]
             print(real["kind"], real["level"], {k: (real[k], model[k]) for k in keys})
         return 0
-    report = {"throughput": throughput(args.requests)}
-    t = report["throughput"]
-    print(f"throughput: {t['requests']} requests in {t['cpu_s_median']} CPU s (median of {len(t['cpu_s_runs'])}) = "
-          f"{t['requests_per_cpu_s']} req/s/core "
-          f"(target {TARGET_RPS})")
+    report = {} if args.memory_only else {"throughput": throughput(args.requests)}
+    if not args.memory_only:
+        t = report["throughput"]
+        print(f"throughput: {t['requests']} requests in {t['cpu_s_median']} CPU s (median of {len(t['cpu_s_runs'])}) "
+              f"= {t['requests_per_cpu_s']} req/s/core (target {TARGET_RPS})")
     runs = [("memory", args.memory_requests)] if args.memory_requests else []
     if args.memory_large:
         runs.append(("memory_large", LARGE_NEEDS))
     for key, needs in runs:
-        report[key] = mem = memory(needs)
+        report[key] = mem = memory(needs, f"{args.memory_trace}.{needs}" if args.memory_trace else None)
         print(f"memory: {mem['requests']} requests, peak RSS {mem['peak_rss_mb']} MB (target <= {TARGET_MB} MB), "
               f"{mem['wall_s']} s wall")
     report["maxrss_this_process_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -934,3 +934,113 @@ class Ledger:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    # --- whole-ledger reads for the rollout simulator (its collector, samples and liveness check) ---
+    # Cursors, not lists: a shard's ledger holds tens of thousands of requests. The rows are
+    # sqlite3.Row (read by column name) in the order each docstring gives.
+    def handlers_at_open(self) -> dict[str, str]:
+        """request id -> who handled it ("ai" or "coded"), as audited when it opened."""
+        return {r["request_id"]: json.loads(r["data"])["handled_by"] for r in self.db.execute(
+            "SELECT request_id, data FROM audit WHERE event='request.opened' ORDER BY seq")}
+
+    def every_state_change(self) -> Iterable[sqlite3.Row]:
+        """(request_id, dest, reason) of every move, in order."""
+        return self.db.execute("SELECT request_id, dest, reason FROM state_changes ORDER BY seq")
+
+    def delivered_shortlists(self) -> Iterable[sqlite3.Row]:
+        """(request_id, items, delivered_at) of every shortlist the client got."""
+        return self.db.execute(
+            "SELECT request_id, items, delivered_at FROM shortlists WHERE delivered_at IS NOT NULL")
+
+    def every_request(self) -> Iterable[sqlite3.Row]:
+        """(id, client_phone, state, created_at, data) of every request, oldest first."""
+        return self.db.execute("SELECT id, client_phone, state, created_at, data FROM requests ORDER BY seq")
+
+    def replied_pairs(self) -> set[tuple[str, str]]:
+        """(request_id, vendor_id) of every vendor that answered a request."""
+        return {(r["request_id"], r["vendor_id"]) for r in self.db.execute(
+            "SELECT DISTINCT request_id, vendor_id FROM replies WHERE request_id IS NOT NULL")}
+
+    def every_outreach(self) -> Iterable[sqlite3.Row]:
+        """(request_id, vendor_id, sent_at) of every outreach row."""
+        return self.db.execute("SELECT request_id, vendor_id, sent_at FROM outreach")
+
+    def audit_counts(self, events: Iterable[str]) -> Iterable[sqlite3.Row]:
+        """(request_id, event, n): how often each of ``events`` was audited per request."""
+        marks, params = _in_list(list(events))
+        return self.db.execute(f"SELECT request_id, event, COUNT(*) AS n FROM audit WHERE event IN ({marks})"
+                               " GROUP BY request_id, event ORDER BY request_id, event", params)
+
+    def audit_count(self, event: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM audit WHERE event=?", (event,)).fetchone()[0]
+
+    def every_ocr_job(self) -> Iterable[sqlite3.Row]:
+        """(request_id, status, result) of every OCR job, in the order they were made."""
+        return self.db.execute("SELECT request_id, status, result FROM ocr_jobs ORDER BY id")
+
+    def sent_outbound(self) -> Iterable[sqlite3.Row]:
+        """(request_id, party, text) of every message Meta accepted."""
+        return self.db.execute("SELECT request_id, party, text FROM outbound WHERE status='sent'")
+
+    def every_call(self) -> Iterable[sqlite3.Row]:
+        """(request_id, status) of every call placed, in order."""
+        return self.db.execute("SELECT request_id, status FROM calls ORDER BY id")
+
+    def opted_out_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM vendor_status WHERE opted_out=1").fetchone()[0]
+
+    def button_titles(self, request_id: str) -> dict[str, list[str]]:
+        """wamid -> button titles of the interactive messages sent for a request."""
+        return {r["wamid"]: [title for _id, title in json.loads(r["buttons"])] for r in self.db.execute(
+            "SELECT wamid, buttons FROM outbound WHERE request_id=? AND buttons IS NOT NULL AND wamid IS NOT NULL",
+            (request_id,))}
+
+    def slowest_shortlists(self, limit: int) -> list[sqlite3.Row]:
+        """(request_id, tts) of the ``limit`` slowest delivered shortlists, slowest first."""
+        return self.db.execute(
+            "SELECT s.request_id, s.delivered_at - r.created_at AS tts FROM shortlists s JOIN requests r"
+            " ON r.id = s.request_id WHERE s.delivered_at IS NOT NULL ORDER BY tts DESC, r.seq LIMIT ?",
+            (limit,)).fetchall()
+
+    def asked_never_shortlisted(self, limit: int) -> list[sqlite3.Row]:
+        """(id, seq) of the first requests whose vendors were asked but whose client never got a
+        shortlist (and did not cancel)."""
+        return self.db.execute(
+            "SELECT r.id, r.seq FROM requests r WHERE r.id NOT IN (SELECT request_id FROM shortlists WHERE"
+            " delivered_at IS NOT NULL) AND r.id IN (SELECT request_id FROM state_changes WHERE"
+            " dest='vendor_outreach') AND r.id NOT IN (SELECT request_id FROM state_changes WHERE"
+            " reason='client_cancelled') ORDER BY r.seq LIMIT ?", (limit,)).fetchall()
+
+    def first_errors(self, limit: int) -> list[sqlite3.Row]:
+        """(id, seq, data) of the first requests that ended in error."""
+        return self.db.execute("SELECT id, seq, data FROM requests WHERE state='error' ORDER BY seq LIMIT ?",
+                               (limit,)).fetchall()
+
+    def injection_flagged_requests(self) -> set[str]:
+        return {r["request_id"] for r in self.db.execute(
+            "SELECT DISTINCT request_id FROM audit WHERE event='injection.flagged' AND request_id IS NOT NULL")}
+
+    def request_open_times(self) -> Iterable[sqlite3.Row]:
+        return self.db.execute("SELECT created_at FROM requests")
+
+    def shortlist_delivery_times(self) -> Iterable[sqlite3.Row]:
+        """(delivered_at, tts) of every delivered shortlist."""
+        return self.db.execute("SELECT s.delivered_at, s.delivered_at - r.created_at AS tts FROM shortlists s"
+                               " JOIN requests r ON r.id = s.request_id WHERE s.delivered_at IS NOT NULL")
+
+    def error_times(self) -> Iterable[sqlite3.Row]:
+        """(at) of every move into error."""
+        return self.db.execute("SELECT at FROM state_changes WHERE dest='error'")
+
+    def first_ai_shortlists(self, count: int) -> list[sqlite3.Row]:
+        """(request_id, items, delivered_at) of the first ``count`` shortlists the AI path delivered."""
+        return self.db.execute(
+            "SELECT s.request_id, s.items, s.delivered_at FROM shortlists s JOIN requests r ON r.id = s.request_id"
+            " WHERE s.delivered_at IS NOT NULL AND json_extract(r.data, '$.handled_by') = 'ai'"
+            " ORDER BY s.delivered_at, r.seq LIMIT ?", (count,)).fetchall()
+
+    def shortlist_messages(self, request_id: str) -> list[str]:
+        """The texts of the shortlist messages sent for a request."""
+        return [r["text"] for r in self.db.execute(
+            "SELECT text FROM outbound WHERE request_id=? AND purpose='shortlist' AND status='sent'"
+            " ORDER BY idem_key", (request_id,))]

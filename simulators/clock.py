@@ -30,8 +30,17 @@ class VirtualClock:
     def elapsed(self) -> float:
         return self._now - self.start
 
-    def call_at(self, due: float, action: Callable[[float], Any]) -> None:
-        heapq.heappush(self._heap, (max(due, self._now), next(self._seq), action))
+    def call_at(self, due: float, action: Callable[[float], Any], seq: int | None = None) -> None:
+        """``seq``: a number from ``reserve``; the event then fires as if scheduled at that time."""
+        heapq.heappush(self._heap, (max(due, self._now), next(self._seq) if seq is None else seq, action))
+
+    def reserve(self, n: int) -> int:
+        """Take ``n`` sequence numbers now (the first is returned) for events pushed later with
+        ``call_at(..., seq=first + i)``: a long plan can then wait outside the heap until its time
+        comes and still fire in the order it would have fired had it all been scheduled now."""
+        first = next(self._seq)
+        self._seq = itertools.count(first + max(n, 1))
+        return first
 
     def pending(self) -> int:
         return len(self._heap)

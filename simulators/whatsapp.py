@@ -260,6 +260,13 @@ class FakeWhatsAppCloud:
         self._pending_status.append(message)
         return message
 
+    def forget_received(self) -> None:
+        """Forget which inbound wamids were sent and marked as read: they grow with every message of
+        a long simulation whose concierge never marks messages as read (a later mark of a forgotten
+        wamid would be refused)."""
+        self._inbound.clear()
+        self.read_marks.clear()
+
     def _mark_read(self, message_id: str) -> httpx.Response:
         if message_id not in self._inbound:
             return _graph_error(400, 100, "(#100) Invalid parameter",

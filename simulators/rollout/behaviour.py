@@ -98,7 +98,7 @@ def crash_plan(rng: random.Random, rate: float) -> Callable[[str], str | None]:
     return plan
 
 
-@dataclass
+@dataclass(slots=True)  # one per brain call, kept for the whole run
 class BrainCall:
     request_id: str
     at: float
@@ -182,7 +182,7 @@ class MoltbotSim:
         return json.dumps({"action": action.get("type"), "vendors": []})
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
     to: str
     request_id: str
@@ -219,9 +219,7 @@ class SimCallProvider:
 
     def start_call(self, to: str, *, request_id: str, idempotency_key: str) -> CallOutcome:
         now = self.now()
-        row = self.ledger.db.execute(
-            "SELECT status, scope, expires_at FROM consents WHERE request_id=?", (request_id,)
-        ).fetchone()
+        row = self.ledger.consent_row(request_id)
         target = "client" if self.client_of(request_id) == to else "vendor"
         covers = {"call_vendor": {"vendor"}, "call_client": {"client"}, "either": {"vendor", "client"}}
         consent_ok = bool(

@@ -18,6 +18,11 @@ from .metrics import Tally
 from .ocr_model import score_reading
 from .population import PlannedRequest
 
+# audited events counted per request, and the counter each feeds
+AUDITED = {"brain.called": "brain_called", "brain.output_rejected": "brain_rejected",
+           "brain.unavailable": "brain_unavailable", "brain.kill_switch": "kill_switches",
+           "injection.flagged": "injection_flagged"}
+
 
 def _scope(handled_by: dict[str, str], rid: str | None) -> str | None:
     if rid is None or rid not in handled_by:
@@ -28,28 +33,24 @@ def _scope(handled_by: dict[str, str], rid: str | None) -> str | None:
 def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
             by_request: dict[str, PlannedRequest], injected: set[tuple[str, str]]) -> None:
     """Read a finished shard's ledger (and the sim's own records) into the tally."""
-    db = ledger.db
-
-    handled_by = {r["request_id"]: json.loads(r["data"])["handled_by"] for r in db.execute(
-        "SELECT request_id, data FROM audit WHERE event='request.opened' ORDER BY seq")}
+    handled_by = ledger.handlers_at_open()
     reached: dict[str, set[str]] = {}
     cancelled: set[str] = set()
-    for r in db.execute("SELECT request_id, dest, reason FROM state_changes ORDER BY seq"):
+    for r in ledger.every_state_change():
         reached.setdefault(r["request_id"], set()).add(r["dest"])
         if r["reason"] == "client_cancelled":
             cancelled.add(r["request_id"])
-    delivered = {r["request_id"]: r["delivered_at"] for r in db.execute(
-        "SELECT request_id, delivered_at FROM shortlists WHERE delivered_at IS NOT NULL")}
+    delivered = {r["request_id"]: r["delivered_at"] for r in ledger.delivered_shortlists()}
     latency: dict[str, int] = {}
     for call in brain.calls:
         done = delivered.get(call.request_id)
         if done is not None and call.at <= done:
             latency[call.request_id] = latency.get(call.request_id, 0) + call.latency_s
     shortlisted: dict[str, set[str]] = {}
-    for r in db.execute("SELECT request_id, items FROM shortlists WHERE delivered_at IS NOT NULL"):
+    for r in ledger.delivered_shortlists():
         shortlisted[r["request_id"]] = {i["vendor_id"] for i in json.loads(r["items"])}
     clients = {"": set(), "coded_": set()}
-    for r in db.execute("SELECT id, client_phone, state, created_at, data FROM requests ORDER BY seq"):
+    for r in ledger.every_request():
         s = _scope(handled_by, r["id"])
         if s is None:
             continue
@@ -76,10 +77,9 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
             t.add(f"{s}tts_never")
     t.add("clients_active", len(clients[""] | clients["coded_"]))
     t.add("ai_clients", len(clients[""]))
-    replied = {(r["request_id"], r["vendor_id"]) for r in db.execute(
-        "SELECT DISTINCT request_id, vendor_id FROM replies WHERE request_id IS NOT NULL")}
+    replied = ledger.replied_pairs()
     per_request: dict[str, int] = {}
-    for r in db.execute("SELECT request_id, vendor_id, sent_at FROM outreach"):
+    for r in ledger.every_outreach():
         s = _scope(handled_by, r["request_id"])
         per_request[r["request_id"]] = per_request.get(r["request_id"], 0) + 1
         if s is None or r["sent_at"] is None:
@@ -91,16 +91,12 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
     for rid, n in per_request.items():
         if _scope(handled_by, rid) == "":
             t.at_least("max_vendors_contacted", n)
-    for r in db.execute("SELECT request_id, event, COUNT(*) AS n FROM audit WHERE event IN "
-                        "('brain.called','brain.output_rejected','brain.unavailable','brain.kill_switch',"
-                        "'injection.flagged') GROUP BY request_id, event ORDER BY request_id, event"):
+    for r in ledger.audit_counts(AUDITED):
         s = _scope(handled_by, r["request_id"])
-        name = {"brain.called": "brain_called", "brain.output_rejected": "brain_rejected",
-                "brain.unavailable": "brain_unavailable", "brain.kill_switch": "kill_switches",
-                "injection.flagged": "injection_flagged"}[r["event"]]
+        name = AUDITED[r["event"]]
         t.add(f"{s or ''}{name}" if s is not None else name, r["n"])
     lexicon = DrugLexicon.default()
-    for r in db.execute("SELECT request_id, status, result FROM ocr_jobs ORDER BY id"):
+    for r in ledger.every_ocr_job():
         s = _scope(handled_by, r["request_id"])
         if s is None:
             continue
@@ -115,7 +111,7 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
                                     planned.truth, lexicon)
             t.add(f"{s}ocr_fields_right", hits)
             t.add(f"{s}ocr_fields", n)
-    for r in db.execute("SELECT request_id, party, text FROM outbound WHERE status='sent'"):
+    for r in ledger.sent_outbound():
         s = _scope(handled_by, r["request_id"])
         if r["party"] == "client" and s is not None:
             t.add(f"{s}wa_client_messages")
@@ -133,7 +129,7 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
         if not call.consent_ok:
             t.add("unsolicited_calls")
     # Failure as the concierge saw it (provider refusal, no answer, busy, or no final status at all).
-    for r in db.execute("SELECT request_id, status FROM calls ORDER BY id"):
+    for r in ledger.every_call():
         s = _scope(handled_by, r["request_id"])
         if s is not None and r["status"] in FAILED_STATUSES:
             t.add(f"{s}calls_failed")
@@ -149,6 +145,5 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
             t.add(f"{s}brain_input_chars", call.input_chars)
             t.add(f"{s}brain_output_chars", call.output_chars)
     t.add("brain_cassette_misses", len(getattr(brain.inner, "misses", ())))
-    t.add("duplicates_suppressed", db.execute(
-        "SELECT COUNT(*) FROM audit WHERE event='inbound.duplicate_suppressed'").fetchone()[0])
-    t.add("vendor_opt_outs", db.execute("SELECT COUNT(*) FROM vendor_status WHERE opted_out=1").fetchone()[0])
+    t.add("duplicates_suppressed", ledger.audit_count("inbound.duplicate_suppressed"))
+    t.add("vendor_opt_outs", ledger.opted_out_count())

@@ -190,7 +190,7 @@ class SimVendor:
     behaviour: VendorBehaviour
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per client: 100,000s in a long run
 class Client:
     index: int
     name: str
@@ -199,7 +199,7 @@ class Client:
     area: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per need: 100,000s in a long run
 class PlannedRequest:
     """One need a client will send at ``at_s`` seconds into the run."""
 

@@ -28,7 +28,7 @@ def at_text(t: float, start: float) -> str:
 
 class ShardSamples:
     def __init__(self, ledger: Any, shard: int, start: float):
-        self.ledger, self.db, self.shard, self.start = ledger, ledger.db, shard, start
+        self.ledger, self.shard, self.start = ledger, shard, start
 
     def key(self, request_id: str) -> str:
         return f"{self.shard}/{request_id}"
@@ -39,9 +39,7 @@ class ShardSamples:
         return f"client {mask_phone(row['phone'])}"
 
     def transcript(self, request_id: str) -> list[dict[str, Any]]:
-        buttons = {r["wamid"]: [title for _id, title in json.loads(r["buttons"])] for r in self.db.execute(
-            "SELECT wamid, buttons FROM outbound WHERE request_id=? AND buttons IS NOT NULL AND wamid IS NOT NULL",
-            (request_id,))}
+        buttons = self.ledger.button_titles(request_id)
         out = []
         for row in self.ledger.transcript(request_id):
             who = self._who(row)
@@ -66,30 +64,21 @@ class ShardSamples:
 
     # --- which requests ------------------------------------------------------------------------
     def slowest(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT s.request_id, s.delivered_at - r.created_at AS tts FROM shortlists s JOIN requests r"
-            " ON r.id = s.request_id WHERE s.delivered_at IS NOT NULL ORDER BY tts DESC, r.seq LIMIT ?",
-            (PER_KIND,)).fetchall()
+        rows = self.ledger.slowest_shortlists(PER_KIND)
         return [self.request(r["request_id"], f"shortlist after {int(r['tts'])} s", -r["tts"]) for r in rows]
 
     def never_shortlisted(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT r.id, r.seq FROM requests r WHERE r.id NOT IN (SELECT request_id FROM shortlists WHERE"
-            " delivered_at IS NOT NULL) AND r.id IN (SELECT request_id FROM state_changes WHERE"
-            " dest='vendor_outreach') AND r.id NOT IN (SELECT request_id FROM state_changes WHERE"
-            " reason='client_cancelled') ORDER BY r.seq LIMIT ?", (PER_KIND,)).fetchall()
+        rows = self.ledger.asked_never_shortlisted(PER_KIND)
         return [self.request(r["id"], "vendors were asked; no shortlist ever reached the client", r["seq"])
                 for r in rows]
 
     def errors(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT id, seq, data FROM requests WHERE state='error' ORDER BY seq LIMIT ?",
-                               (PER_KIND,)).fetchall()
+        rows = self.ledger.first_errors(PER_KIND)
         return [self.request(r["id"], f"error: {json.loads(r['data']).get('error_reason') or 'unknown'}",
                              r["seq"]) for r in rows]
 
     def injections(self, injected: set[tuple[str, str]]) -> list[dict[str, Any]]:
-        flagged = {r["request_id"] for r in self.db.execute(
-            "SELECT DISTINCT request_id FROM audit WHERE event='injection.flagged' AND request_id IS NOT NULL")}
+        flagged = self.ledger.injection_flagged_requests()
         ids = sorted({rid for rid, _vendor in injected} | flagged,
                      key=lambda rid: (self.ledger.get_request(rid).created_at
                                       if self.ledger.get_request(rid) else 0, rid))[:PER_KIND]
@@ -111,23 +100,19 @@ class ShardSamples:
             row = out.setdefault(str(int(max(0.0, at - self.start) // 60)), {})
             row[key] = row.get(key, 0) + value
 
-        for r in self.db.execute("SELECT created_at FROM requests"):
+        for r in self.ledger.request_open_times():
             add(r["created_at"], "opened")
-        for r in self.db.execute("SELECT s.delivered_at, s.delivered_at - r.created_at AS tts FROM shortlists s"
-                                 " JOIN requests r ON r.id = s.request_id WHERE s.delivered_at IS NOT NULL"):
+        for r in self.ledger.shortlist_delivery_times():
             add(r["delivered_at"], "shortlisted")
             add(r["delivered_at"], "tts_sum_s", round(r["tts"], 3))
-        for r in self.db.execute("SELECT at FROM state_changes WHERE dest='error'"):
+        for r in self.ledger.error_times():
             add(r["at"], "errors")
         return out
 
     # --- the review ----------------------------------------------------------------------------
     def shortlists(self, count: int) -> list[dict[str, Any]]:
         # The AI concierge's shortlists: the coded workflow is not what the pilot puts under review.
-        rows = self.db.execute(
-            "SELECT s.request_id, s.items, s.delivered_at FROM shortlists s JOIN requests r ON r.id = s.request_id"
-            " WHERE s.delivered_at IS NOT NULL AND json_extract(r.data, '$.handled_by') = 'ai'"
-            " ORDER BY s.delivered_at, r.seq LIMIT ?", (count,)).fetchall()
+        rows = self.ledger.first_ai_shortlists(count)
         return [self.shortlist(r["request_id"], json.loads(r["items"]), r["delivered_at"]) for r in rows]
 
     def shortlist(self, request_id: str, items: list[dict[str, Any]], delivered_at: float) -> dict[str, Any]:
@@ -153,9 +138,7 @@ class ShardSamples:
                           "availability": item.get("availability"), "price_min": item.get("price_min"),
                           "price_max": item.get("price_max"), "distance_km": item.get("distance_km"),
                           "replies": replies.get(item["vendor_id"], [])})
-        messages = [r["text"] for r in self.db.execute(
-            "SELECT text FROM outbound WHERE request_id=? AND purpose='shortlist' AND status='sent'"
-            " ORDER BY idem_key", (request_id,))]
+        messages = self.ledger.shortlist_messages(request_id)
         return {"id": self.key(request_id), "shard": self.shard, "request_id": request_id,
                 "delivered": at_text(delivered_at, self.start), "sort": delivered_at,
                 "client_said": said[:3], "need": (data.get("plan") or {}).get("need"),

@@ -27,7 +27,8 @@ from simulators.progress import ProgressLine, RunMeter, eta
 from .cli_args import parsed
 from .engine import Engine, EngineError, Job
 from .metrics import Tally, dumps, finalize, load_prices, merge
-from .simulate import harness_error, run_shard
+from .shard import run_shard
+from .simulate import harness_error
 from .sweep_spec import Spec, SpecError, label, load_spec
 
 TABLE_FORMAT = "concierge-sim.sweep/1"

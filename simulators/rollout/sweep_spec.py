@@ -31,7 +31,7 @@ from concierge.contracts import Check
 
 from .env import Profile, profile
 from .population import WorldParams
-from .simulate import RunConfig, size_problem
+from .run_config import RunConfig, size_problem
 
 RUN_OPTIONS: dict[str, dict[str, Any]] = {
     "clients": {"type": "integer", "minimum": 1},

@@ -80,11 +80,10 @@ def test_only_the_commands_import_both_the_replay_and_the_rollout():
 
 def test_no_module_outside_the_ledger_runs_sql_on_its_connection():
     """The world's judges read the ledger through its methods (``concierge/ledger.py``), so that a
-    change of schema is one module's change. The rollout simulator's readers are moving there too
-    (issue 21); until then its folder is left out here."""
+    change of schema is one module's change; the rollout simulator's collector included."""
     root = CORE.parent
     reach = re.compile(r"\bledger\.db\b|\bledger\._")
     offenders = [f"{path.relative_to(root)}:{n}" for folder in ("simulators", "service")
-                 for path in sorted((root / folder).rglob("*.py")) if "rollout" not in path.parts
+                 for path in sorted((root / folder).rglob("*.py"))
                  for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if reach.search(line)]
     assert offenders == []
