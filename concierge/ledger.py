@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .lifecycle import RequestState
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbound (
     wamid        TEXT PRIMARY KEY,
@@ -1008,13 +1010,13 @@ class Ledger:
         return self.db.execute(
             "SELECT r.id, r.seq FROM requests r WHERE r.id NOT IN (SELECT request_id FROM shortlists WHERE"
             " delivered_at IS NOT NULL) AND r.id IN (SELECT request_id FROM state_changes WHERE"
-            " dest='vendor_outreach') AND r.id NOT IN (SELECT request_id FROM state_changes WHERE"
-            " reason='client_cancelled') ORDER BY r.seq LIMIT ?", (limit,)).fetchall()
+            " dest=?) AND r.id NOT IN (SELECT request_id FROM state_changes WHERE"
+            " reason='client_cancelled') ORDER BY r.seq LIMIT ?", (RequestState.VENDOR_OUTREACH.value, limit)).fetchall()
 
     def first_errors(self, limit: int) -> list[sqlite3.Row]:
         """(id, seq, data) of the first requests that ended in error."""
-        return self.db.execute("SELECT id, seq, data FROM requests WHERE state='error' ORDER BY seq LIMIT ?",
-                               (limit,)).fetchall()
+        return self.db.execute("SELECT id, seq, data FROM requests WHERE state=? ORDER BY seq LIMIT ?",
+                               (RequestState.ERROR.value, limit)).fetchall()
 
     def injection_flagged_requests(self) -> set[str]:
         return {r["request_id"] for r in self.db.execute(
@@ -1030,7 +1032,7 @@ class Ledger:
 
     def error_times(self) -> Iterable[sqlite3.Row]:
         """(at) of every move into error."""
-        return self.db.execute("SELECT at FROM state_changes WHERE dest='error'")
+        return self.db.execute("SELECT at FROM state_changes WHERE dest=?", (RequestState.ERROR.value,))
 
     def first_ai_shortlists(self, count: int) -> list[sqlite3.Row]:
         """(request_id, items, delivered_at) of the first ``count`` shortlists the AI path delivered."""

@@ -7,6 +7,8 @@ base tuples splice these in, so a schema generated from ``vocabulary`` sees them
 
 from __future__ import annotations
 
+from concierge.lifecycle import RequestState as S
+
 # Top-level keys: `initial_state` seeds the ledger before the first step; `xfail`/`skip` carry a reason.
 AUTHORING_TOP_KEYS = ("initial_state", "xfail", "skip")
 
@@ -58,17 +60,17 @@ SEED_CONSENT_SCOPES = ("call_vendor", "call_client", "either")
 # transient states (vendor_outreach, ocr_processing, shortlist_ready) last only while the concierge
 # works and cannot be a starting point; a seeded shortlist is delivered, so it means handed_off.
 SEED_STATE_NEEDS = {
-    "collecting_requirements": ((), ""),
-    "awaiting_vendor_replies": (("outreach",), "a request waits for replies only after vendors were asked"),
-    "handed_off": (("outreach", "replies", "shortlist"), "a request is handed off with a delivered "
-                                                         "shortlist of vendors who replied"),
+    S.COLLECTING_REQUIREMENTS.value: ((), ""),
+    S.AWAITING_VENDOR_REPLIES.value: (("outreach",), "a request waits for replies only after vendors were asked"),
+    S.HANDED_OFF.value: (("outreach", "replies", "shortlist"), "a request is handed off with a delivered "
+                                                               "shortlist of vendors who replied"),
 }
 SEED_STATES = tuple(SEED_STATE_NEEDS)
 # Besides what it needs, what each seeded state may also have.
 SEED_STATE_ALLOWS = {
-    "collecting_requirements": (),
-    "awaiting_vendor_replies": ("replies",),
-    "handed_off": (),
+    S.COLLECTING_REQUIREMENTS.value: (),
+    S.AWAITING_VENDOR_REPLIES.value: ("replies",),
+    S.HANDED_OFF.value: (),
 }
 # Outreach starts only once the need is complete: the item, the kind of shop, and where.
 SEED_COMPLETE_NEED = ("item", "category", "place")

@@ -12,6 +12,7 @@ from typing import Any
 
 from concierge.calling import FAILED_STATUSES
 from concierge.drugs import DrugLexicon
+from concierge.lifecycle import ENDED_STATES, RequestState
 
 from .behaviour import CANARY_DIGITS, MoltbotSim, SimCallProvider
 from .metrics import Tally
@@ -22,6 +23,9 @@ from .population import PlannedRequest
 AUDITED = {"brain.called": "brain_called", "brain.output_rejected": "brain_rejected",
            "brain.unavailable": "brain_unavailable", "brain.kill_switch": "kill_switches",
            "injection.flagged": "injection_flagged"}
+
+# The ledger holds states as their names: the lifecycle's groups as those names, for set lookups.
+_ENDED = frozenset(s.value for s in ENDED_STATES)
 
 
 def _scope(handled_by: dict[str, str], rid: str | None) -> str | None:
@@ -58,22 +62,22 @@ def collect(ledger: Any, t: Tally, brain: MoltbotSim, calls: SimCallProvider,
         clients[s].add(r["client_phone"])
         t.add(f"{s}requests")
         dests = reached.get(rid, set())
-        if state == "error":
+        if state == RequestState.ERROR:
             t.add(f"{s}errors")
             if (json.loads(r["data"]).get("error_reason") or "") == "timeout":
                 t.add(f"{s}errors_timeout")
-        if "handed_off" in dests:
+        if RequestState.HANDED_OFF.value in dests:
             t.add(f"{s}handed_off")
         if rid in cancelled:
             t.add(f"{s}cancelled")
-        elif state not in ("error", "closed", "handed_off"):
+        elif state not in _ENDED:
             t.add(f"{s}abandoned")
         if rid in delivered:
             t.add(f"{s}shortlists_delivered")
             seconds = int(round(delivered[rid] - r["created_at"])) + latency.get(rid, 0)
             t.observe(f"{s}tts_hist", seconds)
             t.observe(f"{s}tts_delivered_hist", seconds)
-        elif "vendor_outreach" in dests and rid not in cancelled:
+        elif RequestState.VENDOR_OUTREACH.value in dests and rid not in cancelled:
             t.add(f"{s}tts_never")
     t.add("clients_active", len(clients[""] | clients["coded_"]))
     t.add("ai_clients", len(clients[""]))

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from concierge.lifecycle import ENDED_STATES
 from simulators.world import SimWorld
 
 from .metrics import Tally
@@ -40,5 +41,5 @@ def stuck_requests(world: SimWorld) -> list[str]:
     limit = 2 * world.config.caps.idle_close_s
     now = world.clock.now()
     return [f"{r.id} stuck in {r.state} for {int(now - r.updated_at)} s"
-            for r in world.ledger.requests_not_in(("closed", "error", "handed_off"))
+            for r in world.ledger.requests_not_in(tuple(sorted(s.value for s in ENDED_STATES)))
             if now - r.updated_at > limit]

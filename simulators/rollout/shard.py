@@ -157,7 +157,7 @@ class ShardRun:
 
     def _cancel(self, request_id: str) -> None:
         row = self.world.ledger.get_request(request_id)
-        if row is None or RequestState(row.state) in ENDED_STATES or row.state == "handed_off":
+        if row is None or RequestState(row.state) in ENDED_STATES:
             return
         client = self.clients[self.by_request[request_id].client]
         self._deliver(client.phone, text=CANCEL_WORD[client.language])

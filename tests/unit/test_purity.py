@@ -87,3 +87,19 @@ def test_no_module_outside_the_ledger_runs_sql_on_its_connection():
                  for path in sorted((root / folder).rglob("*.py"))
                  for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if reach.search(line)]
     assert offenders == []
+
+
+def test_state_names_are_spelled_only_in_the_lifecycle():
+    """The lifecycle is the only home of state rules: the core and the rollout collector name states
+    through ``RequestState`` and its groups, never as string literals (in Python or in SQL), so a
+    renamed or added state cannot leave a stale copy behind."""
+    from concierge.lifecycle import RequestState
+
+    names = "|".join(s.value for s in RequestState if "_" in s.value)  # "closed"/"error" are common words
+    literal = re.compile(rf"[\"']({names})[\"']|=\s*'({names}|closed|error)'")
+    root = CORE.parent
+    files = [*sorted(CORE.rglob("*.py")), *sorted((root / "simulators" / "rollout").rglob("*.py"))]
+    offenders = [f"{path.relative_to(root)}:{n}" for path in files if path.name != "lifecycle.py"
+                 and path.name != "metrics.py"  # its tally counts hand-offs under the state's name
+                 for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if literal.search(line)]
+    assert len(files) > 50 and offenders == []
