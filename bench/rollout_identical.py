@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,22 +66,28 @@ def _rows_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def record_or_check(description: str, fingerprint: Callable[[], dict[str, str]], noun: str) -> int:
+    """The command line both identity checks share: ``record BASE.json`` writes the fingerprints,
+    ``check BASE.json`` names each one that differs (exit 1)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("mode", choices=("record", "check"))
     p.add_argument("base")
     args = p.parse_args()
     now = fingerprint()
     if args.mode == "record":
         Path(args.base).write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
-        print(f"recorded {len(now)} files -> {args.base}")
+        print(f"recorded {len(now)} {noun} -> {args.base}")
         return 0
     base = json.loads(Path(args.base).read_text())
     differ = sorted(k for k in set(base) | set(now) if base.get(k) != now.get(k))
     for key in differ:
         print(f"DIFFERS: {key}")
-    print(f"{len(now) - len(differ)} of {len(set(base) | set(now))} files identical")
+    print(f"{len(now) - len(differ)} of {len(set(base) | set(now))} {noun} identical")
     return 1 if differ else 0
+
+
+def main() -> int:
+    return record_or_check(__doc__.splitlines()[0], fingerprint, "files")
 
 
 if __name__ == "__main__":

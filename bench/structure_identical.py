@@ -16,7 +16,6 @@ What is fingerprinted:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from rollout_identical import _rows_hash  # noqa: E402
+from rollout_identical import _rows_hash, record_or_check  # noqa: E402
 
 ROLLOUT_RUNS = {
     "thousand": ["--clients", "1000", "--vendors", "150", "--hours", "6", "--seed", "5",
@@ -79,21 +78,7 @@ def fingerprint() -> dict[str, str]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("mode", choices=("record", "check"))
-    p.add_argument("base")
-    args = p.parse_args()
-    now = fingerprint()
-    if args.mode == "record":
-        Path(args.base).write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
-        print(f"recorded {len(now)} outputs -> {args.base}")
-        return 0
-    base = json.loads(Path(args.base).read_text())
-    differ = sorted(k for k in set(base) | set(now) if base.get(k) != now.get(k))
-    for key in differ:
-        print(f"DIFFERS: {key}")
-    print(f"{len(now) - len(differ)} of {len(set(base) | set(now))} outputs identical")
-    return 1 if differ else 0
+    return record_or_check(__doc__.splitlines()[0], fingerprint, "outputs")
 
 
 if __name__ == "__main__":
