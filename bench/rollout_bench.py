@@ -30,7 +30,7 @@ RATE = 0.5  # requests per client-hour in the bench world
 
 def _config(requests: int, shards: int = 1):
     from simulators.rollout.population import WorldParams
-    from simulators.rollout.simulate import RunConfig
+    from simulators.rollout.run_config import RunConfig
 
     hours = 4.0
     clients = max(1, int(requests / (RATE * hours)))
@@ -43,7 +43,7 @@ def throughput(requests: int, repeats: int = 3) -> dict:
     import statistics
 
     from simulators.rollout.metrics import finalize, load_prices
-    from simulators.rollout.simulate import simulate
+    from simulators.rollout.sharding import simulate
 
     config = _config(requests)
     cpus = []

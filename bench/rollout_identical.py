@@ -66,8 +66,9 @@ def _rows_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record_or_check(fingerprint: Callable[[], dict[str, str]], description: str) -> int:
-    """``record BASE.json`` writes the fingerprint; ``check BASE.json`` names each entry that differs."""
+def record_or_check(description: str, fingerprint: Callable[[], dict[str, str]], noun: str) -> int:
+    """The command line both identity checks share: ``record BASE.json`` writes the fingerprints,
+    ``check BASE.json`` names each one that differs (exit 1)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("mode", choices=("record", "check"))
     p.add_argument("base")
@@ -75,18 +76,18 @@ def record_or_check(fingerprint: Callable[[], dict[str, str]], description: str)
     now = fingerprint()
     if args.mode == "record":
         Path(args.base).write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
-        print(f"recorded {len(now)} outputs -> {args.base}")
+        print(f"recorded {len(now)} {noun} -> {args.base}")
         return 0
     base = json.loads(Path(args.base).read_text())
     differ = sorted(k for k in set(base) | set(now) if base.get(k) != now.get(k))
     for key in differ:
         print(f"DIFFERS: {key}")
-    print(f"{len(now) - len(differ)} of {len(set(base) | set(now))} outputs identical")
+    print(f"{len(now) - len(differ)} of {len(set(base) | set(now))} {noun} identical")
     return 1 if differ else 0
 
 
 def main() -> int:
-    return record_or_check(fingerprint, __doc__.splitlines()[0])
+    return record_or_check(__doc__.splitlines()[0], fingerprint, "files")
 
 
 if __name__ == "__main__":

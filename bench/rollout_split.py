@@ -81,12 +81,13 @@ class WorldPort:
 def one_run(requests: int) -> dict:
     from bench.rollout_bench import _config
     from concierge.engine import Concierge
-    from simulators.rollout import simulate as sim
     from simulators.rollout.metrics import finalize, load_prices
+    from simulators.rollout.shard import ShardRun
+    from simulators.rollout.sharding import simulate
 
     zones = Zones()
     originals = {name: getattr(Concierge, name) for name in ENTRY_POINTS}
-    original_init = sim.ShardRun.__init__
+    original_init = ShardRun.__init__
 
     def init(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
@@ -99,14 +100,14 @@ def one_run(requests: int) -> dict:
     try:
         for name, fn in originals.items():
             setattr(Concierge, name, zones.wrap("concierge", fn))
-        sim.ShardRun.__init__ = init
+        ShardRun.__init__ = init
         start = time.process_time()
-        tally, _ = sim.simulate(_config(requests), workers=1)
+        tally, _ = simulate(_config(requests), workers=1)
         total = time.process_time() - start
     finally:
         for name, fn in originals.items():
             setattr(Concierge, name, fn)
-        sim.ShardRun.__init__ = original_init
+        ShardRun.__init__ = original_init
     n = finalize(tally, load_prices())["requests_total"]
     concierge, world = zones.spent["concierge"], zones.spent["world"]
     return {"requests": n, "cpu_s": total, "concierge_s": concierge, "world_s": world,

@@ -78,7 +78,7 @@ def fingerprint() -> dict[str, str]:
 
 
 def main() -> int:
-    return record_or_check(fingerprint, __doc__.splitlines()[0])
+    return record_or_check(__doc__.splitlines()[0], fingerprint, "outputs")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .coded import candidates_from
 from .lifecycle import PAST_HANDOFF, RequestState
 from .phones import InvalidPhone, normalize_phone
-from .ports import (
-    Timer,
-)
+from .ports import Timer
 from .shortlist import Candidate, ScoredCandidate, format_shortlist, rank
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -26,7 +26,7 @@ from . import replies as reply_rules
 from .brainloop import BrainLoop
 from .call_consent import request_consent
 from .closeout import Closeout
-from .desk import Ports, RequestDesk, Settings, requirements_from
+from .desk import Ports, RequestDesk, Settings
 from .durable import DurableScheduler, claim
 from .durable import resume as resume_after_restart
 from .errors import SignatureInvalid, WebhookMalformed
@@ -41,8 +41,6 @@ from .texts import text_for
 from .timers import RequestClock
 from .tools import Toolbox, core_tools
 from .webhooks import InboundMessage, StatusUpdate, parse_webhook
-
-__all__ = ["Concierge", "Ports", "Settings", "WebhookResult", "requirements_from"]
 
 S = RequestState
 log = logging.getLogger("concierge")

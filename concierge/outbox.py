@@ -17,9 +17,7 @@ from .ledger import Ledger, RequestRow
 from .lifecycle import MAY_MESSAGE_VENDOR, RequestState, may_message_client
 from .phones import mask_phone, mask_phones_in
 from .policy import Caps
-from .ports import (
-    Timer,
-)
+from .ports import Timer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .desk import Ports

@@ -15,9 +15,7 @@ from .geo import distance_km, lookup_place
 from .ledger import RequestRow
 from .lifecycle import ENDED_STATES, OUTREACH_UNDER_WAY, RequestState
 from .outreach import compose_vendor_message, outreach_key
-from .ports import (
-    Timer,
-)
+from .ports import Timer
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover

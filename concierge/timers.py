@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING
 from .coded import usable
 from .ledger import RequestRow
 from .lifecycle import OUTREACH_UNDER_WAY, RequestState
-from .ports import (
-    Timer,
-)
+from .ports import Timer
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover

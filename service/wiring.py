@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 from concierge.coded import CodedWorkflow
-from concierge.engine import Concierge, Settings
+from concierge.desk import Settings
+from concierge.engine import Concierge
 from concierge.ledger import Ledger
 from concierge.policy import Caps
 from concierge.ports import Vendor

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from concierge.engine import Concierge, Settings, WebhookResult
+from concierge.desk import Settings
+from concierge.engine import Concierge, WebhookResult
 from concierge.flags import Flags
 from concierge.ledger import Ledger
 from concierge.phones import mask_phones_in

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from concierge.engine import Concierge, Ports, Settings
+from concierge.desk import Ports, Settings
+from concierge.engine import Concierge
 from concierge.ledger import Ledger
 
 from .graph_api import GraphApiTransport

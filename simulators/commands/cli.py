@@ -44,12 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     run.add_argument("--ledger", default=None, metavar="DIR",
                      help="keep each scenario's ledger in DIR/SCENARIO.sqlite (WAL) instead of in memory")
-    from ..replay.brain_cli import add_brain_arguments
+    from .scenario_options import add_scenario_run_arguments
 
-    add_brain_arguments(run)
-    from ..blackbox.cli_args import add_target_arguments
-
-    add_target_arguments(run)
+    add_scenario_run_arguments(run)
     run.add_argument("-v", "--verbose", action="store_true", help="print every scenario's whole transcript")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("paths", nargs="+")
@@ -126,20 +123,15 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
 def cmd_run(args: argparse.Namespace) -> int:
     from ..replay import brain_cli
     from ..replay.reports import write_reports
+    from .scenario_options import brain_and_target
 
     chosen = _chosen(args)
     if isinstance(chosen, int):
         return chosen
-    chosen = brain_cli.configured(chosen, args)
-    if isinstance(chosen, int):
-        return chosen
-    from ..blackbox.cli_args import TargetArgsInvalid, target_spec
-
-    try:
-        target = target_spec(args)
-    except TargetArgsInvalid as exc:
-        print(f"concierge-sim: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    configured = brain_and_target(chosen, args, "concierge-sim")
+    if isinstance(configured, int):
+        return configured
+    chosen, target = configured
     if target is not None:
         return _run_blackbox(chosen, target, args)
     with OutputSet(args.report_dir, seed=args.seed) as out:

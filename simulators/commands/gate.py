@@ -293,7 +293,8 @@ def population_invariants() -> Criterion:
     import yaml
 
     from simulators.rollout.population import WorldParams
-    from simulators.rollout.simulate import RunConfig, ShardRun
+    from simulators.rollout.run_config import RunConfig
+    from simulators.rollout.shard import ShardRun
 
     params = WorldParams.with_overrides(yaml.safe_load(STRESS_WORLD.read_text("utf-8")) or {})
     run = ShardRun(RunConfig(**POPULATION, params=params, invariants=True), 0)
@@ -349,18 +350,12 @@ def run_phase0(args: argparse.Namespace) -> int:
             print(p, file=sys.stderr)
         print("gate: invalid scenario files; fix them first (concierge-sim validate)", file=sys.stderr)
         return EXIT_INVALID
-    from ..replay import brain_cli
+    from .scenario_options import brain_and_target
 
-    scenarios = brain_cli.configured(scenarios, args)
-    if isinstance(scenarios, int):
-        return scenarios
-    from ..blackbox.cli_args import TargetArgsInvalid, target_spec
-
-    try:
-        target = target_spec(args)
-    except TargetArgsInvalid as exc:
-        print(f"concierge-sim gate: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    configured = brain_and_target(scenarios, args, "concierge-sim gate")
+    if isinstance(configured, int):
+        return configured
+    scenarios, target = configured
     print(f"gate phase0: {len(scenarios)} scenarios, seed {args.seed if args.seed is not None else 'per scenario'}"
           + (f", black-box against {target.webhook_url}" if target else ""), flush=True)
     if not args.skip_unit_tests and not args.unit_junit:
@@ -442,12 +437,9 @@ def main(phase: str, argv: list[str]) -> int:
                             help="take the junit `nox -s tests` left in DIR if its tree key is this tree's "
                                  "(default: %(default)s; '' always runs the suite)")
         parser.add_argument("--ocr-samples", default="fixtures/images")
-        from ..replay.brain_cli import add_brain_arguments
+        from .scenario_options import add_scenario_run_arguments
 
-        add_brain_arguments(parser)
-        from ..blackbox.cli_args import add_target_arguments
-
-        add_target_arguments(parser)
+        add_scenario_run_arguments(parser)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:

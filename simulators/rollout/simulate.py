@@ -31,11 +31,7 @@ from .emptiness import ai_path_note
 from .metrics import Tally, dumps, finalize, load_prices
 from .population import WorldParams
 from .run_config import RunConfig, size_problem
-from .shard import ShardRun, run_shard
 from .sharding import simulate
-
-# Callers that imported these from here before the split (replay's gate and CLI among them).
-__all__ = ["RunConfig", "ShardRun", "main", "run_from_args", "run_shard", "simulate", "size_problem", "write_run"]
 
 
 def write_run(out: Path, config: RunConfig, tally: Tally, partials: list[dict],

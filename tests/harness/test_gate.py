@@ -79,7 +79,7 @@ def test_unknown_phase_is_a_usage_error(capsys):
 
 def test_population_criterion_fails_on_a_broken_invariant(monkeypatch):
     from simulators.commands import gate
-    from simulators.rollout.simulate import ShardRun
+    from simulators.rollout.shard import ShardRun
 
     assert gate.population_invariants()["verdict"] == "pass"
     original = ShardRun.stuck_requests

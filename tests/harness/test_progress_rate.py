@@ -6,7 +6,8 @@ import io
 
 from simulators.progress import ProgressLine, RunMeter, rate_and_eta
 from simulators.rollout.metrics import dumps, finalize, load_prices
-from simulators.rollout.simulate import RunConfig, simulate
+from simulators.rollout.run_config import RunConfig
+from simulators.rollout.sharding import simulate
 
 
 class FakeTty(io.StringIO):

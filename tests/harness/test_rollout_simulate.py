@@ -17,7 +17,10 @@ from simulators.rollout.population import (
     VendorBehaviour,
     WorldParams,
 )
-from simulators.rollout.simulate import RunConfig, ShardRun, simulate, write_run
+from simulators.rollout.run_config import RunConfig
+from simulators.rollout.shard import ShardRun
+from simulators.rollout.sharding import simulate
+from simulators.rollout.simulate import write_run
 
 TESTER = "+250780000001"  # allowlisted in the phase1 profile
 FREE_BRAIN = {"whatsapp": {"client_message_usd": 0.0, "vendor_message_usd": 0.004},

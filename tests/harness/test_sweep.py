@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from simulators.commands.cli import main as cli_main
 from simulators.rollout.engine import Engine, EngineError, Job
 from simulators.rollout.metrics import dumps, merge
-from simulators.rollout.simulate import RunConfig, run_shard
+from simulators.rollout.run_config import RunConfig
+from simulators.rollout.shard import run_shard
 from simulators.rollout.sweep_plots import thresholds, write_plots
 from simulators.rollout.sweep_spec import load_spec
 

@@ -75,7 +75,7 @@ def test_only_the_commands_import_both_the_replay_and_the_rollout():
                 and any(m.startswith("simulators.rollout") for m in imported):
             offenders.append(module)
     assert offenders == []
-    assert "simulators.rollout.simulate" in _imported(root / "simulators/commands/gate.py", "simulators.commands")
+    assert "simulators.rollout.shard" in _imported(root / "simulators/commands/gate.py", "simulators.commands")
 
 
 def test_no_module_outside_the_ledger_runs_sql_on_its_connection():
