@@ -7,7 +7,8 @@ that differs (exit 1). A refactor is done when ``check`` against the commit befo
 
 What is fingerprinted:
 - the whole ``scenarios/phase0`` suite in-process: ``report.json`` with each scenario's
-  ``duration_s`` removed (wall time, the only field that varies between runs), and the full rows of
+  ``duration_s`` (wall time) and the library
+  ``versions`` (the environment's) removed, and the full rows of
   every scenario's ledger (``--ledger``: one SQLite file per scenario, every table in rowid order);
 - a rollout run of about a thousand requests and the chaos run (the stressed world, the process
   dying in 5 % of sends, ``--invariants``), each with a file-backed ledger whose rows are hashed too,
@@ -36,9 +37,13 @@ ROLLOUT_RUNS = {
 }
 
 
+# Wall time, and the installed libraries' versions (the environment's, not the code's behaviour).
+_VARYING = ("duration_s", "versions")
+
+
 def _strip_durations(value: object) -> object:
     if isinstance(value, dict):
-        return {k: _strip_durations(v) for k, v in value.items() if k != "duration_s"}
+        return {k: _strip_durations(v) for k, v in value.items() if k not in _VARYING}
     if isinstance(value, list):
         return [_strip_durations(v) for v in value]
     return value
