@@ -195,8 +195,12 @@ def probe_routes(config: ServiceConfig, vendors: list[Vendor], clock: ManualCloc
         """The activity once settled, or after ``wait`` seconds (at most 60): one request, not a poll loop."""
         deadline = time.monotonic() + min(max(wait, 0.0), 60.0)
         state = _activity(request)
-        while not state["settled"] and time.monotonic() < deadline:
-            await anyio.sleep(0.002)
+        while not state["settled"] and (left := deadline - time.monotonic()) > 0:
+            worker = request.app.state.worker
+            if worker.busy:  # at work: woken when it goes idle, not by polling (which takes its GIL)
+                await anyio.to_thread.run_sync(worker.idle.wait, min(left, 0.5))
+            else:  # about to wake (a webhook stored, the clock moved) or stopped: look again shortly
+                await anyio.sleep(0.002)
             state = _activity(request)
         return state
 
