@@ -65,6 +65,7 @@ class Worker(threading.Thread):
         self._stopping = False
         self.handled = 0
         self.busy = True  # False only while it waits with nothing to do (the harness probe's "settled")
+        self.idle = threading.Event()  # set while busy is False: the probe waits on it rather than polling
         self.brain: object = None  # the concierge's brain, once built (the probe scripts it)
         self._jobs: queue.SimpleQueue[tuple[Callable[[Concierge], Any], Future]] = queue.SimpleQueue()
 
@@ -103,6 +104,7 @@ class Worker(threading.Thread):
             self.ready.set()
             while True:
                 self._wake.clear()
+                self.idle.clear()
                 self.busy = True
                 self._run_jobs(concierge)
                 self._handle_inbox(concierge, inbox)
@@ -113,6 +115,8 @@ class Worker(threading.Thread):
                 wait = IDLE_WAKE_S if due is None else min(IDLE_WAKE_S, self.clock.wall_seconds_until(due))
                 if wait > 0:
                     self.busy = self._wake.is_set()
+                    if not self.busy:
+                        self.idle.set()
                     self._wake.wait(wait)
         finally:
             inbox.close()

@@ -100,10 +100,8 @@ class HostedEmulator:
         """(webhooks on their way, messages the business sent so far); ``idle_wait``: once no webhook
         is on its way (or after that many seconds), as ``GET /sim/health?idle_wait=`` answers."""
         async def read(emulator: Any) -> tuple[int, int]:
-            deadline = time.monotonic() + idle_wait
-            while emulator.deliveries.pending and time.monotonic() < deadline:
-                await asyncio.sleep(0.002)
-            return emulator.deliveries.pending, len(emulator.fake.sent)
+            pending = await emulator.deliveries.until_idle(idle_wait) if idle_wait else emulator.deliveries.pending
+            return pending, len(emulator.fake.sent)
 
         return self._on_loop(read)
 

@@ -88,9 +88,7 @@ def create_app(config: EmulatorConfig, *, base_url: str = "http://127.0.0.1:8081
         d = emulator.deliveries
         wait = _seconds(request.query_params.get("idle_wait"))
         if wait:  # a harness waiting for the webhooks on their way: one request, not a poll loop
-            deadline = time.monotonic() + min(wait, MAX_WAIT_S)
-            while d.pending and time.monotonic() < deadline:
-                await asyncio.sleep(0.002)
+            await d.until_idle(min(wait, MAX_WAIT_S))
         return JSONResponse({"status": "ok", "subscribed": d.subscribed, "webhook_url": d.webhook_url,
                              "pending_webhooks": d.pending, "phone_number_id": config.phone_number_id,
                              "messages_sent": len(emulator.fake.sent)})

@@ -105,6 +105,14 @@ class Deliveries:
     def pending(self) -> int:
         return sum(len(lane) for lane in self._lanes.values())
 
+    async def until_idle(self, timeout: float) -> int:
+        """Once no webhook is on its way (or after ``timeout`` seconds): the webhooks still pending.
+        Waits on the phones' lane tasks, which end when their lane is empty, rather than polling."""
+        deadline = time.monotonic() + timeout
+        while self.pending and self._tasks and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self._tasks), timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        return self.pending
+
     # --- submitting -------------------------------------------------------------------------------
     def submit(self, hook: SignedWebhook, *, kind: str, phone: str) -> Delivery:
         delivery = Delivery(len(self.all) + 1, hook, kind, phone, self.now())

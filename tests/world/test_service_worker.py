@@ -62,3 +62,38 @@ def test_work_handed_to_the_writer_runs_on_its_thread_and_answers(tmp_path):
     finally:
         worker.stop()
     assert closed == [1]
+
+
+def test_idle_event_set_only_while_the_writer_waits_with_nothing_to_do(tmp_path):
+    """``Worker.idle``: what the probe's settle waits on instead of polling. Set once the writer has
+    nothing to do; cleared while it works (a job in hand); set again after."""
+    import threading
+    from types import SimpleNamespace
+
+    from service.worker import Worker
+
+    concierge = SimpleNamespace(ports=SimpleNamespace(brain=None), ledger=SimpleNamespace(close=lambda: None))
+    worker = Worker(lambda _scheduler: concierge, str(tmp_path / "l.sqlite.inbox"),
+                    SimpleNamespace(now=lambda: 0.0, wall_seconds_until=lambda due: 1.0), resume=False)
+    assert not worker.idle.is_set()  # not started: not idle
+    worker.start()
+    try:
+        assert worker.idle.wait(10) and not worker.busy
+        inside, release = threading.Event(), threading.Event()
+        seen: list[tuple[bool, bool]] = []
+
+        def job(_c):
+            inside.set()
+            release.wait(10)
+            return True
+
+        caller = threading.Thread(target=worker.call, args=(job,))
+        caller.start()
+        assert inside.wait(10)
+        seen.append((worker.idle.is_set(), worker.busy))
+        release.set()
+        caller.join(10)
+        assert seen == [(False, True)]  # at work: neither idle nor settled
+        assert worker.idle.wait(10) and not worker.busy
+    finally:
+        worker.stop()

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from concierge.ledger import Ledger
-from service.probe import _changed_tables, _dump
+from service.probe import LedgerChanges, _dump
 from simulators.blackbox.wire_world import ledger_copy
 
 WRITES = st.lists(st.one_of(
@@ -45,14 +45,20 @@ def test_the_copy_refilled_from_changes_equals_a_full_read(writes):
         path = str(Path(where) / "ledger.sqlite")
         target = Ledger(path)
         digests: dict[str, str] = {}
+        changes = LedgerChanges(path)
         copy = None
         try:
             for i, (op, arg) in enumerate([("nothing", ""), *writes]):
                 _write(target.db, op, arg, 1_772_431_200.0 + i)
                 target.db.commit()
-                changed = _changed_tables(path, digests)
+                reads = changes.reads
+                changed = changes.changed(digests)
                 if op == "nothing" and digests:
                     assert changed["tables"] == {}  # nothing written: nothing sent again
+                    assert changes.reads == reads  # ... and nothing read (data_version unchanged)
+                elif op != "nothing":  # (a write that changed rows must be read: the equality below)
+                    assert changes.changed({})["tables"].keys() == changed["digests"].keys()  # a harness that
+                    # lost track gets every table, even with nothing committed since
                 copy = ledger_copy(changed["tables"], into=copy, only_these=True)
                 digests = changed["digests"]
                 full = ledger_copy(_dump(path))
