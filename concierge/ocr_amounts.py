@@ -1,12 +1,15 @@
-"""Money as OCR reads it: one printed amount ('12,500', '1.500.000', '9,00', '.01', 'RM 9.00'), the
-amounts in a stretch of text (lookalike letters, grouping spaces and a decimal point read as a space
-repaired), and amounts in whole cents so sums compare exactly.
+"""Money as OCR reads it: the amounts in a stretch of text (lookalike letters, grouping spaces and a
+decimal point read as a space repaired), whether a page prints cents, and amounts in whole cents so
+sums compare exactly. One printed amount ('12,500', '1.500.000', '9,00', '.01', 'RM 9.00') becomes a
+number in ``money.printed_amount``, where every written amount does; only the repairs of what the
+engine misread live here.
 """
 
 from __future__ import annotations
 
 import re
 
+from concierge.money import printed_amount
 from concierge.ocr_fields import DIGIT_LOOKALIKE, LOOKALIKE_CHARS
 
 # ".01": receipts print an amount under one unit without its leading zero (a rounding of RM .01).
@@ -23,22 +26,11 @@ _SPACE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (\d{2})\s*$")
 
 
 def parse_amount(text: str) -> float | None:
-    """'12,500' -> 12500, '9.00' -> 9.0, '1.500.000' -> 1500000; None when it is no amount."""
-    t = (text or "").strip().replace(" ", "")
-    # A currency marker says nothing about the number itself.
-    t = re.sub(r"^(?i:rwf|frw|rm|usd|ksh|rs|\$|€|£)[.:]?", "", t)
-    t = re.sub(r"(?i:rwf|frw)$", "", t)
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", t):
-        return float(t.replace(",", ""))
-    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", t) and t.count(".") >= 2:
-        return float(t.replace(".", ""))
-    if re.fullmatch(r"\d+\.\d{1,2}", t) or re.fullmatch(r"\d+", t):
-        return float(t)
-    if re.fullmatch(r"\.\d{2}", t):
-        return float("0" + t)
-    if re.fullmatch(r"\d+,\d{2}", t):
-        return float(t.replace(",", "."))
-    return None
+    """'12,500' -> 12500, '9.00' -> 9.0, '1.500.000' -> 1500000; None when it is no amount.
+
+    The receipt's way of writing money is ``money.printed_amount``'s; this name stays for the readers
+    of OCR text."""
+    return printed_amount(text)
 
 
 def amounts_in(text: str) -> list[float]:

@@ -1,6 +1,7 @@
 """``concierge.money`` reads written amounts for the budget and price readers: it must agree with
 the two readings it replaced (frozen here) on every number those readers' patterns find, and read
-a grouped amount back to its value in every way people group thousands."""
+a grouped amount back to its value in every way people group thousands. Its receipt reader,
+``printed_amount``, must agree with the OCR reading it replaced (frozen here too) on every text."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from concierge import need_budget, reply_prices
-from concierge.money import MULTIPLIERS, francs, written_number
+from concierge.money import MULTIPLIERS, francs, printed_amount, written_number
 from concierge.need_budget import budget_in
 from concierge.reply_prices import read_prices
 
@@ -37,6 +38,23 @@ def _old_price_multiplier(after: str | None, before: str | None) -> int:
     if after is not None:
         return 1_000_000 if after in ("million", "millions", "mln", "miliyoni") else 1000
     return 1_000_000 if before == "miliyoni" else 1000
+
+
+def _old_parse_amount(text: str) -> float | None:  # concierge/ocr_amounts.py before it used money.py
+    t = (text or "").strip().replace(" ", "")
+    t = re.sub(r"^(?i:rwf|frw|rm|usd|ksh|rs|\$|€|£)[.:]?", "", t)
+    t = re.sub(r"(?i:rwf|frw)$", "", t)
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", t):
+        return float(t.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", t) and t.count(".") >= 2:
+        return float(t.replace(".", ""))
+    if re.fullmatch(r"\d+\.\d{1,2}", t) or re.fullmatch(r"\d+", t):
+        return float(t)
+    if re.fullmatch(r"\.\d{2}", t):
+        return float("0" + t)
+    if re.fullmatch(r"\d+,\d{2}", t):
+        return float(t.replace(",", "."))
+    return None
 
 
 # Numbers as chat writes them: digits, thousands groups with any separator (mixed ones too, as a
@@ -127,3 +145,57 @@ def test_budgets_in_client_texts(text: str, budget: int | None) -> None:
 def test_prices_in_vendor_replies(text: str, low: int | None, high: int | None) -> None:
     prices = read_prices(text, answered=False)
     assert (prices.low, prices.high) == (low, high)
+
+
+# Amounts as receipts print them, and near misses: groups of any length after any separator, a
+# decimal part of zero to three digits, a currency before or after in any case, spaces anywhere.
+_DIGITS = st.from_regex(r"\A\d{0,4}\Z")
+_PRINTED_NUMBER = st.builds(
+    lambda head, groups, point, decimals: head + "".join(groups) + point + decimals,
+    _DIGITS,
+    st.lists(st.tuples(st.sampled_from([",", ".", " ", "'"]), _DIGITS).map("".join), max_size=3),
+    st.sampled_from(["", ".", ",", ". "]),
+    st.from_regex(r"\A\d{0,3}\Z"),
+)
+# Well-formed ones too, so every rule is met often: thousands groups with one separator, decimals.
+_PRINTED_NUMBER = _PRINTED_NUMBER | st.builds(
+    lambda head, sep, groups, point, decimals: head + "".join(sep + g for g in groups) + point + decimals,
+    st.from_regex(r"\A\d{1,3}\Z"),
+    st.sampled_from([",", ".", " "]),
+    st.lists(st.from_regex(r"\A\d{3}\Z"), max_size=3),
+    st.sampled_from(["", ".", ","]),
+    st.from_regex(r"\A\d{0,2}\Z"),
+)
+_CURRENCY = st.sampled_from(["", "rwf", "RWF", "Frw", "rm", "RM", "usd", "ksh", "Rs", "$", "€", "£", "x"])
+_PRINTED_TEXT = st.builds(
+    lambda pad, before, mark, number, after, end: f"{pad}{before}{mark}{number}{after}{end}",
+    st.sampled_from(["", " ", "\t", "\n"]),
+    _CURRENCY,
+    st.sampled_from(["", ".", ":", " ", ". "]),
+    _PRINTED_NUMBER,
+    st.sampled_from(["", " ", "rwf", " FRW", "frw.", "usd"]),
+    st.sampled_from(["", " ", "\n", "x"]),
+)
+
+
+def _same(new: float | None, old: float | None) -> bool:
+    return new == old and type(new) is type(old)
+
+
+@given(_PRINTED_TEXT)
+def test_printed_amounts_read_as_before(text: str) -> None:
+    assert _same(printed_amount(text), _old_parse_amount(text))
+
+
+@given(st.text(alphabet=st.sampled_from(list("0123456789.,' $€£rwfRWFmMsdk\n٣")), max_size=16) | st.text())
+def test_any_text_reads_as_before_as_a_printed_amount(text: str) -> None:
+    assert _same(printed_amount(text), _old_parse_amount(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("1.500", None), ("1,234.56", 1234.56), ("9,50", 9.5), (".01", 0.01), ("12 500 RWF", 12500.0),
+     ("RM: 9.00", 9.0), ("1.500.000", 1_500_000.0), ("12,5", None), ("9.001", None), ("abc", None)],
+)
+def test_a_receipt_prints_amounts_more_strictly_than_chat(text: str, amount: float | None) -> None:
+    assert printed_amount(text) == amount
