@@ -86,6 +86,11 @@ _BUDGET_NUMBER = re.compile(need_budget._NUMBER)
 def test_budget_amounts_read_as_before(number: str, mult: str | None) -> None:
     if not _BUDGET_NUMBER.fullmatch(number):
         return  # the budget reader never finds this number whole: its pattern stops earlier
+    if "'" in number:
+        # The old budget pattern stopped at an apostrophe, so "budget 12'500 rwf" was a budget of 500
+        # (a bug); an apostrophe now groups thousands in a budget as a comma does.
+        assert francs(number, mult) == _old_budget_amount(number.replace("'", ","), mult)
+        return
     assert francs(number, mult) == _old_budget_amount(number, mult)
 
 
@@ -128,6 +133,8 @@ def test_a_decimal_comma_is_a_decimal(whole: int, cents: int) -> None:
         ("ntarenze 1.5 million", 1_500_000),
         ("moins de 20.000 fr", 20_000),
         ("iPhone 12 500mg", None),
+        ("budget 12'500 rwf", 12_500),
+        ("budget 12\u2019500 rwf", 12_500),
     ],
 )
 def test_budgets_in_client_texts(text: str, budget: int | None) -> None:
@@ -227,6 +234,12 @@ def test_a_phones_space_groups_a_budget_as_a_space_does(before: str, value: int,
     assert extract_requirements(phone).budget_max == extract_requirements(plain).budget_max
     if before.strip() in ("budget", "Samsung A14 under", "moins de", "munsi ya"):
         assert budget_in(phone) == value  # a cue word makes it a budget: the whole amount is read
+
+
+@given(_BUDGET_BEFORE, st.integers(1_000, 10**9), _BUDGET_AFTER, st.sampled_from(["'", "\u2019", "\u02bc"]))
+def test_an_apostrophe_groups_a_budget_as_a_space_does(before: str, value: int, after: str, sep: str) -> None:
+    plain = f"{before}{_spaced(value)}{after}"
+    assert budget_in(f"{before}{_spaced(value, sep)}{after}") == budget_in(plain)
 
 
 @given(_PRICE_TEMPLATES, st.integers(1_000, 10**8), st.integers(1_000, 10**8), _PHONE_SPACES)
