@@ -25,8 +25,8 @@ from functools import lru_cache
 HIDDEN_CHARS = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
 HIDDEN = re.compile(f"[{HIDDEN_CHARS}]")
 # Apostrophes as phones and keyboards type them: right and left single quotes (smart punctuation),
-# the reversed one, the modifier letter (some Android keyboards, Kinyarwanda and Swahili layouts),
-# and the acute and grave accents typed in their place.
+# the reversed one, the modifier letter apostrophe (U+02BC, which some keyboards type), and the acute
+# and grave accents typed in their place.
 APOSTROPHES = dict.fromkeys("\u2019\u2018\u201b\u02bc\u00b4`", "'")
 _APOSTROPHE_TABLE = str.maketrans(APOSTROPHES)
 # After NFKD every space is " " already; tabs are joined with them.
