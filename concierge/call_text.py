@@ -22,17 +22,13 @@ _CALL_ME = re.compile(
 _NOW = frozenset({"now", "asap", "maintenant", "vite", "nonaha", "vuba", "urgently"})
 
 
-def _fold(text: str) -> str:
-    return fold_unaligned(text, unmask=False)
-
-
 def consent_answer(text: str | None, button_id: str | None = None) -> bool | None:
     """True for YES, False for NO, None for anything else (whole-message answers only)."""
     if button_id in (YES_BUTTON, NO_BUTTON):
         return button_id == YES_BUTTON
     if not isinstance(text, str):
         return None
-    words = [w for w in re.split(r"[^a-z0-9_']+", _fold(text)) if w and w not in _FILLER]
+    words = [w for w in re.split(r"[^a-z0-9_']+", fold_unaligned(text)) if w and w not in _FILLER]
     if not words or len(words) > 3:
         return None
     found = {True for w in words if w in _YES} | {False for w in words if w in _NO}
@@ -43,7 +39,7 @@ def consent_answer(text: str | None, button_id: str | None = None) -> bool | Non
 
 def is_call_me(text: str | None) -> bool:
     """The client asks to be called ("call me", "appelez-moi", "mpamagara")."""
-    return isinstance(text, str) and _CALL_ME.search(_fold(text)) is not None
+    return isinstance(text, str) and _CALL_ME.search(fold_unaligned(text)) is not None
 
 
 def button_titles(language: str) -> tuple[str, str]:
@@ -53,5 +49,5 @@ def button_titles(language: str) -> tuple[str, str]:
 
 def only_asks_for_a_call(text: str | None) -> bool:
     """A bare "call me" (with at most please/now): nothing in it for the need pipeline."""
-    rest = re.sub(r"[^a-z]+", " ", _CALL_ME.sub(" ", _fold(text or ""))).split()
+    rest = re.sub(r"[^a-z]+", " ", _CALL_ME.sub(" ", fold_unaligned(text or ""))).split()
     return all(w in _FILLER or w in _NOW for w in rest)

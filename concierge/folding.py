@@ -9,9 +9,10 @@ detector) folds through here. There are two folds, because the readers need two 
 - ``fold_unaligned`` may change the length (``ß`` -> ``ss``): consent answers and the injection
   detector only ask *whether* a phrase is there.
 
-Each takes one switch for a difference the readers have always had. Making them agree would change
-what some texts mean (examples at each switch), so they are kept until a scenario decides which
-reading is right.
+Both read what a phone's keyboard dresses up as the plain character a rule is written with: a
+typographic apostrophe (iOS "smart punctuation" types ``d’accord``) is ``'``, and a no-break or
+thin space (French keyboards group thousands with one: ``12 500``) is a space, so every reader
+means the same by the same text whoever typed it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from functools import lru_cache
 # Zero-width and bidi characters: the classic way to split "ignore" so that a filter misses it.
 HIDDEN_CHARS = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
 HIDDEN = re.compile(f"[{HIDDEN_CHARS}]")
-# Typographic apostrophes (phones' "smart punctuation") and the accents typed in their place.
-APOSTROPHES = {"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"}
+# Apostrophes as phones and keyboards type them: right and left single quotes (smart punctuation),
+# the reversed one, the modifier letter apostrophe (U+02BC, which some keyboards type), and the acute
+# and grave accents typed in their place.
+APOSTROPHES = dict.fromkeys("\u2019\u2018\u201b\u02bc\u00b4`", "'")
 _APOSTROPHE_TABLE = str.maketrans(APOSTROPHES)
-_BLANKS = re.compile(r"[ \t\u00a0]+")
+# After NFKD every space is " " already; tabs are joined with them.
+_BLANKS = re.compile(r"[ \t]+")
 
 # Courtesy that never changes what a short message means, in en / fr / rw. Each reader adds the
 # words of its own kind of message (see ``calling``, ``reply_intents``, ``need_item``): merging
@@ -40,49 +44,41 @@ def _without_marks(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _plain_char(c: str) -> str:
+    # The acute accent is looked up before it decomposes (to a space and a combining accent).
     if c in APOSTROPHES:
-        return APOSTROPHES[c]
+        return "'"
     base = _without_marks(c).lower()
     if len(base) == 1:
-        return base
+        # Compatibility forms of the grave accent (U+1FEF, U+FF40) are apostrophes too.
+        return APOSTROPHES.get(base, base)
     low = c.lower()
     return low if len(low) == 1 else c
 
 
-@lru_cache(maxsize=4096)
-def _letter_char(c: str) -> str:
-    base = unicodedata.normalize("NFKD", c)[0] if c.isalpha() else c
-    low = base.lower()
-    return low if len(low) == 1 else c
+def plain_apostrophes(text: str) -> str:
+    """The text with every apostrophe variant typed as "'" (same length)."""
+    return text.translate(_APOSTROPHE_TABLE)
 
 
-def fold(text: str, *, plain_forms: bool = True) -> str:
+def fold(text: str) -> str:
     """Lower case without accents, one character for one: a match in the fold is a span in the text.
 
-    ``plain_forms`` (vendor replies) also reads compatibility forms as their plain character:
-    full-width and superscript digits, no-break spaces, typographic apostrophes, and keeps a
-    ligature whole. Without it (client needs) only letters lose their accents, and a ligature
-    becomes its first letter. Kept apart because the readers' rules were tuned on them:
-    "12\u00a0500 RWF" (a no-break space, as French keyboards group thousands) is 12,500 in a reply
-    and 500 in a need.
+    Compatibility forms read as their plain character: any space (no-break, narrow no-break, thin,
+    ...) is " ", full-width and superscript digits are digits, typographic apostrophes are "'".
+    A character whose plain form is longer (a ligature, "½") is kept, lower-cased, as it is.
     """
     if text.isascii():
         # What the character rule gives every ASCII character, without looking at them one by one.
-        low = text.lower()
-        return low.replace("`", "'") if plain_forms else low
-    return "".join(map(_plain_char if plain_forms else _letter_char, text))
+        return text.lower().replace("`", "'")
+    return "".join(map(_plain_char, text))
 
 
-def fold_unaligned(text: str, *, unmask: bool = True) -> str:
+def fold_unaligned(text: str) -> str:
     """Case-folded without accents, for rules that only ask whether a phrase is there.
 
-    ``unmask`` (the injection detector) first undoes the tricks that hide a phrase: zero-width
-    characters are dropped, typographic apostrophes and runs of blanks made plain, and accents
-    stripped before case folding. Without it (consent answers) the text is case-folded first and
-    kept as written otherwise, so "d\u2019accord" with a phone's apostrophe is not read as "d'accord";
-    unmasking it would turn such texts into a YES they are not today.
+    It first undoes the tricks that hide a phrase: zero-width characters are dropped, apostrophes
+    and runs of blanks made plain, accents stripped before case folding (so compatibility letters
+    such as "ℂ" or "ᴬ" fold to the small letter).
     """
-    if not unmask:
-        return _without_marks(text.casefold())
-    text = HIDDEN.sub("", text).translate(_APOSTROPHE_TABLE)
-    return _BLANKS.sub(" ", _without_marks(text).casefold())
+    text = plain_apostrophes(HIDDEN.sub("", text))
+    return _BLANKS.sub(" ", plain_apostrophes(_without_marks(text)).casefold())

@@ -2,7 +2,9 @@
 amount becomes a number (francs, for chat).
 
 In chat "12,500", "12.500", "12 500" and "12'500" group thousands; "12,5" and "12.5" carry a decimal;
-"15k", "1.2 million", "mille", "ibihumbi" (rw) multiply. Whether a number *is* money depends on who
+"15k", "1.2 million", "mille", "ibihumbi" (rw) multiply. The readers find numbers in the folded text
+(``folding.fold``), where the no-break and narrow no-break spaces that French keyboards group
+thousands with are already plain spaces, so "12 500" reads the same however the space was typed. Whether a number *is* money depends on who
 wrote it and where, so that stays with each reader: a client's budget needs a cue word, a currency
 or a "k" (``need_budget``); a vendor's price a currency, a "k" or enough digits (``reply_prices``).
 Their currency words differ too ("rfw", "/=" are read only in replies): merging the lists would

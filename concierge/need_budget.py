@@ -17,7 +17,9 @@ _MIN_BUDGET_RWF = 100
 _MAX_BUDGET_RWF = 1_000_000_000
 
 _CURRENCY = r"(?:rwf|frw|frws|rwfs|francs?|frs|fr|amafaranga|amafr)"
-_NUMBER = r"(?:\d{1,3}(?:[ ,.]\d{3})+(?![\d,.])|\d{1,10}(?:[.,]\d{1,2}(?!\d))?)"
+# Thousands grouped as ``money`` reads them in chat, the apostrophe too ("12'500", and "12’500" once
+# folded), as vendors' prices always were.
+_NUMBER = r"(?:\d{1,3}(?:[ ,.']\d{3})+(?![\d,.'])|\d{1,10}(?:[.,]\d{1,2}(?!\d))?)"
 _MONEY_RX = re.compile(
     rf"(?:(?P<pre>\b{_CURRENCY})\.?\s?|(?<![\w.,]))(?P<num>{_NUMBER})"
     rf"(?:\s?(?P<mult>k|million|millions|mille|thousand|m)\b)?(?:\s?(?P<cur>{_CURRENCY})\b)?"

@@ -21,8 +21,8 @@ _ALNUM_RUN = re.compile(r"[a-z0-9]+")
 
 
 def fold(text: str) -> str:
-    """A client's text folded as needs read it: only letters lose their accents (see ``folding``)."""
-    return folding.fold(text, plain_forms=False)
+    """A client's text folded as needs read it: the one aligned fold (see ``folding``)."""
+    return folding.fold(text)
 
 
 def clean(text: Any) -> str:
@@ -31,7 +31,8 @@ def clean(text: Any) -> str:
     if len(text) > _MAX_TEXT:
         # Cut at a space: half a word at the end would read as part of the need.
         text = text[:_MAX_TEXT].rsplit(None, 1)[0] if " " in text[:_MAX_TEXT] else text[:_MAX_TEXT]
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    # Before the symbols go: the acute and grave accents typed for an apostrophe are symbols.
+    text = folding.plain_apostrophes(text)
     text = text.replace("\u0153", "oe").replace("\u0152", "OE")
     # Emoji, symbols and control or unassigned code points carry no need; they become spaces.
     return "".join(

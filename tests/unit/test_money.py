@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from concierge import need_budget, reply_prices
 from concierge.money import MULTIPLIERS, francs, printed_amount, written_number
 from concierge.need_budget import budget_in
+from concierge.needs import extract_requirements
+from concierge.replies import parse_vendor_reply
 from concierge.reply_prices import read_prices
 
 
@@ -84,6 +86,11 @@ _BUDGET_NUMBER = re.compile(need_budget._NUMBER)
 def test_budget_amounts_read_as_before(number: str, mult: str | None) -> None:
     if not _BUDGET_NUMBER.fullmatch(number):
         return  # the budget reader never finds this number whole: its pattern stops earlier
+    if "'" in number:
+        # The old budget pattern stopped at an apostrophe, so "budget 12'500 rwf" was a budget of 500
+        # (a bug); an apostrophe now groups thousands in a budget as a comma does.
+        assert francs(number, mult) == _old_budget_amount(number.replace("'", ","), mult)
+        return
     assert francs(number, mult) == _old_budget_amount(number, mult)
 
 
@@ -126,6 +133,8 @@ def test_a_decimal_comma_is_a_decimal(whole: int, cents: int) -> None:
         ("ntarenze 1.5 million", 1_500_000),
         ("moins de 20.000 fr", 20_000),
         ("iPhone 12 500mg", None),
+        ("budget 12'500 rwf", 12_500),
+        ("budget 12\u2019500 rwf", 12_500),
     ],
 )
 def test_budgets_in_client_texts(text: str, budget: int | None) -> None:
@@ -199,3 +208,60 @@ def test_any_text_reads_as_before_as_a_printed_amount(text: str) -> None:
 )
 def test_a_receipt_prints_amounts_more_strictly_than_chat(text: str, amount: float | None) -> None:
     assert printed_amount(text) == amount
+
+
+# --- a phone's space groups thousands as a plain space does ---------------------------------------
+# French keyboards and copy-paste from apps group thousands with a no-break (U+00A0) or narrow
+# no-break (U+202F) space; some with a thin space (U+2009). The old needs fold kept them as written,
+# so "budget 12 500 rwf" typed that way read as a budget of 500 (the bug these tests name).
+_PHONE_SPACES = st.sampled_from(["\u00a0", "\u202f", "\u2009"])
+_BUDGET_BEFORE = st.sampled_from(["budget ", "Samsung A14 under ", "moins de ", "munsi ya ", "phone ",
+                                  "I need a fridge, max ", ""])
+_BUDGET_AFTER = st.sampled_from([" rwf", " FRW", " francs", " max", "", " please", " in Remera"])
+_PRICE_TEMPLATES = st.sampled_from(["1. yes 2. {} rwf 3. Samsung", "yes we have it, {}", "igiciro {} frw",
+                                    "{} - {} rwf", "price: {}", "1. oui 2. {}"])
+
+
+def _spaced(value: int, sep: str = " ") -> str:
+    return f"{value:,}".replace(",", sep)
+
+
+@given(_BUDGET_BEFORE, st.integers(1_000, 10**9), _BUDGET_AFTER, _PHONE_SPACES)
+def test_a_phones_space_groups_a_budget_as_a_space_does(before: str, value: int, after: str, sep: str) -> None:
+    plain = f"{before}{_spaced(value)}{after}"
+    phone = f"{before}{_spaced(value, sep)}{after}"
+    assert budget_in(phone) == budget_in(plain)
+    assert extract_requirements(phone).budget_max == extract_requirements(plain).budget_max
+    if before.strip() in ("budget", "Samsung A14 under", "moins de", "munsi ya"):
+        assert budget_in(phone) == value  # a cue word makes it a budget: the whole amount is read
+
+
+@given(_BUDGET_BEFORE, st.integers(1_000, 10**9), _BUDGET_AFTER, st.sampled_from(["'", "\u2019", "\u02bc"]))
+def test_an_apostrophe_groups_a_budget_as_a_space_does(before: str, value: int, after: str, sep: str) -> None:
+    plain = f"{before}{_spaced(value)}{after}"
+    assert budget_in(f"{before}{_spaced(value, sep)}{after}") == budget_in(plain)
+
+
+@given(_PRICE_TEMPLATES, st.integers(1_000, 10**8), st.integers(1_000, 10**8), _PHONE_SPACES)
+def test_a_phones_space_groups_a_price_as_a_space_does(template: str, a: int, b: int, sep: str) -> None:
+    plain = parse_vendor_reply(template.format(_spaced(a), _spaced(b)))
+    phone = parse_vendor_reply(template.format(_spaced(a, sep), _spaced(b, sep)))
+    assert (phone.price_min, phone.price_max) == (plain.price_min, plain.price_max)
+    assert phone.price_min is not None
+
+
+_AMOUNT_PIECES = st.sampled_from(list("0123456789 ,.'kx\n") + ["rwf", "budget ", "under ", "500mg", " to ",
+                                                                "12 500", "1 250 000"])
+
+
+@given(st.lists(_AMOUNT_PIECES, max_size=20).map("".join) | st.text(max_size=30), _PHONE_SPACES)
+def test_any_text_reads_the_same_amounts_with_a_phones_spaces(text: str, sep: str) -> None:
+    phone = text.replace(" ", sep)
+    assert budget_in(phone) == budget_in(text)
+    assert parse_vendor_reply(phone).price_max == parse_vendor_reply(text).price_max
+
+
+@pytest.mark.parametrize("sep", ["\u00a0", "\u202f"])
+def test_a_budget_typed_with_a_no_break_space_is_the_whole_amount(sep: str) -> None:
+    assert budget_in(f"Samsung A14 budget 12{sep}500 rwf") == 12_500
+    assert budget_in(f"frigo moins de 1{sep}250{sep}000 francs") == 1_250_000

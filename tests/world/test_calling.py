@@ -90,6 +90,8 @@ def grant(world: SimWorld, scope: str) -> None:
 # --- parsing the client's words -------------------------------------------------------------
 @pytest.mark.parametrize("text,expected", [
     ("YES", True), ("yes please", True), ("Oui", True), ("oui merci", True), ("YEGO", True), ("ego", True),
+    # A phone's apostrophe (iOS smart punctuation, the modifier letter U+02BC) is an apostrophe.
+    ("d'accord", True), ("D\u2019accord", True), ("d\u2019accord merci", True), ("d\u02bcaccord", True),
     ("NO", False), ("non", False), ("Oya", False), ("no thanks", False), ("NON!", False),
     ("yes no", None), ("maybe", None), ("yes I need paracetamol too", None), ("", None), ("ok", None),
 ])
