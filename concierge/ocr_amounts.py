@@ -23,6 +23,13 @@ _DECIMALS = re.compile(r"[.,]\d{2}$")
 # A page "prints cents" when at least this many amounts carry two decimals.
 MIN_CENTS_AMOUNTS = 3
 _SPACE_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (\d{2})\s*$")
+# A word of lookalike letters only ("O", "lO", "|") beside a digit; a letter of any other word keeps
+# the word whole. An engine that drops spaces glues a currency or TOTAL to the amount ("RMl0.00",
+# "TOTALl0.00"): what follows such a word is a word of its own.
+_LOOK = f"[{re.escape(LOOKALIKE_CHARS)}]"
+_LETTER = r"[^\W\d_]|\|"
+_GLUED = "|".join(f"(?<=(?i:{word}))" for word in ("total", "rm", "rwf", "frw", "usd", "ksh"))
+_LOOKALIKE_WORD = re.compile(rf"(?<=\d){_LOOK}+(?!{_LETTER})|(?:(?<!{_LETTER})|{_GLUED}){_LOOK}+(?=\d)")
 
 
 def parse_amount(text: str) -> float | None:
@@ -34,14 +41,27 @@ def parse_amount(text: str) -> float | None:
 
 
 def amounts_in(text: str) -> list[float]:
-    """Money amounts in a stretch of text, lookalike letters inside digit runs fixed."""
+    """Money amounts in a stretch of text, letters read for digits fixed (``fix_lookalikes``)."""
     return [amount for amount, _ in amounts_read(text)]
 
 
 def amounts_read(text: str) -> list[tuple[float, bool]]:
     """``amounts_in`` with, for each amount, whether it was printed with decimals ("9.00", "9,50")."""
-    text = re.sub(rf"(?<=\d)[{re.escape(LOOKALIKE_CHARS)}]|[{re.escape(LOOKALIKE_CHARS)}](?=\d)",
-                  lambda m: m.group(0).translate(DIGIT_LOOKALIKE), text)
+    return amounts_of_fixed(fix_lookalikes(text))
+
+
+def fix_lookalikes(text: str) -> str:
+    """Letters read for digits put back as digits ("1O.50", "l2.00", "9.0O", "1OO.00"): a word made
+    only of lookalike letters that touches a digit. A letter of a longer word is the word's own
+    ("TOTAL0" is the word TOTAL and a 0), unless the word is TOTAL or a currency glued to the amount
+    ("RMl0", "TOTALl0" are RM 10, TOTAL 10). Same length as ``text``, so a reader of part of a line
+    can fix the whole line first and keep its positions."""
+    return _LOOKALIKE_WORD.sub(lambda m: m.group(0).translate(DIGIT_LOOKALIKE), text)
+
+
+def amounts_of_fixed(text: str) -> list[tuple[float, bool]]:
+    """``amounts_read`` of a text whose lookalike letters ``fix_lookalikes`` has already fixed (in
+    the whole line: a stretch cut from it would lose the word a letter belongs to)."""
     # French convention: a space groups thousands ("12 500 FRW"); only whole groups of three digits.
     text = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _SPACE_AFTER_POINT.sub(r"\1.\2", text)

@@ -14,7 +14,8 @@ OVERALL_MIN_CONFIDENCE = 0.70
 QUOTE_MAX_CHARS = 160
 
 
-# OCR reads these letters for the digit they resemble; corrected only between or next to digits.
+# OCR reads these letters for the digit they resemble; corrected only next to digits, never a letter
+# of a longer word (ocr_amounts.fix_lookalikes, ocr_dates.fix_digit_run).
 DIGIT_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5"})
 LOOKALIKE_CHARS = "OolI|S"
 

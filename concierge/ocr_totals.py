@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import re
 
-from concierge.ocr_amounts import amounts_read, cents_of, prints_cents
+from concierge.ocr_amounts import (
+    amounts_of_fixed,
+    amounts_read,
+    cents_of,
+    fix_lookalikes,
+    prints_cents,
+)
 from concierge.ocr_fields import line_text
 from concierge.ports import OcrWord
 
@@ -19,8 +25,9 @@ _TOTAL_BEST = ("grand total", "total due", "amount due", "total payable", "amoun
                "total à payer", "net a payer", "net à payer", "jumlah besar", "jumlah bersih",
                "jumlah keseluruhan", "igiteranyo cyose", "net amount", "nett amount", "net amt", "nett amt")
 # "TOTAL" as engines misread it on faint scans: "T0TAL", "TATAL", "TOLAL", "TORAL", "IOTAL", "TOTA1",
-# "Tata!"; each letter replaced only by one OCR confuses it with.
-_TOTAL_MISREAD = r"[tli1][o0a][tlr][a4][l1!|]"
+# "Tata!"; each letter replaced only by one OCR confuses it with. A 1 at either end is part of the
+# word only when no number is glued to it there ("10RA10" is no TOTAL; "TOTA1" and "1OTAL" are).
+_TOTAL_MISREAD = r"(?:[tli]|(?<![\d.,])1)[o0a][tlr][a4](?:[l!|]|1(?![.,]?\d))"
 # "DUE 25.15" alone is the amount due; "due date" is a date. "Payable", "net(t) amount" and "net à
 # payer" name the amount to pay without the word total (the strongest kinds above must be found).
 TOTAL_WORD = re.compile(r"total|" + _TOTAL_MISREAD + r"|jumlah|montant|igiteranyo|amount due|(?<![a-z])due(?![a-z])(?!\s*date)"
@@ -46,7 +53,9 @@ def total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
     candidates = []
     cents_page = prints_cents([line_text(ws) for ws in lines])
     for n, words in enumerate(lines):
-        low = line_text(words).lower()
+        # Letters read for digits are fixed in the whole line first: a stretch cut from it no longer
+        # shows which word a letter belongs to, nor whether a misread TOTAL's 1 is glued to a number.
+        low = fix_lookalikes(line_text(words).lower())
         hits = list(TOTAL_WORD.finditer(low))
         # psm 6 reads a row of a two-column receipt as one line ("Total Qty 2   Total 9.00"): each
         # keyword is its own candidate, ranked by the words from one before it up to the next keyword.
@@ -58,7 +67,7 @@ def total_candidates(lines) -> list[tuple[int, float, int, list[OcrWord]]]:
             stop = paid.start() if paid else stop
             before = re.search(r"(?:\S+\s+)?\S*$", low[: hit.start()])
             rank = _total_rank(low[before.start() if before else hit.start(): stop])
-            amounts, where = amounts_read(low[hit.end(): stop]), n
+            amounts, where = amounts_of_fixed(low[hit.end(): stop]), n
             # "TOTAL" on one line and its amount alone on the next.
             if not amounts and i + 1 == len(hits) and n + 1 < len(lines):
                 nxt = line_text(lines[n + 1]).lower()

@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from concierge.drugs import DrugLexicon
@@ -204,6 +204,28 @@ def test_lookalike_letters_become_digits_only_inside_digit_runs(token, fixed):
     assert fix_digit_run(token) == fixed
 
 
+@pytest.mark.parametrize("text, amounts", [
+    # Letters read for digits, in a word of lookalikes only beside a digit: fixed.
+    ("total 1o.50", [10.5]), ("l2.00", [12]), ("9.0o", [9]), ("1oo.00", [100]), ("|0", [10]), ("2o18", [2018]),
+    # A currency or TOTAL glued to the amount (spaces dropped) is a word of its own.
+    ("rml0.00", [10]), ("totall0.00", [10]), ("subtotal:l0.00", [10]),
+    # A letter of a longer word is the word's, never a digit: TOTAL0 is TOTAL and 0.
+    ("total0", [0]), ("tota10", [10]), ("rm10", [10]), ("sol0", [0]), ("loa5", [5]), ("no5", [5]),
+])
+def test_lookalike_letters_are_digits_only_in_a_word_of_their_own(text, amounts):
+    assert amounts_in(text) == amounts
+
+
+@pytest.mark.parametrize("line, total", [
+    ("TOTAL0", 0), ("TOTAL 1O.50", 10.5), ("TOTAL l2.00", 12), ("TOTALl0.00", 10), ("TOTAL RMl0.00", 10),
+    ("TOTAL 1OO.00", 100),
+    # digits that only look like a misread TOTAL ("10RA1" read as T-O-T-A-L) name no total
+    ("10RA10", None), ("T0TAL 5.00", 5), ("TOTA1 5.00", 5), ("1OTAL 5.00", 5),
+])
+def test_a_total_takes_no_letter_from_its_keyword_and_no_digit_for_one(line, total):
+    assert _total_of("SHOP LTD", line) == total
+
+
 def test_a_labelled_date_beats_an_earlier_unlabelled_one():
     g = analyse(page("SHOP LTD", "Promo valid 01/01/2030", "Date: 12/03/2024", "TOTAL 5.00"), None, LEX).general
     assert g["date"]["value"] == "12/03/2024" and "2024-03-12" in g["date"]["provenance"]
@@ -382,18 +404,28 @@ receipt_line = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(receipt_line, max_size=14))
+# Found by randomized runs: the L of the word TOTAL read as the 1 of "10" by the whole line's reading;
+# digits read as a misread TOTAL ("10RA1" of "10RA10"); the amount paid within one unit of the total.
+@example(["TOTAL0"])
+@example(["10RA10"])
+@example(["TOTAL 1000", "CASH:1000", "CHANGE.01"])
 def test_a_total_is_always_printed_or_agreed_by_two_independent_relations(lines):
     total = _total_field(*lines)
     if not total:
         return
     texts = ["SHOP LTD", *lines]
     cents = round(float(total["value"]) * 100)
-    if total["provenance"].startswith("arithmetic"):
-        agreeing = [r for r in receipt_relations(texts) if r.cents == cents]
+    printed = {round(a * 100) for t in texts for a in amounts_in(t.lower())}
+    # ... or a whole amount read without its decimal point on a page that prints cents (6th round).
+    if prints_cents(texts):
+        printed |= {round(a) for t in texts for a, decimals in amounts_read(t.lower()) if not decimals and a >= 100}
+    relations = receipt_relations(texts)
+    if "is within one unit of it" in total["provenance"]:
+        # The amount paid (one tendered - change value) over a printed total less than one unit away.
+        assert {r.cents for r in relations if r.name == "tendered - change"} == {cents}
+        assert any(0 < abs(p - cents) < 100 for p in printed)
+    elif total["provenance"].startswith("arithmetic"):
+        agreeing = [r for r in relations if r.cents == cents]
         assert any(not a.lines & b.lines for a in agreeing for b in agreeing)
     else:
-        printed = {round(a * 100) for t in texts for a in amounts_in(t.lower())}
-        # ... or a whole amount read without its decimal point on a page that prints cents (6th round).
-        if prints_cents(texts):
-            printed |= {round(a) for t in texts for a, decimals in amounts_read(t.lower()) if not decimals and a >= 100}
         assert cents in printed
