@@ -168,7 +168,8 @@ class BrainLoop:
                 "batches": int(request.data.get("batches", 0)),
                 "by_status": {s: sum(1 for o in outreach if o.status == s) for s in
                               ("queued", "sent", "replied", "no_response", "failed", "excluded")},
-                "replies": self.outreach.replies_summary(request_id),
+                # The snapshot's update wrote only the snapshot count: the row and outreach stand.
+                "replies": self.outreach.replies_summary(request_id, request=request, outreach_rows=outreach),
             },
             "policies": {
                 "ai_enabled": request.data.get("handled_by") == "ai",
