@@ -29,6 +29,7 @@ from .texts import text_for
 if TYPE_CHECKING:  # pragma: no cover
     from .closeout import Closeout
     from .desk import RequestDesk
+    from .ledger import RequestRow
     from .outreach_flow import OutreachFlow
 
 Action = Callable[[str, dict[str, Any], float], None]
@@ -49,7 +50,7 @@ class BrainLoop:
         c = self.desk
         request = c.request(request_id)
         data = request.data
-        pack = self.context_pack(request_id, event, now)
+        pack = self.context_pack(request_id, event, now, request=request)
         if data.get("handled_by") != "ai" or data.get("kill_switch"):
             self._run(request_id, self.coded.propose(pack), now, source="coded")
             return
@@ -129,9 +130,13 @@ class BrainLoop:
         self.desk.ledger.audit("action.executed", now, request_id, action=action["type"], source=source)
         self.actions[action["type"]](request_id, action, now)
 
-    def context_pack(self, request_id: str, event: str, now: float | None = None) -> dict[str, Any]:
+    def context_pack(self, request_id: str, event: str, now: float | None = None, *,
+                     request: RequestRow | None = None) -> dict[str, Any]:
+        """What the brain is shown. ``request``: the request's row, when the caller has just read
+        it (its data is decoded on every read)."""
         c = self.desk
-        request = c.request(request_id)
+        if request is None:
+            request = c.request(request_id)
         # The request's core facts come through the audited snapshot tool: what the brain was shown
         # is on record. A numbered key per snapshot, so a replay never serves a stale one.
         at = request.updated_at if now is None else now
@@ -168,7 +173,8 @@ class BrainLoop:
                 "batches": int(request.data.get("batches", 0)),
                 "by_status": {s: sum(1 for o in outreach if o.status == s) for s in
                               ("queued", "sent", "replied", "no_response", "failed", "excluded")},
-                "replies": self.outreach.replies_summary(request_id),
+                # The snapshot's update wrote only the snapshot count: the row and outreach stand.
+                "replies": self.outreach.replies_summary(request_id, request=request, outreach_rows=outreach),
             },
             "policies": {
                 "ai_enabled": request.data.get("handled_by") == "ai",

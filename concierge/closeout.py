@@ -39,7 +39,7 @@ class Closeout:
     def shortlist(self, request_id: str, action: dict[str, Any], now: float) -> None:
         """The ``shortlist`` action."""
         request = self.desk.request(request_id)
-        replies = {r["vendor_id"]: r for r in self.outreach.replies_summary(request_id)}
+        replies = {r["vendor_id"]: r for r in self.outreach.replies_summary(request_id, request=request)}
         budget = (request.data.get("requirements") or {}).get("budget_max")
         # The brain chooses which replies; the domain's score (docs/domain.md) decides their order, drops out-of-stock
         # ones while a usable reply exists, and keeps at most 5.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .call_triggers import after_outreach_started
 from .coded import usable
 from .geo import distance_km, lookup_place
-from .ledger import RequestRow
+from .ledger import OutreachRow, RequestRow
 from .lifecycle import ENDED_STATES, OUTREACH_UNDER_WAY, RequestState
 from .outreach import compose_vendor_message, outreach_key
 from .ports import Timer
@@ -88,6 +88,7 @@ class OutreachFlow:
                          text_for("searching", self.desk.lang(request)), now)
 
     def _eligible(self, request: RequestRow, plan: dict[str, Any], now: float):
+        lat, lng = self._origin(request) or (None, None)
         result = self.desk.tools.call(
             "marketplace.search_vendors",
             {
@@ -95,8 +96,8 @@ class OutreachFlow:
                 "idempotency_key": f"request:{request.id}:search:{self.desk.ledger.tool_call_count()}",
                 "actor": "system",
                 "category": plan["category"],
-                "lat": (self._origin(request) or (None, None))[0],
-                "lng": (self._origin(request) or (None, None))[1],
+                "lat": lat,
+                "lng": lng,
                 "radius_km": plan["radius_km"],
                 "min_rating": plan["min_rating"],
                 "tags": plan["tags"],
@@ -223,13 +224,21 @@ class OutreachFlow:
         self.desk.fire(request_id, "fail", now, detail="outreach_failed")
         self.desk.tell_client(request, "outreach_failed_apology", text_for("timeout", self.desk.lang(request)), now)
 
-    def replies_summary(self, request_id: str) -> list[dict[str, Any]]:
-        """Each replying vendor's latest parsed reply, with what the shortlist needs to rank it."""
-        request = self.desk.request(request_id)
+    def replies_summary(self, request_id: str, *, request: RequestRow | None = None,
+                        outreach_rows: list[OutreachRow] | None = None) -> list[dict[str, Any]]:
+        """Each replying vendor's latest parsed reply, with what the shortlist needs to rank it.
+
+        A caller that holds the request's row (for the place its distances are measured from) or
+        its outreach rows, read in the same handling with no write to them since, passes them in
+        rather than have them read again (a request row's data is decoded on every read)."""
+        if request is None:
+            request = self.desk.request(request_id)
         origin = self._origin(request)
         first_at: float | None = None
         latest: dict[str, dict[str, Any]] = {}
-        outreach = {o.vendor_id: o for o in self.desk.ledger.outreach(request_id=request_id)}
+        if outreach_rows is None:
+            outreach_rows = self.desk.ledger.outreach(request_id=request_id)
+        outreach = {o.vendor_id: o for o in outreach_rows}
         for reply in self.desk.ledger.replies(request_id):
             if first_at is None:
                 first_at = reply["at"]
@@ -284,7 +293,7 @@ class OutreachFlow:
         plan = request.data.get("plan") or {}
         need = int(plan.get("min_replies") or self.desk.caps.min_replies)
         in_stock = [
-            r for r in self.replies_summary(request_id)
+            r for r in self.replies_summary(request_id, request=request)
             if r["availability"] == "in_stock" and not r["suspicious"]
         ]
         if len(in_stock) >= need:
@@ -305,7 +314,8 @@ class OutreachFlow:
             )
             return
         plan = request.data["plan"]
-        contacted = len(self.desk.ledger.outreach(request_id=request.id))
+        rows = self.desk.ledger.outreach(request_id=request.id)
+        contacted = len(rows)
         can_more = (
             int(request.data.get("batches", 0)) < self.desk.caps.max_batches
             and contacted < plan["max_vendors"]
@@ -316,12 +326,13 @@ class OutreachFlow:
             if self._send_batch(request.id, now) == 0:  # pragma: no cover - eligibility just said yes
                 self.desk.fire(request.id, "batch_sent", now)
             return
-        summary = self.replies_summary(request.id)
+        # The vendor search above writes neither the request nor its outreach: what was read holds.
+        summary = self.replies_summary(request.id, request=request, outreach_rows=rows)
         if any(usable(r) for r in summary):
             self.desk.ledger.audit("outreach.exhausted_shortlisting", now, request.id)
             self.brain.consult(request.id, "shortlist_due", now)
             return
-        pending = [o for o in self.desk.ledger.outreach(request_id=request.id) if o.status in ("queued", "sent")]
+        pending = [o for o in rows if o.status in ("queued", "sent")]
         if summary and not pending:
             # Everyone answered and nobody has it: ask the client to widen the search.
             self.desk.ledger.audit("outreach.exhausted_no_stock", now, request.id)

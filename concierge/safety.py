@@ -52,10 +52,11 @@ _F = TypeVar("_F", bound=Callable[..., object])
 
 def _remembered(fn: _F) -> _F:
     """Remember the answers of a pure function of a text (and hashable options) for the last
-    texts seen: the same texts are read again and again (each brain call redacts the last 20
-    messages of its conversation). Answers are immutable (str, bool, tuples, a frozen finding), so
+    2,048 texts seen (messages of a few hundred characters: a few MB): the same texts are read
+    again and again (each brain call redacts the last 20 messages of its conversation; a message
+    is checked as the client's text, then clause by clause as a need). Answers are immutable (str, bool, tuples, a frozen finding), so
     a shared one cannot be changed by a caller; anything but a ``str`` text is not remembered."""
-    cached = functools.lru_cache(maxsize=512)(fn)
+    cached = functools.lru_cache(maxsize=2048)(fn)
 
     @functools.wraps(fn)
     def wrapper(text, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -189,7 +190,6 @@ _RULES: dict[str, tuple[re.Pattern[str], ...]] = {
     ),
 }
 
-_PAYMENT_RULES = _RULES["payment_request"]
 # "No deposit needed" and "pas d'acompte" tell the client there is nothing to pay first.
 _PAYMENT_NEGATED = re.compile(
     r"\b(?:no|without|never|don'?t\s+need\s+to|no\s+need\s+to|not\s+required\s+to|sans|pas\s+d'"
@@ -261,23 +261,33 @@ def detect_injection(
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
     text = "" if text is None else str(text)
-    folded = fold_unaligned(text)
-    kinds: list[str] = []
-    evidence: list[str] = []
-    for kind, patterns in _RULES.items():
-        haystack = _without_negated_payment(folded) if kind == "payment_request" else folded
-        for pattern in patterns:
-            m = pattern.search(haystack)
-            if m:
-                kinds.append(kind)
-                evidence.append(_snippet(folded, m.start(), m.end()))
-                break
+    findings = _rule_findings(text)
+    kinds = [kind for kind, _ in findings]
+    evidence = [snippet for _, snippet in findings]
     own = _own_phone(sender_phone)
     foreign = [p for p in phones_in(text) if p != own]
     if foreign:
         kinds.append("foreign_phone")
         evidence.extend(mask_phone(p) for p in foreign)
     return InjectionFinding(tuple(kinds), tuple(evidence[:_MAX_EVIDENCE]))
+
+
+@_remembered
+def _rule_findings(text: str) -> tuple[tuple[str, str], ...]:
+    """(kind, masked evidence) of each rule kind the text meets, in ``_RULES`` order: the part of
+    ``detect_injection`` that depends on the text alone. A text is checked under several sources
+    and senders (the client's message, then its clauses as a need; a vendor's reply), and the
+    payment rules are ``contains_payment_instruction`` too: each text's rules are run once."""
+    folded = fold_unaligned(text)
+    findings: list[tuple[str, str]] = []
+    for kind, patterns in _RULES.items():
+        haystack = _without_negated_payment(folded) if kind == "payment_request" else folded
+        for pattern in patterns:
+            m = pattern.search(haystack)
+            if m:
+                findings.append((kind, _snippet(folded, m.start(), m.end())))
+                break
+    return tuple(findings)
 
 
 def _own_phone(sender_phone: str | None) -> str | None:
@@ -292,8 +302,8 @@ def _own_phone(sender_phone: str | None) -> str | None:
 @_remembered
 def contains_payment_instruction(text: str) -> bool:
     """MoMo / mobile money / deposit / pay first / send money / USSD codes, in en, fr and rw."""
-    folded = _without_negated_payment(fold_unaligned("" if text is None else str(text)))
-    return any(p.search(folded) for p in _PAYMENT_RULES)
+    # The payment rules of the injection check, on the same fold of the same text.
+    return any(kind == "payment_request" for kind, _ in _rule_findings("" if text is None else str(text)))
 
 
 _SECRETS = (

@@ -61,8 +61,11 @@ class Check:
         return True
 
     def first_error(self, payload: Any) -> str | None:
-        if self.fast_ok(payload):
+        try:  # fast_ok, inline: this runs twice for every tool call
+            self.fast(payload)
             return None
+        except fastjsonschema.JsonSchemaException:
+            pass
         errors = sorted(self.slow.iter_errors(payload), key=lambda e: (list(e.absolute_path), e.message))
         # Both validators read the same schema; should they ever disagree, the compiled one's "no"
         # stands and is reported without a jsonschema path.
@@ -82,10 +85,6 @@ def _describe(error: ValidationError) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     where = path.lstrip(".") or "(top level)"
     return f"{where}: {error.message}"
-
-
-def _first_error(check: Check, payload: Any) -> str | None:
-    return check.first_error(payload)
 
 
 def decode_brain_output(raw: Any) -> Any:
@@ -119,7 +118,7 @@ def validate_brain_output(raw: Any) -> dict[str, Any]:
         action["question_text"] = action["question_text"][:QUESTION_MAX]
     if kind == "shortlist" and isinstance(action.get("items"), list):
         action["items"] = action["items"][:SHORTLIST_MAX]
-    problem = _first_error(_validator("brain_output.v1.json", kind), action)
+    problem = _validator("brain_output.v1.json", kind).first_error(action)
     if problem:
         raise ContractViolation("brain_output.v1", f"{kind}: {problem}")
     return action
@@ -145,14 +144,15 @@ def _tool_validators() -> dict[tuple[str, str], Check]:
 
 
 def validate_tool_args(tool: str, args: dict[str, Any]) -> None:
-    if (tool, "args") not in _tool_validators():
+    check = _tool_validators().get((tool, "args"))
+    if check is None:
         raise ContractViolation(tool, "unknown tool")
-    problem = _first_error(_tool_validator(tool, "args"), args)
+    problem = check.first_error(args)
     if problem:
         raise ContractViolation(f"{tool}.args", problem)
 
 
 def validate_tool_result(tool: str, result: dict[str, Any]) -> None:
-    problem = _first_error(_tool_validator(tool, "result"), result)
+    problem = _tool_validators()[(tool, "result")].first_error(result)
     if problem:
         raise ContractViolation(f"{tool}.result", problem)
