@@ -305,10 +305,23 @@ class _UnitOfWork:
 class Ledger:
     """All durable facts of one concierge deployment."""
 
-    def __init__(self, path: str = ":memory:", *, wal: bool = False, power_safe: bool = True):
+    def __init__(self, path: str = ":memory:", *, wal: bool = False, power_safe: bool = True,
+                 scratch: bool = False):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        if wal or path != ":memory:":
+        if scratch and path != ":memory:":
+            # A scratch ledger (``scratch``): a file only so that memory stays flat, which this one
+            # connection alone opens and which is thrown away with the run (the rollout
+            # simulator's, without ``--ledger``). Nothing must survive its process, not even a
+            # killed one: a crash the simulator plays out is ``abandon``, a ROLLBACK on this
+            # connection, which the rollback journal in memory serves as a file's would. So no
+            # journal file, no fsync (synchronous=OFF), and the file's lock taken once, not at
+            # every transaction (locking_mode=EXCLUSIVE: no other connection may even read it).
+            # Commits stay where they were (the checkpoint before each send): only their cost goes.
+            self.db.execute("PRAGMA journal_mode=MEMORY")
+            self.db.execute("PRAGMA synchronous=OFF")
+            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        elif wal or path != ":memory:":
             # A ledger on disk is one that must survive its process. WAL: a commit is one append,
             # and a reader (an operator's sqlite3 shell) never blocks the one writer.
             # synchronous=FULL: each commit is fsync'd before it returns, and the concierge commits

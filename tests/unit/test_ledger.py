@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -99,8 +100,14 @@ def test_consent_and_calls_round_trip():
     assert ledger.last_call_started("req-1") == 5.0 and ledger.last_call_started("req-2") is None
 
 
-def test_a_unit_of_work_is_all_or_nothing_and_a_checkpoint_keeps_what_came_before():
-    ledger = Ledger()
+@pytest.mark.parametrize("kind", ["memory", "file", "scratch"])
+def test_a_unit_of_work_is_all_or_nothing_and_a_checkpoint_keeps_what_came_before(kind, tmp_path):
+    # The scratch ledger keeps its rollback journal in memory and never syncs: a simulated crash
+    # (``abandon``) must still undo exactly what came after the last checkpoint.
+    path = ":memory:" if kind == "memory" else str(tmp_path / "l.sqlite")
+    ledger = Ledger(path, power_safe=False, scratch=kind == "scratch")
+    expected = {"memory": "memory", "file": "wal", "scratch": "memory"}[kind]
+    assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == expected
 
     class Died(BaseException):
         pass
