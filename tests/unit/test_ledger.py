@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from concierge.ledger import Ledger, RequestRow
@@ -338,3 +338,104 @@ def test_refill_replaces_every_row_with_another_ledgers():
     tables = {"inbound": source.inbound(), "not_a_table": [{"x": 1}]}
     copy.refill(tables)
     assert copy.inbound() == source.inbound() and copy.calls() == []
+
+
+# --- every cache of the unit of work against SQLite itself -------------------------------------------
+# A random run of writes (the ledger's own, with integer or float times: a write's RETURNING clause
+# reads a REAL column given an integer back as an integer, a SELECT as a float), writes behind the
+# ledger's back, checkpoints, unit boundaries and crashes; after each step every request row,
+# outbound row and request's outreach the ledger serves must equal, value and type, what a SELECT
+# reads. A cache that kept a stale row, or a row written as given instead of as stored, fails it.
+_TIMES = st.one_of(st.integers(0, 10**6), st.floats(0, 10**6, allow_nan=False))
+_REQ, _KEY, _VENDOR = st.integers(0, 2), st.sampled_from(["k1", "k2", "k3"]), st.sampled_from(["v1", "v2"])
+_STEPS = st.one_of(
+    st.tuples(st.sampled_from(["begin", "end", "checkpoint", "crash", "create"]), _TIMES),
+    st.tuples(st.sampled_from(["save_data", "set_state", "exclude"]), _REQ, _TIMES),
+    st.tuples(st.just("insert_outbound"), _KEY, _REQ, _TIMES),
+    st.tuples(st.just("attempted"), _KEY, st.integers(0, 5)),
+    st.tuples(st.just("sent"), _KEY, _TIMES),
+    st.tuples(st.just("insert_outreach"), _REQ, _VENDOR, _TIMES),
+    st.tuples(st.just("outreach_sent"), _REQ, _VENDOR, _TIMES),
+    st.tuples(st.just("behind_the_back"), st.sampled_from([
+        "UPDATE requests SET state='error', updated_at=5",
+        "UPDATE outbound SET status='failed', sent_at=3",
+        "DELETE FROM outbound WHERE idem_key='k2'",
+        "UPDATE outreach SET status='excluded', sent_at=4",
+        "DELETE FROM requests WHERE seq=2",
+    ])),
+)
+
+
+def _typed(values):
+    return [(type(v), v) for v in values]
+
+
+def _agrees_with_sqlite(ledger: Ledger) -> None:
+    import json
+
+    for (rid,) in ledger.db.execute("SELECT id FROM requests").fetchall() + [("req-99999",)]:
+        stored = ledger.db.execute(
+            "SELECT id, client_phone, state, created_at, updated_at, data FROM requests WHERE id=?", (rid,)
+        ).fetchone()
+        served = ledger.get_request(rid)
+        if stored is None:
+            assert served is None
+            continue
+        assert _typed(served._values()) == _typed([*stored[:5], json.loads(stored[5])])
+        stored_outreach = [dict(r) for r in ledger.db.execute(
+            "SELECT * FROM outreach WHERE request_id=? ORDER BY id", (rid,))]
+        assert [_typed(vars(o).values()) for o in ledger.outreach(request_id=rid)] == \
+            [_typed(r.values()) for r in stored_outreach]
+    for key in ("k1", "k2", "k3"):
+        stored = ledger.db.execute("SELECT * FROM outbound WHERE idem_key=?", (key,)).fetchone()
+        served = ledger.get_outbound(key)
+        assert (served is None) == (stored is None)
+        if stored is not None:
+            assert list(served) == list(dict(stored)) and _typed(served.values()) == _typed(dict(stored).values())
+
+
+@given(st.lists(_STEPS, max_size=40))
+@example([("create", 0), ("insert_outbound", "k1", 0, 1), ("begin", 0), ("insert_outreach", 0, "v1", 2),
+          ("attempted", "k1", 1), ("save_data", 0, 3), ("crash", 0)])  # rows cached, then rolled back
+def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(steps):
+    ledger = Ledger()
+    ids: list[str] = []
+    unit = None
+    for step in steps:
+        kind, *args = step
+        at = {"insert_outbound": 1, "save_data": 0, "set_state": 0, "exclude": 0, "insert_outreach": 0,
+              "outreach_sent": 0}.get(kind)  # where the step names its request
+        rid = ids[args[at] % len(ids)] if ids and at is not None else None
+        if kind == "begin" and unit is None:
+            unit = ledger.unit_of_work()
+            unit.__enter__()
+        elif kind == "end" and unit is not None:
+            unit.__exit__(None, None, None)
+            unit = None
+        elif kind == "checkpoint":
+            ledger.checkpoint()
+        elif kind == "crash" and unit is not None:
+            ledger.abandon()  # the process died inside the unit: its open transaction is rolled back
+            unit = None
+        elif kind == "create":
+            ids.append(ledger.create_request(f"+25078000000{len(ids) % 3}", "collecting_requirements",
+                                             args[0], {"n": len(ids)}))
+        elif kind == "save_data" and rid:
+            ledger.save_request_data(rid, {"t": args[1]}, args[1])
+        elif kind == "set_state" and rid:
+            ledger.set_state(rid, "collecting_requirements", "vendor_outreach", args[1], "test")
+        elif kind == "exclude" and rid:
+            ledger.exclude_pending_outreach(request_id=rid)
+        elif kind == "insert_outbound":
+            ledger.insert_outbound(args[0], rid, "+250780000001", "client", "question", "hi", args[2])
+        elif kind == "attempted":
+            ledger.update_outbound(args[0], attempts=args[1])
+        elif kind == "sent":
+            ledger.update_outbound(args[0], status="sent", wamid=f"wamid.{args[1]}", sent_at=args[1])
+        elif kind == "insert_outreach" and rid:
+            ledger.insert_outreach(rid, args[1], f"{rid}:{args[1]}", 1, args[2])
+        elif kind == "outreach_sent" and rid:
+            ledger.set_outreach_status(rid, args[1], "sent", args[2], wamid="wamid.x")
+        elif kind == "behind_the_back":
+            ledger.db.execute(args[0])
+        _agrees_with_sqlite(ledger)
