@@ -173,11 +173,15 @@ CREATE INDEX IF NOT EXISTS calls_by_request ON calls(request_id);
 # Any write to a cached table (requests, outbound, outreach) on the ledger's connection, by the
 # ledger or by anyone else (tests and tools write them directly), empties the unit of work's cache of
 # that table's rows. Temporary: they live with the connection, outside the database's own schema.
-_CACHED_TABLES = ("requests", "outbound", "outreach")
+_CACHED_TABLES = ("requests", "outbound", "outreach", "replies")
 _WRITTEN = "".join(
     f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_{table}_{verb.lower()} AFTER {verb} ON main.{table}"
     f" BEGIN SELECT ledger_{table}_written(); END;\n"
     for table in _CACHED_TABLES for verb in ("INSERT", "UPDATE", "DELETE")
+) + "".join(  # the count of tool calls: only a row more or less changes it
+    f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_tool_calls_{verb.lower()} AFTER {verb} ON main.tool_calls"
+    " BEGIN SELECT ledger_tool_calls_counted(); END;\n"
+    for verb in ("INSERT", "DELETE")
 )
 
 
@@ -368,14 +372,29 @@ class Ledger:
         self._rows: dict[str, tuple[Any, ...]] = {}  # request id -> ``_ROW``'s values
         self._outbound: dict[str, dict[str, Any]] = {}  # idem_key -> the row
         self._outreach_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its rows, by id
-        for table, cache in zip(_CACHED_TABLES, (self._rows, self._outbound, self._outreach_rows), strict=True):
+        self._replies_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its replies, by seq
+        caches = (self._rows, self._outbound, self._outreach_rows, self._replies_rows)
+        for table, cache in zip(_CACHED_TABLES, caches, strict=True):
             self.db.create_function(f"ledger_{table}_written", 0, cache.clear)
+        # How many tool calls the ledger holds (part of the vendor search's key), or None: not
+        # known. A COUNT(*) walks the whole table, which grows with the run (~16 rows a request):
+        # quadratic over a long run. So the count is kept for as long as it is known to hold: any
+        # row added or removed on this connection forgets it (the triggers), but the one
+        # ``record_tool_call`` adds, which it counts itself once the insert is done; so do
+        # ``abandon`` (the rollback) and a commit by another connection (``PRAGMA data_version``
+        # changes then; it is read instead of counting).
+        self._tool_calls: tuple[int, int] | None = None  # (count, data_version it was read at)
+        self.db.create_function("ledger_tool_calls_counted", 0, self._forget_tool_call_count)
         self.db.executescript(_WRITTEN)
+
+    def _forget_tool_call_count(self) -> None:
+        self._tool_calls = None
 
     def _forget(self) -> None:
         self._rows.clear()
         self._outbound.clear()
         self._outreach_rows.clear()
+        self._replies_rows.clear()
 
     def close(self) -> None:
         self.db.close()
@@ -399,6 +418,7 @@ class Ledger:
         """The process died: the database rolls its open transaction back."""
         self._depth = 0
         self._forget()
+        self._tool_calls = None
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
 
@@ -656,9 +676,13 @@ class Ledger:
         )
 
     def replies(self, request_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (request_id,)
-        ).fetchall()
+        rows = self._replies_rows.get(request_id)
+        if rows is None:
+            rows = self.db.execute(
+                "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (request_id,)
+            ).fetchall()
+            if self._depth:
+                self._replies_rows[request_id] = rows
         out = []
         for r in rows:
             d = dict(r)
@@ -876,14 +900,20 @@ class Ledger:
         self, idem_key: str, tool: str, request_id: str | None, actor: str, args: dict,
         result: dict, at: float,
     ) -> None:
-        self.db.execute(
+        known = self._tool_calls
+        added = self.db.execute(
             "INSERT OR IGNORE INTO tool_calls (idem_key, tool, request_id, actor, args, result, at)"
             " VALUES (?,?,?,?,?,?,?)",
             (idem_key, tool, request_id, actor, _dumps(args), _dumps(result), at),
-        )
+        ).rowcount
+        if known is not None and added == 1:  # the trigger forgot the count: this is the row it missed
+            self._tool_calls = (known[0] + 1, known[1])
 
     def tool_call_count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0]
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if self._tool_calls is None or self._tool_calls[1] != version:
+            self._tool_calls = (self.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0], version)
+        return self._tool_calls[0]
 
     def tool_calls(self, tool: str | None = None) -> list[dict[str, Any]]:
         if tool:

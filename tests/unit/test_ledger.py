@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -356,12 +358,14 @@ _STEPS = st.one_of(
     st.tuples(st.just("sent"), _KEY, _TIMES),
     st.tuples(st.just("insert_outreach"), _REQ, _VENDOR, _TIMES),
     st.tuples(st.just("outreach_sent"), _REQ, _VENDOR, _TIMES),
+    st.tuples(st.just("reply"), _REQ, _VENDOR, st.sampled_from(["w1", "w2", "w3"]), _TIMES),
     st.tuples(st.just("behind_the_back"), st.sampled_from([
         "UPDATE requests SET state='error', updated_at=5",
         "UPDATE outbound SET status='failed', sent_at=3",
         "DELETE FROM outbound WHERE idem_key='k2'",
         "UPDATE outreach SET status='excluded', sent_at=4",
         "DELETE FROM requests WHERE seq=2",
+        "UPDATE replies SET acted_on=1, at=6",
     ])),
 )
 
@@ -386,6 +390,9 @@ def _agrees_with_sqlite(ledger: Ledger) -> None:
             "SELECT * FROM outreach WHERE request_id=? ORDER BY id", (rid,))]
         assert [_typed(vars(o).values()) for o in ledger.outreach(request_id=rid)] == \
             [_typed(r.values()) for r in stored_outreach]
+        stored_replies = [{**r, "parsed": json.loads(r["parsed"])} for r in map(dict, ledger.db.execute(
+            "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (rid,)))]
+        assert [_typed(r.values()) for r in ledger.replies(rid)] == [_typed(r.values()) for r in stored_replies]
     for key in ("k1", "k2", "k3"):
         stored = ledger.db.execute("SELECT * FROM outbound WHERE idem_key=?", (key,)).fetchone()
         served = ledger.get_outbound(key)
@@ -396,7 +403,8 @@ def _agrees_with_sqlite(ledger: Ledger) -> None:
 
 @given(st.lists(_STEPS, max_size=40))
 @example([("create", 0), ("insert_outbound", "k1", 0, 1), ("begin", 0), ("insert_outreach", 0, "v1", 2),
-          ("attempted", "k1", 1), ("save_data", 0, 3), ("crash", 0)])  # rows cached, then rolled back
+          ("attempted", "k1", 1), ("save_data", 0, 3), ("reply", 0, "v1", "w1", 4),
+          ("crash", 0)])  # rows cached, then rolled back
 def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(steps):
     ledger = Ledger()
     ids: list[str] = []
@@ -404,7 +412,7 @@ def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(s
     for step in steps:
         kind, *args = step
         at = {"insert_outbound": 1, "save_data": 0, "set_state": 0, "exclude": 0, "insert_outreach": 0,
-              "outreach_sent": 0}.get(kind)  # where the step names its request
+              "outreach_sent": 0, "reply": 0}.get(kind)  # where the step names its request
         rid = ids[args[at] % len(ids)] if ids and at is not None else None
         if kind == "begin" and unit is None:
             unit = ledger.unit_of_work()
@@ -436,6 +444,47 @@ def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(s
             ledger.insert_outreach(rid, args[1], f"{rid}:{args[1]}", 1, args[2])
         elif kind == "outreach_sent" and rid:
             ledger.set_outreach_status(rid, args[1], "sent", args[2], wamid="wamid.x")
+        elif kind == "reply" and rid:
+            ledger.record_reply(rid, args[1], args[2], "ok", {"price": args[3]}, args[3])
         elif kind == "behind_the_back":
             ledger.db.execute(args[0])
         _agrees_with_sqlite(ledger)
+
+
+def test_the_tool_call_count_follows_every_write_a_rollback_and_another_connection(tmp_path):
+    # The count is kept between reads (a COUNT(*) walks the whole table); each way the table can
+    # change is followed by the true count, which a count kept too long would miss.
+    path = str(tmp_path / "l.sqlite")
+    ledger = Ledger(path, power_safe=False)
+    true_count = lambda: ledger.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0]  # noqa: E731
+
+    def record(key: str) -> None:
+        ledger.record_tool_call(key, "t", "req-1", "ai", {"a": 1}, {"success": True}, 1.0)
+
+    assert ledger.tool_call_count() == 0
+    record("k1")
+    record("k1")  # a replayed key adds no row
+    assert ledger.tool_call_count() == true_count() == 1
+    ledger.db.execute("INSERT INTO tool_calls VALUES ('raw', 't', NULL, 'ai', '{}', '{}', 2.0)")
+    assert ledger.tool_call_count() == true_count() == 2
+    ledger.db.execute("DELETE FROM tool_calls WHERE idem_key='k1'")
+    assert ledger.tool_call_count() == true_count() == 1
+
+    class Died(BaseException):
+        pass
+
+    try:
+        with ledger.unit_of_work():
+            record("k2")
+            assert ledger.tool_call_count() == 2
+            raise Died()
+    except Died:
+        pass
+    ledger.abandon()
+    assert ledger.tool_call_count() == true_count() == 1
+    other = sqlite3.connect(path, isolation_level=None)  # e.g. an operator's shell
+    other.execute("INSERT INTO tool_calls VALUES ('other', 't', NULL, 'ai', '{}', '{}', 3.0)")
+    other.close()
+    assert ledger.tool_call_count() == true_count() == 2
+    ledger.refill({"tool_calls": []}, only_these=True)
+    assert ledger.tool_call_count() == true_count() == 0
