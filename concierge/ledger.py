@@ -170,10 +170,10 @@ CREATE INDEX IF NOT EXISTS calls_by_request ON calls(request_id);
 """
 
 
-# Any write to a cached table (requests, outbound, outreach) on the ledger's connection, by the
+# Any write to a cached table (requests, outreach, replies) on the ledger's connection, by the
 # ledger or by anyone else (tests and tools write them directly), empties the unit of work's cache of
 # that table's rows. Temporary: they live with the connection, outside the database's own schema.
-_CACHED_TABLES = ("requests", "outbound", "outreach", "replies")
+_CACHED_TABLES = ("requests", "outreach", "replies")
 _WRITTEN = "".join(
     f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_{table}_{verb.lower()} AFTER {verb} ON main.{table}"
     f" BEGIN SELECT ledger_{table}_written(); END;\n"
@@ -219,29 +219,6 @@ def _dumps(value: Any) -> str:
 # A cached request row: these columns, in the order of ``RequestRow`` (data, the JSON text, last).
 _ROW = "id, client_phone, state, created_at, updated_at, data"
 _GET_ROW = f"SELECT {_ROW} FROM requests WHERE id=?"
-# A write's RETURNING clause gives the row as stored, but for one thing: a REAL column given an
-# integer returns it as an integer, where a SELECT reads it back as a float. These are the positions
-# (in ``_ROW``) and names (in ``outbound``) of the REAL columns a write may set that way.
-_ROW_REALS = (3, 4)
-_OUTBOUND_REALS = ("created_at", "sent_at")
-
-
-def _stored_row(values: Iterable[Any]) -> tuple[Any, ...]:
-    """A request row from a RETURNING clause as a SELECT would read it."""
-    row = list(values)
-    for i in _ROW_REALS:
-        if type(row[i]) is int:
-            row[i] = float(row[i])
-    return tuple(row)
-
-
-def _stored_outbound(row: sqlite3.Row) -> dict[str, Any]:
-    """An outbound row from a RETURNING clause as a SELECT would read it."""
-    d = dict(row)
-    for name in _OUTBOUND_REALS:
-        if type(d[name]) is int:
-            d[name] = float(d[name])
-    return d
 _LATEST_ROW = f"SELECT {_ROW} FROM requests WHERE client_phone=? ORDER BY seq DESC LIMIT 1"
 
 
@@ -360,20 +337,18 @@ class Ledger:
             self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
         self._depth = 0  # nesting of units of work (a handler may run inside another's)
-        # Rows read (or written) in the open unit of work, as SQLite returned them: a handler reads
-        # its request ~4 times between two writes, a send its outbound row 3 times, a batch its
-        # request's outreach several times, each time a SELECT. A table's cache is emptied by any
-        # write to that table on this connection (the triggers), and every cache at the start and
-        # end of a unit (other connections may write between units) and by ``abandon`` (the
-        # rollback). The ledger's own writes to a request or an outbound row then put the row they
-        # wrote back (their RETURNING clause), so that the next read needs no SELECT. Callers get
+        # Rows read in the open unit of work, as SQLite returned them: a handler reads its request
+        # ~4 times between two writes, a batch its request's outreach and replies several times,
+        # each time a SELECT. A table's cache is emptied by any write to that table on this
+        # connection (the triggers), and every cache at the start and end of a unit (other
+        # connections may write between units) and by ``abandon`` (the rollback). Callers get
         # their own copies: request rows hold the data's JSON text, decoded by each row that uses
-        # it; outbound rows are new dicts; outreach rows new ``OutreachRow``s.
+        # it; outreach rows are new ``OutreachRow``s, replies new dicts. (Refilling a cache from a
+        # write's RETURNING clause was tried twice and dropped: see docs/performance.md.)
         self._rows: dict[str, tuple[Any, ...]] = {}  # request id -> ``_ROW``'s values
-        self._outbound: dict[str, dict[str, Any]] = {}  # idem_key -> the row
         self._outreach_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its rows, by id
         self._replies_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its replies, by seq
-        caches = (self._rows, self._outbound, self._outreach_rows, self._replies_rows)
+        caches = (self._rows, self._outreach_rows, self._replies_rows)
         for table, cache in zip(_CACHED_TABLES, caches, strict=True):
             self.db.create_function(f"ledger_{table}_written", 0, cache.clear)
         # How many tool calls the ledger holds (part of the vendor search's key), or None: not
@@ -392,7 +367,6 @@ class Ledger:
 
     def _forget(self) -> None:
         self._rows.clear()
-        self._outbound.clear()
         self._outreach_rows.clear()
         self._replies_rows.clear()
 
@@ -454,11 +428,11 @@ class Ledger:
     def create_request(self, client_phone: str, state: str, at: float, data: dict[str, Any]) -> str:
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM requests").fetchone()[0]
         request_id = f"req-{seq:05d}"
-        self._keep_row(self.db.execute(
+        self.db.execute(
             "INSERT INTO requests (id, seq, client_phone, state, created_at, updated_at, data)"
-            f" VALUES (?,?,?,?,?,?,?) RETURNING {_ROW}",
+            " VALUES (?,?,?,?,?,?,?)",
             (request_id, seq, client_phone, state, at, at, _dumps(data)),
-        ))
+        )
         self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, None, state, at, "opened"),
@@ -471,12 +445,6 @@ class Ledger:
         return RequestRow._read(
             (row["id"], row["client_phone"], row["state"], row["created_at"], row["updated_at"], row["data"])
         )
-
-    def _keep_row(self, written: sqlite3.Cursor) -> None:
-        """The request row a write returned (RETURNING ``_ROW``), kept for the unit of work."""
-        row = written.fetchone()  # also ends the statement: a transaction commits only without one
-        if row is not None and self._depth:
-            self._rows[row[0]] = _stored_row(row)
 
     def get_request(self, request_id: str) -> RequestRow | None:
         entry = self._rows.get(request_id)
@@ -511,14 +479,14 @@ class Ledger:
         return [r for r in (self._request(row) for row in rows) if r is not None]
 
     def save_request_data(self, request_id: str, data: dict[str, Any], at: float) -> None:
-        self._keep_row(self.db.execute(
-            f"UPDATE requests SET data=?, updated_at=? WHERE id=? RETURNING {_ROW}", (_dumps(data), at, request_id)
-        ))
+        self.db.execute(
+            "UPDATE requests SET data=?, updated_at=? WHERE id=?", (_dumps(data), at, request_id)
+        )
 
     def set_state(self, request_id: str, source: str, dest: str, at: float, reason: str) -> None:
-        self._keep_row(self.db.execute(
-            f"UPDATE requests SET state=?, updated_at=? WHERE id=? RETURNING {_ROW}", (dest, at, request_id)
-        ))
+        self.db.execute(
+            "UPDATE requests SET state=?, updated_at=? WHERE id=?", (dest, at, request_id)
+        )
         self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, source, dest, at, reason),
@@ -695,39 +663,20 @@ class Ledger:
         self, idem_key: str, request_id: str | None, to_phone: str, party: str, purpose: str,
         text: str, at: float, buttons: list[tuple[str, str]] | None = None,
     ) -> bool:
-        try:
-            written = self.db.execute(
-                "INSERT INTO outbound (idem_key, request_id, to_phone, party, purpose, text, status,"
-                " created_at, buttons) VALUES (?,?,?,?,?,?,'pending',?,?) RETURNING *",
-                (idem_key, request_id, to_phone, party, purpose, text, at,
-                 _dumps([list(b) for b in buttons]) if buttons else None),
-            )
-        except sqlite3.IntegrityError:
-            return False
-        self._keep_outbound(written)
-        return True
-
-    def _keep_outbound(self, written: sqlite3.Cursor) -> None:
-        """The outbound row a write returned (RETURNING *), kept for the unit of work."""
-        row = written.fetchone()  # also ends the statement: a transaction commits only without one
-        if row is not None and self._depth:
-            self._outbound[row["idem_key"]] = _stored_outbound(row)
+        return self._insert_unique(
+            "INSERT INTO outbound (idem_key, request_id, to_phone, party, purpose, text, status,"
+            " created_at, buttons) VALUES (?,?,?,?,?,?,'pending',?,?)",
+            (idem_key, request_id, to_phone, party, purpose, text, at,
+             _dumps([list(b) for b in buttons]) if buttons else None),
+        )
 
     def get_outbound(self, idem_key: str) -> dict[str, Any] | None:
-        entry = self._outbound.get(idem_key)
-        if entry is None:
-            row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
-            if row is None:
-                return None
-            entry = dict(row)
-            if self._depth:
-                self._outbound[idem_key] = entry
-        return dict(entry)
+        row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
+        return dict(row) if row else None
 
     def update_outbound(self, idem_key: str, **fields: Any) -> None:
         cols = ", ".join(f"{k}=?" for k in fields)
-        self._keep_outbound(self.db.execute(
-            f"UPDATE outbound SET {cols} WHERE idem_key=? RETURNING *", (*fields.values(), idem_key)))
+        self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
 
     def client_text_since(self, request_id: str, text: str, since: float) -> bool:
         """Whether this exact text went (or is going) to the request's client after ``since``."""

@@ -343,11 +343,11 @@ def test_refill_replaces_every_row_with_another_ledgers():
 
 
 # --- every cache of the unit of work against SQLite itself -------------------------------------------
-# A random run of writes (the ledger's own, with integer or float times: a write's RETURNING clause
-# reads a REAL column given an integer back as an integer, a SELECT as a float), writes behind the
-# ledger's back, checkpoints, unit boundaries and crashes; after each step every request row,
-# outbound row and request's outreach the ledger serves must equal, value and type, what a SELECT
-# reads. A cache that kept a stale row, or a row written as given instead of as stored, fails it.
+# A random run of writes (the ledger's own, with integer or float times: a REAL column given an
+# integer is read back as a float), writes behind the ledger's back, checkpoints, unit boundaries
+# and crashes; after each step every request row, outbound row, request's outreach and replies the
+# ledger serves must equal, value and type, what a SELECT reads. A cache that kept a stale row, or
+# a row kept as given instead of as stored, fails it.
 _TIMES = st.one_of(st.integers(0, 10**6), st.floats(0, 10**6, allow_nan=False))
 _REQ, _KEY, _VENDOR = st.integers(0, 2), st.sampled_from(["k1", "k2", "k3"]), st.sampled_from(["v1", "v2"])
 _STEPS = st.one_of(
