@@ -170,17 +170,19 @@ CREATE INDEX IF NOT EXISTS calls_by_request ON calls(request_id);
 """
 
 
-# Any write to the requests table on the ledger's connection, by the ledger or by anyone else (tests
-# and tools write it directly), empties the unit of work's cache of request rows. Temporary: they
-# live with the connection, outside the database's own schema.
-_REQUESTS_WRITTEN = """
-CREATE TEMP TRIGGER IF NOT EXISTS ledger_requests_inserted AFTER INSERT ON main.requests
-    BEGIN SELECT ledger_requests_written(); END;
-CREATE TEMP TRIGGER IF NOT EXISTS ledger_requests_updated AFTER UPDATE ON main.requests
-    BEGIN SELECT ledger_requests_written(); END;
-CREATE TEMP TRIGGER IF NOT EXISTS ledger_requests_deleted AFTER DELETE ON main.requests
-    BEGIN SELECT ledger_requests_written(); END;
-"""
+# Any write to a cached table (requests, outreach, replies) on the ledger's connection, by the
+# ledger or by anyone else (tests and tools write them directly), empties the unit of work's cache of
+# that table's rows. Temporary: they live with the connection, outside the database's own schema.
+_CACHED_TABLES = ("requests", "outreach", "replies")
+_WRITTEN = "".join(
+    f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_{table}_{verb.lower()} AFTER {verb} ON main.{table}"
+    f" BEGIN SELECT ledger_{table}_written(); END;\n"
+    for table in _CACHED_TABLES for verb in ("INSERT", "UPDATE", "DELETE")
+) + "".join(  # the count of tool calls: only a row more or less changes it
+    f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_tool_calls_{verb.lower()} AFTER {verb} ON main.tool_calls"
+    " BEGIN SELECT ledger_tool_calls_counted(); END;\n"
+    for verb in ("INSERT", "DELETE")
+)
 
 
 def _where(*fixed: str, **equals: Any) -> tuple[str, list[Any]]:
@@ -286,7 +288,7 @@ class _UnitOfWork:
 
     def __enter__(self) -> None:
         if self.ledger._depth == 0:
-            self.ledger._rows.clear()
+            self.ledger._forget()
             if not self.ledger.db.in_transaction:
                 self.ledger.db.execute("BEGIN")
         self.ledger._depth += 1
@@ -296,7 +298,7 @@ class _UnitOfWork:
             return False  # a crash: nothing more happens in this process
         self.ledger._depth -= 1
         if self.ledger._depth == 0:
-            self.ledger._rows.clear()
+            self.ledger._forget()
             if self.ledger.db.in_transaction:
                 self.ledger.db.execute("COMMIT")
         return False
@@ -305,10 +307,23 @@ class _UnitOfWork:
 class Ledger:
     """All durable facts of one concierge deployment."""
 
-    def __init__(self, path: str = ":memory:", *, wal: bool = False, power_safe: bool = True):
+    def __init__(self, path: str = ":memory:", *, wal: bool = False, power_safe: bool = True,
+                 scratch: bool = False):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        if wal or path != ":memory:":
+        if scratch and path != ":memory:":
+            # A scratch ledger (``scratch``): a file only so that memory stays flat, which this one
+            # connection alone opens and which is thrown away with the run (the rollout
+            # simulator's, without ``--ledger``). Nothing must survive its process, not even a
+            # killed one: a crash the simulator plays out is ``abandon``, a ROLLBACK on this
+            # connection, which the rollback journal in memory serves as a file's would. So no
+            # journal file, no fsync (synchronous=OFF), and the file's lock taken once, not at
+            # every transaction (locking_mode=EXCLUSIVE: no other connection may even read it).
+            # Commits stay where they were (the checkpoint before each send): only their cost goes.
+            self.db.execute("PRAGMA journal_mode=MEMORY")
+            self.db.execute("PRAGMA synchronous=OFF")
+            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        elif wal or path != ":memory:":
             # A ledger on disk is one that must survive its process. WAL: a commit is one append,
             # and a reader (an operator's sqlite3 shell) never blocks the one writer.
             # synchronous=FULL: each commit is fsync'd before it returns, and the concierge commits
@@ -322,14 +337,38 @@ class Ledger:
             self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
         self._depth = 0  # nesting of units of work (a handler may run inside another's)
-        # Request rows read in the open unit of work (``_ROW``'s values as SQLite returned them): a
-        # handler reads its request ~4 times between two writes, each time a SELECT. Emptied by
-        # any write to the table on this connection (the triggers), at the start and end of a unit
-        # (other connections may write between units), and by ``abandon`` (the rollback). Rows
-        # hold the data's JSON text, decoded by each row that uses it: never shared.
-        self._rows: dict[str, tuple[Any, ...]] = {}
-        self.db.create_function("ledger_requests_written", 0, self._rows.clear)
-        self.db.executescript(_REQUESTS_WRITTEN)
+        # Rows read in the open unit of work, as SQLite returned them: a handler reads its request
+        # ~4 times between two writes, a batch its request's outreach and replies several times,
+        # each time a SELECT. A table's cache is emptied by any write to that table on this
+        # connection (the triggers), and every cache at the start and end of a unit (other
+        # connections may write between units) and by ``abandon`` (the rollback). Callers get
+        # their own copies: request rows hold the data's JSON text, decoded by each row that uses
+        # it; outreach rows are new ``OutreachRow``s, replies new dicts. (Refilling a cache from a
+        # write's RETURNING clause was tried twice and dropped: see docs/performance.md.)
+        self._rows: dict[str, tuple[Any, ...]] = {}  # request id -> ``_ROW``'s values
+        self._outreach_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its rows, by id
+        self._replies_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its replies, by seq
+        caches = (self._rows, self._outreach_rows, self._replies_rows)
+        for table, cache in zip(_CACHED_TABLES, caches, strict=True):
+            self.db.create_function(f"ledger_{table}_written", 0, cache.clear)
+        # How many tool calls the ledger holds (part of the vendor search's key), or None: not
+        # known. A COUNT(*) walks the whole table, which grows with the run (~16 rows a request):
+        # quadratic over a long run. So the count is kept for as long as it is known to hold: any
+        # row added or removed on this connection forgets it (the triggers), but the one
+        # ``record_tool_call`` adds, which it counts itself once the insert is done; so do
+        # ``abandon`` (the rollback) and a commit by another connection (``PRAGMA data_version``
+        # changes then; it is read instead of counting).
+        self._tool_calls: tuple[int, int] | None = None  # (count, data_version it was read at)
+        self.db.create_function("ledger_tool_calls_counted", 0, self._forget_tool_call_count)
+        self.db.executescript(_WRITTEN)
+
+    def _forget_tool_call_count(self) -> None:
+        self._tool_calls = None
+
+    def _forget(self) -> None:
+        self._rows.clear()
+        self._outreach_rows.clear()
+        self._replies_rows.clear()
 
     def close(self) -> None:
         self.db.close()
@@ -352,7 +391,8 @@ class Ledger:
     def abandon(self) -> None:
         """The process died: the database rolls its open transaction back."""
         self._depth = 0
-        self._rows.clear()
+        self._forget()
+        self._tool_calls = None
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
 
@@ -503,6 +543,14 @@ class Ledger:
         ]
 
     def outreach(self, request_id: str | None = None, vendor_id: str | None = None) -> list[OutreachRow]:
+        if request_id is not None and vendor_id is None:  # a request's outreach: cached in a unit
+            rows = self._outreach_rows.get(request_id)
+            if rows is None:
+                rows = self.db.execute("SELECT * FROM outreach WHERE request_id=? ORDER BY id",
+                                       (request_id,)).fetchall()
+                if self._depth:
+                    self._outreach_rows[request_id] = rows
+            return self._outreach(rows)
         where, params = _where(request_id=request_id, vendor_id=vendor_id)
         rows = self.db.execute(f"SELECT * FROM outreach{where} ORDER BY id", params).fetchall()
         return self._outreach(rows)
@@ -596,9 +644,13 @@ class Ledger:
         )
 
     def replies(self, request_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (request_id,)
-        ).fetchall()
+        rows = self._replies_rows.get(request_id)
+        if rows is None:
+            rows = self.db.execute(
+                "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (request_id,)
+            ).fetchall()
+            if self._depth:
+                self._replies_rows[request_id] = rows
         out = []
         for r in rows:
             d = dict(r)
@@ -797,14 +849,20 @@ class Ledger:
         self, idem_key: str, tool: str, request_id: str | None, actor: str, args: dict,
         result: dict, at: float,
     ) -> None:
-        self.db.execute(
+        known = self._tool_calls
+        added = self.db.execute(
             "INSERT OR IGNORE INTO tool_calls (idem_key, tool, request_id, actor, args, result, at)"
             " VALUES (?,?,?,?,?,?,?)",
             (idem_key, tool, request_id, actor, _dumps(args), _dumps(result), at),
-        )
+        ).rowcount
+        if known is not None and added == 1:  # the trigger forgot the count: this is the row it missed
+            self._tool_calls = (known[0] + 1, known[1])
 
     def tool_call_count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0]
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if self._tool_calls is None or self._tool_calls[1] != version:
+            self._tool_calls = (self.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0], version)
+        return self._tool_calls[0]
 
     def tool_calls(self, tool: str | None = None) -> list[dict[str, Any]]:
         if tool:

@@ -135,13 +135,15 @@ class WorldConfig:
     seed: int = 0
     db_path: str = ":memory:"
     power_safe_ledger: bool = True  # False: a ledger file that need not survive a power cut
+    scratch_ledger: bool = False  # True: a ledger file thrown away with the run (``Ledger(scratch=True)``)
 
 
 class SimWorld:
     def __init__(self, config: WorldConfig, *, ocr: Any = None, calls: Any = None):
         self.config = config
         self.clock = VirtualClock()
-        self.ledger = Ledger(config.db_path, power_safe=config.power_safe_ledger)
+        self.ledger = Ledger(config.db_path, power_safe=config.power_safe_ledger,
+                             scratch=config.scratch_ledger)
         self.whatsapp = FakeWhatsAppCloud(
             phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN, app_secret=APP_SECRET,
             seed=config.seed, now=self.clock.now,

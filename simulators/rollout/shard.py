@@ -68,14 +68,16 @@ class ShardRun:
         self.rng = random.Random(seed)
         # The ledger is a file, so that memory stays flat however long the run: in --ledger's
         # folder, else in a scratch folder removed when the shard finishes. The world is simulated,
-        # so its ledger need not survive a power cut (docs/rollout-simulator.md, "Memory").
+        # so its ledger need not survive a power cut, and the scratch one not even its process
+        # (docs/rollout-simulator.md, "Memory").
         self._scratch = None if config.ledger else tempfile.TemporaryDirectory(prefix="concierge-ledger-")
         folder = config.ledger or self._scratch.name  # type: ignore[union-attr]
         world = SimWorld(
             WorldConfig(vendors=[v.vendor for v in mine],
                         clients={c.phone: (c.area, c.language) for c in self.clients.values()},
                         flags=self.settings.flags, caps=self.settings.caps, seed=seed,
-                        db_path=ledger_path(folder, f"shard-{shard}"), power_safe_ledger=False),
+                        db_path=ledger_path(folder, f"shard-{shard}"), power_safe_ledger=False,
+                        scratch_ledger=self._scratch is not None),
             ocr=CalibratedOcr(seed) if config.ocr == "model" else None,
         )
         self.world = world

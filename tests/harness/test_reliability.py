@@ -273,6 +273,10 @@ def test_simulate_with_ledger_gives_the_same_metrics_byte_for_byte(tmp_path):
     assert main([*SIM, "--out", str(tmp_path / "file"), "--ledger", str(tmp_path / "led")]) == 0
     assert (tmp_path / "mem" / "metrics.json").read_bytes() == (tmp_path / "file" / "metrics.json").read_bytes()
     assert (tmp_path / "led" / "shard-0.sqlite").stat().st_size > 0
+    # The ledger the user keeps is no scratch ledger: WAL (readable while it runs), a journal on disk.
+    db = sqlite3.connect(tmp_path / "led" / "shard-0.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+import sqlite3
+
+import pytest
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from concierge.ledger import Ledger, RequestRow
@@ -99,8 +102,14 @@ def test_consent_and_calls_round_trip():
     assert ledger.last_call_started("req-1") == 5.0 and ledger.last_call_started("req-2") is None
 
 
-def test_a_unit_of_work_is_all_or_nothing_and_a_checkpoint_keeps_what_came_before():
-    ledger = Ledger()
+@pytest.mark.parametrize("kind", ["memory", "file", "scratch"])
+def test_a_unit_of_work_is_all_or_nothing_and_a_checkpoint_keeps_what_came_before(kind, tmp_path):
+    # The scratch ledger keeps its rollback journal in memory and never syncs: a simulated crash
+    # (``abandon``) must still undo exactly what came after the last checkpoint.
+    path = ":memory:" if kind == "memory" else str(tmp_path / "l.sqlite")
+    ledger = Ledger(path, power_safe=False, scratch=kind == "scratch")
+    expected = {"memory": "memory", "file": "wal", "scratch": "memory"}[kind]
+    assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == expected
 
     class Died(BaseException):
         pass
@@ -331,3 +340,151 @@ def test_refill_replaces_every_row_with_another_ledgers():
     tables = {"inbound": source.inbound(), "not_a_table": [{"x": 1}]}
     copy.refill(tables)
     assert copy.inbound() == source.inbound() and copy.calls() == []
+
+
+# --- every cache of the unit of work against SQLite itself -------------------------------------------
+# A random run of writes (the ledger's own, with integer or float times: a REAL column given an
+# integer is read back as a float), writes behind the ledger's back, checkpoints, unit boundaries
+# and crashes; after each step every request row, outbound row, request's outreach and replies the
+# ledger serves must equal, value and type, what a SELECT reads. A cache that kept a stale row, or
+# a row kept as given instead of as stored, fails it.
+_TIMES = st.one_of(st.integers(0, 10**6), st.floats(0, 10**6, allow_nan=False))
+_REQ, _KEY, _VENDOR = st.integers(0, 2), st.sampled_from(["k1", "k2", "k3"]), st.sampled_from(["v1", "v2"])
+_STEPS = st.one_of(
+    st.tuples(st.sampled_from(["begin", "end", "checkpoint", "crash", "create"]), _TIMES),
+    st.tuples(st.sampled_from(["save_data", "set_state", "exclude"]), _REQ, _TIMES),
+    st.tuples(st.just("insert_outbound"), _KEY, _REQ, _TIMES),
+    st.tuples(st.just("attempted"), _KEY, st.integers(0, 5)),
+    st.tuples(st.just("sent"), _KEY, _TIMES),
+    st.tuples(st.just("insert_outreach"), _REQ, _VENDOR, _TIMES),
+    st.tuples(st.just("outreach_sent"), _REQ, _VENDOR, _TIMES),
+    st.tuples(st.just("reply"), _REQ, _VENDOR, st.sampled_from(["w1", "w2", "w3"]), _TIMES),
+    st.tuples(st.just("behind_the_back"), st.sampled_from([
+        "UPDATE requests SET state='error', updated_at=5",
+        "UPDATE outbound SET status='failed', sent_at=3",
+        "DELETE FROM outbound WHERE idem_key='k2'",
+        "UPDATE outreach SET status='excluded', sent_at=4",
+        "DELETE FROM requests WHERE seq=2",
+        "UPDATE replies SET acted_on=1, at=6",
+    ])),
+)
+
+
+def _typed(values):
+    return [(type(v), v) for v in values]
+
+
+def _agrees_with_sqlite(ledger: Ledger) -> None:
+    import json
+
+    for (rid,) in ledger.db.execute("SELECT id FROM requests").fetchall() + [("req-99999",)]:
+        stored = ledger.db.execute(
+            "SELECT id, client_phone, state, created_at, updated_at, data FROM requests WHERE id=?", (rid,)
+        ).fetchone()
+        served = ledger.get_request(rid)
+        if stored is None:
+            assert served is None
+            continue
+        assert _typed(served._values()) == _typed([*stored[:5], json.loads(stored[5])])
+        stored_outreach = [dict(r) for r in ledger.db.execute(
+            "SELECT * FROM outreach WHERE request_id=? ORDER BY id", (rid,))]
+        assert [_typed(vars(o).values()) for o in ledger.outreach(request_id=rid)] == \
+            [_typed(r.values()) for r in stored_outreach]
+        stored_replies = [{**r, "parsed": json.loads(r["parsed"])} for r in map(dict, ledger.db.execute(
+            "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (rid,)))]
+        assert [_typed(r.values()) for r in ledger.replies(rid)] == [_typed(r.values()) for r in stored_replies]
+    for key in ("k1", "k2", "k3"):
+        stored = ledger.db.execute("SELECT * FROM outbound WHERE idem_key=?", (key,)).fetchone()
+        served = ledger.get_outbound(key)
+        assert (served is None) == (stored is None)
+        if stored is not None:
+            assert list(served) == list(dict(stored)) and _typed(served.values()) == _typed(dict(stored).values())
+
+
+@given(st.lists(_STEPS, max_size=40))
+@example([("create", 0), ("insert_outbound", "k1", 0, 1), ("begin", 0), ("insert_outreach", 0, "v1", 2),
+          ("attempted", "k1", 1), ("save_data", 0, 3), ("reply", 0, "v1", "w1", 4),
+          ("crash", 0)])  # rows cached, then rolled back
+def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(steps):
+    ledger = Ledger()
+    ids: list[str] = []
+    unit = None
+    for step in steps:
+        kind, *args = step
+        at = {"insert_outbound": 1, "save_data": 0, "set_state": 0, "exclude": 0, "insert_outreach": 0,
+              "outreach_sent": 0, "reply": 0}.get(kind)  # where the step names its request
+        rid = ids[args[at] % len(ids)] if ids and at is not None else None
+        if kind == "begin" and unit is None:
+            unit = ledger.unit_of_work()
+            unit.__enter__()
+        elif kind == "end" and unit is not None:
+            unit.__exit__(None, None, None)
+            unit = None
+        elif kind == "checkpoint":
+            ledger.checkpoint()
+        elif kind == "crash" and unit is not None:
+            ledger.abandon()  # the process died inside the unit: its open transaction is rolled back
+            unit = None
+        elif kind == "create":
+            ids.append(ledger.create_request(f"+25078000000{len(ids) % 3}", "collecting_requirements",
+                                             args[0], {"n": len(ids)}))
+        elif kind == "save_data" and rid:
+            ledger.save_request_data(rid, {"t": args[1]}, args[1])
+        elif kind == "set_state" and rid:
+            ledger.set_state(rid, "collecting_requirements", "vendor_outreach", args[1], "test")
+        elif kind == "exclude" and rid:
+            ledger.exclude_pending_outreach(request_id=rid)
+        elif kind == "insert_outbound":
+            ledger.insert_outbound(args[0], rid, "+250780000001", "client", "question", "hi", args[2])
+        elif kind == "attempted":
+            ledger.update_outbound(args[0], attempts=args[1])
+        elif kind == "sent":
+            ledger.update_outbound(args[0], status="sent", wamid=f"wamid.{args[1]}", sent_at=args[1])
+        elif kind == "insert_outreach" and rid:
+            ledger.insert_outreach(rid, args[1], f"{rid}:{args[1]}", 1, args[2])
+        elif kind == "outreach_sent" and rid:
+            ledger.set_outreach_status(rid, args[1], "sent", args[2], wamid="wamid.x")
+        elif kind == "reply" and rid:
+            ledger.record_reply(rid, args[1], args[2], "ok", {"price": args[3]}, args[3])
+        elif kind == "behind_the_back":
+            ledger.db.execute(args[0])
+        _agrees_with_sqlite(ledger)
+
+
+def test_the_tool_call_count_follows_every_write_a_rollback_and_another_connection(tmp_path):
+    # The count is kept between reads (a COUNT(*) walks the whole table); each way the table can
+    # change is followed by the true count, which a count kept too long would miss.
+    path = str(tmp_path / "l.sqlite")
+    ledger = Ledger(path, power_safe=False)
+    true_count = lambda: ledger.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0]  # noqa: E731
+
+    def record(key: str) -> None:
+        ledger.record_tool_call(key, "t", "req-1", "ai", {"a": 1}, {"success": True}, 1.0)
+
+    assert ledger.tool_call_count() == 0
+    record("k1")
+    record("k1")  # a replayed key adds no row
+    assert ledger.tool_call_count() == true_count() == 1
+    ledger.db.execute("INSERT INTO tool_calls VALUES ('raw', 't', NULL, 'ai', '{}', '{}', 2.0)")
+    assert ledger.tool_call_count() == true_count() == 2
+    ledger.db.execute("DELETE FROM tool_calls WHERE idem_key='k1'")
+    assert ledger.tool_call_count() == true_count() == 1
+
+    class Died(BaseException):
+        pass
+
+    try:
+        with ledger.unit_of_work():
+            record("k2")
+            assert ledger.tool_call_count() == 2
+            raise Died()
+    except Died:
+        pass
+    ledger.abandon()
+    assert ledger.tool_call_count() == true_count() == 1
+    other = sqlite3.connect(path, isolation_level=None)  # e.g. an operator's shell
+    other.execute("INSERT INTO tool_calls VALUES ('other', 't', NULL, 'ai', '{}', '{}', 3.0)")
+    other.close()
+    assert ledger.tool_call_count() == true_count() == 2
+    ledger.refill({"tool_calls": []}, only_these=True)
+    assert ledger.tool_call_count() == true_count() == 0
