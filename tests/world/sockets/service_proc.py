@@ -79,3 +79,24 @@ def ledger_rows(db_path: str, table: str) -> list[sqlite3.Row]:
         return db.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 (test-chosen names)
     finally:
         db.close()
+
+
+def wait_for_rows(db_path: str, table: str, holds, what: str, timeout: float = 60.0) -> list[sqlite3.Row]:
+    """Until ``holds(rows of table)``: the ledger is another process's file, so this polls it; the
+    bound is a backstop for a writer that never gets there, generous because load only delays it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = ledger_rows(db_path, table)
+        if holds(rows):
+            return rows
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} in {table}")
+        time.sleep(0.02)
+
+
+def inbox_high_water(db_path: str) -> int:
+    """The highest sequence number the service's durable inbox ever gave a webhook (0: none). It
+    only grows: a webhook stored and already handled still counts."""
+    rows = ledger_rows(f"{db_path}.inbox", "sqlite_sequence")
+    return max((int(r["seq"]) for r in rows if r["name"] == "inbox"), default=0)
+
