@@ -4,13 +4,14 @@ finished, and the request's timers still fire from the wall clock (run faster).
 
 What a load-proof restart test needs: the service's time runs from the wall clock, so every
 wall-second a loaded machine spends starting the second process moves the concierge's time on
-too. Run 120x faster from one origin, a 6-second restart was 12 minutes of downtime and the
-10-minute limit ended the request before it was resumed. So the second start is given its place
-on the timeline instead: it resumes 10 virtual seconds before the 4-minute update is due (a
-downtime of 3 min 50 s, as a real crash might be), and runs SCALE times faster. The held send's
-retry (30 virtual s after the resume) still comes 340 virtual s before the 10-minute limit, so a
-loaded machine may take 340 / SCALE = 34 wall-s to start the second process, and the test's
-reads after the update have as long again, before the limit could change what they see.
+too. Run 120x faster from one origin (as this test was), a 6-second restart was 12 minutes of
+downtime and the 10-minute limit ended the request before it was resumed. So the first life runs
+on the plain wall clock (nothing comes due while its writer is held), and the second start is
+given its place on the timeline: it begins 10 virtual seconds before the 4-minute update is due
+(a downtime of 3 min 50 s, as a real crash might be) and runs SCALE times faster. The 10-minute
+limit is then 370 virtual s, 37 wall-s, after the second start: the start-up, the held send's
+retry (30 virtual s after the resume, 3 wall-s) and the test's reads share 34 wall-s of a loaded
+machine's time before the limit could change what they see.
 """
 
 from __future__ import annotations
