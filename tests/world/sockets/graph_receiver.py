@@ -62,7 +62,7 @@ class GraphReceiver:
     def _accept(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.hold(body):
             self.held.set()
-            self.release.wait(30)
+            self.release.wait(120)  # the test releases it; the bound only frees a forgotten hold
             # Never answered before the sender died: Meta did not take it.
             return 503, {"error": {"message": "held, then refused", "code": 2}}
         text = body.get("text", {}).get("body") or body.get("interactive", {}).get("body", {}).get("text", "")

@@ -9,9 +9,10 @@ downtime and the 10-minute limit ended the request before it was resumed. So the
 on the plain wall clock (nothing comes due while its writer is held), and the second start is
 given its place on the timeline: it begins 10 virtual seconds before the 4-minute update is due
 (a downtime of 3 min 50 s, as a real crash might be) and runs SCALE times faster. The 10-minute
-limit is then 370 virtual s, 37 wall-s, after the second start: the start-up, the held send's
-retry (30 virtual s after the resume, 3 wall-s) and the test's reads share 34 wall-s of a loaded
-machine's time before the limit could change what they see.
+limit is then 370 virtual s, 74 wall-s, after the second start: the start-up, the held send's
+retry (30 virtual s after the resume, 6 wall-s) and the test's reads share 68 wall-s of a loaded
+machine's time before the limit could change what they see (at 10x, 34 s were not always enough
+beside a dozen busy processes on 2 cores: a start there takes 15-20 s).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import time
 
 import httpx
 
-from .service_proc import ledger_rows, signed_messages
+from .service_proc import HTTP, ledger_rows, signed_messages
 
 ALICE = "+250780000001"
 FIRST_BATCH = {"+250788000101", "+250788000102", "+250788000103"}  # the Kimironko-near pharmacies
 NEED = "I need Amoxicillin 500mg, 21 capsules, near Kimironko"
-SCALE = 10.0  # the second life's speed: its 30 s resume grace (the held send's retry) is 3 wall-s
+SCALE = 5.0  # the second life's speed: its 30 s resume grace (the held send's retry) is 6 wall-s
 RESUME_BEFORE_UPDATE_S = 10.0  # virtual seconds between the restart and the 4-minute update
 PATIENT = {"WHATSAPP_SEND_TIMEOUT_S": "120"}  # a held send outlives any load; the test releases it
 WAIT_S = 60.0  # a backstop only: every wait returns when its condition holds
@@ -54,7 +55,8 @@ def test_sigkill_mid_outreach_then_restart_finishes_the_batch_sends_nothing_twic
     graph_receiver.hold = hold_second_vendor_send
     first = service_factory(graph_receiver.url, db, env=PATIENT)  # the wall clock as it is
     hook = signed_messages(seed=3).message_webhook(ALICE, text=NEED)
-    assert httpx.post(f"{first.url}/webhook", content=hook.body, headers=hook.headers).status_code == 200
+    answer = httpx.post(f"{first.url}/webhook", content=hook.body, headers=hook.headers, **HTTP)
+    assert answer.status_code == 200
     assert graph_receiver.held.wait(WAIT_S), "the outreach never reached its second vendor"
     first.kill()  # SIGKILL while the second vendor's send is in flight
     graph_receiver.hold = lambda _body: False
@@ -82,7 +84,7 @@ def test_sigkill_mid_outreach_then_restart_finishes_the_batch_sends_nothing_twic
     assert request["state"] == "awaiting_vendor_replies"
     resumed = [r for r in ledger_rows(db, "audit") if r["event"] == "concierge.resumed"]
     assert len(resumed) == 2  # the first start and the restart
-    assert second.stop() == 0  # SIGTERM: a clean stop
+    assert second.stop(WAIT_S) == 0  # SIGTERM: a clean stop
 
 
 def test_sigterm_mid_outreach_finishes_the_unit_of_work_then_exits_0(
@@ -97,7 +99,8 @@ def test_sigterm_mid_outreach_finishes_the_unit_of_work_then_exits_0(
     graph_receiver.hold = hold_first_vendor_send
     service = service_factory(graph_receiver.url, db, env=PATIENT)
     hook = signed_messages(seed=4).message_webhook(ALICE, text=NEED)
-    assert httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers).status_code == 200
+    answer = httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers, **HTTP)
+    assert answer.status_code == 200
     assert graph_receiver.held.wait(WAIT_S)
     service.proc.terminate()  # SIGTERM while the first vendor's send is in flight
     _wait_for_log(service, "shutting down: finishing the unit of work in hand")

@@ -21,6 +21,8 @@ from .service_proc import (
     ACCESS_TOKEN,
     APP_SECRET,
     ENV,
+    HTTP,
+    START_S,
     VERIFY_TOKEN,
     inbox_high_water,
     ledger_rows,
@@ -36,7 +38,7 @@ LEDGER_TABLES = ("inbound", "requests", "transcript", "outbound", "audit", "time
 def running(tmp_path_factory):
     receiver = GraphReceiver(ACCESS_TOKEN).start()
     db = str(tmp_path_factory.mktemp("svc") / "ledger.sqlite")
-    service = start_service(receiver.url, db, env=ENV)
+    service = start_service(receiver.url, db, env=ENV, timeout=START_S)
     try:
         yield service, receiver
     finally:
@@ -66,18 +68,18 @@ def _raw_request(url: str, head: str, body: bytes = b"") -> int:
 def test_handshake_echoes_the_challenge_only_for_the_verify_token(running):
     service, _ = running
     ok = httpx.get(f"{service.url}/webhook", params={
-        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}, **HTTP)
     assert (ok.status_code, ok.text) == (200, "1158201444")
     for params in ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "x"},
                    {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "x"},
                    {"hub.challenge": "x"}):
-        assert httpx.get(f"{service.url}/webhook", params=params).status_code == 403
+        assert httpx.get(f"{service.url}/webhook", params=params, **HTTP).status_code == 403
 
 
 def test_health_and_readiness(running):
     service, _ = running
-    assert httpx.get(f"{service.url}/healthz").json() == {"status": "ok"}
-    ready = httpx.get(f"{service.url}/readyz")
+    assert httpx.get(f"{service.url}/healthz", **HTTP).json() == {"status": "ok"}
+    ready = httpx.get(f"{service.url}/readyz", **HTTP)
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
 
 
@@ -103,13 +105,13 @@ def test_hostile_webhooks_get_their_status_and_nothing_is_recorded(running):
         headers = {"Content-Type": "application/json"}
         if signature is not None:
             headers["X-Hub-Signature-256"] = signature
-        answer = httpx.post(f"{service.url}/webhook", content=body, headers=headers)
+        answer = httpx.post(f"{service.url}/webhook", content=body, headers=headers, **HTTP)
         assert answer.status_code == expected, (signature, body[:40], answer.text)
     # Nothing was stored for the writer: what is never queued can never be handled, however slowly.
     assert inbox_high_water(service.db_path) == stored_before
     assert _counts(service.db_path) == before
     assert len(receiver.sent) == sent_before
-    assert httpx.get(f"{service.url}/readyz").json()["inbox"] == 0
+    assert httpx.get(f"{service.url}/readyz", **HTTP).json()["inbox"] == 0
 
 
 def test_a_10_mb_body_is_refused_without_being_read(running):
@@ -130,14 +132,14 @@ def test_a_10_mb_body_is_refused_without_being_read(running):
         f"POST /webhook HTTP/1.1\r\nHost: {path.netloc}\r\nTransfer-Encoding: chunked\r\n\r\n"), chunks)
     assert status == 413
     assert _counts(service.db_path) == before
-    assert httpx.get(f"{service.url}/healthz").status_code == 200  # and it still serves
+    assert httpx.get(f"{service.url}/healthz", **HTTP).status_code == 200  # and it still serves
 
 
 def test_a_redelivered_message_is_handled_once(running):
     service, receiver = running
     hook = signed_messages(seed=8).message_webhook("+250780000009", text="hello")
     for _ in range(3):  # Meta redelivers the very same bytes
-        answer = httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers)
+        answer = httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers, **HTTP)
         assert answer.status_code == 200 and answer.json() == {"received": 1}
     # The writer handles the inbox in order: once both copies are audited as duplicates, every unit
     # of work the three deliveries started is over, and whatever they sent has been sent.
@@ -156,8 +158,9 @@ def test_logs_are_json_lines_with_phones_masked(running):
     service, receiver = running
     # Its own traffic (under xdist the module's other tests may run in another process).
     hook = signed_messages(seed=9).message_webhook("+250780000001", text="hello")
-    httpx.post(f"{service.url}/webhook", content=hook.body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
-    httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers)
+    httpx.post(f"{service.url}/webhook", content=hook.body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
+               **HTTP)
+    httpx.post(f"{service.url}/webhook", content=hook.body, headers=hook.headers, **HTTP)
     receiver.wait_until(lambda sent: any(s.to == "+250780000001" for s in sent), "the answer to the client")
     lines = [line for line in service.log_lines() if not line.startswith("concierge listening on")]
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
