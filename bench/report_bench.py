@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [run_scenario(s) for s in scenarios]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep or tmp)
-        report = write_reports(out, results, seed=None)  # the page as `run` writes it, plus its JSON
+        report = write_reports(out, results, seed=None, page=write_run_report)  # the page as `run` writes it, plus its JSON
         write_times = []
         for _ in range(args.runs):
             t0 = time.perf_counter()

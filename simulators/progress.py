@@ -49,10 +49,13 @@ class ProgressLine:
 
 
 def rate_and_eta(fraction: float, requests: int, elapsed_s: float) -> str:
-    """``"123.4 req/s, ETA 1m05s"``: requests simulated per wall second so far, and the wall time
-    left if the rest goes as fast as what is done (unknown until some of the run is)."""
+    """``"2,468 requests, 123.4 req/s, ETA 1m05s"``: the requests the concierge opened so far, per
+    wall second, and the wall time left if the rest goes as fast as what is done (unknown until
+    some of the run is). ``requests`` are requests, not the population's planned needs: a need
+    that arrives while its client is still being served opens none (about 17 % of them in a
+    busy market), so counting needs would overstate both figures."""
     rate = f"{requests / elapsed_s:.1f} req/s" if elapsed_s > 0 else "- req/s"
-    return f"{rate}, {eta(fraction, elapsed_s)}"
+    return f"{requests:,} requests, {rate}, {eta(fraction, elapsed_s)}"
 
 
 def eta(fraction: float, elapsed_s: float) -> str:

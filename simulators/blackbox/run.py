@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from ..replay.seeding import seeded_client
 from .hosted_emulator import HostedEmulator
 from .judging import check_invariants, expectation_sources, not_runnable, wire_outreach
 from .probe_client import ProbeClient
+from .run_folder import RunFolder, sweep_stale
 from .target import TargetProcess, TargetSpec
 from .wire_world import HarnessClock, WireWorld
 
@@ -64,7 +64,10 @@ class Session:
         self.spec = spec
         self.announce = announce
         self.clock = HarnessClock(DEFAULT_START, virtual=False)
-        self.workdir = Path(tempfile.mkdtemp(prefix="concierge-blackbox-", dir=scratch_root()))
+        root = scratch_root()
+        sweep_stale(root)  # the folders of runs that were SIGKILLed: nothing else would ever remove them
+        self.folder = RunFolder(root)
+        self.workdir = self.folder.path
         self.emulator = HostedEmulator(app_secret=spec.app_secret, verify_token=spec.verify_token,
                                        access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID,
                                        now=lambda: self.clock.now(), crash=self._crash_target)
@@ -148,7 +151,7 @@ class Session:
                 self.process.stop()
         finally:
             self.emulator.stop()
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.folder.remove()
 
     # --- per scenario ------------------------------------------------------------------------------
     def begin(self, scenario: Scenario, seed: int) -> WireWorld:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..command_line import Parser, run_handler
 from ..outputs import OutputSet, set_command
 from ..progress import ProgressLine
 from ..replay.model import Problem, Scenario
@@ -25,17 +26,10 @@ from ..replay.suite import (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors are exit 2 with a clear line
-        self.print_usage(sys.stderr)
-        print(f"concierge-sim: error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_INVALID)
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="concierge-sim", description=__doc__.splitlines()[0])
+    p = Parser(prog="concierge-sim", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="a harness error shows its traceback (any position)")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run scenario files or folders")
     run.add_argument("paths", nargs="+")
     run.add_argument("--report-dir", default="reports/run")
@@ -121,6 +115,7 @@ def _chosen(args: argparse.Namespace) -> list[Scenario] | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..html.run_report import write_run_report
     from ..replay import brain_cli
     from ..replay.reports import write_reports
     from .scenario_options import brain_and_target
@@ -138,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"running {len(chosen)} scenario(s), seed: {args.seed if args.seed is not None else 'per scenario'}"
               + (f", {args.repeat} runs each" if args.repeat > 1 else ""))
         results, summary, every_run = brain_cli.run(chosen, args.seed, args.repeat, args.ledger)
-        write_reports(out.staging, results, seed=args.seed)
+        write_reports(out.staging, results, seed=args.seed, page=write_run_report)
         brain_cli.append_to_reports(out.staging, summary, every_run)
         out.commit()
     if args.verbose:
@@ -157,6 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_blackbox(chosen: list[Scenario], target, args: argparse.Namespace) -> int:
     from ..blackbox.run import run_blackbox
+    from ..html.run_report import write_run_report
     from ..replay.reports import write_reports
 
     with OutputSet(args.report_dir, seed=args.seed) as out:
@@ -166,7 +162,7 @@ def _run_blackbox(chosen: list[Scenario], target, args: argparse.Namespace) -> i
         results = run_blackbox(chosen, target, seed=args.seed,
                                on_result=lambda r: progress.step(next(done), r.scenario.id))
         progress.close()
-        write_reports(out.staging, results, seed=args.seed)
+        write_reports(out.staging, results, seed=args.seed, page=write_run_report)
         out.commit()
     print_results(results, args.seed)
     print(f"reports: {args.report_dir}/report.json, report.md, junit.xml, report.html")
@@ -206,9 +202,10 @@ def cmd_ocr_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from ..html.rollout_page import write_run_pages
     from ..rollout.simulate import run_from_args
 
-    return run_from_args(args)
+    return run_from_args(args, run_pages=write_run_pages)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -294,25 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"run": cmd_run, "validate": cmd_validate, "new": cmd_new,
                 "ocr-eval": cmd_ocr_eval, "gate": cmd_gate, "simulate": cmd_simulate, "sweep": cmd_sweep,
                 "crash-sweep": cmd_crash_sweep, "import": _cmd_import}
-    try:
-        return (getattr(args, "handler", None) or handlers[args.command])(args)
-    except ReportDirError as exc:  # the environment, not the scenarios: one line, exit 3
-        print(f"concierge-sim: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return EXIT_ERROR
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:  # the harness itself failed (I/O, memory, environment, a bug): exit 3
-        from ..harness_errors import describe
-
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-
-        print(f"concierge-sim: harness error: {describe(exc)}", file=sys.stderr)
-        return EXIT_ERROR
+    # A report folder that cannot be written is the environment, not the scenarios: one line, exit 3.
+    return run_handler(getattr(args, "handler", None) or handlers[args.command], args, debug=debug,
+                       one_line=(ReportDirError,))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..html.run_report import write_run_report
 from ..outputs import OutputSet
 from ..replay.reports import write_reports
 from ..replay.runner import ScenarioResult
@@ -404,7 +405,8 @@ def _judge_phase0(args: argparse.Namespace, scenarios: list[Any], target: Any) -
             criteria.append(_criterion("gate.error", "Gate probe error", False,
                                        {"error": f"{type(exc).__name__}: {exc}"}, f"{type(exc).__name__}: {exc}"))
     verdict = "pass" if all(c["verdict"] == "pass" for c in criteria) and all(r.passed for r in results) else "fail"
-    write_reports(args.output.staging, results, seed=args.seed, gate="phase0", criteria=criteria, verdict=verdict)
+    write_reports(args.output.staging, results, seed=args.seed, page=write_run_report, gate="phase0",
+                  criteria=criteria, verdict=verdict)
     brain_cli.append_to_reports(args.output.staging, summary, every_run)
     args.output.commit()
     _print_table(criteria, verdict, fail_causes(criteria, results))
@@ -447,9 +449,10 @@ def main(phase: str, argv: list[str]) -> int:
         with OutputSet(args.report_dir, seed=args.seed) as args.output:  # this run's evidence only
             return run_phase0(args)
     if phase in ("phase1", "phase2", "phase3"):
+        from ..html.rollout_page import write_gate_page
         from ..rollout.gates import main as rollout_gate_main
 
-        return rollout_gate_main(phase, argv)
+        return rollout_gate_main(phase, argv, gate_page=write_gate_page)
     print(f"concierge-sim gate: unknown phase {phase!r}; expected phase0, phase1, phase2 or phase3",
           file=sys.stderr)
     return EXIT_INVALID

@@ -53,8 +53,9 @@ class EmulatorProcess(ChildServer):
     def clear_faults(self) -> None:
         self.call("DELETE", "/sim/faults")
 
-    def wait_for(self, predicate, *, timeout: float = 10.0, what: str = "condition") -> Any:
-        """Poll ``predicate()`` until it returns something truthy; that value is returned."""
+    def wait_for(self, predicate, *, timeout: float = 60.0, what: str = "condition") -> Any:
+        """Poll ``predicate()`` (the emulator is another process) until it returns something truthy;
+        that value is returned. The bound is a backstop: a loaded machine is slow, not wrong."""
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()

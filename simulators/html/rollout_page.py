@@ -10,9 +10,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..rollout.gates import judge, metric_value
+from ..rollout.samples import SAMPLES_FILE, merge_samples, read_samples
 from .chat import bubbles
 from .over_time import over_time_view
 from .pages import write_page, write_text
+from .review import write_review_page
 
 PLOTS = (("time_to_shortlist.png", "Time to shortlist"), ("thresholds.png", "Metrics against their thresholds"))
 HEADLINE = ("requests_total", "requests", "shortlists_delivered", "error_rate", "time_to_shortlist_p50_s",
@@ -20,7 +23,6 @@ HEADLINE = ("requests_total", "requests", "shortlists_delivered", "error_rate", 
             "unsolicited_calls", "cost_per_request")
 SAMPLE_TITLES = {"slowest": "The slowest shortlists", "never_shortlisted": "Requests that never got a shortlist",
                  "errors": "Requests that ended in error", "injections": "Prompt injection attempts"}
-SAMPLES_FILE = "samples.json"
 
 
 def fingerprint(shortlists: list[dict[str, Any]]) -> str:
@@ -49,23 +51,10 @@ def write_samples(out: Path, samples: dict[str, Any]) -> None:
     write_text(out / SAMPLES_FILE, json.dumps(samples, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def read_samples(run_dir: Path) -> dict[str, Any]:
-    """A run's samples, or none (a run written before pages existed, or by hand): the page then
-    says so rather than failing the gate."""
-    try:
-        return json.loads((run_dir / SAMPLES_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def write_run_pages(out: Path, config: Any, metrics: dict[str, Any], parts: list[dict[str, Any]],
                     shown_as: str | Path | None = None) -> None:
     """Into ``out`` (a staging folder, published as ``shown_as``)."""
     name = Path(shown_as or out)
-    from ..rollout.gates import judge
-    from ..rollout.samples import merge_samples
-    from .review import write_review_page
-
     samples = merge_samples(parts, config.review)
     samples["fingerprint"] = fingerprint(samples["shortlists"])
     write_samples(out, samples)
@@ -83,8 +72,6 @@ def write_run_pages(out: Path, config: Any, metrics: dict[str, Any], parts: list
 def write_rollout_page(path: Path, title: str, report: dict[str, Any], metrics: dict[str, Any], run_dir: Path,
                        samples: dict[str, Any], *, run: dict[str, Any] | None = None, note: str | None = None,
                        review_link: str | None = None) -> Path:
-    from ..rollout.gates import metric_value
-
     # metric_value: "never" for a percentile that fell on requests never served, as in the criteria.
     headline = [(k, metric_value(metrics, k)) for k in HEADLINE if k in metrics]
     return write_page(path, "rollout.html.j2", title=title, report=report, metrics=metrics, headline=headline,

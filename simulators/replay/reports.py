@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,17 @@ def aggregate_metrics(results: list[ScenarioResult]) -> dict[str, Any]:
     return totals
 
 
+# Draws report.html from the report and the results: ``simulators.html.run_report.write_run_report``.
+# The pages read the replay's results, so the replay does not import them; the caller hands them in.
+RunPage = Callable[[Path, dict[str, Any], list[ScenarioResult]], object]
+
+
 def write_reports(
-    out_dir: str | Path, results: list[ScenarioResult], *, seed: int | None,
+    out_dir: str | Path, results: list[ScenarioResult], *, seed: int | None, page: RunPage,
     gate: str | None = None, criteria: list[dict[str, Any]] | None = None,
     verdict: str | None = None, extra_metrics: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """report.json, report.md, junit.xml, and ``page``'s report.html, into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if verdict is None:
@@ -95,9 +102,7 @@ def write_reports(
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
     (out / "report.md").write_text(markdown(report, results), "utf-8")
     (out / "junit.xml").write_text(junit(results, gate or "scenarios"), "utf-8")
-    from ..html.run_report import write_run_report
-
-    write_run_report(out, report, results)  # report.html: the same run, for people
+    page(out, report, results)  # report.html: the same run, for people
     return report
 
 

@@ -23,6 +23,7 @@ from ..invariants import Context, check_all
 from ..ledger_files import ledger_path
 from ..vendors import vendor_from_mapping
 from ..world import Delivered, ProcessDied, SimWorld, WorldConfig
+from .capture import message_details
 from .expectations import Observer, check_expectations
 from .model import Scenario, Step
 from .play_authoring import AuthoringSteps, outcome_of, seed_world
@@ -284,8 +285,6 @@ class ScenarioPlay(AuthoringSteps):
 def transcript_of(world: SimWorld, scenario: Scenario) -> list[dict[str, Any]]:
     names = {c.phone: f"client {c.id}" for c in scenario.clients}
     names.update({v.phone: f"vendor {v.id}" for v in scenario.vendors})
-    from ..html.capture import message_details
-
     details = message_details(world)  # buttons, attached images: the HTML report draws them
     out = []
     for row in world.ledger.transcript():

@@ -14,11 +14,14 @@ import argparse
 import json
 import operator
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..outputs import OutputSet, verify
 from .metrics import dumps
+from .review import review_row
+from .samples import read_samples
 
 NEVER = "never"  # a percentile that landed on requests that never got a shortlist
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
@@ -230,13 +233,16 @@ def _review_evidence(phase: str, args: argparse.Namespace) -> list[dict[str, Any
         return []
     if phase != "phase2":
         raise ValueError("--review is the Phase 2 manual review of the first shortlists; use it with gate phase2")
-    from simulators.html.review import review_row
-    from simulators.html.rollout_page import read_samples
-
     return [review_row(args.review, read_samples(Path(args.run)))]
 
 
-def main(phase: str, argv: list[str]) -> int:
+# Draws gate-<phase>.html (``simulators.html.rollout_page.write_gate_page``): (folder, phase, report,
+# metrics, run folder, shown_in). The pages read the gates' results, so the gates do not import
+# them; whoever runs the gate (the front door, ``python -m simulators.rollout``) hands them in.
+GatePage = Callable[..., object]
+
+
+def main(phase: str, argv: list[str], *, gate_page: GatePage) -> int:
     p = argparse.ArgumentParser(prog=f"concierge-sim gate {phase}")
     p.add_argument("--run", required=True, help="RUN_DIR of concierge-sim simulate")
     p.add_argument("--baseline", default=None, help="RUN_DIR whose cost per request is the baseline")
@@ -278,9 +284,7 @@ def main(phase: str, argv: list[str]) -> int:
     with OutputSet(out, amend=out.resolve() == Path(args.run).resolve()) as folder:
         folder.write_text(f"gate-{phase}.json", dumps(report))
         folder.write_text(f"gate-{phase}.md", text)
-        from simulators.html.rollout_page import write_gate_page
-
-        write_gate_page(folder.staging, phase, report, metrics, Path(args.run), shown_in=out)
+        gate_page(folder.staging, phase, report, metrics, Path(args.run), shown_in=out)
         folder.commit()
     print(text, end="")
     return 0 if report["may_proceed"] else 1

@@ -10,6 +10,7 @@ need, the vendors' replies behind every item, the score breakdown and the messag
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from concierge.phones import mask_phone
@@ -19,6 +20,7 @@ PER_KIND = 5  # requests kept per kind of sample (slowest, never, errors, inject
 REVIEW_SHORTLISTS = 20  # the runbook: manual review of the first 20 shortlists
 NEED_FIELDS = ("item", "category", "quantity", "place", "budget_max", "urgent", "language")
 KINDS = ("slowest", "never_shortlisted", "errors", "injections")
+SAMPLES_FILE = "samples.json"  # in the run folder: the run page writes it, the gate's review reads it
 
 
 def at_text(t: float, start: float) -> str:
@@ -167,3 +169,12 @@ def merge_samples(parts: list[dict[str, list[dict[str, Any]]]], review: int = RE
                 into[key] = round(into.get(key, 0) + value, 3)
     out["over_time"] = dict(sorted(minutes.items(), key=lambda kv: int(kv[0])))
     return out
+
+
+def read_samples(run_dir: Path) -> dict[str, Any]:
+    """A run's samples, or none (a run written before pages existed, or by hand): the page then
+    says so rather than failing the gate."""
+    try:
+        return json.loads((run_dir / SAMPLES_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -276,10 +276,11 @@ class ShardRun:
             if progress:
                 progress(clock.elapsed() / end)
 
-    def arrived(self) -> int:
-        """Requests of this shard that have arrived by now (the progress line's rate)."""
-        elapsed = self.world.clock.elapsed()
-        return sum(1 for p in self.planned if p.at_s <= elapsed)
+    def requests_opened(self) -> int:
+        """Requests the concierge has opened in this shard so far (the progress line's count and
+        rate): every one an arrival opened is bound to its planned need; a need that arrived while
+        its client was still being served opened none."""
+        return len(self.by_request)
 
     def _restart(self) -> None:
         """Crashed mid-work (``crash_per_send``): ``SimWorld.recover`` restarts from the ledger, and

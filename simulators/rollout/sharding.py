@@ -27,12 +27,12 @@ def simulate(config: RunConfig, workers: int = 1, bar: ProgressLine | None = Non
             run = ShardRun(config, s)
 
             def show(f: float, s: int = s, run: ShardRun = run, before: int = finished) -> None:
-                speed = meter.label((s + f) / len(shards), before + run.arrived())
+                speed = meter.label((s + f) / len(shards), before + run.requests_opened())
                 bar.fill(s + f, f"shard {s + 1}/{len(shards)} {speed}")
 
             partials.append(run.run(show).to_json())
             kept.append(run.samples)
-            finished += len(run.planned)
+            finished += run.requests_opened()
     else:
         from .engine import Engine, Job
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,15 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      ledger=args.ledger, review=args.review_shortlists)
 
 
-def main(argv: list[str] | None = None) -> int:
+# Writes samples.json, run.html and review.html (``simulators.html.rollout_page.write_run_pages``):
+# (staging folder, config, metrics, the shards' samples, shown_as=the run folder). The pages read the
+# rollout's results, so the rollout does not import them; whoever runs it hands them in.
+RunPages = Callable[..., object]
+
+
+def main(argv: list[str] | None = None, *, run_pages: RunPages) -> int:
     args = parsed(_parser(), argv)
-    return args if isinstance(args, int) else run_from_args(args)
+    return args if isinstance(args, int) else run_from_args(args, run_pages=run_pages)
 
 
 def harness_error(out: OutputSet, command: str, folder: str, exc: Exception, again: str) -> int:
@@ -92,7 +99,7 @@ def harness_error(out: OutputSet, command: str, folder: str, exc: Exception, aga
     return 3
 
 
-def run_from_args(args: argparse.Namespace) -> int:
+def run_from_args(args: argparse.Namespace, *, run_pages: RunPages) -> int:
     problem = size_problem(args.clients, args.vendors, args.hours, args.shards, args.workers)
     if problem:
         print(f"simulate: {problem}", file=sys.stderr)
@@ -120,9 +127,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             from .plots import plot_in_child
 
             plot_in_child(out.staging, args.out, note)
-        from simulators.html.rollout_page import write_run_pages
-
-        write_run_pages(out.staging, config, metrics, found, shown_as=args.out)  # samples.json, run.html, review.html
+        run_pages(out.staging, config, metrics, found, shown_as=args.out)  # samples.json, run.html, review.html
         out.commit(**run_description(config, args.prices))
     if note:
         print(f"simulate: warning: {note}", file=sys.stderr)

@@ -148,6 +148,7 @@ def _gate_report(folder: Path) -> Path:
     shortlist criterion fails (one of its scenarios fails on purpose), and so does the tool contracts
     one (too few scenarios call every tool)."""
     from simulators.commands import gate
+    from simulators.html.run_report import write_run_report
     from simulators.replay.reports import write_reports
 
     hostile = folder / "hostile.yaml"
@@ -156,7 +157,8 @@ def _gate_report(folder: Path) -> Path:
     criteria = [gate.tagged(results, "shortlist", "activity.shortlist", "Shortlist logic verified"),
                 gate.tagged(results, "calling", "activity.calling", "Calling scenarios pass"),
                 gate.tool_contracts(results), gate.clean_logs(results)]
-    write_reports(folder, results, seed=None, gate="phase0", criteria=criteria, verdict="fail")
+    write_reports(folder, results, seed=None, page=write_run_report, gate="phase0", criteria=criteria,
+                  verdict="fail")
     return folder / "report.html"
 
 

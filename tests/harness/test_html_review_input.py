@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from simulators.commands.cli import main
-from simulators.html.review import FORMAT
+from simulators.rollout.review import FORMAT
 
 WORLD = "reply_prob: [0.9, 1.0]\nreply_median_min: [0.3, 1.0]\nstock_prob: [0.9, 1.0]\n"
 ALL_AI = "FEATURE_AI_CONCIERGE=true\nAI_CONCIERGE_PERCENT_ROLLOUT=100\n"

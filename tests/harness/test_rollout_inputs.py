@@ -3,6 +3,7 @@ mistake is named with its file and key, exit 2, no traceback, no run folder half
 
 import pytest
 
+from simulators.html.rollout_page import write_run_pages
 from simulators.rollout.metrics import load_prices
 from simulators.rollout.population import WorldParams
 from simulators.rollout.simulate import main
@@ -37,7 +38,7 @@ def test_good_overrides_keep_their_types():
 
 def _run(tmp_path, *extra):
     return main(["--clients", "3", "--vendors", "2", "--hours", "1", "--no-plots",
-                 "--out", str(tmp_path / "run"), *extra])
+                 "--out", str(tmp_path / "run"), *extra], run_pages=write_run_pages)
 
 
 @pytest.mark.parametrize("text, words", [

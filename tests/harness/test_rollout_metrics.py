@@ -5,9 +5,16 @@ import json
 import pytest
 from support import run_folder
 
+from simulators.html.rollout_page import write_gate_page
+from simulators.rollout import gates
 from simulators.rollout.gates import judge, markdown, ocr_eval_accuracy
-from simulators.rollout.gates import main as gate_main
 from simulators.rollout.metrics import Tally, finalize, load_prices, merge, percentile
+
+
+def gate_main(phase: str, argv: list[str]) -> int:
+    """The rollout gate as the front door runs it, with its page."""
+    return gates.main(phase, argv, gate_page=write_gate_page)
+
 
 PRICES = {"whatsapp": {"client_message_usd": 0.0, "vendor_message_usd": 0.004},
           "brain": {"chars_per_token": 4, "input_usd_per_million_tokens": 0.15,

@@ -217,10 +217,11 @@ def test_each_vendor_lives_in_exactly_one_shard():
 
 
 def test_simulate_rejects_more_shards_than_vendors(tmp_path, capsys):
+    from simulators.html.rollout_page import write_run_pages
     from simulators.rollout.simulate import main
 
     assert main(["--clients", "50", "--vendors", "4", "--hours", "1", "--shards", "5",
-                 "--out", str(tmp_path / "run")]) == 2
+                 "--out", str(tmp_path / "run")], run_pages=write_run_pages) == 2
     assert "--shards must be between 1 and min(--clients, --vendors) = 4, got 5" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
@@ -315,6 +316,7 @@ def test_a_request_left_waiting_for_ever_is_reported_stuck():
 
 
 def test_a_bug_inside_a_run_is_a_clear_exit_3_with_the_traceback_kept(tmp_path, capsys, monkeypatch):
+    from simulators.html.rollout_page import write_run_pages
     from simulators.rollout import simulate as sim
 
     def broken(*args, **kwargs):
@@ -322,7 +324,8 @@ def test_a_bug_inside_a_run_is_a_clear_exit_3_with_the_traceback_kept(tmp_path, 
 
     monkeypatch.setattr(sim, "simulate", broken)
     out = tmp_path / "run"
-    assert sim.main(["--clients", "5", "--vendors", "3", "--hours", "1", "--out", str(out)]) == 3
+    assert sim.main(["--clients", "5", "--vendors", "3", "--hours", "1", "--out", str(out)],
+                    run_pages=write_run_pages) == 3
     err = capsys.readouterr().err
     assert "simulate: harness error, ValueError: the concierge broke" in err and "Traceback" not in err
     assert "ValueError: the concierge broke" in (out / "error.txt").read_text()

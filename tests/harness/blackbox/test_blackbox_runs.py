@@ -18,6 +18,7 @@ import pytest
 from simulators.blackbox.compare import compare
 from simulators.blackbox.judging import LOG_INVARIANTS, WIRE_INVARIANTS, not_runnable
 from simulators.blackbox.run import run_blackbox
+from simulators.html.run_report import write_run_report
 from simulators.invariants import INVARIANTS
 from simulators.replay.loader import load_scenario
 from simulators.replay.reports import write_reports
@@ -44,7 +45,7 @@ def _scenarios(names: list[str]):
 
 
 def _report(results, where: Path) -> dict:
-    write_reports(where, results, seed=None)
+    write_reports(where, results, seed=None, page=write_run_report)
     return json.loads((where / "report.json").read_text("utf-8"))
 
 

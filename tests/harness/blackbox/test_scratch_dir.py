@@ -34,4 +34,4 @@ def test_session_folder_made_there(tmp_path, monkeypatch):
     finally:
         session.emulator._sock.close()
         session.emulator.http.close()
-        session.workdir.rmdir()
+        session.folder.remove()

@@ -29,6 +29,7 @@ class GraphReceiver:
         self.sent: list[Sent] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # notified at every accepted send
         self.hold: Callable[[dict[str, Any]], bool] = lambda _body: False
         self.held = threading.Event()  # set when a send is being held
         self.release = threading.Event()
@@ -50,10 +51,18 @@ class GraphReceiver:
         with self._lock:
             return [s for s in self.sent if s.to == phone]
 
+    def wait_until(self, holds: Callable[[list[Sent]], bool], what: str, timeout: float = 60.0) -> None:
+        """Until ``holds(sends so far)``: woken by each send, not by polling. The bound is only a
+        backstop for a service that never sends (a loaded machine is slow, not wrong)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: holds(list(self.sent)), timeout):
+                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; sent: "
+                                     f"{[(s.to, s.text[:40]) for s in self.sent]}")
+
     def _accept(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.hold(body):
             self.held.set()
-            self.release.wait(30)
+            self.release.wait(120)  # the test releases it; the bound only frees a forgotten hold
             # Never answered before the sender died: Meta did not take it.
             return 503, {"error": {"message": "held, then refused", "code": 2}}
         text = body.get("text", {}).get("body") or body.get("interactive", {}).get("body", {}).get("text", "")
@@ -61,6 +70,7 @@ class GraphReceiver:
             sent = Sent("+" + str(body["to"]), text, f"wamid.recv{next(self._ids)}",
                         str(body.get("biz_opaque_callback_data", "")))
             self.sent.append(sent)
+            self._arrived.notify_all()
         return 200, {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                      "messages": [{"id": sent.wamid}]}
 

@@ -19,6 +19,10 @@ APP_SECRET = "sockets-app-secret"
 VERIFY_TOKEN = "sockets-verify-token"
 ACCESS_TOKEN = "sockets-access-token"
 PHONE_NUMBER_ID = "106540352242922"
+# Backstops for a loaded machine (2 shared cores, a dozen processes): a service that starts in 1 s
+# when quiet took 15-20 s there. Every wait returns as soon as its condition holds.
+START_S = 120.0
+HTTP = {"timeout": 60.0}  # for httpx calls to the service
 ENV = {
     "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN, "WHATSAPP_APP_SECRET": APP_SECRET,
     "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
@@ -47,7 +51,8 @@ class ServiceFactory:
     def __call__(self, api_url: str, db_path: str | None = None, env: dict[str, str] | None = None,
                  extra_args: tuple[str, ...] = (), port: int = 0) -> ServiceProcess:
         db = db_path or str(self.tmp_path / "ledger.sqlite")
-        service = start_service(api_url, db, env={**ENV, **(env or {})}, extra_args=extra_args, port=port)
+        service = start_service(api_url, db, env={**ENV, **(env or {})}, extra_args=extra_args, port=port,
+                                timeout=START_S)
         self.started.append(service)
         return service
 
@@ -79,3 +84,24 @@ def ledger_rows(db_path: str, table: str) -> list[sqlite3.Row]:
         return db.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 (test-chosen names)
     finally:
         db.close()
+
+
+def wait_for_rows(db_path: str, table: str, holds, what: str, timeout: float = 60.0) -> list[sqlite3.Row]:
+    """Until ``holds(rows of table)``: the ledger is another process's file, so this polls it; the
+    bound is a backstop for a writer that never gets there, generous because load only delays it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = ledger_rows(db_path, table)
+        if holds(rows):
+            return rows
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} in {table}")
+        time.sleep(0.02)
+
+
+def inbox_high_water(db_path: str) -> int:
+    """The highest sequence number the service's durable inbox ever gave a webhook (0: none). It
+    only grows: a webhook stored and already handled still counts."""
+    rows = ledger_rows(f"{db_path}.inbox", "sqlite_sequence")
+    return max((int(r["seq"]) for r in rows if r["name"] == "inbox"), default=0)
+

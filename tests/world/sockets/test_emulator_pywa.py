@@ -8,7 +8,6 @@ and pywa's own challenge handler answers the subscription handshake.
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
@@ -35,6 +34,7 @@ class PywaSubscriber:
         self.updates: list = []
         self.refused: list[int] = []
         self._lock = threading.Lock()
+        self._kept = threading.Condition(self._lock)  # notified at every update pywa hands over
         kinds = (handlers.MessageHandler, handlers.CallbackButtonHandler, handlers.CallbackSelectionHandler,
                  handlers.MessageStatusHandler)
         self.wa.add_handlers(*[kind(lambda _, update: self._keep(update)) for kind in kinds])
@@ -44,6 +44,7 @@ class PywaSubscriber:
     def _keep(self, update) -> None:
         with self._lock:
             self.updates.append(update)
+            self._kept.notify_all()
 
     def _challenge(self, query: dict[str, str]) -> tuple[str, int]:
         text, status = self.wa.webhook_challenge_handler(query.get("hub.verify_token"), query.get("hub.challenge"))
@@ -56,15 +57,16 @@ class PywaSubscriber:
             return problem[1]
         return self.wa.webhook_update_handler(body)[1]
 
-    def of(self, kind: type, count: int = 1, timeout: float = 10.0) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                found = [u for u in self.updates if isinstance(u, kind)]
-            if len(found) >= count:
-                return found
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} {kind.__name__} update(s), got {self.updates}")
+    def of(self, kind: type, count: int = 1, timeout: float = 60.0) -> list:
+        """The first ``count`` updates of ``kind``, once they came (woken by each update; the bound
+        is a backstop for an emulator that never delivers)."""
+        def found() -> list:
+            return [u for u in self.updates if isinstance(u, kind)]
+
+        with self._kept:
+            if self._kept.wait_for(lambda: len(found()) >= count, timeout):
+                return found()
+            raise AssertionError(f"expected {count} {kind.__name__} update(s), got {self.updates}")
 
     def close(self) -> None:
         self.receiver.stop()

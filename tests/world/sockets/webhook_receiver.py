@@ -31,6 +31,7 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self.handshakes: list[dict[str, str]] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # notified at every webhook recorded
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -51,14 +52,13 @@ class WebhookReceiver:
         with self._lock:
             return [r.body for r in self.received]
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} webhooks within {timeout:g} s, got {len(self.received)}")
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
+        """Until ``count`` webhooks came: woken by each one; the bound is a backstop (a loaded
+        machine delivers late, not differently)."""
+        with self._arrived:
+            if self._arrived.wait_for(lambda: len(self.received) >= count, timeout):
+                return list(self.received)
+            raise AssertionError(f"expected {count} webhooks within {timeout:g} s, got {len(self.received)}")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -105,3 +105,4 @@ class WebhookReceiver:
     def _record(self, body: bytes, headers: dict[str, str], answered: int | str) -> None:
         with self._lock:
             self.received.append(Received(body, headers, time.monotonic(), answered))
+            self._arrived.notify_all()
