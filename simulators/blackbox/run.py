@@ -32,10 +32,10 @@ from ..replay.model import Scenario, Step
 from ..replay.play_authoring import outcome_of
 from ..replay.runner import Failure, ScenarioPlay, ScenarioResult, _first_of, world_config
 from ..replay.seeding import seeded_client
+from ..run_folder import BLACKBOX, RunFolder, sweep_stale
 from .hosted_emulator import HostedEmulator
 from .judging import check_invariants, expectation_sources, not_runnable, wire_outreach
 from .probe_client import ProbeClient
-from .run_folder import RunFolder, sweep_stale
 from .target import TargetProcess, TargetSpec
 from .wire_world import HarnessClock, WireWorld
 
@@ -65,8 +65,8 @@ class Session:
         self.announce = announce
         self.clock = HarnessClock(DEFAULT_START, virtual=False)
         root = scratch_root()
-        sweep_stale(root)  # the folders of runs that were SIGKILLed: nothing else would ever remove them
-        self.folder = RunFolder(root)
+        sweep_stale(BLACKBOX, root)  # the folders of runs that were SIGKILLed: nothing else would ever remove them
+        self.folder = RunFolder(BLACKBOX, root)
         self.workdir = self.folder.path
         self.emulator = HostedEmulator(app_secret=spec.app_secret, verify_token=spec.verify_token,
                                        access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID,

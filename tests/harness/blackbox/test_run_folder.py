@@ -11,12 +11,13 @@ import tempfile
 from pathlib import Path
 
 from simulators.blackbox import run
-from simulators.blackbox.run_folder import PREFIX, RunFolder, sweep_stale
+from simulators.run_folder import BLACKBOX as PREFIX
+from simulators.run_folder import RunFolder, sweep_stale
 
 # A run's life, as far as its folder goes: make it, write into it, and wait (until stdin closes).
 OWNER = """import sys
-from simulators.blackbox.run_folder import RunFolder
-folder = RunFolder(sys.argv[1])
+from simulators.run_folder import BLACKBOX, RunFolder
+folder = RunFolder(BLACKBOX, sys.argv[1])
 (folder.path / "target-1").mkdir()
 (folder.path / "target-1" / "ledger.sqlite").write_bytes(b"rows")
 print(folder.path, flush=True)
@@ -45,24 +46,25 @@ def test_a_killed_runs_folder_goes_and_a_live_runs_stays(tmp_path):
     try:
         _sigkill(killed)
         assert (killed_folder / "target-1" / "ledger.sqlite").exists()  # nothing cleaned up after it
-        assert sweep_stale(tmp_path) == [killed_folder]
+        assert sweep_stale(PREFIX, tmp_path) == [killed_folder]
         assert not killed_folder.exists()
         assert (live_folder / "target-1" / "ledger.sqlite").exists()
         assert older.is_dir()
-        assert sweep_stale(tmp_path) == []  # a second sweep finds nothing more
+        assert sweep_stale(PREFIX, tmp_path) == []  # a second sweep finds nothing more
     finally:
         live.stdin.close()  # type: ignore[union-attr]
-        live.wait(60)
-    # The live run has ended now (without removing its folder): its lock went with it.
-    assert sweep_stale(tmp_path) == [live_folder]
+        assert live.wait(60) == 0
+    # The live run has ended now without calling remove: its folder went at the interpreter's exit.
+    assert not live_folder.exists()
+    assert sweep_stale(PREFIX, tmp_path) == []
     assert older.is_dir()
 
 
 def test_a_folder_is_locked_before_it_has_its_name_and_removes_itself(tmp_path):
-    folder = RunFolder(tmp_path)
+    folder = RunFolder(PREFIX, tmp_path)
     assert folder.path.name.startswith(PREFIX) and (folder.path / ".owner").is_file()
     assert [p.name for p in tmp_path.iterdir()] == [folder.path.name]  # no hidden pending folder left
-    assert sweep_stale(tmp_path) == []  # held by this process
+    assert sweep_stale(PREFIX, tmp_path) == []  # held by this process
     folder.remove()
     assert list(tmp_path.iterdir()) == []
     folder.remove()  # twice is harmless

@@ -1,8 +1,10 @@
-"""The black-box run's folder, and the sweep of folders whose run died.
+"""A run's scratch folder, and the sweep of folders whose run died.
 
-The folder usually lives on a RAM filesystem (``/dev/shm``), which nothing empties until the
-machine restarts. A run that ends, fails or is interrupted removes its own folder; a run killed by
-SIGKILL cannot, so each new run removes the folders of runs that are provably gone.
+A black-box run's folder usually lives on a RAM filesystem (``/dev/shm``), which nothing empties
+until the machine restarts; a rollout shard's scratch ledger (about 13 KB a request: 1.3 GB for a
+100,000-request market) lives in the temporary folder. A run that ends, fails or is interrupted
+removes its own folder; a run killed by SIGKILL cannot, so each new run removes the folders (of its
+own kind: one prefix each) of runs that are provably gone.
 
 The proof is a lock the kernel keeps: every folder holds an ``.owner`` file on which its run takes
 an exclusive ``flock`` before the folder appears under its name, and keeps it for its whole life.
@@ -19,47 +21,53 @@ import os
 import shutil
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
-PREFIX = "concierge-blackbox-"
+BLACKBOX = "concierge-blackbox-"  # the black-box runs' folders
+SCRATCH_LEDGER = "concierge-ledger-"  # a rollout shard's scratch ledger
 OWNER = ".owner"  # the locked file; it also says, for a person looking, whose folder it was
 
 
 class RunFolder:
-    """A new run's folder under ``root`` (default: the system's temporary folder), locked for as
-    long as this object is open."""
+    """A new run's folder, named ``prefix`` and a random suffix, under ``root`` (default: the
+    system's temporary folder), locked for as long as this object is open."""
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, prefix: str, root: str | Path | None = None):
         parent = Path(root or tempfile.gettempdir())
         # Made and locked under a hidden name no sweeper looks at, then renamed: a folder under its
         # real name is locked from the first moment anybody could see it.
-        pending = Path(tempfile.mkdtemp(prefix="." + PREFIX, dir=parent))
+        pending = Path(tempfile.mkdtemp(prefix="." + prefix, dir=parent))
         self._fd = os.open(pending / OWNER, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
         os.write(self._fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n".encode())
-        self.path = parent / (PREFIX + pending.name[len(PREFIX) + 1:])
+        self.path = parent / (prefix + pending.name[len(prefix) + 1:])
         if self.path.exists():  # the same random suffix twice: never replace a folder that exists
             os.close(self._fd)
             shutil.rmtree(pending, ignore_errors=True)
             raise FileExistsError(self.path)
         os.rename(pending, self.path)
+        # A run that ends without calling ``remove`` (an exception, the interpreter exiting) still
+        # removes its folder, as ``tempfile.TemporaryDirectory`` would; only SIGKILL leaves it.
+        self._removal = weakref.finalize(self, _remove, self.path, self._fd)
 
     def remove(self) -> None:
         """The folder and everything in it, then the lock (a sweeper meanwhile finds it held)."""
-        if self._fd < 0:
-            return
-        try:
-            shutil.rmtree(self.path, ignore_errors=True)
-        finally:
-            os.close(self._fd)
-            self._fd = -1
+        self._removal()
 
 
-def sweep_stale(root: str | Path | None = None) -> list[Path]:
-    """Remove the run folders under ``root`` whose run is gone (their lock is free); the ones removed."""
+def _remove(path: Path, fd: int) -> None:
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
+def sweep_stale(prefix: str, root: str | Path | None = None) -> list[Path]:
+    """Remove the ``prefix`` folders under ``root`` whose run is gone (their lock is free); the ones removed."""
     parent = Path(root or tempfile.gettempdir())
     removed = []
-    for folder in sorted(parent.glob(PREFIX + "*")):
+    for folder in sorted(parent.glob(prefix + "*")):
         if _owner_gone_then_removed(folder):
             removed.append(folder)
     return removed
