@@ -16,7 +16,6 @@ from support import ai_world, latest_request, pharmacy, texts_to
 
 from concierge import calling
 from concierge.policy import Caps
-from concierge.ports import Vendor
 from concierge.texts import text_for
 from simulators.adapters.call_provider import HttpCallProvider
 from simulators.calling import CALLBACK_URL, CALLS_HOST, FakeCallProvider
@@ -28,12 +27,8 @@ FALLBACK = "Call didn't go through; continuing via chat."
 URGENT_NEED = "I need Amoxicillin 500mg urgently near Kimironko"
 
 
-def _vendor(vid: str, phone: str) -> Vendor:
-    return pharmacy(vid, phone)
-
-
-VENDORS = [_vendor("pharma_plus", "+250788000101"), _vendor("kimironko_meds", "+250788000102"),
-           _vendor("remera_pharmacy", "+250788000103")]
+VENDORS = [pharmacy("pharma_plus", "+250788000101"), pharmacy("kimironko_meds", "+250788000102"),
+           pharmacy("remera_pharmacy", "+250788000103")]
 
 
 def make_world(*, calling_on: bool = True, caps: Caps | None = None) -> SimWorld:
@@ -123,7 +118,7 @@ def test_call_me_phrases(text, expected):
 
 
 # --- consent lifecycle ------------------------------------------------------------------------
-def test_urgent_silence_asks_consent_with_text_and_buttons_then_calls_first_silent_vendor(world):
+def test_urgent_silence_asks_consent_with_text_and_buttons_then_calls_first_silentpharmacy(world):
     say(world, URGENT_NEED)
     world.advance(179)
     assert calling.consent(world.concierge, request_id(world), world.clock.now())["status"] == "not_requested"

@@ -14,19 +14,14 @@ from support import ai_world, pharmacy
 from concierge import contracts
 from concierge.contracts import tool_names, validate_tool_args, validate_tool_result
 from concierge.errors import ContractViolation
-from concierge.ports import Vendor
 from simulators.world import SimWorld
 
 CLIENT = "+250780000201"
 NEED = "I need Amoxicillin 500mg near Kimironko"
 
 
-def _vendor(vid: str, phone: str) -> Vendor:
-    return pharmacy(vid, phone)
-
-
-VENDORS = [_vendor("kim_1", "+250788500001"), _vendor("kim_2", "+250788500002"),
-           _vendor("kim_3", "+250788500003")]
+VENDORS = [pharmacy("kim_1", "+250788500001"), pharmacy("kim_2", "+250788500002"),
+           pharmacy("kim_3", "+250788500003")]
 
 
 @pytest.fixture
