@@ -57,6 +57,9 @@ _PRINTED = re.compile(
 # A currency marker says nothing about the number itself.
 _CURRENCY_BEFORE = re.compile(r"^(?i:rwf|frw|rm|usd|ksh|rs|\$|€|£)[.:]?")
 _CURRENCY_AFTER = re.compile(r"(?i:rwf|frw)$")
+# Every space character (Unicode's "Zs"): a receipt typeset or scanned from a PDF may group
+# thousands with a no-break or thin space ("12\u00a0500"), which reads as the plain space does.
+_SPACES = re.compile("[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
 
 def written_number(number: str) -> float:
@@ -73,7 +76,7 @@ def written_number(number: str) -> float:
 def printed_amount(text: str) -> float | None:
     """The value of an amount as a receipt prints it: '12,500' -> 12500.0, 'RM 9.00' -> 9.0,
     '1.500.000' -> 1500000.0, '1,234.56' -> 1234.56, '.01' -> 0.01; None when it is no amount."""
-    t = (text or "").strip().replace(" ", "")
+    t = _SPACES.sub("", (text or "").strip())
     t = _CURRENCY_BEFORE.sub("", t)
     t = _CURRENCY_AFTER.sub("", t)
     if _COMMA_GROUPED_CENTS.fullmatch(t):

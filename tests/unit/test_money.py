@@ -196,15 +196,30 @@ def test_printed_amounts_read_as_before(text: str) -> None:
     assert _same(printed_amount(text), _old_parse_amount(text))
 
 
-@given(st.text(alphabet=st.sampled_from(list("0123456789.,' $€£rwfRWFmMsdk\n٣")), max_size=16) | st.text())
+# Every Unicode space character ("Zs"); the old reading took only " " as one.
+_ANY_SPACE = st.sampled_from([" ", "\u00a0", "\u1680", *map(chr, range(0x2000, 0x200B)), "\u202f", "\u205f", "\u3000"])
+
+
+def _plain_spaces(text: str) -> str:
+    return re.sub("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]", " ", text)
+
+
+@given(st.text(alphabet=st.sampled_from(list("0123456789.,' $€£rwfRWFmMsdk\n٣\u00a0\u202f")), max_size=16) | st.text())
 def test_any_text_reads_as_before_as_a_printed_amount(text: str) -> None:
-    assert _same(printed_amount(text), _old_parse_amount(text))
+    # As before, once every space character is the plain space the old reading knew.
+    assert _same(printed_amount(text), _old_parse_amount(_plain_spaces(text)))
+
+
+@given(_PRINTED_TEXT, _ANY_SPACE)
+def test_a_printed_amount_reads_any_space_as_a_space(text: str, space: str) -> None:
+    # A typeset receipt groups thousands with a no-break or thin space: "12\u00a0500" is 12,500.
+    assert _same(printed_amount(text.replace(" ", space)), printed_amount(text))
 
 
 @pytest.mark.parametrize(
     ("text", "amount"),
     [("1.500", None), ("1,234.56", 1234.56), ("9,50", 9.5), (".01", 0.01), ("12 500 RWF", 12500.0),
-     ("RM: 9.00", 9.0), ("1.500.000", 1_500_000.0), ("12,5", None), ("9.001", None), ("abc", None)],
+     ("RM: 9.00", 9.0), ("1.500.000", 1_500_000.0), ("12\u00a0500 RWF", 12500.0), ("1\u202f250\u202f000", 1_250_000.0), ("12,5", None), ("9.001", None), ("abc", None)],
 )
 def test_a_receipt_prints_amounts_more_strictly_than_chat(text: str, amount: float | None) -> None:
     assert printed_amount(text) == amount
