@@ -404,7 +404,8 @@ class Ledger:
             self._open()
 
     def abandon(self) -> None:
-        """The process died: the database rolls its open transaction back."""
+        """The process died: the database rolls its open transaction back (a scratch ledger's
+        to the savepoint of its last commit: what a ROLLBACK would leave)."""
         depth, self._depth = self._depth, 0
         self._forget()
         self._tool_calls = None
