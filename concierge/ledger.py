@@ -289,8 +289,7 @@ class _UnitOfWork:
     def __enter__(self) -> None:
         if self.ledger._depth == 0:
             self.ledger._forget()
-            if not self.ledger.db.in_transaction:
-                self.ledger.db.execute("BEGIN")
+            self.ledger._open()
         self.ledger._depth += 1
 
     def __exit__(self, kind: type[BaseException] | None, *_: Any) -> bool:
@@ -299,9 +298,15 @@ class _UnitOfWork:
         self.ledger._depth -= 1
         if self.ledger._depth == 0:
             self.ledger._forget()
-            if self.ledger.db.in_transaction:
-                self.ledger.db.execute("COMMIT")
+            self.ledger._commit()
         return False
+
+
+# A scratch ledger commits for real once every this many commits of its units and checkpoints (about
+# a dozen requests): in between, each is a savepoint released (see ``Ledger.__init__``). The bound
+# keeps the rollback journal, which holds in memory the old content of every page the open
+# transaction has written, from growing with the run.
+HELD_COMMITS = 256
 
 
 class Ledger:
@@ -311,6 +316,8 @@ class Ledger:
                  scratch: bool = False):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
+        self._held = 0  # commits held in a savepoint between two real ones (0: every one is real)
+        self._since_real = 0  # commits since the last real one (a scratch ledger's)
         if scratch and path != ":memory:":
             # A scratch ledger (``scratch``): a file only so that memory stays flat, which this one
             # connection alone opens and which is thrown away with the run (the rollout
@@ -319,7 +326,12 @@ class Ledger:
             # connection, which the rollback journal in memory serves as a file's would. So no
             # journal file, no fsync (synchronous=OFF), and the file's lock taken once, not at
             # every transaction (locking_mode=EXCLUSIVE: no other connection may even read it).
-            # Commits stay where they were (the checkpoint before each send): only their cost goes.
+            # And since nothing but this connection sees the file, a commit need not reach it: one
+            # is a real COMMIT only every ``HELD_COMMITS`` (each writes its dirty pages to the
+            # file), the others end a savepoint inside one long transaction (``_commit``). A unit of
+            # work opens the savepoint (``_open``), a checkpoint releases it and opens the next, and
+            # ``abandon`` rolls back to it: exactly what a ROLLBACK after the last commit leaves.
+            self._held = HELD_COMMITS
             self.db.execute("PRAGMA journal_mode=MEMORY")
             self.db.execute("PRAGMA synchronous=OFF")
             self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -371,6 +383,9 @@ class Ledger:
         self._replies_rows.clear()
 
     def close(self) -> None:
+        if self._held and self._depth:  # a unit a crash left open: gone, as a ROLLBACK at closing
+            self.abandon()
+        self._settle()
         self.db.close()
 
     # --- units of work ------------------------------------------------------------------------
@@ -385,16 +400,48 @@ class Ledger:
         """Commit what is done before a side effect the world will see (a send, a call): a crash
         after it must not undo the record of it."""
         if self._depth and self.db.in_transaction:
-            self.db.execute("COMMIT")
-            self.db.execute("BEGIN")
+            self._commit()
+            self._open()
 
     def abandon(self) -> None:
-        """The process died: the database rolls its open transaction back."""
-        self._depth = 0
+        """The process died: the database rolls its open transaction back (a scratch ledger's
+        to the savepoint of its last commit: what a ROLLBACK would leave)."""
+        depth, self._depth = self._depth, 0
         self._forget()
         self._tool_calls = None
-        if self.db.in_transaction:
+        if not self.db.in_transaction:
+            return
+        if not self._held:
             self.db.execute("ROLLBACK")
+        elif depth:  # back to the last commit, held or real (outside a unit all is committed)
+            self.db.execute("ROLLBACK TO held")
+            self.db.execute("RELEASE held")
+
+    def _open(self) -> None:
+        """A unit of work starts, or goes on after a checkpoint."""
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")
+        if self._held:  # what ``abandon`` goes back to: the state of the last commit
+            self.db.execute("SAVEPOINT held")
+
+    def _commit(self) -> None:
+        """A unit of work's writes so far are committed (its end, or a checkpoint in it)."""
+        if not self.db.in_transaction:  # none open (a script's COMMIT ended it early)
+            return
+        if self._held:
+            self._since_real += 1
+            if self._since_real < self._held:
+                self.db.execute("RELEASE held")
+                return
+            self._since_real = 0
+        self.db.execute("COMMIT")
+
+    def _settle(self) -> None:
+        """A scratch ledger's held commits made real, between units of work: before closing, or
+        anything that runs its own transaction (``refill``)."""
+        if self._held and not self._depth and self.db.in_transaction:
+            self._since_real = 0
+            self.db.execute("COMMIT")
 
     def _insert_unique(self, sql: str, params: Iterable[Any]) -> bool:
         try:
@@ -974,6 +1021,7 @@ class Ledger:
         ``only_these``: only the tables given are emptied and refilled (the target said which
         changed), the others kept as they are."""
         known = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        self._settle()
         self.db.execute("BEGIN")
         try:
             if only_these:
