@@ -59,7 +59,7 @@ def throughput(requests: int, repeats: int = 3) -> dict:
 
 def memory(requests: int, trace: str | None = None) -> dict:
     """Peak RSS of a one-shard run in a fresh process; ``trace``: a file that gets one line per
-    quarter hour of virtual time (requests arrived so far, current RSS in MB), to see the growth."""
+    quarter hour of virtual time (requests opened so far, current RSS in MB), to see the growth."""
     code = (
         "import sys, json, resource; sys.path.insert(0, '.');"
         "from bench.rollout_bench import _config, _traced;"
@@ -87,7 +87,7 @@ def _traced(config, trace: str | None):
     def progress(fraction: float) -> None:
         if out:
             pages = int(Path("/proc/self/statm").read_text().split()[1])
-            out.write(f"{fraction:.3f} {run.arrived()} {pages * resource.getpagesize() / 2**20:.1f}\n")
+            out.write(f"{fraction:.3f} {run.requests_opened()} {pages * resource.getpagesize() / 2**20:.1f}\n")
             out.flush()
 
     try:
@@ -135,7 +135,7 @@ def main() -> int:
     p.add_argument("--memory-large", action="store_true",
                    help=f"also measure peak memory for {LARGE_NEEDS:,} planned needs (~100,000 requests; slow)")
     p.add_argument("--memory-trace", default=None,
-                   help="write each memory run's growth (fraction, requests arrived, RSS MB) to FILE.<needs>")
+                   help="write each memory run's growth (fraction, requests opened, RSS MB) to FILE.<needs>")
     p.add_argument("--memory-only", action="store_true", help="skip the throughput run")
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--json", default=None)
