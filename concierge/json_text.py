@@ -22,8 +22,8 @@ Writing (``JsonWriter``), orjson's text is kept only when
 
 Reading (``read_json``), orjson's value is kept unless orjson refused the text (NaN literals, lone
 surrogate escapes, nesting past 1024, numbers beyond a double, a BOM, anything malformed: ``json``
-then answers or raises exactly as before) or the text holds a run of 19 or more digits: orjson reads
-an integer beyond 64 bits as a float where ``json`` keeps the int, so such texts go to ``json``.
+then answers or raises exactly as before) or the text may hold an integer of 19 digits or more: orjson
+reads an integer beyond 64 bits as a float where ``json`` keeps the int, so such texts go to ``json``.
 """
 
 from __future__ import annotations
@@ -97,8 +97,14 @@ class JsonWriter:
         return text
 
 
-_LONG_DIGITS = b"0" * 19
-_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+# An integer token of 19 digits or more (orjson reads one beyond 64 bits as a float): the text mapped
+# through _NUMBER_STARTS has digits as "0" and every byte a number token may follow (":", ",", "[",
+# JSON whitespace, the minus sign) as ":", so such a token shows as ":" and 19 "0"s (or 19 "0"s at the
+# very start). Digits inside strings follow other bytes ("RW.1234...", a letter), a run of them
+# in a string after one of those bytes costs a second reading by json, never a wrong one.
+_LONG_INTEGER = b":" + b"0" * 19
+_NUMBER_STARTS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x3A if byte in b":,[ \t\n\r-" else 0x78
+                       for byte in range(256))
 
 
 def read_json(text: str | bytes | bytearray) -> Any:
@@ -113,7 +119,8 @@ def read_json(text: str | bytes | bytearray) -> Any:
         raw = text
     else:  # json refuses other types with its own message
         return json.loads(text)
-    if _LONG_DIGITS in raw.translate(_DIGITS_ONLY):
+    shape = raw.translate(_NUMBER_STARTS)
+    if _LONG_INTEGER in shape or shape.startswith(_LONG_INTEGER[1:]):
         return json.loads(text)
     try:
         return orjson.loads(raw)

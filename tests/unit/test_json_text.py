@@ -175,16 +175,19 @@ written = st.builds(
     trees(texts), st.booleans(), st.booleans(),
 )
 # Fragments json reads and orjson does not (or reads otherwise), pasted into texts that json wrote.
-odd_fragments = st.sampled_from([
+ODD_FRAGMENTS = [
     "NaN", "-Infinity", "Infinity", "123456789012345678901234567890", "18446744073709551616",
     "-9223372036854775809", "18446744073709551615", "9223372036854775807", "1e400", "-1e400", "1e-400",
     '"\\ud800"', '"\\udc00x"', '"\\ud83d\\ude00"', "\ufeff1", "[1,]", "01", "1.", ".5", "-0", "-0.0",
     '{"a":1,"a":2}', "[" * 1100 + "]" * 1100, "[" * 300 + "]" * 300, '"\x00"', '"\x7f"', "\x0c1", "1 ",
     '"\ud800"', "0.1000000000000000055511151231257827021181583404541015625", "2.2250738585072011e-308",
-    "1" * 400 + ".0", "1" * 5000,
-])
-odd_texts = (st.builds(lambda a, b, c: a + b + c, st.sampled_from(["", "[", '{"k":', " "]), odd_fragments,
-                       st.sampled_from(["", "]", "}", " "]))
+    "1" * 400 + ".0", "1" * 5000, "1e0000000000000000000005", "12345678901234567890.5", "1.2345678901234567890123e5",
+    '"RW.12345678901234567890"', '"x 12345678901234567890"',
+]
+PREFIXES = ["", "[", '{"k":', " ", "[1, ", '{"k": ', "[\t", "\r\n"]
+SUFFIXES = ["", "]", "}", " "]
+odd_texts = (st.builds(lambda a, b, c: a + b + c, st.sampled_from(PREFIXES), st.sampled_from(ODD_FRAGMENTS),
+                       st.sampled_from(SUFFIXES))
              | st.text(st.sampled_from('[]{}",:0123456789.eE+-tfnrulasNIy \\u\t\n'), max_size=30)
              | st.text(any_char, max_size=10))
 
@@ -193,6 +196,14 @@ odd_texts = (st.builds(lambda a, b, c: a + b + c, st.sampled_from(["", "[", '{"k
 @example(text='{"b":1,"a":[2,{"c":null}],"b":3}')
 def test_reads_what_json_reads(text: str) -> None:
     assert read_outcome(read_json, text) == read_outcome(json.loads, text)
+
+
+def test_reads_each_odd_fragment_as_json_does_wherever_it_stands() -> None:
+    for fragment in ODD_FRAGMENTS:
+        for prefix in PREFIXES:
+            for suffix in SUFFIXES:
+                text = prefix + fragment + suffix
+                assert read_outcome(read_json, text) == read_outcome(json.loads, text), text[:80]
 
 
 @given(text=written | odd_texts, encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32-le"]))
