@@ -25,6 +25,8 @@ import phonenumbers
 from concierge.json_text import JsonWriter, read_json
 from concierge.phones import InvalidPhone, normalize_phone, wa_digits
 
+from .http_json import json_body
+
 GRAPH_HOST = "graph.facebook.com"
 MEDIA_HOST = "lookaside.fbsbx.com"
 FAULT_TARGETS = ("whatsapp_send", "media_download")
@@ -246,11 +248,11 @@ class FakeWhatsAppCloud:
         message = self._accept(payload)
         if fault is not None:
             raise httpx.ReadTimeout("simulated timeout: delivered, response lost", request=request)
-        return httpx.Response(200, json={
+        return httpx.Response(200, **json_body({
             "messaging_product": "whatsapp",
             "contacts": [{"input": payload.to_input, "wa_id": wa_digits(message.to)}],
             "messages": [{"id": message.wamid, "message_status": "accepted"}],
-        })
+        }))
 
     def _accept(self, payload: _Payload) -> SentMessage:
         message = SentMessage(
@@ -657,7 +659,7 @@ def _graph_error(
         error["error_data"] = {"messaging_product": "whatsapp", "details": details}
     # A fixed trace id: real ones are random, and a simulated run must be reproducible.
     error["fbtrace_id"] = "Asim" + hashlib.sha256(f"{status}:{code}:{message}".encode()).hexdigest()[:20]
-    return httpx.Response(status, json={"error": error}, headers=headers or {})
+    return httpx.Response(status, **json_body({"error": error}, headers))
 
 
 def _seconds(value: float) -> str:
