@@ -7,13 +7,13 @@ only if the insert won"). The concierge never checks-then-acts in Python memory 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .json_text import JsonWriter, read_json
 from .lifecycle import RequestState
 
 SCHEMA = """
@@ -203,17 +203,11 @@ def _in_list(values: list[Any]) -> tuple[str, list[Any]]:
     return ",".join("?" * size), params
 
 
-# json.dumps with these options builds a new encoder on every call; this one is built once. What
-# the ledger is given to write is a tree (built by the concierge or decoded from JSON), never a
-# cycle, so the encoder need not track every container it enters (a third of its time on a
-# request's data); a cycle would still fail, with RecursionError instead of ValueError.
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, ensure_ascii=False, separators=(",", ":"), check_circular=False
-)
-
-
-def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+# The ledger's JSON columns: sorted keys, compact, UTF-8 as it is. What the ledger is given to write
+# is a tree (built by the concierge or decoded from JSON), never a cycle, so the writer need not
+# track every container it enters; a cycle would still fail, with RecursionError instead of
+# ValueError. JsonWriter writes exactly json's text, with orjson when that is sure (json_text.py).
+_dumps = JsonWriter(sort_keys=True, ensure_ascii=False, check_circular=False)
 
 
 # A cached request row: these columns, in the order of ``RequestRow`` (data, the JSON text, last).
@@ -246,7 +240,7 @@ class RequestRow:
     @property
     def data(self) -> dict[str, Any]:
         if self._text is not None:
-            self._data, self._text = json.loads(self._text), None
+            self._data, self._text = read_json(self._text), None
         return self._data  # type: ignore[return-value]
 
     @data.setter
@@ -701,7 +695,7 @@ class Ledger:
         out = []
         for r in rows:
             d = dict(r)
-            d["parsed"] = json.loads(d["parsed"])
+            d["parsed"] = read_json(d["parsed"])
             out.append(d)
         return out
 
@@ -826,7 +820,7 @@ class Ledger:
 
     def armed_timers(self) -> list[tuple[int, str, str | None, float, dict[str, Any]]]:
         rows = self.db.execute("SELECT * FROM timers ORDER BY due, seq").fetchall()
-        return [(r["seq"], r["name"], r["request_id"], r["due"], json.loads(r["payload"])) for r in rows]
+        return [(r["seq"], r["name"], r["request_id"], r["due"], read_json(r["payload"])) for r in rows]
 
     # --- audit --------------------------------------------------------------------------------
     def audit(self, event: str, at: float, request_id: str | None = None, **data: Any) -> None:
@@ -841,7 +835,7 @@ class Ledger:
         out = []
         for r in rows:
             d = dict(r)
-            d["data"] = json.loads(d["data"])
+            d["data"] = read_json(d["data"])
             out.append(d)
         return out
 
@@ -890,7 +884,7 @@ class Ledger:
     # --- tool idempotency ---------------------------------------------------------------------
     def tool_result(self, idem_key: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT result FROM tool_calls WHERE idem_key=?", (idem_key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return read_json(row[0]) if row else None
 
     def record_tool_call(
         self, idem_key: str, tool: str, request_id: str | None, actor: str, args: dict,
@@ -930,7 +924,7 @@ class Ledger:
         if row is None:
             return None
         d = dict(row)
-        d["items"] = json.loads(d["items"])
+        d["items"] = read_json(d["items"])
         return d
 
     def mark_shortlist_delivered(self, request_id: str, at: float) -> None:
@@ -962,7 +956,7 @@ class Ledger:
         out = []
         for r in rows:
             d = dict(r)
-            d["result"] = json.loads(d["result"]) if d["result"] else None
+            d["result"] = read_json(d["result"]) if d["result"] else None
             out.append(d)
         return out
 
@@ -1048,7 +1042,7 @@ class Ledger:
     # sqlite3.Row (read by column name) in the order each docstring gives.
     def handlers_at_open(self) -> dict[str, str]:
         """request id -> who handled it ("ai" or "coded"), as audited when it opened."""
-        return {r["request_id"]: json.loads(r["data"])["handled_by"] for r in self.db.execute(
+        return {r["request_id"]: read_json(r["data"])["handled_by"] for r in self.db.execute(
             "SELECT request_id, data FROM audit WHERE event='request.opened' ORDER BY seq")}
 
     def every_state_change(self) -> Iterable[sqlite3.Row]:
@@ -1099,7 +1093,7 @@ class Ledger:
 
     def button_titles(self, request_id: str) -> dict[str, list[str]]:
         """wamid -> button titles of the interactive messages sent for a request."""
-        return {r["wamid"]: [title for _id, title in json.loads(r["buttons"])] for r in self.db.execute(
+        return {r["wamid"]: [title for _id, title in read_json(r["buttons"])] for r in self.db.execute(
             "SELECT wamid, buttons FROM outbound WHERE request_id=? AND buttons IS NOT NULL AND wamid IS NOT NULL",
             (request_id,))}
 

@@ -12,7 +12,6 @@ import base64
 import functools
 import hashlib
 import hmac
-import json
 import random
 import re
 from collections.abc import Callable
@@ -23,7 +22,10 @@ from urllib.parse import parse_qs
 import httpx
 import phonenumbers
 
+from concierge.json_text import JsonWriter, read_json
 from concierge.phones import InvalidPhone, normalize_phone, wa_digits
+
+from .http_json import json_body
 
 GRAPH_HOST = "graph.facebook.com"
 MEDIA_HOST = "lookaside.fbsbx.com"
@@ -32,6 +34,8 @@ _FAULT_KINDS = {"whatsapp_send": ("timeout",), "media_download": ("timeout", "tr
 _VERSION = r"v\d+\.\d+"
 _SEND_PATH = re.compile(rf"/({_VERSION})/([^/]+)/messages/?")
 _NODE_PATH = re.compile(rf"/({_VERSION})/([^/]+)/?")
+# json.dumps(value, separators=(",", ":")): the same text (json_text.py), written faster.
+_WEBHOOK_BODY = JsonWriter()
 MAX_TEXT = 4096  # Cloud API limit for a text body
 MAX_INTERACTIVE_BODY = 1024
 MAX_BUTTON_TITLE = 20
@@ -244,11 +248,11 @@ class FakeWhatsAppCloud:
         message = self._accept(payload)
         if fault is not None:
             raise httpx.ReadTimeout("simulated timeout: delivered, response lost", request=request)
-        return httpx.Response(200, json={
+        return httpx.Response(200, **json_body({
             "messaging_product": "whatsapp",
             "contacts": [{"input": payload.to_input, "wa_id": wa_digits(message.to)}],
             "messages": [{"id": message.wamid, "message_status": "accepted"}],
-        })
+        }))
 
     def _accept(self, payload: _Payload) -> SentMessage:
         message = SentMessage(
@@ -434,7 +438,7 @@ class FakeWhatsAppCloud:
             "entry": [{"id": self.waba_id, "changes": [{"value": value, "field": "messages"}]}],
         }
         # Meta signs the ASCII-escaped JSON it sends; any byte change breaks the signature.
-        body = json.dumps(payload, separators=(",", ":")).encode("ascii")
+        body = _WEBHOOK_BODY(payload).encode("ascii")
         legacy = "sha1=" + hmac.new(self.app_secret.encode(), body, hashlib.sha1).hexdigest()
         headers = {
             "Content-Type": "application/json",
@@ -486,7 +490,7 @@ class FakeWhatsAppCloud:
 
 def _read_send(request: httpx.Request) -> _Payload | _ReadMark:
     try:
-        body = json.loads(request.content or b"null")
+        body = read_json(request.content or b"null")
     except ValueError:
         raise _BadRequest(100, "(#100) Invalid parameter", "request body is not JSON") from None
     if not isinstance(body, dict):
@@ -655,7 +659,7 @@ def _graph_error(
         error["error_data"] = {"messaging_product": "whatsapp", "details": details}
     # A fixed trace id: real ones are random, and a simulated run must be reproducible.
     error["fbtrace_id"] = "Asim" + hashlib.sha256(f"{status}:{code}:{message}".encode()).hexdigest()[:20]
-    return httpx.Response(status, json={"error": error}, headers=headers or {})
+    return httpx.Response(status, **json_body({"error": error}, headers))
 
 
 def _seconds(value: float) -> str:

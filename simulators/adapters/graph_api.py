@@ -16,7 +16,10 @@ from urllib.parse import quote
 import httpx
 
 from concierge.errors import MediaUnavailable
+from concierge.json_text import read_json
 from concierge.ports import SendOutcome
+
+from ..http_json import json_body
 
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
@@ -62,13 +65,15 @@ class GraphApiTransport:
             "interactive": {"type": "button", "body": {"text": text}, "action": {"buttons": reply_buttons}},
         })
 
+    # Responses are read with read_json(response.content): Response.json() is json.loads of the
+    # same bytes, and read_json gives the same value or exception, faster.
     def download_media(self, media_id: str) -> bytes:
         if not media_id:
             raise MediaUnavailable("media id is empty")
         where = f"media {media_id[:40]!r}"
         meta = self._get(f"/{self.api_version}/{quote(media_id, safe='')}", where)
         try:
-            info = meta.json()
+            info = read_json(meta.content)
             url, expected_sha = info["url"], info.get("sha256")
             size = info.get("file_size")
         except (ValueError, KeyError, TypeError):
@@ -102,7 +107,7 @@ class GraphApiTransport:
             "biz_opaque_callback_data": idempotency_key,
         }
         try:
-            response = self.client.post(self._messages_url(), json=body, headers=self._auth)
+            response = self.client.post(self._messages_url(), **json_body(body, self._auth))
         except httpx.TimeoutException:
             # Meta may have accepted it: the retry carries the same key, and the "sent" status
             # webhook for that key tells the concierge not to send it again.
@@ -136,7 +141,7 @@ def _outcome(response: httpx.Response) -> SendOutcome:
     status = response.status_code
     if status == 200:
         try:
-            wamid = response.json()["messages"][0]["id"]
+            wamid = read_json(response.content)["messages"][0]["id"]
         except (ValueError, KeyError, IndexError, TypeError):
             # Accepted, but we cannot read the id: the status webhook will still carry our key.
             return SendOutcome("sent", http_status=200, error="response without a message id")
@@ -150,7 +155,7 @@ def _outcome(response: httpx.Response) -> SendOutcome:
 
 def _graph_error(response: httpx.Response) -> tuple[int | None, str]:
     try:
-        error = response.json()["error"]
+        error = read_json(response.content)["error"]
         code = error.get("code")
         return (code if isinstance(code, int) else None), str(error.get("message", ""))[:200]
     except (ValueError, KeyError, TypeError, AttributeError):
