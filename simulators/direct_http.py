@@ -11,26 +11,21 @@ Building the request was most of what was left (httpx merges the client's URL, h
 query parameters into new objects on every call, then derives the content headers): a JSON request
 to an absolute URL, with no cookies, parameters or options, gets its headers from a copy of what
 httpx itself built for the same client and call headers, only the body's length differing. The body
-is encoded as httpx encodes JSON, checked against httpx's own encoding once a client; anything else
-goes through httpx's builder.
+is encoded as httpx encodes JSON (``httpx_json``, checked against httpx once a process); anything
+else goes through httpx's builder.
 """
 
 from __future__ import annotations
 
-import json as jsonlib
 from typing import Any
 
 import httpx
 
+from . import httpx_json
+
 # Headers httpx derives from the body or the URL: a caller who sets one takes httpx's builder.
 _DERIVED = frozenset({"content-length", "transfer-encoding", "host"})
-# Encodes like httpx's JSON bodies (``encode_json``); a client checks it once against httpx's.
-_PROBE = {"a": [1, 2.5, None, True], "é": "ü\u2028\U0001f600", "s": "x y"}
 _MAX_KEPT = 4096  # header lists kept per client (one per body length and call headers)
-
-
-def _json_body(value: Any) -> bytes:
-    return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 class DirectClient(httpx.Client):
@@ -38,7 +33,6 @@ class DirectClient(httpx.Client):
         super().__init__(*args, **kwargs)
         # (client headers, call headers, method, scheme+host, body length) -> the headers httpx builds
         self._built_headers: dict[tuple, httpx.Headers] = {}
-        self._same_json: bool | None = None  # does _json_body encode as this httpx does? (once)
 
     def send(self, request: httpx.Request, **_: Any) -> httpx.Response:
         if self.is_closed:
@@ -58,11 +52,11 @@ class DirectClient(httpx.Client):
                 or type(url) is not httpx.URL or url.is_relative_url or self.params or self.cookies
                 or not (headers is None or type(headers) is dict)
                 or (headers and any(str(k).lower() in _DERIVED for k in headers))
-                or not self._encodes_json_as_httpx()):
+                or not httpx_json.encodes_as_httpx()):
             return super().build_request(method, url, content=content, data=data, files=files, json=json,
                                          params=params, headers=headers, cookies=cookies, timeout=timeout,
                                          extensions=extensions)
-        body = _json_body(json)
+        body = httpx_json.encode(json)
         request = httpx.Request(method, url, headers=self._headers_for(method, url, headers, len(body)),
                                 stream=httpx.ByteStream(body), extensions={"timeout": self.timeout.as_dict()})
         request.read()  # loaded, as httpx loads a request built with its content
@@ -82,9 +76,3 @@ class DirectClient(httpx.Client):
             found = httpx.Headers([(k, size if k.lower() == b"content-length" else v) for k, v in template])
             self._built_headers[key] = found
         return found
-
-    def _encodes_json_as_httpx(self) -> bool:
-        if self._same_json is None:
-            built = super().build_request("POST", "https://example.org/", json=_PROBE)
-            self._same_json = built.content == _json_body(_PROBE)
-        return self._same_json

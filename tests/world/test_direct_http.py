@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulators import direct_http
+from simulators import httpx_json
 from simulators.adapters.graph_api import GraphApiTransport
 from simulators.direct_http import DirectClient
 from simulators.whatsapp import FakeWhatsAppCloud
@@ -152,8 +152,12 @@ def test_cookies_and_query_parameters_on_the_client_are_sent_as_httpx_sends_them
 
 def test_a_json_encoding_unlike_httpxs_turns_the_shortcut_off(monkeypatch):
     """Should httpx encode JSON otherwise (it did before 0.28), the body must still be httpx's."""
-    monkeypatch.setattr(direct_http, "_json_body", lambda value: json.dumps(value).encode())
-    real, direct = _clients()
-    url = httpx.URL(_BASE + "/v21.0/1/messages")
-    body = {"to": "250788000101", "text": {"body": "Muraho é"}}
-    assert _wire(direct.build_request("POST", url, json=body)) == _wire(real.build_request("POST", url, json=body))
+    monkeypatch.setattr(httpx_json, "encode", lambda value: json.dumps(value).encode())
+    httpx_json.encodes_as_httpx.cache_clear()
+    try:
+        real, direct = _clients()
+        url = httpx.URL(_BASE + "/v21.0/1/messages")
+        body = {"to": "250788000101", "text": {"body": "Muraho é"}}
+        assert _wire(direct.build_request("POST", url, json=body)) == _wire(real.build_request("POST", url, json=body))
+    finally:
+        httpx_json.encodes_as_httpx.cache_clear()
