@@ -25,7 +25,7 @@ import phonenumbers
 from concierge.json_text import JsonWriter, read_json
 from concierge.phones import InvalidPhone, normalize_phone, wa_digits
 
-from .http_json import json_body
+from . import httpx_json
 
 GRAPH_HOST = "graph.facebook.com"
 MEDIA_HOST = "lookaside.fbsbx.com"
@@ -34,8 +34,8 @@ _FAULT_KINDS = {"whatsapp_send": ("timeout",), "media_download": ("timeout", "tr
 _VERSION = r"v\d+\.\d+"
 _SEND_PATH = re.compile(rf"/({_VERSION})/([^/]+)/messages/?")
 _NODE_PATH = re.compile(rf"/({_VERSION})/([^/]+)/?")
-# json.dumps(value, separators=(",", ":")): the same text (json_text.py), written faster.
-_WEBHOOK_BODY = JsonWriter()
+# json.dumps(value, separators=(",", ":")): the same text (concierge/json_text.py), written faster.
+_ASCII_JSON = JsonWriter()
 MAX_TEXT = 4096  # Cloud API limit for a text body
 MAX_INTERACTIVE_BODY = 1024
 MAX_BUTTON_TITLE = 20
@@ -148,6 +148,8 @@ class FakeWhatsAppCloud:
         self._pending_status: list[SentMessage] = []
         self._inbound: set[str] = set()  # wamids of inbound messages: what may be marked as read
         self.read_marks: list[str] = []  # inbound wamids the business marked as read, in order
+        self._frame: tuple[tuple[str, str, str], str, str] | None = None  # see _envelope
+        self._macs: tuple[str, hmac.HMAC, hmac.HMAC] | None = None  # see _keyed
 
     # --- wiring -----------------------------------------------------------------------------------
     def client(self) -> httpx.Client:
@@ -248,11 +250,11 @@ class FakeWhatsAppCloud:
         message = self._accept(payload)
         if fault is not None:
             raise httpx.ReadTimeout("simulated timeout: delivered, response lost", request=request)
-        return httpx.Response(200, **json_body({
+        return httpx_json.response(200, {
             "messaging_product": "whatsapp",
             "contacts": [{"input": payload.to_input, "wa_id": wa_digits(message.to)}],
             "messages": [{"id": message.wamid, "message_status": "accepted"}],
-        }))
+        })
 
     def _accept(self, payload: _Payload) -> SentMessage:
         message = SentMessage(
@@ -276,7 +278,7 @@ class FakeWhatsAppCloud:
             return _graph_error(400, 100, "(#100) Invalid parameter",
                                 details=f"message_id {message_id[:60]!r} is not a message this number received")
         self.read_marks.append(message_id)
-        return httpx.Response(200, json={"success": True})
+        return httpx_json.response(200, {"success": True})
 
     # --- media ------------------------------------------------------------------------------------
     def put_media(self, data: bytes, mime: str) -> str:
@@ -294,7 +296,7 @@ class FakeWhatsAppCloud:
         if not self._authorized(request):
             return _invalid_token()
         if node_id == self.phone_number_id:
-            return httpx.Response(200, json={
+            return httpx_json.response(200, {
                 "verified_name": "Concierge (sim)", "display_phone_number": wa_digits(self.display_phone),
                 "id": self.phone_number_id, "quality_rating": "GREEN",
             })
@@ -312,7 +314,7 @@ class FakeWhatsAppCloud:
             f"{self.media_base_url}/whatsapp_business/attachments/?mid={node_id}&ext={int(self.now())}"
             f"&hash={hashlib.sha256(node_id.encode()).hexdigest()[:24]}"
         )
-        return httpx.Response(200, json={
+        return httpx_json.response(200, {
             "messaging_product": "whatsapp", "url": url, "mime_type": media.mime_type,
             "sha256": media.sha256, "file_size": len(media.data), "id": node_id,
         })
@@ -422,9 +424,25 @@ class FakeWhatsAppCloud:
         return [self.status_webhook(m.wamid, "sent", m.to, m.callback_data) for m in pending]
 
     def sign(self, body: bytes) -> str:
-        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        return "sha256=" + self._mac(body, 1)
 
     def _signed(self, value: dict[str, Any], wamid: str) -> SignedWebhook:
+        # Meta signs the ASCII-escaped JSON it sends; any byte change breaks the signature.
+        if "messaging_product" in value or "metadata" in value:  # would replace the envelope's own
+            body = _ASCII_JSON(self._payload(value)).encode("ascii")
+        else:
+            head, tail = self._envelope()
+            fields = _ASCII_JSON(value)[1:-1]
+            body = (head + ("," + fields if fields else "") + tail).encode("ascii")
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": self.sign(body),
+            "X-Hub-Signature": "sha1=" + self._mac(body, 2),
+        }
+        return SignedWebhook(body=body, headers=headers, wamid=wamid)
+
+    def _payload(self, value: dict[str, Any]) -> dict[str, Any]:
+        """A webhook's whole payload around the ``value`` of its one change."""
         value = {
             "messaging_product": "whatsapp",
             "metadata": {
@@ -433,19 +451,34 @@ class FakeWhatsAppCloud:
             },
             **value,
         }
-        payload = {
+        return {
             "object": "whatsapp_business_account",
             "entry": [{"id": self.waba_id, "changes": [{"value": value, "field": "messages"}]}],
         }
-        # Meta signs the ASCII-escaped JSON it sends; any byte change breaks the signature.
-        body = _WEBHOOK_BODY(payload).encode("ascii")
-        legacy = "sha1=" + hmac.new(self.app_secret.encode(), body, hashlib.sha1).hexdigest()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": self.sign(body),
-            "X-Hub-Signature": legacy,
-        }
-        return SignedWebhook(body=body, headers=headers, wamid=wamid)
+
+    def _envelope(self) -> tuple[str, str]:
+        """The JSON text of ``_payload`` before and after the value's own fields: the same for every
+        webhook of this number, so each webhook encodes only its fields (compact JSON nests: the
+        bytes are those of encoding the whole payload)."""
+        identity = (self.waba_id, self.display_phone, self.phone_number_id)
+        if self._frame is None or self._frame[0] != identity:
+            text = _ASCII_JSON(self._payload({}))
+            tail = '},"field":"messages"}]}]}'
+            if not text.endswith(tail):
+                raise AssertionError(f"unexpected webhook envelope {text!r}")
+            self._frame = (identity, text[: -len(tail)], tail)
+        return self._frame[1], self._frame[2]
+
+    def _mac(self, body: bytes, which: int) -> str:
+        """HMAC of ``body`` with the app secret: SHA-256 (1) or SHA-1 (2), from HMACs keyed once (a
+        copy skips hashing the key's pads again)."""
+        if self._macs is None or self._macs[0] != self.app_secret:
+            key = self.app_secret.encode()
+            self._macs = (self.app_secret, hmac.new(key, digestmod=hashlib.sha256),
+                          hmac.new(key, digestmod=hashlib.sha1))
+        mac = self._macs[which].copy()
+        mac.update(body)
+        return mac.hexdigest()
 
     def _media_object(
         self, kind: str, media_id: str | None, mime_type: str | None, caption: str | None,
@@ -659,7 +692,7 @@ def _graph_error(
         error["error_data"] = {"messaging_product": "whatsapp", "details": details}
     # A fixed trace id: real ones are random, and a simulated run must be reproducible.
     error["fbtrace_id"] = "Asim" + hashlib.sha256(f"{status}:{code}:{message}".encode()).hexdigest()[:20]
-    return httpx.Response(status, **json_body({"error": error}, headers))
+    return httpx_json.response(status, {"error": error}, headers)
 
 
 def _seconds(value: float) -> str:

@@ -19,8 +19,6 @@ from concierge.errors import MediaUnavailable
 from concierge.json_text import read_json
 from concierge.ports import SendOutcome
 
-from ..http_json import json_body
-
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_BUTTON_ID = 256
@@ -107,7 +105,7 @@ class GraphApiTransport:
             "biz_opaque_callback_data": idempotency_key,
         }
         try:
-            response = self.client.post(self._messages_url(), **json_body(body, self._auth))
+            response = self.client.post(self._messages_url(), json=body, headers=self._auth)
         except httpx.TimeoutException:
             # Meta may have accepted it: the retry carries the same key, and the "sent" status
             # webhook for that key tells the concierge not to send it again.
