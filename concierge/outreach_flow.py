@@ -7,6 +7,7 @@ attached by the orchestrator (the brain in turn executes this flow's plans).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .call_triggers import after_outreach_started
@@ -24,6 +25,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 S = RequestState
 log = logging.getLogger("concierge")
+
+
+@dataclass(frozen=True)
+class Search:
+    """A vendor search made through the audited tool: for which request, what was asked (the other
+    arguments but the key), when, and its result; ``fresh`` when the handler computed it in this call (not a replay of a record)."""
+
+    request_id: str
+    query: dict[str, Any]
+    now: float
+    result: dict[str, Any]
+    fresh: bool
+
+    @property
+    def vendors(self) -> list[dict[str, Any]]:
+        return self.result["vendors"]
 
 
 class OutreachFlow:
@@ -52,7 +69,8 @@ class OutreachFlow:
         }
         request = self.desk.request(request_id)
         under_way = S(request.state) in OUTREACH_UNDER_WAY
-        if not self._eligible(request, plan, now):
+        searched = self._eligible(request, plan, now)
+        if not searched.vendors:
             self.desk.ledger.audit("outreach.no_eligible_vendors", now, request_id, category=plan["category"])
             if under_way:
                 return  # a repeated plan with nobody new to ask: the running outreach goes on as it is
@@ -78,7 +96,9 @@ class OutreachFlow:
                                 ("target", self.desk.caps.target_s),
                                 ("hard_limit", self.desk.caps.hard_limit_s)):
                 self.desk.ports.scheduler.schedule(Timer(name, request_id, now + delay))
-        if self._send_batch(request_id, now) == 0 and under_way:
+        # Only the request's data, state and timers were written since the search: the batch's own
+        # search, at the same time, finds what it found (recorded again, not computed again).
+        if self._send_batch(request_id, now, searched=searched) == 0 and under_way:
             # Caps left no room for another batch: keep waiting on the batches already out.
             self.desk.fire(request_id, "batch_sent", now)
         if under_way or S(self.desk.request(request_id).state) in ENDED_STATES:
@@ -87,27 +107,34 @@ class OutreachFlow:
         self.desk.tell_client(self.desk.request(request_id), "searching",
                          text_for("searching", self.desk.lang(request)), now)
 
-    def _eligible(self, request: RequestRow, plan: dict[str, Any], now: float):
+    def _eligible(self, request: RequestRow, plan: dict[str, Any], now: float, *,
+                  searched: Search | None = None) -> Search:
+        """The plan's vendor search, through the audited tool (each search is its own record).
+        ``searched``: a fresh search this handling made before, with nothing written since to the
+        outreach rows or the vendors' statuses (what a search reads besides its arguments and the
+        directory); asked the same at the same time, its result is recorded rather than recomputed."""
         lat, lng = self._origin(request) or (None, None)
-        result = self.desk.tools.call(
-            "marketplace.search_vendors",
-            {
-                "request_id": request.id,
-                "idempotency_key": f"request:{request.id}:search:{self.desk.ledger.tool_call_count()}",
-                "actor": "system",
-                "category": plan["category"],
-                "lat": lat,
-                "lng": lng,
-                "radius_km": plan["radius_km"],
-                "min_rating": plan["min_rating"],
-                "tags": plan["tags"],
-                "limit": 15,
-            },
-            now,
-        )
-        return result["vendors"]
+        query = {
+            "actor": "system",
+            "category": plan["category"],
+            "lat": lat,
+            "lng": lng,
+            "radius_km": plan["radius_km"],
+            "min_rating": plan["min_rating"],
+            "tags": plan["tags"],
+            "limit": 15,
+        }
+        known = None
+        if (searched is not None and searched.fresh and searched.request_id == request.id
+                and searched.now == now and searched.query == query):
+            known = searched.result
+        tools = self.desk.tools
+        key = f"request:{request.id}:search:{self.desk.ledger.tool_call_count()}"
+        args = {"request_id": request.id, "idempotency_key": key, **query}
+        result = tools.call("marketplace.search_vendors", args, now, known=known)
+        return Search(request.id, query, now, result, fresh=not tools.replayed)
 
-    def _send_batch(self, request_id: str, now: float) -> int:
+    def _send_batch(self, request_id: str, now: float, *, searched: Search | None = None) -> int:
         request = self.desk.request(request_id)
         plan = request.data["plan"]
         rows = self.desk.ledger.outreach(request_id=request_id)
@@ -115,7 +142,7 @@ class OutreachFlow:
         batch_no = self._current_batch(request, rows) + 1
         if room <= 0 or batch_no > self.desk.caps.max_batches:
             return 0
-        candidates = self._eligible(request, plan, now)
+        candidates = self._eligible(request, plan, now, searched=searched).vendors
         sent = 0
         self.desk.outbox.busy.add(request_id)
         try:
@@ -172,7 +199,8 @@ class OutreachFlow:
             if room > 0:
                 self.desk.outbox.busy.add(request_id)
                 try:
-                    sent = self._send_to(request_id, plan, self._eligible(request, plan, now), room, batch_no, now)
+                    candidates = self._eligible(request, plan, now).vendors
+                    sent = self._send_to(request_id, plan, candidates, room, batch_no, now)
                 finally:
                     self.desk.outbox.busy.discard(request_id)
             if int(request.data.get("batches", 0)) < batch_no:  # the crash came before the count
@@ -316,14 +344,13 @@ class OutreachFlow:
         plan = request.data["plan"]
         rows = self.desk.ledger.outreach(request_id=request.id)
         contacted = len(rows)
-        can_more = (
-            int(request.data.get("batches", 0)) < self.desk.caps.max_batches
-            and contacted < plan["max_vendors"]
-            and bool(self._eligible(request, plan, now))
-        )
-        if can_more:
+        searched = None
+        if int(request.data.get("batches", 0)) < self.desk.caps.max_batches and contacted < plan["max_vendors"]:
+            searched = self._eligible(request, plan, now)
+        if searched is not None and searched.vendors:
             self.desk.fire(request.id, "next_batch", now)
-            if self._send_batch(request.id, now) == 0:  # pragma: no cover - eligibility just said yes
+            # Only the state was written since the search: the batch's own finds the same.
+            if self._send_batch(request.id, now, searched=searched) == 0:  # pragma: no cover - eligibility just said yes
                 self.desk.fire(request.id, "batch_sent", now)
             return
         # The vendor search above writes neither the request nor its outreach: what was read holds.

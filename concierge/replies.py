@@ -12,6 +12,7 @@ module: ``reply_text`` (folding), ``reply_intents`` (stop, cancel, busy), ``repl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from concierge.reply_availability import Availability, read_availability
 from concierge.reply_intents import is_busy, is_client_cancel, is_vendor_stop
@@ -95,11 +96,18 @@ def parse_vendor_reply(text: str, *, vendor_phone: str | None = None) -> ParsedR
     the safety check still reads the whole text.
     """
     whole = prepare(text)
+    # The sender counts only here (its own number in the text is not foreign): the rest is read
+    # from the text alone, and vendors send the same short replies again and again.
+    return _read_reply(whole, detect_injection(whole, source="vendor", sender_phone=vendor_phone).flagged)
+
+
+@lru_cache(maxsize=2048)  # pure, and its answer immutable (a frozen reply of strings and tuples)
+def _read_reply(whole: str, suspicious: bool) -> ParsedReply:
+    """``parse_vendor_reply`` of a prepared text, once the safety check has said ``suspicious``."""
     original = whole[:MAX_REPLY_CHARS]
     folded = fold(original)
     stop = is_vendor_stop(original)
     busy = is_busy(original)
-    suspicious = detect_injection(whole, source="vendor", sender_phone=vendor_phone).flagged
     if stop:
         warnings = ("stop", "suspicious") if suspicious else ("stop",)
         return ParsedReply("unclear", None, None, None, (), 0.0, warnings, busy, True, suspicious)

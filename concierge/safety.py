@@ -272,6 +272,14 @@ def detect_injection(
     return InjectionFinding(tuple(kinds), tuple(evidence[:_MAX_EVIDENCE]))
 
 
+# Each kind's rules as one alternation: it matches somewhere exactly when one of them does, so a
+# text that meets none of a kind's rules (nearly every text) is read once per kind, not once per rule.
+_ANY_RULE: dict[str, re.Pattern[str]] = {
+    kind: re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.MULTILINE)
+    for kind, patterns in _RULES.items()
+}
+
+
 @_remembered
 def _rule_findings(text: str) -> tuple[tuple[str, str], ...]:
     """(kind, masked evidence) of each rule kind the text meets, in ``_RULES`` order: the part of
@@ -282,6 +290,9 @@ def _rule_findings(text: str) -> tuple[tuple[str, str], ...]:
     findings: list[tuple[str, str]] = []
     for kind, patterns in _RULES.items():
         haystack = _without_negated_payment(folded) if kind == "payment_request" else folded
+        if not _ANY_RULE[kind].search(haystack):
+            continue
+        # The evidence is the first rule's (in order) match, not the alternation's leftmost one.
         for pattern in patterns:
             m = pattern.search(haystack)
             if m:
@@ -306,7 +317,7 @@ def contains_payment_instruction(text: str) -> bool:
     return any(kind == "payment_request" for kind, _ in _rule_findings("" if text is None else str(text)))
 
 
-_SECRETS = (
+_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*"), r"\1 [redacted]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[redacted]"),
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "[redacted]"),
@@ -324,14 +335,21 @@ _SECRETS = (
     (re.compile(r"(?i)\b[a-f0-9]{32,}\b"), "[redacted]"),  # app secrets are 32 hex characters
 )
 _LONG_DIGITS = re.compile(r"\d{9,}")
+# What each of ``_SECRETS`` cannot match without, when it is plain text of its own (None: a pattern
+# that ignores case, whose letters may match other characters): a text without it is left as it is.
+_SECRET_NEEDLES = (None, "eyJ", "sk-", "EAA", "_", "xox", "AKIA", None, None)
+_DIGIT = re.compile(r"\d")  # every phone pattern below needs a digit (any script's, as theirs)
 
 
 @_remembered
 def redact(text: str) -> str:
     """Text safe for the brain's context pack and for logs: secrets and phone numbers masked."""
     text = "" if text is None else str(text)
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
+    for (pattern, replacement), needle in zip(_SECRETS, _SECRET_NEEDLES, strict=True):
+        if needle is None or needle in text:
+            text = pattern.sub(replacement, text)
+    if not _DIGIT.search(text):
+        return text
     text = mask_phones_in(text)
     text = _PHONE_CANDIDATE.sub(_mask_candidate, text)
     # Whatever still looks like a long number (ids, numbers glued to words) loses all but 3 digits.
