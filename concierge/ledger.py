@@ -170,10 +170,10 @@ CREATE INDEX IF NOT EXISTS calls_by_request ON calls(request_id);
 """
 
 
-# Any write to a cached table (requests, outreach, replies) on the ledger's connection, by the
-# ledger or by anyone else (tests and tools write them directly), empties the unit of work's cache of
-# that table's rows. Temporary: they live with the connection, outside the database's own schema.
-_CACHED_TABLES = ("requests", "outreach", "replies")
+# Any write to a cached table (requests, outreach, replies, outbound) on the ledger's connection, by
+# the ledger or by anyone else (tests and tools write them directly), empties the unit of work's cache
+# of that table's rows. Temporary: they live with the connection, outside the database's own schema.
+_CACHED_TABLES = ("requests", "outreach", "replies", "outbound")
 _WRITTEN = "".join(
     f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_{table}_{verb.lower()} AFTER {verb} ON main.{table}"
     f" BEGIN SELECT ledger_{table}_written(); END;\n"
@@ -214,6 +214,38 @@ _ENCODER = json.JSONEncoder(
 
 def _dumps(value: Any) -> str:
     return _ENCODER.encode(value)
+
+
+# An outbound row's columns, in the order of ``SELECT *`` (the schema's), with the affinity each
+# gives a value written to it: what the ledger writes is kept as SQLite would read it back.
+_OUTBOUND = (
+    ("idem_key", "TEXT"), ("request_id", "TEXT"), ("to_phone", "TEXT"), ("party", "TEXT"),
+    ("purpose", "TEXT"), ("text", "TEXT"), ("status", "TEXT"), ("attempts", "INTEGER"),
+    ("wamid", "TEXT"), ("created_at", "REAL"), ("sent_at", "REAL"), ("last_error", "TEXT"),
+    ("buttons", "TEXT"),
+)
+_OUTBOUND_COLUMNS = tuple(name for name, _ in _OUTBOUND)
+_OUTBOUND_AFFINITY = dict(_OUTBOUND)
+
+
+class _NotKnown(Exception):
+    """A value whose stored form the ledger does not work out itself (it reads it back instead)."""
+
+
+def _as_stored(affinity: str, value: Any) -> Any:
+    """``value`` as a column of this affinity reads it back; ``_NotKnown`` for anything but the
+    plain values the concierge writes (None, str, int, finite float)."""
+    kind = type(value)
+    if value is None or (kind is str and affinity == "TEXT") or (kind is int and affinity == "INTEGER"
+                                                               and -2**63 <= value < 2**63):
+        return value
+    if affinity == "REAL":
+        # An integer is read back as a float; -0.0 and NaN are not kept as given (NULL for NaN).
+        if kind is int and -2**53 <= value <= 2**53:
+            return float(value)
+        if kind is float and value == value and (value or str(value)[0] != "-"):
+            return value
+    raise _NotKnown
 
 
 # A cached request row: these columns, in the order of ``RequestRow`` (data, the JSON text, last).
@@ -348,7 +380,11 @@ class Ledger:
         self._rows: dict[str, tuple[Any, ...]] = {}  # request id -> ``_ROW``'s values
         self._outreach_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its rows, by id
         self._replies_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its replies, by seq
-        caches = (self._rows, self._outreach_rows, self._replies_rows)
+        # idem key -> the outbound row's values (``_OUTBOUND``). A send reads its row ~5 times in
+        # one unit (the outbox, the tool's result, the world's behaviour) around the 2-3 writes the
+        # ledger made itself: those writes put back what they wrote, as SQLite would read it.
+        self._outbound_rows: dict[str, tuple[Any, ...]] = {}
+        caches = (self._rows, self._outreach_rows, self._replies_rows, self._outbound_rows)
         for table, cache in zip(_CACHED_TABLES, caches, strict=True):
             self.db.create_function(f"ledger_{table}_written", 0, cache.clear)
         # How many tool calls the ledger holds (part of the vendor search's key), or None: not
@@ -369,6 +405,7 @@ class Ledger:
         self._rows.clear()
         self._outreach_rows.clear()
         self._replies_rows.clear()
+        self._outbound_rows.clear()
 
     def close(self) -> None:
         self.db.close()
@@ -663,20 +700,46 @@ class Ledger:
         self, idem_key: str, request_id: str | None, to_phone: str, party: str, purpose: str,
         text: str, at: float, buttons: list[tuple[str, str]] | None = None,
     ) -> bool:
-        return self._insert_unique(
+        written = _dumps([list(b) for b in buttons]) if buttons else None
+        if not self._insert_unique(
             "INSERT INTO outbound (idem_key, request_id, to_phone, party, purpose, text, status,"
             " created_at, buttons) VALUES (?,?,?,?,?,?,'pending',?,?)",
-            (idem_key, request_id, to_phone, party, purpose, text, at,
-             _dumps([list(b) for b in buttons]) if buttons else None),
-        )
+            (idem_key, request_id, to_phone, party, purpose, text, at, written),
+        ):
+            return False
+        # The row just written (the trigger emptied the cache), with the columns' defaults.
+        self._keep_outbound(
+            (idem_key, request_id, to_phone, party, purpose, text, "pending", 0, None, at, None, None, written))
+        return True
+
+    def _keep_outbound(self, values: tuple[Any, ...]) -> None:
+        if not self._depth:  # the cache lives only as long as a unit of work
+            return
+        try:
+            row = tuple(_as_stored(affinity, v) for (_, affinity), v in zip(_OUTBOUND, values, strict=True))
+        except _NotKnown:
+            return  # read back from SQLite when next asked
+        self._outbound_rows[row[0]] = row
 
     def get_outbound(self, idem_key: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
-        return dict(row) if row else None
+        entry = self._outbound_rows.get(idem_key)
+        if entry is None:
+            row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
+            if row is None:
+                return None
+            entry = tuple(row)
+            if self._depth:
+                self._outbound_rows[idem_key] = entry
+        return dict(zip(_OUTBOUND_COLUMNS, entry, strict=True))
 
     def update_outbound(self, idem_key: str, **fields: Any) -> None:
+        before = self._outbound_rows.get(idem_key)
         cols = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
+        if before is not None and "idem_key" not in fields:  # the row was there: the update found it
+            values = dict(zip(_OUTBOUND_COLUMNS, before, strict=True))
+            values.update(fields)
+            self._keep_outbound(tuple(values.values()))
 
     def client_text_since(self, request_id: str, text: str, since: float) -> bool:
         """Whether this exact text went (or is going) to the request's client after ``since``."""
