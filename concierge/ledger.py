@@ -225,7 +225,9 @@ _OUTBOUND = (
     ("buttons", "TEXT"),
 )
 _OUTBOUND_COLUMNS = tuple(name for name, _ in _OUTBOUND)
-_OUTBOUND_AFFINITY = dict(_OUTBOUND)
+_OUTBOUND_SLOTS = {name: (position, affinity) for position, (name, affinity) in enumerate(_OUTBOUND)}
+# A new row's values before its insert's own: the columns' defaults.
+_OUTBOUND_DEFAULTS = (None,) * 6 + ("pending", 0) + (None,) * 5
 
 
 class _NotKnown(Exception):
@@ -248,8 +250,25 @@ def _as_stored(affinity: str, value: Any) -> Any:
     raise _NotKnown
 
 
+def _as_written(row: tuple[Any, ...], changes: dict[str, Any],
+                slots: dict[str, tuple[int, str]]) -> tuple[Any, ...] | None:
+    """A cached row's values (as SQLite reads them) with ``changes`` (column -> value as bound)
+    written to it, as SQLite would read them back; None when one of them is not known."""
+    values = list(row)
+    try:
+        for name, value in changes.items():
+            position, affinity = slots[name]
+            values[position] = _as_stored(affinity, value)
+    except _NotKnown:
+        return None
+    return tuple(values)
+
+
 # A cached request row: these columns, in the order of ``RequestRow`` (data, the JSON text, last).
 _ROW = "id, client_phone, state, created_at, updated_at, data"
+_ROW_SLOTS = {name: (position, affinity) for position, (name, affinity) in enumerate(
+    (("id", "TEXT"), ("client_phone", "TEXT"), ("state", "TEXT"), ("created_at", "REAL"),
+     ("updated_at", "REAL"), ("data", "TEXT")))}
 _GET_ROW = f"SELECT {_ROW} FROM requests WHERE id=?"
 _LATEST_ROW = f"SELECT {_ROW} FROM requests WHERE client_phone=? ORDER BY seq DESC LIMIT 1"
 
@@ -465,16 +484,28 @@ class Ledger:
     def create_request(self, client_phone: str, state: str, at: float, data: dict[str, Any]) -> str:
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM requests").fetchone()[0]
         request_id = f"req-{seq:05d}"
+        written = _dumps(data)
         self.db.execute(
             "INSERT INTO requests (id, seq, client_phone, state, created_at, updated_at, data)"
             " VALUES (?,?,?,?,?,?,?)",
-            (request_id, seq, client_phone, state, at, at, _dumps(data)),
+            (request_id, seq, client_phone, state, at, at, written),
         )
+        self._keep_request((None,) * 6, {"id": request_id, "client_phone": client_phone, "state": state,
+                                         "created_at": at, "updated_at": at, "data": written})
         self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, None, state, at, "opened"),
         )
         return request_id
+
+    def _keep_request(self, row: tuple[Any, ...], changes: dict[str, Any]) -> None:
+        """The request row the ledger has just written (``row``, ``_ROW``'s values, with ``changes``),
+        kept as SQLite reads it back: the write's trigger emptied the cache, and the handler reads
+        the row again."""
+        if self._depth:  # the cache lives only as long as a unit of work
+            written = _as_written(row, changes, _ROW_SLOTS)
+            if written is not None:
+                self._rows[written[0]] = written
 
     def _request(self, row: sqlite3.Row | None) -> RequestRow | None:
         if row is None:
@@ -516,14 +547,19 @@ class Ledger:
         return [r for r in (self._request(row) for row in rows) if r is not None]
 
     def save_request_data(self, request_id: str, data: dict[str, Any], at: float) -> None:
-        self.db.execute(
-            "UPDATE requests SET data=?, updated_at=? WHERE id=?", (_dumps(data), at, request_id)
-        )
+        before = self._rows.get(request_id)
+        written = _dumps(data)
+        self.db.execute("UPDATE requests SET data=?, updated_at=? WHERE id=?", (written, at, request_id))
+        if before is not None:  # the row was there (cached): the update found it
+            self._keep_request(before, {"updated_at": at, "data": written})
 
     def set_state(self, request_id: str, source: str, dest: str, at: float, reason: str) -> None:
+        before = self._rows.get(request_id)
         self.db.execute(
             "UPDATE requests SET state=?, updated_at=? WHERE id=?", (dest, at, request_id)
         )
+        if before is not None:
+            self._keep_request(before, {"state": dest, "updated_at": at})
         self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, source, dest, at, reason),
@@ -707,19 +743,18 @@ class Ledger:
             (idem_key, request_id, to_phone, party, purpose, text, at, written),
         ):
             return False
-        # The row just written (the trigger emptied the cache), with the columns' defaults.
-        self._keep_outbound(
-            (idem_key, request_id, to_phone, party, purpose, text, "pending", 0, None, at, None, None, written))
+        self._keep_outbound(_OUTBOUND_DEFAULTS, {
+            "idem_key": idem_key, "request_id": request_id, "to_phone": to_phone, "party": party,
+            "purpose": purpose, "text": text, "created_at": at, "buttons": written})
         return True
 
-    def _keep_outbound(self, values: tuple[Any, ...]) -> None:
-        if not self._depth:  # the cache lives only as long as a unit of work
-            return
-        try:
-            row = tuple(_as_stored(affinity, v) for (_, affinity), v in zip(_OUTBOUND, values, strict=True))
-        except _NotKnown:
-            return  # read back from SQLite when next asked
-        self._outbound_rows[row[0]] = row
+    def _keep_outbound(self, row: tuple[Any, ...], changes: dict[str, Any]) -> None:
+        """The outbound row the ledger has just written (``row`` with ``changes``), kept as SQLite
+        reads it back (the write's trigger emptied the cache); else read back when next asked."""
+        if self._depth:  # the cache lives only as long as a unit of work
+            written = _as_written(row, changes, _OUTBOUND_SLOTS)
+            if written is not None:
+                self._outbound_rows[written[0]] = written
 
     def get_outbound(self, idem_key: str) -> dict[str, Any] | None:
         entry = self._outbound_rows.get(idem_key)
@@ -736,10 +771,8 @@ class Ledger:
         before = self._outbound_rows.get(idem_key)
         cols = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
-        if before is not None and "idem_key" not in fields:  # the row was there: the update found it
-            values = dict(zip(_OUTBOUND_COLUMNS, before, strict=True))
-            values.update(fields)
-            self._keep_outbound(tuple(values.values()))
+        if before is not None:  # the row was there (cached): the update found it
+            self._keep_outbound(before, fields)
 
     def client_text_since(self, request_id: str, text: str, since: float) -> bool:
         """Whether this exact text went (or is going) to the request's client after ``since``."""
