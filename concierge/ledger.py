@@ -591,9 +591,19 @@ class Ledger:
         if request_id is not None:
             sql += " WHERE request_id=?"
             params = (request_id,)
+        if limit is not None and limit > 0:  # the last rows: read from the end, not the whole conversation
+            sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+            return [dict(r) for r in self.db.execute(sql, (*params, limit)).fetchall()]
         sql += " ORDER BY seq"
         rows = [dict(r) for r in self.db.execute(sql, params).fetchall()]
         return rows[-limit:] if limit else rows
+
+    def last_heard_from_client(self, request_id: str) -> float | None:
+        """When the request's client last wrote (its latest inbound transcript line), if ever."""
+        return self.db.execute(
+            "SELECT MAX(at) FROM transcript WHERE request_id=? AND direction='in' AND party='client'",
+            (request_id,),
+        ).fetchone()[0]
 
     # --- outreach -----------------------------------------------------------------------------
     def insert_outreach(
@@ -815,9 +825,11 @@ class Ledger:
 
     def last_rate_limited(self, client_key: str) -> float | None:
         """When this client (by its key) was last rate-limited, from the audit trail."""
+        # The pattern is built in SQL: SQLite compiles a statement whose LIKE pattern is bound
+        # directly anew for each new pattern (it may choose an index by its prefix).
         return self.db.execute(
-            "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
-            (f'%"client_key":"{client_key}"%',),
+            "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE '%' || ? || '%'",
+            (f'"client_key":"{client_key}"',),
         ).fetchone()[0]
 
     # --- consent and calls --------------------------------------------------------------------

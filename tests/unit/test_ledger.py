@@ -543,3 +543,37 @@ def test_the_tool_call_count_follows_every_write_a_rollback_and_another_connecti
     ledger.refill({"tool_calls": []}, only_these=True)
     assert ledger.tool_call_count() == true_count() == 0
 
+
+# --- reads that answer from the end of a table, against the whole-table reads they replace ----------
+_LINES = st.lists(st.tuples(st.sampled_from(["req-00001", "req-00002", None]), st.sampled_from(["in", "out"]),
+                            st.sampled_from(["client", "vendor"]), _TIMES), max_size=30)
+
+
+@given(_LINES, st.one_of(st.none(), st.integers(-3, 35)))
+def test_the_last_transcript_lines_and_last_client_message_agree_with_a_whole_read(lines, limit):
+    ledger = Ledger()
+    for request_id, direction, party, at in lines:
+        ledger.add_transcript(request_id, direction, party, "+250780000001", f"t{at}", at)
+    for request_id in ("req-00001", "req-00002", None):
+        whole = ledger.transcript(request_id)
+        assert whole == [dict(r) for r in ledger.db.execute(
+            "SELECT * FROM transcript" + (" WHERE request_id=?" if request_id else "") + " ORDER BY seq",
+            (request_id,) if request_id else ())]
+        assert ledger.transcript(request_id, limit=limit) == (whole[-limit:] if limit else whole)
+        if request_id is not None:
+            heard = [t["at"] for t in whole if t["direction"] == "in" and t["party"] == "client"]
+            assert ledger.last_heard_from_client(request_id) == (max(heard) if heard else None)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["client.rate_limited", "client.cancelled"]),
+                          st.sampled_from(["ab12", "AB12", "cd34", "a%12", "ab_2"]), _TIMES), max_size=12),
+       st.sampled_from(["ab12", "cd34", "a%12", "zz99"]))
+def test_last_rate_limited_is_the_like_match_it_always_was(events, client_key):
+    ledger = Ledger()
+    for event, key, at in events:
+        ledger.audit(event, at, None, client_key=key, phone="+2507******01")
+    # The statement it replaces, with the pattern bound whole (LIKE: case-blind, % and _ wild).
+    expected = ledger.db.execute(
+        "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
+        (f'%"client_key":"{client_key}"%',)).fetchone()[0]
+    assert ledger.last_rate_limited(client_key) == expected
