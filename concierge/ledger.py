@@ -170,10 +170,11 @@ CREATE INDEX IF NOT EXISTS calls_by_request ON calls(request_id);
 """
 
 
-# Any write to a cached table (requests, outreach, replies, outbound) on the ledger's connection, by
-# the ledger or by anyone else (tests and tools write them directly), empties the unit of work's cache
-# of that table's rows. Temporary: they live with the connection, outside the database's own schema.
-_CACHED_TABLES = ("requests", "outreach", "replies", "outbound")
+# Any write to a cached table (requests, outreach, replies, outbound, vendor_status) on the ledger's
+# connection, by the ledger or by anyone else (tests and tools write them directly), empties the unit
+# of work's caches of what was read from that table. Temporary: they live with the connection,
+# outside the database's own schema.
+_CACHED_TABLES = ("requests", "outreach", "replies", "outbound", "vendor_status")
 _WRITTEN = "".join(
     f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_{table}_{verb.lower()} AFTER {verb} ON main.{table}"
     f" BEGIN SELECT ledger_{table}_written(); END;\n"
@@ -183,6 +184,17 @@ _WRITTEN = "".join(
     " BEGIN SELECT ledger_tool_calls_counted(); END;\n"
     for verb in ("INSERT", "DELETE")
 )
+
+
+def _emptying(caches: tuple[dict[Any, Any], ...]) -> Callable[[], None]:
+    """What a table's trigger calls: empty each cache of what was read from the table."""
+    if len(caches) == 1:
+        return caches[0].clear
+
+    def empty() -> None:
+        for cache in caches:
+            cache.clear()
+    return empty
 
 
 def _where(*fixed: str, **equals: Any) -> tuple[str, list[Any]]:
@@ -403,9 +415,16 @@ class Ledger:
         # one unit (the outbox, the tool's result, the world's behaviour) around the 2-3 writes the
         # ledger made itself: those writes put back what they wrote, as SQLite would read it.
         self._outbound_rows: dict[str, tuple[Any, ...]] = {}
-        caches = (self._rows, self._outreach_rows, self._replies_rows, self._outbound_rows)
-        for table, cache in zip(_CACHED_TABLES, caches, strict=True):
-            self.db.create_function(f"ledger_{table}_written", 0, cache.clear)
+        # What the vendor search reads of its candidates (opt-outs and busy times, outreach sent
+        # in the last day and pending, by vendor), by the statement's arguments: a plan searches
+        # once to see that anyone is left, then again for its first batch, in the same unit and
+        # with no write to either table between (the two searches are two audited tool calls).
+        self._vendor_facts: dict[tuple[Any, ...], dict[str, Any]] = {}
+        caches = {"requests": (self._rows,), "outreach": (self._outreach_rows, self._vendor_facts),
+                  "replies": (self._replies_rows,), "outbound": (self._outbound_rows,),
+                  "vendor_status": (self._vendor_facts,)}
+        for table in _CACHED_TABLES:
+            self.db.create_function(f"ledger_{table}_written", 0, _emptying(caches[table]))
         # How many tool calls the ledger holds (part of the vendor search's key), or None: not
         # known. A COUNT(*) walks the whole table, which grows with the run (~16 rows a request):
         # quadratic over a long run. So the count is kept for as long as it is known to hold: any
@@ -425,6 +444,7 @@ class Ledger:
         self._outreach_rows.clear()
         self._replies_rows.clear()
         self._outbound_rows.clear()
+        self._vendor_facts.clear()
 
     def close(self) -> None:
         self.db.close()
@@ -685,29 +705,33 @@ class Ledger:
 
     def outreach_pending_by_vendor(self, vendor_ids: list[str]) -> dict[str, int]:
         """``outreach_pending`` for several vendors in one query (vendors with none are left out)."""
+        return self._by_vendor(
+            "SELECT vendor_id, COUNT(*) FROM outreach WHERE vendor_id IN ({marks})"
+            " AND status='queued' AND sent_at IS NULL GROUP BY vendor_id", vendor_ids)
+
+    def _by_vendor(self, sql: str, vendor_ids: list[str], *after: Any) -> dict[str, Any]:
+        """vendor id -> the rest of its row of ``sql`` (its one value, if one) over these vendors
+        (``{marks}``: their placeholders; ``after``: the parameters that follow them), kept for
+        the unit of work by its arguments (``_vendor_facts``)."""
         if not vendor_ids:
             return {}
-        marks, params = _in_list(vendor_ids)
-        rows = self.db.execute(
-            f"SELECT vendor_id, COUNT(*) FROM outreach WHERE vendor_id IN ({marks})"
-            " AND status='queued' AND sent_at IS NULL GROUP BY vendor_id",
-            params,
-        ).fetchall()
-        return {r[0]: r[1] for r in rows}
+        key = (sql, *after, *vendor_ids)
+        found = self._vendor_facts.get(key)
+        if found is None:
+            marks, params = _in_list(vendor_ids)
+            rows = self.db.execute(sql.format(marks=marks), (*params, *after)).fetchall()
+            found = {r[0]: r[1] if len(r) == 2 else tuple(r[1:]) for r in rows}
+            if self._depth:  # the cache lives only as long as a unit of work
+                self._vendor_facts[key] = found
+        return dict(found)
 
     def outreach_sent_since_by_vendor(self, vendor_ids: list[str], since: float) -> dict[str, tuple[int, float]]:
         """For several vendors in one query: how many outreach messages went out at or after
         ``since`` and when the latest did, i.e. ``len()`` and ``[-1]`` of ``outreach_sent_since``
         (vendors with none are left out)."""
-        if not vendor_ids:
-            return {}
-        marks, params = _in_list(vendor_ids)
-        rows = self.db.execute(
-            f"SELECT vendor_id, COUNT(*), MAX(sent_at) FROM outreach WHERE vendor_id IN ({marks})"
-            " AND sent_at IS NOT NULL AND sent_at>=? GROUP BY vendor_id",
-            (*params, since),
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+        return self._by_vendor(
+            "SELECT vendor_id, COUNT(*), MAX(sent_at) FROM outreach WHERE vendor_id IN ({marks})"
+            " AND sent_at IS NOT NULL AND sent_at>=? GROUP BY vendor_id", vendor_ids, since)
 
     def outreach_sent_since(self, vendor_id: str, since: float) -> list[float]:
         rows = self.db.execute(
@@ -914,14 +938,8 @@ class Ledger:
     def vendor_statuses(self, vendor_ids: list[str]) -> dict[str, tuple[int, float | None]]:
         """``(opted_out, busy_until)`` of several vendors in one query (vendors without a row are
         left out: ``vendor_status`` reads them as ``(0, None)``)."""
-        if not vendor_ids:
-            return {}
-        marks, params = _in_list(vendor_ids)
-        rows = self.db.execute(
-            f"SELECT vendor_id, opted_out, busy_until FROM vendor_status WHERE vendor_id IN ({marks})",
-            params,
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+        return self._by_vendor(
+            "SELECT vendor_id, opted_out, busy_until FROM vendor_status WHERE vendor_id IN ({marks})", vendor_ids)
 
     def opt_out_vendor(self, vendor_id: str, at: float) -> bool:
         """True the first time (one confirmation); False when already opted out."""

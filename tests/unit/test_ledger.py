@@ -361,6 +361,7 @@ _STEPS = st.one_of(
     st.tuples(st.just("insert_outreach"), _REQ, _VENDOR, _TIMES),
     st.tuples(st.just("outreach_sent"), _REQ, _VENDOR, _TIMES),
     st.tuples(st.just("reply"), _REQ, _VENDOR, st.sampled_from(["w1", "w2", "w3"]), _TIMES),
+    st.tuples(st.sampled_from(["opt_out", "busy"]), _VENDOR, _TIMES),
     st.tuples(st.just("behind_the_back"), st.sampled_from([
         "UPDATE requests SET state='error', updated_at=5",
         "UPDATE outbound SET status='failed', sent_at=3",
@@ -371,6 +372,8 @@ _STEPS = st.one_of(
         "UPDATE outreach SET status='excluded', sent_at=4",
         "DELETE FROM requests WHERE seq=2",
         "UPDATE replies SET acted_on=1, at=6",
+        "UPDATE vendor_status SET opted_out=0, busy_until=busy_until+1",
+        "INSERT OR REPLACE INTO vendor_status (vendor_id, busy_until) VALUES ('v2', 4)",
         "UPDATE outreach SET status='queued', sent_at=NULL WHERE vendor_id='v1'",
     ])),
 )
@@ -399,6 +402,16 @@ def _agrees_with_sqlite(ledger: Ledger) -> None:
         stored_replies = [{**r, "parsed": json.loads(r["parsed"])} for r in map(dict, ledger.db.execute(
             "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (rid,)))]
         assert [_typed(r.values()) for r in ledger.replies(rid)] == [_typed(r.values()) for r in stored_replies]
+    # The vendor search's reads, by vendor (vendors with nothing to report left out).
+    vendors = ["v1", "v2", "v3"]
+    for since in (0, 3.5):
+        assert ledger.outreach_sent_since_by_vendor(vendors, since) == {r[0]: (r[1], r[2]) for r in ledger.db.execute(
+            "SELECT vendor_id, COUNT(*), MAX(sent_at) FROM outreach WHERE sent_at IS NOT NULL AND sent_at>=?"
+            " GROUP BY vendor_id", (since,))}
+    assert ledger.outreach_pending_by_vendor(vendors) == {r[0]: r[1] for r in ledger.db.execute(
+        "SELECT vendor_id, COUNT(*) FROM outreach WHERE status='queued' AND sent_at IS NULL GROUP BY vendor_id")}
+    assert ledger.vendor_statuses(vendors) == {r[0]: (r[1], r[2]) for r in ledger.db.execute(
+        "SELECT vendor_id, opted_out, busy_until FROM vendor_status")}
     for key in ("k1", "k2", "k3"):
         stored = ledger.db.execute("SELECT * FROM outbound WHERE idem_key=?", (key,)).fetchone()
         served = ledger.get_outbound(key)
@@ -415,6 +428,8 @@ def _agrees_with_sqlite(ledger: Ledger) -> None:
           ("crash", 0)])  # an outbound row kept from the ledger's own writes, then rolled back
 @example([("begin", 0), ("begin", 0), ("insert_outbound", "k1", 0, 1), ("end", 0),
           ("behind_the_back", "UPDATE outbound SET status='failed', sent_at=3"), ("sent", "k1", 2)])
+@example([("begin", 0), ("busy", "v1", 1), ("busy", "v1", 2), ("create", 0), ("insert_outreach", 0, "v2", 1),
+          ("outreach_sent", 0, "v2", 4), ("opt_out", "v2", 5)])  # the vendor search's reads, each write seen
 def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(steps):
     ledger = Ledger()
     ids: list[str] = []
@@ -460,6 +475,10 @@ def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(s
             ledger.set_outreach_status(rid, args[1], "sent", args[2], wamid="wamid.x")
         elif kind == "reply" and rid:
             ledger.record_reply(rid, args[1], args[2], "ok", {"price": args[3]}, args[3])
+        elif kind == "opt_out":
+            ledger.opt_out_vendor(args[0], args[1])
+        elif kind == "busy":
+            ledger.set_vendor_busy(args[0], args[1])
         elif kind == "behind_the_back":
             ledger.db.execute(args[0])
         _agrees_with_sqlite(ledger)
@@ -496,10 +515,18 @@ def test_rows_written_outside_a_unit_are_not_kept_past_another_connections_write
     ledger.set_state(rid, "collecting_requirements", "vendor_outreach", 2, "test")
     ledger.insert_outbound("k1", rid, "+250780000001", "client", "question", "hi", 1)
     ledger.update_outbound("k1", attempts=1)
+    ledger.set_vendor_busy("v1", 1)
+    assert ledger.vendor_statuses(["v1"]) == {"v1": (0, 1.0)}
+    assert ledger.outreach_pending_by_vendor(["v1"]) == ledger.outreach_sent_since_by_vendor(["v1"], 0) == {}
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("UPDATE requests SET state='closed', data='{\"theirs\":2}'")
     other.execute("UPDATE outbound SET status='sent', attempts=3")
+    other.execute("UPDATE vendor_status SET opted_out=1")
+    other.execute("INSERT INTO outreach (request_id, vendor_id, idem_key, batch, status, queued_at) VALUES"
+                  " (?, 'v1', 'o1', 1, 'queued', 1)", (rid,))
     other.close()
+    assert ledger.vendor_statuses(["v1"]) == {"v1": (1, 1.0)}
+    assert ledger.outreach_pending_by_vendor(["v1"]) == {"v1": 1}
     row = ledger.get_request(rid)
     assert (row.state, row.data) == ("closed", {"theirs": 2})
     assert (ledger.get_outbound("k1")["status"], ledger.get_outbound("k1")["attempts"]) == ("sent", 3)
