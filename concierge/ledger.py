@@ -406,8 +406,10 @@ class Ledger:
         # connection (the triggers), and every cache at the start and end of a unit (other
         # connections may write between units) and by ``abandon`` (the rollback). Callers get
         # their own copies: request rows hold the data's JSON text, decoded by each row that uses
-        # it; outreach rows are new ``OutreachRow``s, replies new dicts. (Refilling a cache from a
-        # write's RETURNING clause was tried twice and dropped: see docs/performance.md.)
+        # it; outreach rows are new ``OutreachRow``s, replies new dicts. The ledger's own writes of
+        # a request or outbound row put back the row they wrote, worked out in Python as SQLite
+        # would read it back (``_as_stored``), never from a write's RETURNING clause: that left a
+        # statement open when a crash came between execute and fetch (see docs/performance.md).
         self._rows: dict[str, tuple[Any, ...]] = {}  # request id -> ``_ROW``'s values
         self._outreach_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its rows, by id
         self._replies_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its replies, by seq
