@@ -170,10 +170,11 @@ CREATE INDEX IF NOT EXISTS calls_by_request ON calls(request_id);
 """
 
 
-# Any write to a cached table (requests, outreach, replies) on the ledger's connection, by the
-# ledger or by anyone else (tests and tools write them directly), empties the unit of work's cache of
-# that table's rows. Temporary: they live with the connection, outside the database's own schema.
-_CACHED_TABLES = ("requests", "outreach", "replies")
+# Any write to a cached table (requests, outreach, replies, outbound, vendor_status) on the ledger's
+# connection, by the ledger or by anyone else (tests and tools write them directly), empties the unit
+# of work's caches of what was read from that table. Temporary: they live with the connection,
+# outside the database's own schema.
+_CACHED_TABLES = ("requests", "outreach", "replies", "outbound", "vendor_status")
 _WRITTEN = "".join(
     f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_{table}_{verb.lower()} AFTER {verb} ON main.{table}"
     f" BEGIN SELECT ledger_{table}_written(); END;\n"
@@ -183,6 +184,17 @@ _WRITTEN = "".join(
     " BEGIN SELECT ledger_tool_calls_counted(); END;\n"
     for verb in ("INSERT", "DELETE")
 )
+
+
+def _emptying(caches: tuple[dict[Any, Any], ...]) -> Callable[[], None]:
+    """What a table's trigger calls: empty each cache of what was read from the table."""
+    if len(caches) == 1:
+        return caches[0].clear
+
+    def empty() -> None:
+        for cache in caches:
+            cache.clear()
+    return empty
 
 
 def _where(*fixed: str, **equals: Any) -> tuple[str, list[Any]]:
@@ -210,8 +222,59 @@ def _in_list(values: list[Any]) -> tuple[str, list[Any]]:
 _dumps = JsonWriter(sort_keys=True, ensure_ascii=False, check_circular=False)
 
 
+# An outbound row's columns, in the order of ``SELECT *`` (the schema's), with the affinity each
+# gives a value written to it: what the ledger writes is kept as SQLite would read it back.
+_OUTBOUND = (
+    ("idem_key", "TEXT"), ("request_id", "TEXT"), ("to_phone", "TEXT"), ("party", "TEXT"),
+    ("purpose", "TEXT"), ("text", "TEXT"), ("status", "TEXT"), ("attempts", "INTEGER"),
+    ("wamid", "TEXT"), ("created_at", "REAL"), ("sent_at", "REAL"), ("last_error", "TEXT"),
+    ("buttons", "TEXT"),
+)
+_OUTBOUND_COLUMNS = tuple(name for name, _ in _OUTBOUND)
+_OUTBOUND_SLOTS = {name: (position, affinity) for position, (name, affinity) in enumerate(_OUTBOUND)}
+# A new row's values before its insert's own: the columns' defaults.
+_OUTBOUND_DEFAULTS = (None,) * 6 + ("pending", 0) + (None,) * 5
+
+
+class _NotKnown(Exception):
+    """A value whose stored form the ledger does not work out itself (it reads it back instead)."""
+
+
+def _as_stored(affinity: str, value: Any) -> Any:
+    """``value`` as a column of this affinity reads it back; ``_NotKnown`` for anything but the
+    plain values the concierge writes (None, str, int, finite float)."""
+    kind = type(value)
+    if value is None or (kind is str and affinity == "TEXT") or (kind is int and affinity == "INTEGER"
+                                                               and -2**63 <= value < 2**63):
+        return value
+    if affinity == "REAL":
+        # An integer is read back as a float; -0.0 and NaN are not kept as given (NULL for NaN).
+        if kind is int and -2**53 <= value <= 2**53:
+            return float(value)
+        if kind is float and value == value and (value or str(value)[0] != "-"):
+            return value
+    raise _NotKnown
+
+
+def _as_written(row: tuple[Any, ...], changes: dict[str, Any],
+                slots: dict[str, tuple[int, str]]) -> tuple[Any, ...] | None:
+    """A cached row's values (as SQLite reads them) with ``changes`` (column -> value as bound)
+    written to it, as SQLite would read them back; None when one of them is not known."""
+    values = list(row)
+    try:
+        for name, value in changes.items():
+            position, affinity = slots[name]
+            values[position] = _as_stored(affinity, value)
+    except _NotKnown:
+        return None
+    return tuple(values)
+
+
 # A cached request row: these columns, in the order of ``RequestRow`` (data, the JSON text, last).
 _ROW = "id, client_phone, state, created_at, updated_at, data"
+_ROW_SLOTS = {name: (position, affinity) for position, (name, affinity) in enumerate(
+    (("id", "TEXT"), ("client_phone", "TEXT"), ("state", "TEXT"), ("created_at", "REAL"),
+     ("updated_at", "REAL"), ("data", "TEXT")))}
 _GET_ROW = f"SELECT {_ROW} FROM requests WHERE id=?"
 _LATEST_ROW = f"SELECT {_ROW} FROM requests WHERE client_phone=? ORDER BY seq DESC LIMIT 1"
 
@@ -349,14 +412,27 @@ class Ledger:
         # connection (the triggers), and every cache at the start and end of a unit (other
         # connections may write between units) and by ``abandon`` (the rollback). Callers get
         # their own copies: request rows hold the data's JSON text, decoded by each row that uses
-        # it; outreach rows are new ``OutreachRow``s, replies new dicts. (Refilling a cache from a
-        # write's RETURNING clause was tried twice and dropped: see docs/performance.md.)
+        # it; outreach rows are new ``OutreachRow``s, replies new dicts. The ledger's own writes of
+        # a request or outbound row put back the row they wrote, worked out in Python as SQLite
+        # would read it back (``_as_stored``), never from a write's RETURNING clause: that left a
+        # statement open when a crash came between execute and fetch (see docs/performance.md).
         self._rows: dict[str, tuple[Any, ...]] = {}  # request id -> ``_ROW``'s values
         self._outreach_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its rows, by id
         self._replies_rows: dict[str, list[sqlite3.Row]] = {}  # request id -> its replies, by seq
-        caches = (self._rows, self._outreach_rows, self._replies_rows)
-        for table, cache in zip(_CACHED_TABLES, caches, strict=True):
-            self.db.create_function(f"ledger_{table}_written", 0, cache.clear)
+        # idem key -> the outbound row's values (``_OUTBOUND``). A send reads its row ~5 times in
+        # one unit (the outbox, the tool's result, the world's behaviour) around the 2-3 writes the
+        # ledger made itself: those writes put back what they wrote, as SQLite would read it.
+        self._outbound_rows: dict[str, tuple[Any, ...]] = {}
+        # What the vendor search reads of its candidates (opt-outs and busy times, outreach sent
+        # in the last day and pending, by vendor), by the statement's arguments: a plan searches
+        # once to see that anyone is left, then again for its first batch, in the same unit and
+        # with no write to either table between (the two searches are two audited tool calls).
+        self._vendor_facts: dict[tuple[Any, ...], dict[str, Any]] = {}
+        caches = {"requests": (self._rows,), "outreach": (self._outreach_rows, self._vendor_facts),
+                  "replies": (self._replies_rows,), "outbound": (self._outbound_rows,),
+                  "vendor_status": (self._vendor_facts,)}
+        for table in _CACHED_TABLES:
+            self.db.create_function(f"ledger_{table}_written", 0, _emptying(caches[table]))
         # How many tool calls the ledger holds (part of the vendor search's key), or None: not
         # known. A COUNT(*) walks the whole table, which grows with the run (~16 rows a request):
         # quadratic over a long run. So the count is kept for as long as it is known to hold: any
@@ -375,6 +451,8 @@ class Ledger:
         self._rows.clear()
         self._outreach_rows.clear()
         self._replies_rows.clear()
+        self._outbound_rows.clear()
+        self._vendor_facts.clear()
 
     def close(self) -> None:
         if self._held and self._depth:  # a unit a crash left open: gone, as a ROLLBACK at closing
@@ -469,16 +547,28 @@ class Ledger:
     def create_request(self, client_phone: str, state: str, at: float, data: dict[str, Any]) -> str:
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM requests").fetchone()[0]
         request_id = f"req-{seq:05d}"
+        written = _dumps(data)
         self.db.execute(
             "INSERT INTO requests (id, seq, client_phone, state, created_at, updated_at, data)"
             " VALUES (?,?,?,?,?,?,?)",
-            (request_id, seq, client_phone, state, at, at, _dumps(data)),
+            (request_id, seq, client_phone, state, at, at, written),
         )
+        self._keep_request((None,) * 6, {"id": request_id, "client_phone": client_phone, "state": state,
+                                         "created_at": at, "updated_at": at, "data": written})
         self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, None, state, at, "opened"),
         )
         return request_id
+
+    def _keep_request(self, row: tuple[Any, ...], changes: dict[str, Any]) -> None:
+        """The request row the ledger has just written (``row``, ``_ROW``'s values, with ``changes``),
+        kept as SQLite reads it back: the write's trigger emptied the cache, and the handler reads
+        the row again."""
+        if self._depth:  # the cache lives only as long as a unit of work
+            written = _as_written(row, changes, _ROW_SLOTS)
+            if written is not None:
+                self._rows[written[0]] = written
 
     def _request(self, row: sqlite3.Row | None) -> RequestRow | None:
         if row is None:
@@ -520,14 +610,19 @@ class Ledger:
         return [r for r in (self._request(row) for row in rows) if r is not None]
 
     def save_request_data(self, request_id: str, data: dict[str, Any], at: float) -> None:
-        self.db.execute(
-            "UPDATE requests SET data=?, updated_at=? WHERE id=?", (_dumps(data), at, request_id)
-        )
+        before = self._rows.get(request_id)
+        written = _dumps(data)
+        self.db.execute("UPDATE requests SET data=?, updated_at=? WHERE id=?", (written, at, request_id))
+        if before is not None:  # the row was there (cached): the update found it
+            self._keep_request(before, {"updated_at": at, "data": written})
 
     def set_state(self, request_id: str, source: str, dest: str, at: float, reason: str) -> None:
+        before = self._rows.get(request_id)
         self.db.execute(
             "UPDATE requests SET state=?, updated_at=? WHERE id=?", (dest, at, request_id)
         )
+        if before is not None:
+            self._keep_request(before, {"state": dest, "updated_at": at})
         self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, source, dest, at, reason),
@@ -559,9 +654,19 @@ class Ledger:
         if request_id is not None:
             sql += " WHERE request_id=?"
             params = (request_id,)
+        if limit is not None and limit > 0:  # the last rows: read from the end, not the whole conversation
+            sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+            return [dict(r) for r in self.db.execute(sql, (*params, limit)).fetchall()]
         sql += " ORDER BY seq"
         rows = [dict(r) for r in self.db.execute(sql, params).fetchall()]
         return rows[-limit:] if limit else rows
+
+    def last_heard_from_client(self, request_id: str) -> float | None:
+        """When the request's client last wrote (its latest inbound transcript line), if ever."""
+        return self.db.execute(
+            "SELECT MAX(at) FROM transcript WHERE request_id=? AND direction='in' AND party='client'",
+            (request_id,),
+        ).fetchone()[0]
 
     # --- outreach -----------------------------------------------------------------------------
     def insert_outreach(
@@ -643,29 +748,33 @@ class Ledger:
 
     def outreach_pending_by_vendor(self, vendor_ids: list[str]) -> dict[str, int]:
         """``outreach_pending`` for several vendors in one query (vendors with none are left out)."""
+        return self._by_vendor(
+            "SELECT vendor_id, COUNT(*) FROM outreach WHERE vendor_id IN ({marks})"
+            " AND status='queued' AND sent_at IS NULL GROUP BY vendor_id", vendor_ids)
+
+    def _by_vendor(self, sql: str, vendor_ids: list[str], *after: Any) -> dict[str, Any]:
+        """vendor id -> the rest of its row of ``sql`` (its one value, if one) over these vendors
+        (``{marks}``: their placeholders; ``after``: the parameters that follow them), kept for
+        the unit of work by its arguments (``_vendor_facts``)."""
         if not vendor_ids:
             return {}
-        marks, params = _in_list(vendor_ids)
-        rows = self.db.execute(
-            f"SELECT vendor_id, COUNT(*) FROM outreach WHERE vendor_id IN ({marks})"
-            " AND status='queued' AND sent_at IS NULL GROUP BY vendor_id",
-            params,
-        ).fetchall()
-        return {r[0]: r[1] for r in rows}
+        key = (sql, *after, *vendor_ids)
+        found = self._vendor_facts.get(key)
+        if found is None:
+            marks, params = _in_list(vendor_ids)
+            rows = self.db.execute(sql.format(marks=marks), (*params, *after)).fetchall()
+            found = {r[0]: r[1] if len(r) == 2 else tuple(r[1:]) for r in rows}
+            if self._depth:  # the cache lives only as long as a unit of work
+                self._vendor_facts[key] = found
+        return dict(found)
 
     def outreach_sent_since_by_vendor(self, vendor_ids: list[str], since: float) -> dict[str, tuple[int, float]]:
         """For several vendors in one query: how many outreach messages went out at or after
         ``since`` and when the latest did, i.e. ``len()`` and ``[-1]`` of ``outreach_sent_since``
         (vendors with none are left out)."""
-        if not vendor_ids:
-            return {}
-        marks, params = _in_list(vendor_ids)
-        rows = self.db.execute(
-            f"SELECT vendor_id, COUNT(*), MAX(sent_at) FROM outreach WHERE vendor_id IN ({marks})"
-            " AND sent_at IS NOT NULL AND sent_at>=? GROUP BY vendor_id",
-            (*params, since),
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+        return self._by_vendor(
+            "SELECT vendor_id, COUNT(*), MAX(sent_at) FROM outreach WHERE vendor_id IN ({marks})"
+            " AND sent_at IS NOT NULL AND sent_at>=? GROUP BY vendor_id", vendor_ids, since)
 
     def outreach_sent_since(self, vendor_id: str, since: float) -> list[float]:
         rows = self.db.execute(
@@ -704,20 +813,43 @@ class Ledger:
         self, idem_key: str, request_id: str | None, to_phone: str, party: str, purpose: str,
         text: str, at: float, buttons: list[tuple[str, str]] | None = None,
     ) -> bool:
-        return self._insert_unique(
+        written = _dumps([list(b) for b in buttons]) if buttons else None
+        if not self._insert_unique(
             "INSERT INTO outbound (idem_key, request_id, to_phone, party, purpose, text, status,"
             " created_at, buttons) VALUES (?,?,?,?,?,?,'pending',?,?)",
-            (idem_key, request_id, to_phone, party, purpose, text, at,
-             _dumps([list(b) for b in buttons]) if buttons else None),
-        )
+            (idem_key, request_id, to_phone, party, purpose, text, at, written),
+        ):
+            return False
+        self._keep_outbound(_OUTBOUND_DEFAULTS, {
+            "idem_key": idem_key, "request_id": request_id, "to_phone": to_phone, "party": party,
+            "purpose": purpose, "text": text, "created_at": at, "buttons": written})
+        return True
+
+    def _keep_outbound(self, row: tuple[Any, ...], changes: dict[str, Any]) -> None:
+        """The outbound row the ledger has just written (``row`` with ``changes``), kept as SQLite
+        reads it back (the write's trigger emptied the cache); else read back when next asked."""
+        if self._depth:  # the cache lives only as long as a unit of work
+            written = _as_written(row, changes, _OUTBOUND_SLOTS)
+            if written is not None:
+                self._outbound_rows[written[0]] = written
 
     def get_outbound(self, idem_key: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
-        return dict(row) if row else None
+        entry = self._outbound_rows.get(idem_key)
+        if entry is None:
+            row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
+            if row is None:
+                return None
+            entry = tuple(row)
+            if self._depth:
+                self._outbound_rows[idem_key] = entry
+        return dict(zip(_OUTBOUND_COLUMNS, entry, strict=True))
 
     def update_outbound(self, idem_key: str, **fields: Any) -> None:
+        before = self._outbound_rows.get(idem_key)
         cols = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
+        if before is not None:  # the row was there (cached): the update found it
+            self._keep_outbound(before, fields)
 
     def client_text_since(self, request_id: str, text: str, since: float) -> bool:
         """Whether this exact text went (or is going) to the request's client after ``since``."""
@@ -760,9 +892,11 @@ class Ledger:
 
     def last_rate_limited(self, client_key: str) -> float | None:
         """When this client (by its key) was last rate-limited, from the audit trail."""
+        # The pattern is built in SQL: SQLite compiles a statement whose LIKE pattern is bound
+        # directly anew for each new pattern (it may choose an index by its prefix).
         return self.db.execute(
-            "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
-            (f'%"client_key":"{client_key}"%',),
+            "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE '%' || ? || '%'",
+            (f'"client_key":"{client_key}"',),
         ).fetchone()[0]
 
     # --- consent and calls --------------------------------------------------------------------
@@ -847,14 +981,8 @@ class Ledger:
     def vendor_statuses(self, vendor_ids: list[str]) -> dict[str, tuple[int, float | None]]:
         """``(opted_out, busy_until)`` of several vendors in one query (vendors without a row are
         left out: ``vendor_status`` reads them as ``(0, None)``)."""
-        if not vendor_ids:
-            return {}
-        marks, params = _in_list(vendor_ids)
-        rows = self.db.execute(
-            f"SELECT vendor_id, opted_out, busy_until FROM vendor_status WHERE vendor_id IN ({marks})",
-            params,
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+        return self._by_vendor(
+            "SELECT vendor_id, opted_out, busy_until FROM vendor_status WHERE vendor_id IN ({marks})", vendor_ids)
 
     def opt_out_vendor(self, vendor_id: str, at: float) -> bool:
         """True the first time (one confirmation); False when already opted out."""

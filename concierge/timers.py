@@ -72,9 +72,8 @@ class RequestClock:
         request = self.desk.live(timer.request_id)
         if request is None or S(request.state) is not S.COLLECTING_REQUIREMENTS:
             return
-        heard = [t["at"] for t in self.desk.ledger.transcript(request.id)
-                 if t["direction"] == "in" and t["party"] == "client"]
-        if heard and max(heard) > timer.payload["after"]:
+        heard = self.desk.ledger.last_heard_from_client(request.id)
+        if heard is not None and heard > timer.payload["after"]:
             return  # the client spoke since: a newer idle timer owns the request
         changes = self.desk.ledger.state_changes(request.id)
         if changes and changes[-1]["at"] > timer.payload["after"]:

@@ -363,16 +363,25 @@ _STEPS = st.one_of(
     st.tuples(st.just("insert_outbound"), _KEY, _REQ, _TIMES),
     st.tuples(st.just("attempted"), _KEY, st.integers(0, 5)),
     st.tuples(st.just("sent"), _KEY, _TIMES),
+    st.tuples(st.just("failed"), _KEY, st.sampled_from(["http 500", "request ended"])),
+    st.tuples(st.just("insert_buttons"), _KEY, _REQ, _TIMES),
     st.tuples(st.just("insert_outreach"), _REQ, _VENDOR, _TIMES),
     st.tuples(st.just("outreach_sent"), _REQ, _VENDOR, _TIMES),
     st.tuples(st.just("reply"), _REQ, _VENDOR, st.sampled_from(["w1", "w2", "w3"]), _TIMES),
+    st.tuples(st.sampled_from(["opt_out", "busy"]), _VENDOR, _TIMES),
     st.tuples(st.just("behind_the_back"), st.sampled_from([
         "UPDATE requests SET state='error', updated_at=5",
         "UPDATE outbound SET status='failed', sent_at=3",
         "DELETE FROM outbound WHERE idem_key='k2'",
+        "UPDATE outbound SET attempts=attempts+1, created_at=created_at+1 WHERE idem_key='k1'",
+        "INSERT OR REPLACE INTO outbound (idem_key, to_phone, party, purpose, text, status, created_at)"
+        " VALUES ('k3', '+250780000009', 'vendor', 'outreach', 'raw', 'sent', 9)",
         "UPDATE outreach SET status='excluded', sent_at=4",
         "DELETE FROM requests WHERE seq=2",
         "UPDATE replies SET acted_on=1, at=6",
+        "UPDATE vendor_status SET opted_out=0, busy_until=busy_until+1",
+        "INSERT OR REPLACE INTO vendor_status (vendor_id, busy_until) VALUES ('v2', 4)",
+        "UPDATE outreach SET status='queued', sent_at=NULL WHERE vendor_id='v1'",
     ])),
 )
 
@@ -400,6 +409,16 @@ def _agrees_with_sqlite(ledger: Ledger) -> None:
         stored_replies = [{**r, "parsed": json.loads(r["parsed"])} for r in map(dict, ledger.db.execute(
             "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (rid,)))]
         assert [_typed(r.values()) for r in ledger.replies(rid)] == [_typed(r.values()) for r in stored_replies]
+    # The vendor search's reads, by vendor (vendors with nothing to report left out).
+    vendors = ["v1", "v2", "v3"]
+    for since in (0, 3.5):
+        assert ledger.outreach_sent_since_by_vendor(vendors, since) == {r[0]: (r[1], r[2]) for r in ledger.db.execute(
+            "SELECT vendor_id, COUNT(*), MAX(sent_at) FROM outreach WHERE sent_at IS NOT NULL AND sent_at>=?"
+            " GROUP BY vendor_id", (since,))}
+    assert ledger.outreach_pending_by_vendor(vendors) == {r[0]: r[1] for r in ledger.db.execute(
+        "SELECT vendor_id, COUNT(*) FROM outreach WHERE status='queued' AND sent_at IS NULL GROUP BY vendor_id")}
+    assert ledger.vendor_statuses(vendors) == {r[0]: (r[1], r[2]) for r in ledger.db.execute(
+        "SELECT vendor_id, opted_out, busy_until FROM vendor_status")}
     for key in ("k1", "k2", "k3"):
         stored = ledger.db.execute("SELECT * FROM outbound WHERE idem_key=?", (key,)).fetchone()
         served = ledger.get_outbound(key)
@@ -412,26 +431,31 @@ def _agrees_with_sqlite(ledger: Ledger) -> None:
 @example([("create", 0), ("insert_outbound", "k1", 0, 1), ("begin", 0), ("insert_outreach", 0, "v1", 2),
           ("attempted", "k1", 1), ("save_data", 0, 3), ("reply", 0, "v1", "w1", 4),
           ("crash", 0)])  # rows cached, then rolled back
+@example([("begin", 0), ("insert_outbound", "k1", 0, 1), ("attempted", "k1", 1), ("sent", "k1", 2),
+          ("crash", 0)])  # an outbound row kept from the ledger's own writes, then rolled back
+@example([("begin", 0), ("begin", 0), ("insert_outbound", "k1", 0, 1), ("end", 0),
+          ("behind_the_back", "UPDATE outbound SET status='failed', sent_at=3"), ("sent", "k1", 2)])
+@example([("begin", 0), ("busy", "v1", 1), ("busy", "v1", 2), ("create", 0), ("insert_outreach", 0, "v2", 1),
+          ("outreach_sent", 0, "v2", 4), ("opt_out", "v2", 5)])  # the vendor search's reads, each write seen
 def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(steps):
     ledger = Ledger()
     ids: list[str] = []
-    unit = None
+    units: list = []  # nested units of work, innermost last: an inner one joins the outer
     for step in steps:
         kind, *args = step
-        at = {"insert_outbound": 1, "save_data": 0, "set_state": 0, "exclude": 0, "insert_outreach": 0,
-              "outreach_sent": 0, "reply": 0}.get(kind)  # where the step names its request
+        at = {"insert_outbound": 1, "insert_buttons": 1, "save_data": 0, "set_state": 0, "exclude": 0,
+              "insert_outreach": 0, "outreach_sent": 0, "reply": 0}.get(kind)  # where the step names its request
         rid = ids[args[at] % len(ids)] if ids and at is not None else None
-        if kind == "begin" and unit is None:
-            unit = ledger.unit_of_work()
-            unit.__enter__()
-        elif kind == "end" and unit is not None:
-            unit.__exit__(None, None, None)
-            unit = None
+        if kind == "begin" and len(units) < 3:
+            units.append(ledger.unit_of_work())
+            units[-1].__enter__()
+        elif kind == "end" and units:
+            units.pop().__exit__(None, None, None)
         elif kind == "checkpoint":
             ledger.checkpoint()
-        elif kind == "crash" and unit is not None:
+        elif kind == "crash" and units:
             ledger.abandon()  # the process died inside the unit: its open transaction is rolled back
-            unit = None
+            units.clear()
         elif kind == "create":
             ids.append(ledger.create_request(f"+25078000000{len(ids) % 3}", "collecting_requirements",
                                              args[0], {"n": len(ids)}))
@@ -447,15 +471,72 @@ def test_every_cached_read_agrees_with_sqlite_through_writes_units_and_crashes(s
             ledger.update_outbound(args[0], attempts=args[1])
         elif kind == "sent":
             ledger.update_outbound(args[0], status="sent", wamid=f"wamid.{args[1]}", sent_at=args[1])
+        elif kind == "failed":
+            ledger.update_outbound(args[0], status="failed", last_error=args[1])
+        elif kind == "insert_buttons":
+            ledger.insert_outbound(args[0], rid, "+250780000002", "client", "consent_prompt", "ok?", args[2],
+                                   buttons=[("yes", "Yes"), ("no", "No")])
         elif kind == "insert_outreach" and rid:
             ledger.insert_outreach(rid, args[1], f"{rid}:{args[1]}", 1, args[2])
         elif kind == "outreach_sent" and rid:
             ledger.set_outreach_status(rid, args[1], "sent", args[2], wamid="wamid.x")
         elif kind == "reply" and rid:
             ledger.record_reply(rid, args[1], args[2], "ok", {"price": args[3]}, args[3])
+        elif kind == "opt_out":
+            ledger.opt_out_vendor(args[0], args[1])
+        elif kind == "busy":
+            ledger.set_vendor_busy(args[0], args[1])
         elif kind == "behind_the_back":
             ledger.db.execute(args[0])
         _agrees_with_sqlite(ledger)
+
+
+def test_an_outbound_row_another_connection_changed_between_units_is_read_as_it_now_is(tmp_path):
+    # Within a unit the outbox's row is kept from the ledger's own writes; another connection (an
+    # operator's shell, a second process on the file) may write between units, never inside one.
+    path = str(tmp_path / "l.sqlite")
+    ledger = Ledger(path, power_safe=False)
+    with ledger.unit_of_work():
+        assert ledger.insert_outbound("k1", None, "+250780000001", "client", "question", "hi", 1)
+        ledger.update_outbound("k1", attempts=1)
+        assert not ledger.insert_outbound("k1", None, "+250780000001", "client", "question", "hi", 2)  # redelivered
+        kept = ledger.get_outbound("k1")
+        assert (kept["attempts"], kept["created_at"], kept["status"]) == (1, 1.0, "pending")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("UPDATE outbound SET status='sent', wamid='wamid.other', attempts=7 WHERE idem_key='k1'")
+    other.close()
+    with ledger.unit_of_work():
+        row = ledger.get_outbound("k1")
+        assert (row["status"], row["wamid"], row["attempts"]) == ("sent", "wamid.other", 7)
+        ledger.update_outbound("k1", last_error="late status")
+        assert ledger.get_outbound("k1") == dict(ledger.db.execute(
+            "SELECT * FROM outbound WHERE idem_key='k1'").fetchone())
+
+
+def test_rows_written_outside_a_unit_are_not_kept_past_another_connections_write(tmp_path):
+    # Outside a unit of work nothing is kept: another connection may write at any moment.
+    path = str(tmp_path / "l.sqlite")
+    ledger = Ledger(path, power_safe=False)
+    rid = _alice_request(ledger)
+    ledger.save_request_data(rid, {"mine": 1}, 1)
+    ledger.set_state(rid, "collecting_requirements", "vendor_outreach", 2, "test")
+    ledger.insert_outbound("k1", rid, "+250780000001", "client", "question", "hi", 1)
+    ledger.update_outbound("k1", attempts=1)
+    ledger.set_vendor_busy("v1", 1)
+    assert ledger.vendor_statuses(["v1"]) == {"v1": (0, 1.0)}
+    assert ledger.outreach_pending_by_vendor(["v1"]) == ledger.outreach_sent_since_by_vendor(["v1"], 0) == {}
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("UPDATE requests SET state='closed', data='{\"theirs\":2}'")
+    other.execute("UPDATE outbound SET status='sent', attempts=3")
+    other.execute("UPDATE vendor_status SET opted_out=1")
+    other.execute("INSERT INTO outreach (request_id, vendor_id, idem_key, batch, status, queued_at) VALUES"
+                  " (?, 'v1', 'o1', 1, 'queued', 1)", (rid,))
+    other.close()
+    assert ledger.vendor_statuses(["v1"]) == {"v1": (1, 1.0)}
+    assert ledger.outreach_pending_by_vendor(["v1"]) == {"v1": 1}
+    row = ledger.get_request(rid)
+    assert (row.state, row.data) == ("closed", {"theirs": 2})
+    assert (ledger.get_outbound("k1")["status"], ledger.get_outbound("k1")["attempts"]) == ("sent", 3)
 
 
 def test_the_tool_call_count_follows_every_write_a_rollback_and_another_connection(tmp_path):
@@ -495,3 +576,38 @@ def test_the_tool_call_count_follows_every_write_a_rollback_and_another_connecti
     assert ledger.tool_call_count() == true_count() == 2
     ledger.refill({"tool_calls": []}, only_these=True)
     assert ledger.tool_call_count() == true_count() == 0
+
+
+# --- reads that answer from the end of a table, against the whole-table reads they replace ----------
+_LINES = st.lists(st.tuples(st.sampled_from(["req-00001", "req-00002", None]), st.sampled_from(["in", "out"]),
+                            st.sampled_from(["client", "vendor"]), _TIMES), max_size=30)
+
+
+@given(_LINES, st.one_of(st.none(), st.integers(-3, 35)))
+def test_the_last_transcript_lines_and_last_client_message_agree_with_a_whole_read(lines, limit):
+    ledger = Ledger()
+    for request_id, direction, party, at in lines:
+        ledger.add_transcript(request_id, direction, party, "+250780000001", f"t{at}", at)
+    for request_id in ("req-00001", "req-00002", None):
+        whole = ledger.transcript(request_id)
+        assert whole == [dict(r) for r in ledger.db.execute(
+            "SELECT * FROM transcript" + (" WHERE request_id=?" if request_id else "") + " ORDER BY seq",
+            (request_id,) if request_id else ())]
+        assert ledger.transcript(request_id, limit=limit) == (whole[-limit:] if limit else whole)
+        if request_id is not None:
+            heard = [t["at"] for t in whole if t["direction"] == "in" and t["party"] == "client"]
+            assert ledger.last_heard_from_client(request_id) == (max(heard) if heard else None)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["client.rate_limited", "client.cancelled"]),
+                          st.sampled_from(["ab12", "AB12", "cd34", "a%12", "ab_2"]), _TIMES), max_size=12),
+       st.sampled_from(["ab12", "cd34", "a%12", "zz99"]))
+def test_last_rate_limited_is_the_like_match_it_always_was(events, client_key):
+    ledger = Ledger()
+    for event, key, at in events:
+        ledger.audit(event, at, None, client_key=key, phone="+2507******01")
+    # The statement it replaces, with the pattern bound whole (LIKE: case-blind, % and _ wild).
+    expected = ledger.db.execute(
+        "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
+        (f'%"client_key":"{client_key}"%',)).fetchone()[0]
+    assert ledger.last_rate_limited(client_key) == expected
