@@ -4,6 +4,7 @@ benchmarks and supervisors that need a real process, one that can be SIGKILLed."
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -15,8 +16,8 @@ ServiceDidNotStart = DidNotStart
 
 
 class ServiceProcess(ChildServer):
-    def __init__(self, url: str, proc, log_path: str, db_path: str):
-        super().__init__(url, proc, log_path)
+    def __init__(self, url: str, proc, log_path: str, db_path: str, *, scratch: Path | None = None):
+        super().__init__(url, proc, log_path, scratch=scratch)
         self.db_path = db_path
 
     def log_lines(self) -> list[str]:
@@ -31,11 +32,16 @@ def start_service(
     """``python -m service`` with ``env`` (the WHATSAPP_* secrets and flags) added to this process's
     environment and ``WHATSAPP_API_URL`` set to ``api_url``. Its JSON-line logs go to ``log_path``
     (default: next to the ledger file)."""
-    ready = Path(tempfile.mkdtemp(prefix="concierge-svc-")) / "ready.json"
+    scratch = Path(tempfile.mkdtemp(prefix="concierge-svc-"))
+    ready = scratch / "ready.json"
     log_path = log_path or f"{db_path}.log"
     args = [sys.executable, "-m", "service", "--host", host, "--port", str(port), "--db", db_path,
             "--ready-file", str(ready), *extra_args]
-    url, proc = spawn_until_ready("concierge service", args, ready_file=ready, log_path=log_path,
-                                  health_path="/readyz", timeout=timeout,
-                                  env={**os.environ, **(env or {}), "WHATSAPP_API_URL": api_url})
-    return ServiceProcess(url, proc, log_path, db_path)
+    try:
+        url, proc = spawn_until_ready("concierge service", args, ready_file=ready, log_path=log_path,
+                                      health_path="/readyz", timeout=timeout,
+                                      env={**os.environ, **(env or {}), "WHATSAPP_API_URL": api_url})
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return ServiceProcess(url, proc, log_path, db_path, scratch=scratch)

@@ -3,6 +3,7 @@ bench, which need the emulator in its own process (as a developer runs it), not 
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -19,8 +20,8 @@ EmulatorDidNotStart = DidNotStart
 
 class EmulatorProcess(ChildServer):
     def __init__(self, url: str, proc, log_path: str, *, app_secret: str, verify_token: str,
-                 access_token: str, phone_number_id: str):
-        super().__init__(url, proc, log_path)
+                 access_token: str, phone_number_id: str, scratch: Path | None = None):
+        super().__init__(url, proc, log_path, scratch=scratch)
         self.app_secret, self.verify_token = app_secret, verify_token
         self.access_token, self.phone_number_id = access_token, phone_number_id
 
@@ -82,7 +83,11 @@ def start_emulator(
         args += ["--webhook-url", webhook_url]
     if not handshake:
         args.append("--no-handshake")
-    url, proc = spawn_until_ready("emulator", args, ready_file=ready, log_path=log_path,
-                                  health_path="/sim/health", timeout=timeout)
+    try:
+        url, proc = spawn_until_ready("emulator", args, ready_file=ready, log_path=log_path,
+                                      health_path="/sim/health", timeout=timeout)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     return EmulatorProcess(url, proc, log_path, app_secret=app_secret, verify_token=verify_token,
-                           access_token=access_token, phone_number_id=phone_number_id)
+                           access_token=access_token, phone_number_id=phone_number_id, scratch=workdir)
