@@ -4,20 +4,18 @@ benchmarks and supervisors that need a real process, one that can be SIGKILLed."
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-from simulators.child_process import ChildServer, DidNotStart, spawn_until_ready
+from simulators.child_process import ChildServer, DidNotStart, scratch_folder, spawn_until_ready
+from simulators.run_folder import SERVICE_START, RunFolder
 
 ServiceDidNotStart = DidNotStart
 
 
 class ServiceProcess(ChildServer):
-    def __init__(self, url: str, proc, log_path: str, db_path: str, *, scratch: Path | None = None):
-        super().__init__(url, proc, log_path, scratch=scratch)
+    def __init__(self, url: str, proc, log_path: str, db_path: str, *, folder: RunFolder | None = None):
+        super().__init__(url, proc, log_path, folder=folder)
         self.db_path = db_path
 
     def log_lines(self) -> list[str]:
@@ -32,8 +30,8 @@ def start_service(
     """``python -m service`` with ``env`` (the WHATSAPP_* secrets and flags) added to this process's
     environment and ``WHATSAPP_API_URL`` set to ``api_url``. Its JSON-line logs go to ``log_path``
     (default: next to the ledger file)."""
-    scratch = Path(tempfile.mkdtemp(prefix="concierge-svc-"))
-    ready = scratch / "ready.json"
+    folder = scratch_folder(SERVICE_START)
+    ready = folder.path / "ready.json"
     log_path = log_path or f"{db_path}.log"
     args = [sys.executable, "-m", "service", "--host", host, "--port", str(port), "--db", db_path,
             "--ready-file", str(ready), *extra_args]
@@ -42,6 +40,6 @@ def start_service(
                                       health_path="/readyz", timeout=timeout,
                                       env={**os.environ, **(env or {}), "WHATSAPP_API_URL": api_url})
     except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
+        folder.remove()
         raise
-    return ServiceProcess(url, proc, log_path, db_path, scratch=scratch)
+    return ServiceProcess(url, proc, log_path, db_path, folder=folder)

@@ -8,15 +8,15 @@ not an in-process app: the concierge service (``service.spawn``) and the Cloud A
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import time
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+
+from .run_folder import RunFolder, sweep_stale
 
 
 class DidNotStart(RuntimeError):
@@ -24,13 +24,13 @@ class DidNotStart(RuntimeError):
 
 
 class ChildServer:
-    def __init__(self, url: str, proc: subprocess.Popen, log_path: str, *, scratch: Path | None = None):
-        """``scratch``: a folder made for this child (its ready file, perhaps its log), removed when
-        this object goes or the interpreter exits: its log stays readable after ``stop`` for as long
-        as the caller holds the object. (Each start once left one behind: ~1,200 in /tmp a day.)"""
-        self.url, self.proc, self.log_path, self.scratch = url, proc, log_path, scratch
-        if scratch is not None:
-            weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
+    def __init__(self, url: str, proc: subprocess.Popen, log_path: str, *, folder: RunFolder | None = None):
+        """``folder``: the one made for this child (``scratch_folder``), which goes with this object
+        (or at the interpreter's exit): its log stays readable after ``stop`` for as long as the
+        caller holds the object. (Each start once left one in /tmp for good: ~1,200 in a day.)"""
+        self.url, self.proc, self.log_path = url, proc, log_path
+        self._folder = folder
+        self.scratch = folder.path if folder else None
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, and wait for a graceful stop (SIGKILL after ``timeout``)."""
@@ -51,6 +51,13 @@ class ChildServer:
 
     def log_text(self) -> str:
         return Path(self.log_path).read_text("utf-8", errors="replace")
+
+
+def scratch_folder(prefix: str) -> RunFolder:
+    """A new child's folder (``run_folder``'s kind ``prefix``); first the folders of children whose
+    parent is gone (a SIGKILLed test run), which nothing else would remove."""
+    sweep_stale(prefix)
+    return RunFolder(prefix)
 
 
 def spawn_until_ready(name: str, args: Sequence[str], *, ready_file: Path, log_path: str,

@@ -2,7 +2,8 @@
 
 A black-box run's folder usually lives on a RAM filesystem (``/dev/shm``), which nothing empties
 until the machine restarts; a rollout shard's scratch ledger (about 13 KB a request: 1.3 GB for a
-100,000-request market) lives in the temporary folder. A run that ends, fails or is interrupted
+100,000-request market) lives in the temporary folder; a service or emulator started as a child
+process (tests, benches) gets one for its ready file and log. A run that ends, fails or is interrupted
 removes its own folder; a run killed by SIGKILL cannot, so each new run removes the folders (of its
 own kind: one prefix each) of runs that are provably gone.
 
@@ -26,6 +27,8 @@ from pathlib import Path
 
 BLACKBOX = "concierge-blackbox-"  # the black-box runs' folders
 SCRATCH_LEDGER = "concierge-ledger-"  # a rollout shard's scratch ledger
+SERVICE_START = "concierge-svc-"  # a started service's ready file (service/spawn.py)
+EMULATOR_START = "concierge-emu-"  # a started emulator's ready file and default log
 OWNER = ".owner"  # the locked file; it also says, for a person looking, whose folder it was
 
 

@@ -3,25 +3,23 @@ bench, which need the emulator in its own process (as a developer runs it), not 
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ..child_process import ChildServer, DidNotStart, spawn_until_ready
+from ..child_process import ChildServer, DidNotStart, scratch_folder, spawn_until_ready
+from ..run_folder import EMULATOR_START, RunFolder
 
 EmulatorDidNotStart = DidNotStart
 
 
 class EmulatorProcess(ChildServer):
     def __init__(self, url: str, proc, log_path: str, *, app_secret: str, verify_token: str,
-                 access_token: str, phone_number_id: str, scratch: Path | None = None):
-        super().__init__(url, proc, log_path, scratch=scratch)
+                 access_token: str, phone_number_id: str, folder: RunFolder | None = None):
+        super().__init__(url, proc, log_path, folder=folder)
         self.app_secret, self.verify_token = app_secret, verify_token
         self.access_token, self.phone_number_id = access_token, phone_number_id
 
@@ -73,7 +71,8 @@ def start_emulator(
     host: str = "127.0.0.1", timeout: float = 20.0, log_path: str | None = None,
 ) -> EmulatorProcess:
     """``python -m simulators.emulator`` on a free port; returns once it answers ``/sim/health``."""
-    workdir = Path(tempfile.mkdtemp(prefix="concierge-emu-"))
+    folder = scratch_folder(EMULATOR_START)
+    workdir = folder.path
     ready = workdir / "ready.json"
     log_path = log_path or str(workdir / "emulator.log")
     args = [sys.executable, "-m", "simulators.emulator", "--host", host, "--port", "0",
@@ -87,7 +86,7 @@ def start_emulator(
         url, proc = spawn_until_ready("emulator", args, ready_file=ready, log_path=log_path,
                                       health_path="/sim/health", timeout=timeout)
     except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        folder.remove()
         raise
     return EmulatorProcess(url, proc, log_path, app_secret=app_secret, verify_token=verify_token,
-                           access_token=access_token, phone_number_id=phone_number_id, scratch=workdir)
+                           access_token=access_token, phone_number_id=phone_number_id, folder=folder)
