@@ -149,7 +149,7 @@ class FakeWhatsAppCloud:
         self._inbound: set[str] = set()  # wamids of inbound messages: what may be marked as read
         self.read_marks: list[str] = []  # inbound wamids the business marked as read, in order
         self._frame: tuple[tuple[str, str, str], str, str] | None = None  # see _envelope
-        self._macs: tuple[str, hmac.HMAC, hmac.HMAC] | None = None  # see _keyed
+        self._macs: tuple[str, hmac.HMAC, hmac.HMAC] | None = None  # see _mac
 
     # --- wiring -----------------------------------------------------------------------------------
     def client(self) -> httpx.Client:
