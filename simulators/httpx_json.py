@@ -1,11 +1,13 @@
 """JSON bodies as httpx encodes them, and JSON responses built without httpx's generic path.
 
-``httpx.Response(status, json=payload)`` encodes the body, then merges its content headers into the
-given ones one look-up at a time; the Cloud API fake answers every send with such a response. Here
-the same response (status, headers in httpx's order, body bytes, loaded) is built from a header list
-made in one go. Both the body encoding and the response are checked against httpx's own once a
-process: should a version of httpx build them otherwise (httpx before 0.28 encoded JSON with spaces),
-httpx's own path is used.
+``httpx.Response(status, json=payload)`` encodes the body, merges its content headers into the
+given ones one look-up at a time, then loads the body through the streaming machinery (decoder,
+chunkers, request contexts) that a body already in memory does not need; the Cloud API fake answers
+every send with such a response. Here the same response (status, headers in httpx's order, body
+bytes, and the state reading leaves: loaded, stream consumed and closed) is built from a header list
+made in one go and the body it already holds. Both the body encoding and the response, every
+attribute of it, are checked against httpx's own once a process: should a version of httpx build
+them otherwise (httpx before 0.28 encoded JSON with spaces), httpx's own path is used.
 """
 
 from __future__ import annotations
@@ -49,8 +51,26 @@ def _response(status: int, payload: Any, headers: dict[str, str] | None) -> http
     raw = [*(headers.items() if headers else ()), ("Content-Length", str(len(body))),
            ("Content-Type", "application/json")]
     made = httpx.Response(status, headers=raw, stream=httpx.ByteStream(body))
-    made.read()  # loaded, as a response built with its content is
+    # What Response.read() leaves on a response built with its content (state() compares them all).
+    made._content = body
+    made._decoder = made._get_content_decoder()
+    made.is_stream_consumed = made.is_closed = True
     return made
+
+
+def state(response: httpx.Response) -> dict[str, Any]:
+    """Everything a response holds, objects by what they carry (headers by their raw list, a stream
+    by its bytes, a decoder by its type): two responses with equal states answer every read alike."""
+    out: dict[str, Any] = {}
+    for name, value in vars(response).items():
+        if isinstance(value, httpx.Headers):
+            value = value.raw
+        elif isinstance(value, httpx.ByteStream):
+            value = (type(value), b"".join(value))
+        elif name == "_decoder":
+            value = type(value)
+        out[name] = value
+    return out
 
 
 @functools.cache
@@ -58,5 +78,4 @@ def _responds_as_httpx() -> bool:
     if not encodes_as_httpx():
         return False
     expected = httpx.Response(429, json=_PROBE, headers={"Retry-After": "1"})
-    made = _response(429, _PROBE, {"Retry-After": "1"})
-    return (made.headers.raw, made.content) == (expected.headers.raw, expected.content)
+    return state(_response(429, _PROBE, {"Retry-After": "1"})) == state(expected)

@@ -514,8 +514,16 @@ class FakeWhatsAppCloud:
         return str(int(self.now()))
 
     def _authorized(self, request: httpx.Request) -> bool:
-        given = request.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self.access_token}".encode())
+        return hmac.compare_digest(_authorization(request.headers), f"Bearer {self.access_token}".encode())
+
+
+def _authorization(headers: httpx.Headers) -> bytes:
+    """``headers.get("Authorization", "").encode()``: one ASCII value (every request the concierge
+    sends) is its raw bytes, without httpx first decoding every header to choose their encoding."""
+    found = [value for key, value in headers.raw if key.lower() == b"authorization"]
+    if not found or (len(found) == 1 and found[0].isascii()):
+        return found[0] if found else b""
+    return headers.get("Authorization", "").encode()
 
 
 # --- request validation, as the Cloud API does it --------------------------------------------------

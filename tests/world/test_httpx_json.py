@@ -22,8 +22,8 @@ _HEADERS = st.dictionaries(
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=20), max_size=3)
 
 
-def _as_sent(response: httpx.Response) -> tuple:
-    return response.status_code, response.headers.raw, response.content, response.is_stream_consumed
+def _as_sent(response: httpx.Response) -> dict:
+    return httpx_json.state(response)
 
 
 @settings(max_examples=200, deadline=None)
@@ -75,5 +75,35 @@ def test_a_response_unlike_httpxs_leaves_the_answers_to_httpx(monkeypatch):
     try:
         made = httpx_json.response(429, {"a": 1}, {"Retry-After": "1"})
         assert _as_sent(made) == _as_sent(httpx.Response(429, json={"a": 1}, headers={"Retry-After": "1"}))
+    finally:
+        httpx_json._responds_as_httpx.cache_clear()
+
+
+def test_state_tells_apart_what_reading_a_response_changes():
+    """The comparison the shortcut is checked by sees every attribute a read sets."""
+    read = httpx.Response(200, json={"a": 1})
+    unread = httpx.Response(200, headers=read.headers.raw, stream=httpx.ByteStream(read.content))
+    assert httpx_json.state(read) != httpx_json.state(unread)
+    unread.read()
+    assert httpx_json.state(read) != httpx_json.state(unread)  # read() counted the bytes it streamed
+    unread._num_bytes_downloaded = 0
+    assert httpx_json.state(read) == httpx_json.state(unread)
+    assert httpx_json.state(read) != httpx_json.state(httpx.Response(200, json={"a": 2}))
+
+
+def test_a_response_left_open_leaves_the_answers_to_httpx(monkeypatch):
+    """Should the shortcut leave a response in a state httpx's reading does not, httpx builds them."""
+    made_otherwise = httpx_json._response
+
+    def left_open(status, payload, headers):
+        made = made_otherwise(status, payload, headers)
+        made.is_closed = False
+        return made
+
+    monkeypatch.setattr(httpx_json, "_response", left_open)
+    httpx_json._responds_as_httpx.cache_clear()
+    try:
+        made = httpx_json.response(200, {"a": 1})
+        assert made.is_closed and _as_sent(made) == _as_sent(httpx.Response(200, json={"a": 1}))
     finally:
         httpx_json._responds_as_httpx.cache_clear()

@@ -7,12 +7,14 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from concierge.errors import MediaUnavailable
 from concierge.ports import SendOutcome, Transport
 from concierge.webhooks import InboundMessage, StatusUpdate, parse_webhook
 from simulators.adapters.graph_api import GraphApiTransport
-from simulators.whatsapp import FakeWhatsAppCloud, SentMessage
+from simulators.whatsapp import FakeWhatsAppCloud, SentMessage, _authorization
 
 PNID = "106540352242922"
 TOKEN = "EAAG-test-token"
@@ -430,3 +432,16 @@ def test_connection_errors_are_retried():
     assert transport.send_text(ALICE, "hi", idempotency_key="k").status == "retry"
     with pytest.raises(MediaUnavailable, match="ConnectError"):
         transport.download_media("1")
+
+
+_HEADER_VALUES = st.binary(max_size=12).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b""))
+
+
+@settings(max_examples=300, deadline=None)
+@given(headers=st.lists(st.tuples(st.sampled_from([b"Authorization", b"authorization", b"AUTHORIZATION",
+                                                   b"X-Other", b"Content-Type"]), _HEADER_VALUES), max_size=4))
+def test_the_token_is_read_as_httpx_reads_the_header(headers):
+    """The fake reads the Authorization header's raw bytes: what httpx's own look-up gives, encoded,
+    whatever the header's casing, count or encoding (httpx picks ASCII, UTF-8 or Latin-1 for all)."""
+    parsed = httpx.Headers(headers)
+    assert _authorization(parsed) == parsed.get("Authorization", "").encode()
