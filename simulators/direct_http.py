@@ -31,8 +31,11 @@ _MAX_KEPT = 4096  # header lists kept per client (one per body length and call h
 class DirectClient(httpx.Client):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # (client headers, call headers, method, scheme+host, body length) -> the headers httpx builds
+        # (client headers, call headers, method, scheme+host) -> the headers httpx builds, as a raw
+        # list; and with the body length of each send -> those headers with that Content-Length
+        self._templates: dict[tuple, list[tuple[bytes, bytes]]] = {}
         self._built_headers: dict[tuple, httpx.Headers] = {}
+        self._netloc: tuple[httpx.URL, bytes] | None = None  # the last URL's (an URL is immutable)
 
     def send(self, request: httpx.Request, **_: Any) -> httpx.Response:
         if self.is_closed:
@@ -49,7 +52,7 @@ class DirectClient(httpx.Client):
     ) -> httpx.Request:
         if (json is None or content is not None or data is not None or files is not None or params is not None
                 or cookies is not None or extensions is not None or timeout is not httpx.USE_CLIENT_DEFAULT
-                or type(url) is not httpx.URL or url.is_relative_url or self.params or self.cookies
+                or type(url) is not httpx.URL or url.is_relative_url or self.params or _has_cookies(self.cookies)
                 or not (headers is None or type(headers) is dict)
                 or (headers and any(str(k).lower() in _DERIVED for k in headers))
                 or not httpx_json.encodes_as_httpx()):
@@ -59,20 +62,32 @@ class DirectClient(httpx.Client):
         body = httpx_json.encode(json)
         request = httpx.Request(method, url, headers=self._headers_for(method, url, headers, len(body)),
                                 stream=httpx.ByteStream(body), extensions={"timeout": self.timeout.as_dict()})
-        request.read()  # loaded, as httpx loads a request built with its content
+        request._content = body  # loaded, as httpx's read() leaves a request built with its content
         return request
 
     def _headers_for(self, method: str, url: httpx.URL, headers: dict | None, length: int) -> httpx.Headers:
         """The headers httpx builds for these client and call headers and a body of ``length`` bytes
-        (a Request copies the Headers it is given, so one object serves every send)."""
-        key = (tuple(self.headers.raw), tuple(headers.items()) if headers else (), method, url.scheme, url.netloc,
-               length)
+        (a Request copies the Headers it is given, so one object serves every send of that length)."""
+        if self._netloc is None or self._netloc[0] is not url:
+            self._netloc = (url, url.netloc)
+        key = (tuple(self.headers.raw), tuple(headers.items()) if headers else (), method, url.scheme,
+               self._netloc[1], length)
         found = self._built_headers.get(key)
         if found is None:
             if len(self._built_headers) >= _MAX_KEPT:
                 self._built_headers.clear()
-            template = super().build_request(method, url, json={}, headers=headers).headers.raw
+                self._templates.clear()
+            template = self._templates.get(key[:-1])
+            if template is None:
+                template = super().build_request(method, url, json={}, headers=headers).headers.raw
+                self._templates[key[:-1]] = template
             size = str(length).encode("ascii")
             found = httpx.Headers([(k, size if k.lower() == b"content-length" else v) for k, v in template])
             self._built_headers[key] = found
         return found
+
+
+def _has_cookies(cookies: httpx.Cookies) -> bool:
+    """``bool(cookies)`` without walking the jar: an empty jar holds no domain at all (a jar whose
+    cookies were all cleared may keep empty domains: then httpx's builder is used, as with cookies)."""
+    return bool(cookies.jar._cookies)

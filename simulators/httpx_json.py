@@ -58,11 +58,11 @@ def _response(status: int, payload: Any, headers: dict[str, str] | None) -> http
     return made
 
 
-def state(response: httpx.Response) -> dict[str, Any]:
-    """Everything a response holds, objects by what they carry (headers by their raw list, a stream
-    by its bytes, a decoder by its type): two responses with equal states answer every read alike."""
+def state(message: httpx.Response | httpx.Request) -> dict[str, Any]:
+    """Everything a response (or request) holds, objects by what they carry (headers by their raw
+    list, a stream by its bytes, a decoder by its type): two with equal states answer every read alike."""
     out: dict[str, Any] = {}
-    for name, value in vars(response).items():
+    for name, value in vars(message).items():
         if isinstance(value, httpx.Headers):
             value = value.raw
         elif isinstance(value, httpx.ByteStream):

@@ -69,7 +69,9 @@ _BASE = "https://graph.facebook.com"
 
 
 def _wire(request: httpx.Request) -> tuple:
-    return request.method, str(request.url), request.headers.raw, request.content, request.extensions
+    """Everything the request holds (headers by their raw list, the stream by its bytes)."""
+    return request.method, str(request.url), request.headers.raw, request.content, request.extensions, \
+        httpx_json.state(request)
 
 
 def _clients(**kwargs) -> tuple[httpx.Client, DirectClient]:
@@ -106,6 +108,7 @@ def test_the_shortcut_is_taken_once_httpx_has_built_the_headers(monkeypatch):
     calls = []
     monkeypatch.setattr(httpx.Client, "build_request", lambda *a, **k: calls.append(a))
     direct.build_request("POST", url, json={"b": 2}, headers={"Authorization": "Bearer t"})
+    direct.build_request("POST", url, json={"b": "another length"}, headers={"Authorization": "Bearer t"})
     assert calls == []
 
 
@@ -161,3 +164,25 @@ def test_a_json_encoding_unlike_httpxs_turns_the_shortcut_off(monkeypatch):
         assert _wire(direct.build_request("POST", url, json=body)) == _wire(real.build_request("POST", url, json=body))
     finally:
         httpx_json.encodes_as_httpx.cache_clear()
+
+
+def test_a_jar_whose_cookies_were_cleared_still_sends_what_httpx_sends():
+    """Clearing a cookie by name may leave its domain in the jar: the shortcut then leaves the send
+    to httpx's builder, and either way the request is httpx's."""
+    url = httpx.URL(_BASE + "/v21.0/1/messages")
+    real, direct = _clients()
+    for client in (real, direct):
+        client.cookies.set("c", "1", domain="graph.facebook.com", path="/")
+        client.cookies.jar.clear("graph.facebook.com", "/", "c")
+        assert not client.cookies
+    assert _wire(direct.build_request("POST", url, json={"a": 1})) == _wire(real.build_request("POST", url, json={"a": 1}))
+
+
+def test_the_host_follows_each_url():
+    """The URL's host is remembered for the last URL object only: another URL, another Host."""
+    real, direct = _clients()
+    for host in (_BASE, "http://127.0.0.1:8080", _BASE, "https://lookaside.fbsbx.com"):
+        url = httpx.URL(host + "/v21.0/1/messages")
+        for _ in range(2):
+            expected = _wire(real.build_request("POST", url, json={"a": 1}))
+            assert _wire(direct.build_request("POST", url, json={"a": 1})) == expected
