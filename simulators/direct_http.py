@@ -89,5 +89,7 @@ class DirectClient(httpx.Client):
 
 def _has_cookies(cookies: httpx.Cookies) -> bool:
     """``bool(cookies)`` without walking the jar: an empty jar holds no domain at all (a jar whose
-    cookies were all cleared may keep empty domains: then httpx's builder is used, as with cookies)."""
-    return bool(cookies.jar._cookies)
+    cookies were all cleared may keep empty domains: then httpx's builder is used, as with cookies).
+    A jar without the standard library's table is walked."""
+    domains = getattr(cookies.jar, "_cookies", None)
+    return bool(cookies) if not isinstance(domains, dict) else bool(domains)
