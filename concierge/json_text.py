@@ -4,21 +4,33 @@ The ledger's columns, the webhook bodies and the Cloud API's requests are compar
 (rollout outputs, HMAC signatures), so a faster codec may only be used where its answer is the one
 ``json`` would give. orjson (compiled) writes and reads the same JSON as ``json`` for almost every
 value; where it does not, it either refuses (and ``json`` answers instead) or differs in a way that
-each function below detects cheaply and hands back to ``json``:
+each function below detects cheaply and hands back to ``json``.
 
-Writing (``JsonWriter``), orjson's text is kept only when
-- orjson accepted the value: it refuses ints beyond 64 bits, non-str keys, lone surrogates, nesting
-  past 255, float/dict/list subclasses, dataclasses and datetimes (the pass-through options), which
-  ``json`` then writes (or refuses) its own way;
-- the text reads back equal to the value: a NaN or infinity (orjson writes ``null``, ``json``
-  ``NaN``), a tuple, a UUID, a plain Enum or an ``orjson.Fragment`` (which ``json`` refuses) does
-  not; and
+Writing (``JsonWriter``): **the same text as ``json`` for every value ``json`` can write** (or the
+same exception where ``json`` raises ValueError or RecursionError), with one exception below. orjson's
+text is kept only when
+- orjson accepted the value: it refuses ints beyond 64 bits, non-str keys (a str subclass too), lone
+  surrogates, nesting past 255, subclasses of str, int, float, tuple, list and dict other than Enum
+  members, dataclasses and datetimes (the pass-through options), which ``json`` then writes (or
+  refuses) its own way;
+- the text holds no ``null`` that stands for a NaN or an infinity: orjson writes those as ``null``
+  (``json`` writes ``NaN``, ``Infinity``), so a text without ``null`` cannot hide one, and a text with
+  ``null`` is read back and kept only if it reads back equal to the value (NaN never equals);
 - no float is in a form ``repr`` writes otherwise: orjson writes ``0.00001`` and ``2.5e-7`` where
   Python writes ``1e-05`` and ``2.5e-07`` (every other float is the same shortest repr). The check
   is a substring test over the whole text, so a string that merely contains ``e-`` costs a
   second look, never a wrong answer. At import, a handful of probe floats confirm that the
   installed orjson writes nothing this check would miss; if one does, every value goes to ``json``.
 - with ``ensure_ascii``: the text is ASCII without DEL (``json`` escapes both, orjson neither).
+A tuple is written as a list by both. Values ``json`` refuses with TypeError but orjson writes
+natively (a UUID, a plain Enum member, an ``orjson.Fragment``) may come out as orjson's text instead of
+the TypeError (when that text holds no ``null``): the checks above look at the text, and reading every
+text back to catch these cost more than orjson's writing itself. The exception among values ``json``
+writes is an Enum member with a mixin type (``class E(int, Enum)``) whose value is not the member's
+own int/str/float (a custom ``__new__`` that sets another ``_value_``): ``json`` writes the member as
+that int/str/float, orjson writes its value. A standard mixin Enum (``IntEnum``, ``class E(str, Enum)``)
+has its value equal to itself and is written exactly as ``json`` does. Nothing in this project writes
+any of these (the ledger, webhook and Cloud API values are JSON-native dicts, lists and scalars).
 
 Reading (``read_json``), orjson's value is kept unless orjson refused the text (NaN literals, lone
 surrogate escapes, nesting past 1024, numbers beyond a double, a BOM, anything malformed: ``json``
@@ -89,10 +101,11 @@ class JsonWriter:
         except TypeError:  # orjson.JSONEncodeError: a value orjson does not write
             return self._stdlib(value)
         text = raw.decode()
-        # _small_float_risk, inlined: this runs for every value the ledger writes.
+        # _small_float_risk, inlined: this runs for every value the ledger writes. The read-back, last
+        # and only for a text with "null": the one place a NaN or an infinity can hide.
         if ((("0.0000" in text or "e-" in text) and _SMALL_FLOAT.search(text) is not None)
                 or (self._ascii and (not raw.isascii() or "\x7f" in text))
-                or orjson.loads(raw) != value):
+                or ("null" in text and orjson.loads(raw) != value)):
             return self._stdlib(value)
         return text
 
