@@ -106,11 +106,11 @@ def outcome(function: Any, value: Any) -> tuple[str, str]:
 def written_as_json_writes(options: dict[str, Any], value: Any) -> None:
     """The writer's contract: json's text (or exception) for every value json writes; for a value json
     refuses with TypeError, that TypeError or orjson's own text (never anything else)."""
-    writer = JsonWriter(**options)
     expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-    got = outcome(writer, value)
+    got = outcome(JsonWriter(**options), value)
     if expected[0] == "TypeError" and got[0] == "ok":
-        assert got == ("ok", orjson.dumps(value, option=writer._option).decode())
+        option = json_text._OPTION | (orjson.OPT_SORT_KEYS if options.get("sort_keys") else 0)
+        assert got == ("ok", orjson.dumps(value, option=option).decode())
     else:
         assert got == expected
 
@@ -202,19 +202,23 @@ def test_the_installed_orjson_writes_no_float_form_the_check_misses() -> None:
     assert json_text._ORJSON_FLOATS_KNOWN
 
 
-def test_a_text_orjson_writes_is_taken_as_it_is() -> None:
+class Refusing(json.JSONEncoder):
+    def encode(self, o: Any) -> str:
+        raise AssertionError(f"json asked for {o!r}")
+
+
+@pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
+def test_a_text_orjson_writes_is_taken_as_it_is(options: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     # The fast path is really taken for ordinary values, a null among them included (the rest of this
-    # file would pass even if every value went to json): json is never asked.
-    writer = JsonWriter(sort_keys=True, ensure_ascii=False)
-
-    def refuse(value: Any) -> str:
-        raise AssertionError(f"json asked for {value!r}")
-
-    writer._stdlib = refuse  # type: ignore[misc]
-    for value in ({"b": [1, 2.5, True], "a": "é"}, {"b": [1, 2.5, None, True], "a": "é"}, None, [0.5, "null"]):
+    # file would pass even if every value went to json): the writer is built with a json that refuses.
+    monkeypatch.setattr(json_text.json, "JSONEncoder", Refusing)
+    writer = JsonWriter(**options)
+    monkeypatch.undo()
+    other = "x-1" if options.get("ensure_ascii", True) else "é"
+    for value in ({"b": [1, 2.5, True], "a": "e"}, {"b": [1, 2.5, None, True], "a": other}, None, [0.5, "null"]):
         text = writer(value)
-        assert text == orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        assert text == json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        assert text == orjson.dumps(value, option=orjson.OPT_SORT_KEYS if options.get("sort_keys") else 0).decode()
+        assert text == json.JSONEncoder(separators=(",", ":"), **options).encode(value)
 
 
 # --- reading ------------------------------------------------------------------------------------
