@@ -82,7 +82,7 @@ def JsonWriter(*, sort_keys: bool = False, ensure_ascii: bool = True, allow_nan:
     """``json.JSONEncoder(separators=(",", ":"), **options).encode`` with orjson doing the work when
     its text is sure to be the same (see the module's docstring). Only the compact separators: that
     is the one form orjson writes. Gives the writer as a function (a closure over its options): the
-    ledger calls it ~95 times a request, and a closure's call costs a third of an instance's
+    writers run ~95 times a simulated request, and a closure's call costs a third of an instance's
     ``__call__``."""
     stdlib = json.JSONEncoder(
         sort_keys=sort_keys, ensure_ascii=ensure_ascii, allow_nan=allow_nan,
