@@ -4,6 +4,8 @@ Every property compares the outcome of the two (the text, or the exception's typ
 values and texts built to reach orjson's known differences: floats of every size (tiny, subnormal,
 -0.0, NaN, infinities), ints beyond 64 bits, lone surrogates, non-str keys, tuples, subclasses,
 types json refuses, deep nesting, and texts json reads that orjson does not (or reads otherwise).
+For values json refuses with TypeError but orjson writes (a UUID, a plain Enum, an orjson.Fragment)
+the writer may give orjson's text instead (the module's docstring): ``written_as_json_writes`` says so.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ class Label(str, enum.Enum):
     A = "a"
 
 
+class Tiny(float, enum.Enum):
+    """json writes these as floats (1e-05, NaN), orjson as their values (0.00001, null)."""
+    SMALL = 1e-05
+    NAN = float("nan")
+    INF = float("inf")
+
+
 class Ratio(float):
     pass
 
@@ -80,7 +89,7 @@ class Point:
 
 # Values json refuses or writes its own way that orjson would write: each must come out as json's.
 ODD_VALUES = [
-    uuid.UUID(int=7), Colour.RED, Size.SMALL, Label.A, Ratio(1e-5), Ratio(0.5), Record(b=1, a=2), Renamed(a=2),
+    uuid.UUID(int=7), Colour.RED, Size.SMALL, Label.A, Tiny.SMALL, Tiny.NAN, Tiny.INF, Ratio(1e-5), Ratio(0.5), Record(b=1, a=2), Renamed(a=2),
     Point(1), datetime.date(2026, 1, 2), datetime.datetime(2026, 1, 2, 3, 4), orjson.Fragment(b"[1]"),
     b"bytes", {1, 2}, object,
 ]
@@ -92,6 +101,18 @@ def outcome(function: Any, value: Any) -> tuple[str, str]:
         return "ok", function(value)
     except (TypeError, ValueError, RecursionError) as exc:
         return type(exc).__name__, str(exc)
+
+
+def written_as_json_writes(options: dict[str, Any], value: Any) -> None:
+    """The writer's contract: json's text (or exception) for every value json writes; for a value json
+    refuses with TypeError, that TypeError or orjson's own text (never anything else)."""
+    expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
+    got = outcome(JsonWriter(**options), value)
+    if expected[0] == "TypeError" and got[0] == "ok":
+        option = json_text._OPTION | (orjson.OPT_SORT_KEYS if options.get("sort_keys") else 0)
+        assert got == ("ok", orjson.dumps(value, option=option).decode())
+    else:
+        assert got == expected
 
 
 def fingerprint(value: Any) -> str:
@@ -126,17 +147,38 @@ def test_writes_what_json_writes(options: dict[str, Any], value: Any) -> None:
 @pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
 @given(value=st.recursive(leaves | odd_leaves, lambda inner: st.lists(inner, max_size=3)
                           | st.dictionaries(texts, inner, max_size=3), max_leaves=8))
-def test_writes_or_refuses_what_json_does_for_types_orjson_writes_natively(options: dict[str, Any], value: Any) -> None:
-    expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-    assert outcome(JsonWriter(**options), value) == expected
+def test_writes_what_json_writes_for_types_orjson_writes_natively(options: dict[str, Any], value: Any) -> None:
+    written_as_json_writes(options, value)
 
 
 @pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
 @pytest.mark.parametrize("odd", ODD_VALUES, ids=lambda odd: type(odd).__name__)
-def test_each_type_orjson_writes_natively_is_written_or_refused_as_json_does(options: dict[str, Any], odd: Any) -> None:
-    for value in (odd, [odd], {"k": odd, "a": None}):
-        expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-        assert outcome(JsonWriter(**options), value) == expected
+def test_each_type_orjson_writes_natively_is_written_as_json_writes(options: dict[str, Any], odd: Any) -> None:
+    for value in (odd, [odd], {"k": odd, "a": None}, {"k": [odd, 1.5], "n": {"x": None}}):
+        written_as_json_writes(options, value)
+
+
+@pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
+@pytest.mark.parametrize("value", [
+    float("nan"), [float("-inf")], {"a": {"b": [1, float("nan")]}}, {"z": [{"y": float("inf")}], "a": "null"},
+    {"a": None, "b": [None, float("nan")]}, [[[Tiny.NAN]]], {"k": Tiny.INF, "s": "x"},
+], ids=repr)
+def test_a_nan_or_infinity_anywhere_is_written_as_json_writes(options: dict[str, Any], value: Any) -> None:
+    # orjson writes each of these with "null" where json writes NaN or Infinity (or refuses them
+    # with allow_nan=False): the writer must see the null, wherever it stands, and hand over to json.
+    assert b"null" in orjson.dumps(value)
+    expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
+    assert outcome(JsonWriter(**options), value) == expected
+    assert expected[0] == "ValueError" or "NaN" in expected[1] or "Infinity" in expected[1]
+
+
+def test_the_standard_mixin_enums_are_written_as_json_writes() -> None:
+    # Values json writes (an int, a str, a float) that orjson writes as Enum values: the contract's
+    # exactness covers them (the docstring's one exception is a custom value, not these).
+    for options in WRITERS.values():
+        for value in ({"s": Size.SMALL, "l": Label.A}, [Tiny.SMALL, Label.A], Tiny.NAN):
+            expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
+            assert outcome(JsonWriter(**options), value) == expected
 
 
 @pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
@@ -160,11 +202,23 @@ def test_the_installed_orjson_writes_no_float_form_the_check_misses() -> None:
     assert json_text._ORJSON_FLOATS_KNOWN
 
 
-def test_a_text_orjson_writes_is_taken_as_it_is() -> None:
-    # The fast path is really taken for an ordinary value (the rest of this file would pass even if
-    # every value went to json): orjson's own bytes come back.
-    value = {"b": [1, 2.5, None, True], "a": "é"}
-    assert JsonWriter(sort_keys=True, ensure_ascii=False)(value) == orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+class Refusing(json.JSONEncoder):
+    def encode(self, o: Any) -> str:
+        raise AssertionError(f"json asked for {o!r}")
+
+
+@pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
+def test_a_text_orjson_writes_is_taken_as_it_is(options: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast path is really taken for ordinary values, a null among them included (the rest of this
+    # file would pass even if every value went to json): the writer is built with a json that refuses.
+    monkeypatch.setattr(json_text.json, "JSONEncoder", Refusing)
+    writer = JsonWriter(**options)
+    monkeypatch.undo()
+    other = "x-1" if options.get("ensure_ascii", True) else "é"
+    for value in ({"b": [1, 2.5, True], "a": "e"}, {"b": [1, 2.5, None, True], "a": other}, None, [0.5, "null"]):
+        text = writer(value)
+        assert text == orjson.dumps(value, option=orjson.OPT_SORT_KEYS if options.get("sort_keys") else 0).decode()
+        assert text == json.JSONEncoder(separators=(",", ":"), **options).encode(value)
 
 
 # --- reading ------------------------------------------------------------------------------------
