@@ -76,9 +76,8 @@ class OutreachFlow:
                 return  # a repeated plan with nobody new to ask: the running outreach goes on as it is
             if S(request.state) is S.OCR_PROCESSING:
                 self.desk.fire(request_id, "ocr_needs_client", now)
-            self.desk.update(request_id, now, plan=None)
             clar = int(request.data.get("clarifications", 0)) + 1
-            self.desk.update(request_id, now, clarifications=clar)
+            self.desk.update(request_id, now, plan=None, clarifications=clar)
             self.desk.tell_client(request, "widen_search", text_for("no_vendors", self.desk.lang(request)), now,
                              key_suffix=f":nv{clar}")
             return
