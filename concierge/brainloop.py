@@ -90,7 +90,7 @@ class BrainLoop:
             return
         c.update(request_id, now, brain_rejected_in_a_row=0)
         c.ledger.audit("brain.output_accepted", now, request_id, action=action["type"])
-        self._run(request_id, action, now, source="brain")
+        self._run(request_id, action, now, source="brain", checked=True)
         if action.get("state_suggestion"):
             # Advisory only: on record beside the state the backend's own rules reached.
             c.ledger.audit("brain.state_suggestion", now, request_id, action=action["type"],
@@ -128,9 +128,12 @@ class BrainLoop:
             return
         c.tell_client(request, "safe_message", text, now, key_suffix=f":rej{data.get('brain_rejected', 0) + 1}")
 
-    def _run(self, request_id: str, action: dict[str, Any], now: float, *, source: str) -> None:
+    def _run(self, request_id: str, action: dict[str, Any], now: float, *, source: str,
+             checked: bool = False) -> None:
+        """Execute an action. ``checked``: ``validate_brain_output`` returned it (checking it again
+        gives the same action: its limits applied, its schema met); the handler gets a copy as ever."""
         # The coded workflow is held to the same contract: a bug there is caught, not executed.
-        action = validate_brain_output(action)
+        action = dict(action) if checked else validate_brain_output(action)
         self.desk.ledger.audit("action.executed", now, request_id, action=action["type"], source=source)
         self.actions[action["type"]](request_id, action, now)
 
