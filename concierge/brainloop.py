@@ -150,7 +150,7 @@ class BrainLoop:
         # is on record. A numbered key per snapshot, so a replay never serves a stale one.
         at = request.updated_at if now is None else now
         taken = int(request.data.get("snapshots", 0)) + 1
-        c.update(request_id, at, snapshots=taken, **(counting or {}))
+        c.update_row(request, at, snapshots=taken, **(counting or {}))  # read just now, or by the caller
         snapshot = c.tools.call(
             "marketplace.get_request_snapshot",
             {"request_id": request_id, "idempotency_key": f"request:{request_id}:snapshot:{taken}",

@@ -90,11 +90,19 @@ class RequestDesk:
         that would change nothing (the row was last written at ``now`` and every change is a value
         the data already holds, see ``_holds``) is not made: the row would be written as it is."""
         row = self.request(request_id)
-        data = row.data
+        return self._write(row, row.data, now, changes)
+
+    def update_row(self, request: RequestRow, now: float, **changes: Any) -> dict[str, Any]:
+        """``update``, from the request's row the caller read in this handling with nothing written
+        to the request since (a row's data is decoded on each read). The caller's row is left as it
+        was read, as ``update`` leaves it."""
+        return self._write(request, dict(request.data), now, changes)
+
+    def _write(self, row: RequestRow, data: dict[str, Any], now: float, changes: dict[str, Any]) -> dict[str, Any]:
         if row.updated_at == now and all(_holds(data, key, value) for key, value in changes.items()):
             return data
         data.update(changes)
-        self.ledger.save_request_data(request_id, data, now)
+        self.ledger.save_request_data(row.id, data, now)
         return data
 
     def active_request(self, phone: str) -> RequestRow | None:

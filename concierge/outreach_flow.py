@@ -83,7 +83,8 @@ class OutreachFlow:
             return
         # The outreach clock starts once per request: a second plan must not re-arm its timers.
         first = request.data.get("first_outreach_at") is None
-        self.desk.update(request_id, now, plan=plan, **({"first_outreach_at": now} if first else {}))
+        # Only the search's record was written since the request was read.
+        self.desk.update_row(request, now, plan=plan, **({"first_outreach_at": now} if first else {}))
         if S(request.state) is S.OCR_PROCESSING:
             self.desk.fire(request_id, "ocr_complete", now)
         else:
