@@ -308,9 +308,10 @@ class OutreachFlow:
 
     def standing_replies(self, request_id: str) -> list[dict[str, Any]]:
         """What ``replies_summary`` says of each reply it lists (its vendor, its availability and
-        whether it is suspicious; in the order the vendors first replied), read from the replies alone. For the checks that only ask whether enough
-        replies are in stock or usable (a vendor reply, the clock's timers): they need neither the
-        outreach rows the summary times the replies by nor the request's place it measures from."""
+        whether it is suspicious; in the order the vendors first replied), read from the replies
+        alone. For the checks that only ask whether enough replies are in stock or usable (a vendor
+        reply, the clock's timers): they need neither the outreach rows the summary times the
+        replies by nor the request's place it measures from."""
         directory = self.desk.ports.directory
         return [
             {"vendor_id": vendor_id, "availability": reply["parsed"].get("availability", "unclear"),
