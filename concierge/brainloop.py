@@ -50,15 +50,19 @@ class BrainLoop:
         c = self.desk
         request = c.request(request_id)
         data = request.data
-        pack = self.context_pack(request_id, event, now, request=request)
-        if data.get("handled_by") != "ai" or data.get("kill_switch"):
+        coded = data.get("handled_by") != "ai" or data.get("kill_switch")
+        calls = 0 if coded else int(data.get("brain_calls", 0))
+        asks = not coded and calls < c.caps.brain_calls_max
+        # A brain call is counted in the snapshot's write: nothing in between reads the count.
+        pack = self.context_pack(request_id, event, now, request=request,
+                                 counting={"brain_calls": calls + 1} if asks else None)
+        if coded:
             self._run(request_id, self.coded.propose(pack), now, source="coded")
             return
-        if int(data.get("brain_calls", 0)) >= c.caps.brain_calls_max:
+        if not asks:
             c.ledger.audit("brain.budget_exhausted", now, request_id, calls=data.get("brain_calls"))
             self._run(request_id, self.coded.propose(pack), now, source="coded")
             return
-        c.update(request_id, now, brain_calls=int(data.get("brain_calls", 0)) + 1)
         c.ledger.audit("brain.called", now, request_id, trigger=event)
         try:
             raw = c.ports.brain.propose(pack)
@@ -86,7 +90,7 @@ class BrainLoop:
             return
         c.update(request_id, now, brain_rejected_in_a_row=0)
         c.ledger.audit("brain.output_accepted", now, request_id, action=action["type"])
-        self._run(request_id, action, now, source="brain")
+        self._run(request_id, action, now, source="brain", checked=True)
         if action.get("state_suggestion"):
             # Advisory only: on record beside the state the backend's own rules reached.
             c.ledger.audit("brain.state_suggestion", now, request_id, action=action["type"],
@@ -124,16 +128,21 @@ class BrainLoop:
             return
         c.tell_client(request, "safe_message", text, now, key_suffix=f":rej{data.get('brain_rejected', 0) + 1}")
 
-    def _run(self, request_id: str, action: dict[str, Any], now: float, *, source: str) -> None:
+    def _run(self, request_id: str, action: dict[str, Any], now: float, *, source: str,
+             checked: bool = False) -> None:
+        """Execute an action. ``checked``: ``validate_brain_output`` returned it (checking it again
+        gives the same action: its limits applied, its schema met); the handler gets a copy as ever."""
         # The coded workflow is held to the same contract: a bug there is caught, not executed.
-        action = validate_brain_output(action)
+        action = dict(action) if checked else validate_brain_output(action)
         self.desk.ledger.audit("action.executed", now, request_id, action=action["type"], source=source)
         self.actions[action["type"]](request_id, action, now)
 
     def context_pack(self, request_id: str, event: str, now: float | None = None, *,
-                     request: RequestRow | None = None) -> dict[str, Any]:
+                     request: RequestRow | None = None,
+                     counting: dict[str, Any] | None = None) -> dict[str, Any]:
         """What the brain is shown. ``request``: the request's row, when the caller has just read
-        it (its data is decoded on every read)."""
+        it (its data is decoded on every read). ``counting``: more changes to the request's data,
+        written with the snapshot's count in one write (what the pack shows is unaffected)."""
         c = self.desk
         if request is None:
             request = c.request(request_id)
@@ -141,7 +150,7 @@ class BrainLoop:
         # is on record. A numbered key per snapshot, so a replay never serves a stale one.
         at = request.updated_at if now is None else now
         taken = int(request.data.get("snapshots", 0)) + 1
-        c.update(request_id, at, snapshots=taken)
+        c.update_row(request, at, snapshots=taken, **(counting or {}))  # read just now, or by the caller
         snapshot = c.tools.call(
             "marketplace.get_request_snapshot",
             {"request_id": request_id, "idempotency_key": f"request:{request_id}:snapshot:{taken}",

@@ -86,9 +86,23 @@ class RequestDesk:
         return row
 
     def update(self, request_id: str, now: float, **changes: Any) -> dict[str, Any]:
-        data = self.request(request_id).data
+        """The request's data with ``changes`` applied, written with ``now`` as its time. A write
+        that would change nothing (the row was last written at ``now`` and every change is a value
+        the data already holds, see ``_holds``) is not made: the row would be written as it is."""
+        row = self.request(request_id)
+        return self._write(row, row.data, now, changes)
+
+    def update_row(self, request: RequestRow, now: float, **changes: Any) -> dict[str, Any]:
+        """``update``, from the request's row the caller read in this handling with nothing written
+        to the request since (a row's data is decoded on each read). The caller's row is left as it
+        was read, as ``update`` leaves it."""
+        return self._write(request, dict(request.data), now, changes)
+
+    def _write(self, row: RequestRow, data: dict[str, Any], now: float, changes: dict[str, Any]) -> dict[str, Any]:
+        if row.updated_at == now and all(_holds(data, key, value) for key, value in changes.items()):
+            return data
         data.update(changes)
-        self.ledger.save_request_data(request_id, data, now)
+        self.ledger.save_request_data(row.id, data, now)
         return data
 
     def active_request(self, phone: str) -> RequestRow | None:
@@ -197,6 +211,19 @@ class RequestDesk:
         clarifications = int(request.data.get("clarifications", 0)) + 1
         self.update(request_id, now, clarifications=clarifications)
         self.tell_client(self.request(request_id), "question", question, now, key_suffix=f":q{clarifications}")
+
+
+# The kinds of value whose equality means the same JSON text (1 == 1.0 == True, 0.0 == -0.0 and a
+# list or dict may hold either: each of those is written, never taken as already held).
+_EXACT = (str, int, bool, type(None))
+
+
+def _holds(data: dict[str, Any], key: str, value: Any) -> bool:
+    """Whether ``data`` already holds ``value`` under ``key``, so that setting it changes nothing."""
+    if type(value) not in _EXACT or key not in data:
+        return False
+    held = data[key]
+    return type(held) is type(value) and held == value
 
 
 def _req_dict(req: Requirements) -> dict[str, Any]:

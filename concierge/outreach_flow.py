@@ -16,7 +16,7 @@ from .geo import distance_km, lookup_place
 from .ledger import OutreachRow, RequestRow
 from .lifecycle import ENDED_STATES, OUTREACH_UNDER_WAY, RequestState
 from .outreach import compose_vendor_message, outreach_key
-from .ports import Timer
+from .ports import Timer, Vendor
 from .texts import text_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,15 +76,15 @@ class OutreachFlow:
                 return  # a repeated plan with nobody new to ask: the running outreach goes on as it is
             if S(request.state) is S.OCR_PROCESSING:
                 self.desk.fire(request_id, "ocr_needs_client", now)
-            self.desk.update(request_id, now, plan=None)
             clar = int(request.data.get("clarifications", 0)) + 1
-            self.desk.update(request_id, now, clarifications=clar)
+            self.desk.update(request_id, now, plan=None, clarifications=clar)
             self.desk.tell_client(request, "widen_search", text_for("no_vendors", self.desk.lang(request)), now,
                              key_suffix=f":nv{clar}")
             return
         # The outreach clock starts once per request: a second plan must not re-arm its timers.
         first = request.data.get("first_outreach_at") is None
-        self.desk.update(request_id, now, plan=plan, **({"first_outreach_at": now} if first else {}))
+        # Only the search's record was written since the request was read.
+        self.desk.update_row(request, now, plan=plan, **({"first_outreach_at": now} if first else {}))
         if S(request.state) is S.OCR_PROCESSING:
             self.desk.fire(request_id, "ocr_complete", now)
         else:
@@ -262,15 +262,10 @@ class OutreachFlow:
         if request is None:
             request = self.desk.request(request_id)
         origin = self._origin(request)
-        first_at: float | None = None
-        latest: dict[str, dict[str, Any]] = {}
         if outreach_rows is None:
             outreach_rows = self.desk.ledger.outreach(request_id=request_id)
         outreach = {o.vendor_id: o for o in outreach_rows}
-        for reply in self.desk.ledger.replies(request_id):
-            if first_at is None:
-                first_at = reply["at"]
-            latest[reply["vendor_id"]] = reply
+        latest = self._latest_replies(request_id)
         out = []
         first_vendor = None
         for vendor_id, reply in latest.items():
@@ -278,11 +273,9 @@ class OutreachFlow:
                 first_vendor = vendor_id
         for vendor_id, reply in latest.items():
             vendor = self.desk.ports.directory.by_id(vendor_id)
-            if vendor is None:
+            if not _standing(vendor, reply):
                 continue
             p = reply["parsed"]
-            if p.get("busy") or p.get("stop"):
-                continue
             o = outreach.get(vendor_id)
             sent_at = o.sent_at if o and o.sent_at is not None else reply["at"]
             dist = None
@@ -306,6 +299,27 @@ class OutreachFlow:
         out.sort(key=lambda r: r["vendor_id"])
         return out
 
+    def _latest_replies(self, request_id: str) -> dict[str, dict[str, Any]]:
+        """Each replying vendor's latest reply, in the order the vendors first replied."""
+        latest: dict[str, dict[str, Any]] = {}
+        for reply in self.desk.ledger.replies(request_id):
+            latest[reply["vendor_id"]] = reply
+        return latest
+
+    def standing_replies(self, request_id: str) -> list[dict[str, Any]]:
+        """What ``replies_summary`` says of each reply it lists (its vendor, its availability and
+        whether it is suspicious; in the order the vendors first replied), read from the replies
+        alone. For the checks that only ask whether enough replies are in stock or usable (a vendor
+        reply, the clock's timers): they need neither the outreach rows the summary times the
+        replies by nor the request's place it measures from."""
+        directory = self.desk.ports.directory
+        return [
+            {"vendor_id": vendor_id, "availability": reply["parsed"].get("availability", "unclear"),
+             "suspicious": bool(reply["parsed"].get("suspicious"))}
+            for vendor_id, reply in self._latest_replies(request_id).items()
+            if _standing(directory.by_id(vendor_id), reply)
+        ]
+
     def _origin(self, request: RequestRow) -> tuple[float, float] | None:
         place = (request.data.get("requirements") or {}).get("place")
         if place:
@@ -321,7 +335,7 @@ class OutreachFlow:
         plan = request.data.get("plan") or {}
         need = int(plan.get("min_replies") or self.desk.caps.min_replies)
         in_stock = [
-            r for r in self.replies_summary(request_id, request=request)
+            r for r in self.standing_replies(request_id)
             if r["availability"] == "in_stock" and not r["suspicious"]
         ]
         if len(in_stock) >= need:
@@ -353,8 +367,7 @@ class OutreachFlow:
             if self._send_batch(request.id, now, searched=searched) == 0:  # pragma: no cover - eligibility just said yes
                 self.desk.fire(request.id, "batch_sent", now)
             return
-        # The vendor search above writes neither the request nor its outreach: what was read holds.
-        summary = self.replies_summary(request.id, request=request, outreach_rows=rows)
+        summary = self.standing_replies(request.id)
         if any(usable(r) for r in summary):
             self.desk.ledger.audit("outreach.exhausted_shortlisting", now, request.id)
             self.brain.consult(request.id, "shortlist_due", now)
@@ -365,3 +378,9 @@ class OutreachFlow:
             self.desk.ledger.audit("outreach.exhausted_no_stock", now, request.id)
             self.desk.ask_client(request.id, text_for("widen_search", self.desk.lang(request)), now)
 
+
+def _standing(vendor: Vendor | None, reply: dict[str, Any]) -> bool:
+    """Whether a vendor's latest reply stands in the summary: a vendor still in the directory, not
+    saying it is busy or asking to stop."""
+    p = reply["parsed"]
+    return vendor is not None and not (p.get("busy") or p.get("stop"))

@@ -33,7 +33,7 @@ class RequestClock:
         request = self.desk.live(timer.request_id)
         if request is None or S(request.state) not in OUTREACH_UNDER_WAY:
             return
-        if any(usable(r) for r in self.outreach.replies_summary(request.id)):
+        if any(usable(r) for r in self.outreach.standing_replies(request.id)):
             return
         self.progress_update(request, text_for("still_waiting", self.desk.lang(request)), now)
 
@@ -54,7 +54,7 @@ class RequestClock:
         request = self.desk.live(timer.request_id)
         if request is None or S(request.state) is not S.AWAITING_VENDOR_REPLIES:
             return
-        if any(usable(r) for r in self.outreach.replies_summary(request.id)):
+        if any(usable(r) for r in self.outreach.standing_replies(request.id)):
             self.desk.ledger.audit("outreach.target_reached", now, request.id)
             self.brain.consult(request.id, "shortlist_due", now)
 

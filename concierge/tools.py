@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .contracts import validate_tool_args, validate_tool_result
+from .contracts import ToolContract
 from .errors import ContractViolation, IllegalTransition
 from .ledger import Ledger
 from .lifecycle import RequestState
@@ -36,6 +36,7 @@ class Toolbox:
     def __init__(self, ledger: Ledger, handlers: dict[str, Handler]):
         self.ledger = ledger
         self._handlers = dict(handlers)
+        self._contracts: dict[str, ToolContract] = {}  # tool -> its checks, found at its first call
         self.replayed = False  # whether the last call served a result recorded before it
 
     def call(self, tool: str, args: dict[str, Any], now: float, *,
@@ -47,7 +48,10 @@ class Toolbox:
         ledger = self.ledger
         self.replayed = False
         try:
-            validate_tool_args(tool, args)
+            contract = self._contracts.get(tool)
+            if contract is None:  # (an unknown tool is refused here, as arguments outside its contract)
+                contract = self._contracts[tool] = ToolContract(tool)
+            contract.check_args(args)
         except ContractViolation as exc:
             ledger.audit("tool.args_rejected", now, args.get("request_id"), tool=tool, reason=exc.reason[:300])
             log.warning("tool %s refused invalid arguments: %s", tool, exc.reason[:200])
@@ -60,7 +64,7 @@ class Toolbox:
             return previous
         result = self._handlers[tool](args, now) if known is None else known
         try:
-            validate_tool_result(tool, result)
+            contract.check_result(result)
         except ContractViolation as exc:
             # Not recorded as this key's result: a bad result is a bug to see, never one to replay.
             ledger.audit("tool.result_rejected", now, args.get("request_id"), tool=tool, reason=exc.reason[:300])

@@ -143,16 +143,34 @@ def _tool_validators() -> dict[tuple[str, str], Check]:
     return out
 
 
+class ToolContract:
+    """One tool's two checks, found once: a tool call checks its arguments before anything happens
+    and its result after (``concierge.tools.Toolbox`` keeps one of these a tool)."""
+
+    __slots__ = ("tool", "_args", "_result")
+
+    def __init__(self, tool: str):
+        checks = _tool_validators()
+        if (tool, "args") not in checks:
+            raise ContractViolation(tool, "unknown tool")
+        self.tool = tool
+        self._args = checks[(tool, "args")]
+        self._result = checks[(tool, "result")]
+
+    def check_args(self, args: dict[str, Any]) -> None:
+        problem = self._args.first_error(args)
+        if problem:
+            raise ContractViolation(f"{self.tool}.args", problem)
+
+    def check_result(self, result: dict[str, Any]) -> None:
+        problem = self._result.first_error(result)
+        if problem:
+            raise ContractViolation(f"{self.tool}.result", problem)
+
+
 def validate_tool_args(tool: str, args: dict[str, Any]) -> None:
-    check = _tool_validators().get((tool, "args"))
-    if check is None:
-        raise ContractViolation(tool, "unknown tool")
-    problem = check.first_error(args)
-    if problem:
-        raise ContractViolation(f"{tool}.args", problem)
+    ToolContract(tool).check_args(args)
 
 
 def validate_tool_result(tool: str, result: dict[str, Any]) -> None:
-    problem = _tool_validators()[(tool, "result")].first_error(result)
-    if problem:
-        raise ContractViolation(f"{tool}.result", problem)
+    ToolContract(tool).check_result(result)

@@ -158,3 +158,22 @@ def test_compiled_and_reference_validators_agree_on_tool_payloads(case):
     (tool, part), payload = case
     check = _tool_validator(tool, part)
     assert check.fast_ok(payload) == (not list(check.slow.iter_errors(payload)))
+
+
+def _checked_twice_cases():
+    long_question = st.builds(lambda n: {**VALID["ask_client"], "question_text": "q" * n}, st.integers(1, 900))
+    many_items = st.builds(lambda n: {**VALID["shortlist"], "items": VALID["shortlist"]["items"] * n},
+                           st.integers(1, 9))
+    mutants = st.sampled_from(sorted(VALID)).flatmap(lambda kind: _mutants(VALID[kind]))
+    return long_question | many_items | mutants
+
+
+@given(_checked_twice_cases())
+def test_a_checked_action_checked_again_is_the_same_action(payload):
+    """The brain loop executes the action ``validate_brain_output`` returned without checking it a
+    second time: that is sound only if a second check would give the same action."""
+    try:
+        once = validate_brain_output(payload)
+    except ContractViolation:
+        return
+    assert validate_brain_output(once) == once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 
@@ -58,3 +59,12 @@ def test_bucket_is_stable_across_processes():
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": "123"})
     assert float(other.stdout) == cohort_bucket("+250788123456")
+
+
+@given(st.lists(st.sampled_from(["+250788123456", "+250788000001", "+250780000301"]) | st.text(max_size=16),
+                max_size=20))
+def test_a_remembered_bucket_is_the_hash_of_the_number(phones):
+    """The bucket is remembered by number: asked again, in any order, it is what SHA-256 gives."""
+    for phone in [*phones, *reversed(phones)]:
+        digest = hashlib.sha256(phone.encode("utf-8")).digest()
+        assert cohort_bucket(phone) == int.from_bytes(digest[:8], "big") / 2**64 * 100.0

@@ -132,21 +132,20 @@ def test_a_retry_with_the_same_key_returns_the_first_result_and_sends_nothing(wo
 
 
 def test_every_tool_call_of_a_run_was_validated_both_ways(world, monkeypatch):
-    import concierge.tools as tools_module
-
     seen_args: list[str] = []
     seen_results: list[str] = []
+    check_args, check_result = contracts.ToolContract.check_args, contracts.ToolContract.check_result
 
-    def spy_args(tool, args):
-        seen_args.append(tool)
-        contracts.validate_tool_args(tool, args)
+    def spy_args(self, args):
+        seen_args.append(self.tool)
+        check_args(self, args)
 
-    def spy_result(tool, result):
-        seen_results.append(tool)
-        contracts.validate_tool_result(tool, result)
+    def spy_result(self, result):
+        seen_results.append(self.tool)
+        check_result(self, result)
 
-    monkeypatch.setattr(tools_module, "validate_tool_args", spy_args)
-    monkeypatch.setattr(tools_module, "validate_tool_result", spy_result)
+    monkeypatch.setattr(contracts.ToolContract, "check_args", spy_args)
+    monkeypatch.setattr(contracts.ToolContract, "check_result", spy_result)
     full_flow(world)
     rows = world.ledger.tool_calls()
     assert request_id(world) and world.ledger.latest_request(CLIENT).state == "handed_off"
