@@ -52,14 +52,27 @@ def lookup_place(name: str) -> Place | None:
 def find_place_in(text: str) -> Place | None:
     """The first gazetteer place named anywhere in free text (longest names win at a position)."""
     words = _key(text).split()
-    index = _index()
-    longest = max((len(k.split()) for k in index), default=1)
-    for start in range(len(words)):
-        for size in range(min(longest, len(words) - start), 0, -1):
-            place = index.get(" ".join(words[start : start + size]))
-            if place is not None:
-                return place
+    index, starts = _index(), _starts()
+    n = len(words)
+    for start, word in enumerate(words):
+        # Longest name first; only the lengths of the names that begin with this word.
+        for size in starts.get(word, ()):
+            if size <= n - start:
+                place = index.get(" ".join(words[start : start + size]))
+                if place is not None:
+                    return place
     return None
+
+
+@lru_cache(maxsize=1)
+def _starts() -> dict[str, tuple[int, ...]]:
+    """The first word of each name or alias -> the word counts of those names, longest first."""
+    sizes: dict[str, set[int]] = {}
+    for key in _index():
+        words = key.split()
+        if words:
+            sizes.setdefault(words[0], set()).add(len(words))
+    return {first: tuple(sorted(found, reverse=True)) for first, found in sizes.items()}
 
 
 @lru_cache(maxsize=8192)  # pure; every vendor search measures the same place-to-vendor pairs again
