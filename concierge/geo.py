@@ -46,7 +46,14 @@ def _index() -> dict[str, Place]:
 
 def lookup_place(name: str) -> Place | None:
     """A place by its name or an alias, case- and punctuation-insensitively."""
+    if type(name) is str:
+        return _place_named(name)
     return _index().get(_key(name))
+
+
+@lru_cache(maxsize=1024)  # the same few area names are looked up at every vendor search
+def _place_named(name: str) -> Place | None:
+    return _index().get(_key(name))  # a frozen Place (or None): nothing a caller can change
 
 
 def find_place_in(text: str) -> Place | None:
