@@ -15,6 +15,11 @@ from rapidfuzz import fuzz, process
 
 # A fuzzy match on a very short token says nothing: "Zinc" is 4 letters, so 4 is the floor.
 _MIN_FUZZY_LEN = 4
+# Fuzzy readings remembered per lexicon: a scan of every name costs ~0.2 ms, and a page's words are
+# tried one, two and three at a time, so the same misread name comes back within a page and across
+# pages of the same prescription. Each entry is a short key and a tuple: a few hundred kB at most.
+_REMEMBERED = 2048
+_UNSEEN = object()
 
 
 def normalize(name: str) -> str:
@@ -39,6 +44,9 @@ class DrugLexicon:
                 self._generic_by_key.setdefault(normalize(name).replace("-", ""), generic)
         self._keys = sorted(self._generic_by_key)
         self.generics: tuple[str, ...] = tuple(sorted(drugs))
+        # The lexicon never changes after this, so a fuzzy reading of a key stays its reading.
+        self._fuzzy: dict[str, tuple[str, float] | None] = {}
+        self._near: dict[tuple[str, int], tuple[tuple[str, float], ...]] = {}
 
     @classmethod
     def default(cls) -> DrugLexicon:
@@ -60,6 +68,13 @@ class DrugLexicon:
             return self._generic_by_key[key], 1.0
         if len(key) < _MIN_FUZZY_LEN:
             return None
+        found = self._fuzzy.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._closest(key)
+            _remember(self._fuzzy, key, found)
+        return found  # type: ignore[return-value]
+
+    def _closest(self, key: str) -> tuple[str, float] | None:
         best = process.extractOne(key, self._keys, scorer=fuzz.ratio, processor=None)
         if best is None:
             return None
@@ -72,13 +87,22 @@ class DrugLexicon:
         if len(key) < _MIN_FUZZY_LEN:
             hit = self.match(token)
             return [hit] if hit else []
+        if type(limit) is not int:
+            return list(self._nearest(key, limit))
+        found = self._near.get((key, limit))
+        if found is None:
+            found = self._nearest(key, limit)
+            _remember(self._near, (key, limit), found)
+        return list(found)  # a new list each time: the remembered tuple stays as it was
+
+    def _nearest(self, key: str, limit: int) -> tuple[tuple[str, float], ...]:
         out: dict[str, float] = {}
         for name, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, processor=None,
                                               limit=limit * 8):
             generic = self._generic_by_key[name]
             if generic not in out:
                 out[generic] = round(score / 100.0, 4)
-        return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return tuple(sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
     def same_drug(self, a: str, b: str) -> bool:
         """True when both names are the same medicine (Paracetamol = Acetaminophen = Panadol)."""
@@ -89,6 +113,12 @@ class DrugLexicon:
 
     def __len__(self) -> int:
         return len(self.generics)
+
+
+def _remember(memory: dict, key: object, value: object) -> None:
+    if len(memory) >= _REMEMBERED:
+        del memory[next(iter(memory))]  # the oldest first
+    memory[key] = value
 
 
 @lru_cache(maxsize=1)

@@ -46,20 +46,40 @@ def _index() -> dict[str, Place]:
 
 def lookup_place(name: str) -> Place | None:
     """A place by its name or an alias, case- and punctuation-insensitively."""
+    if type(name) is str:
+        return _place_named(name)
     return _index().get(_key(name))
+
+
+@lru_cache(maxsize=1024)  # the same few area names are looked up at every vendor search
+def _place_named(name: str) -> Place | None:
+    return _index().get(_key(name))  # a frozen Place (or None): nothing a caller can change
 
 
 def find_place_in(text: str) -> Place | None:
     """The first gazetteer place named anywhere in free text (longest names win at a position)."""
     words = _key(text).split()
-    index = _index()
-    longest = max((len(k.split()) for k in index), default=1)
-    for start in range(len(words)):
-        for size in range(min(longest, len(words) - start), 0, -1):
-            place = index.get(" ".join(words[start : start + size]))
-            if place is not None:
-                return place
+    index, starts = _index(), _starts()
+    n = len(words)
+    for start, word in enumerate(words):
+        # Longest name first; only the lengths of the names that begin with this word.
+        for size in starts.get(word, ()):
+            if size <= n - start:
+                place = index.get(" ".join(words[start : start + size]))
+                if place is not None:
+                    return place
     return None
+
+
+@lru_cache(maxsize=1)
+def _starts() -> dict[str, tuple[int, ...]]:
+    """The first word of each name or alias -> the word counts of those names, longest first."""
+    sizes: dict[str, set[int]] = {}
+    for key in _index():
+        words = key.split()
+        if words:
+            sizes.setdefault(words[0], set()).add(len(words))
+    return {first: tuple(sorted(found, reverse=True)) for first, found in sizes.items()}
 
 
 @lru_cache(maxsize=8192)  # pure; every vendor search measures the same place-to-vendor pairs again

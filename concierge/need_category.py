@@ -60,10 +60,14 @@ def _scores(
     words = folded_words(text)
     tokens = [stem(w) for w in words]
     scores = dict.fromkeys(tax.order, 0.0)
+    n = len(tokens)
     for cat in tax.order:
-        table, seen, i = tax.terms[cat], set(), 0
-        while i < len(tokens):
-            for size in range(min(tax.longest, len(tokens) - i), 0, -1):
+        table, starts, seen, i = tax.terms[cat], tax.starts[cat], set(), 0
+        while i < n:
+            # Longest term first, as before; only the lengths of the terms that start with this word.
+            for size in starts.get(tokens[i], ()):
+                if size > n - i:
+                    continue
                 key = tuple(tokens[i : i + size])
                 if key in table:
                     if key not in seen:  # "tablets tablets tablets" is one piece of evidence
@@ -92,6 +96,27 @@ def categorize(
     text = clean(text)
     if not text.strip():
         return None, 0.0
+    if is_drug is None and lexicon is lexicon_is_drug:
+        # The default check is a pure function of the name (a caller's hook need not be), so the
+        # answer is one of the text: a need's item is categorised at every turn of its request.
+        return _categorized(text, lexicon_is_drug())
+    return _categorize(text, is_drug, lexicon)
+
+
+def _no_lexicon() -> None:
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _categorized(text: str, check: Callable[[str], bool] | None) -> tuple[str | None, float]:
+    """``_categorize`` with the default check, remembered for the last 1,024 texts (a tuple of a str
+    and a float: no caller can change a shared answer)."""
+    return _categorize(text, check, _no_lexicon)
+
+
+def _categorize(
+    text: str, is_drug: Callable[[str], bool] | None, lexicon: LexiconHook
+) -> tuple[str | None, float]:
     scores = _scores(text, is_drug, lexicon)
     order = taxonomy().order
     best = max(order, key=lambda c: (scores[c], -order.index(c)))

@@ -7,6 +7,7 @@ money and urgency are cut out; the grammar lives here, the vocabulary in the tax
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .folding import COURTESY_WORDS
 from .need_budget import money_spans
@@ -109,6 +110,7 @@ def _trim(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=2048)  # a need's clauses come back at later turns and in other clients' needs
 def _clause_item(clause: str) -> str | None:
     clause = _cut(clause, place_rx())
     clause = _cut(clause, UNKNOWN_PLACE_RX)

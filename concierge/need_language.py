@@ -19,10 +19,11 @@ def detect_language(text: str, default: str = "en") -> str:
     words = folded_words(text)
     scores = dict.fromkeys(LANGUAGES, 0.0)
     for word in words:
+        stemmed = stem(word)
         for lang in LANGUAGES:
             if word in tax.markers[lang]:
                 scores[lang] += 1.0
-            elif stem(word) in tax.vocabulary[lang]:
+            elif stemmed in tax.vocabulary[lang]:
                 scores[lang] += 0.5
     scores["fr"] += 0.5 * len(_FRENCH_LETTERS.findall(text.lower()))
     top = max(scores.values())

@@ -25,6 +25,9 @@ class Taxonomy:
     vocabulary: dict[str, frozenset[str]]  # single words found in one language's terms only
     other_terms: frozenset[str]  # non-pharmacy single-word terms: never taken for a drug name
     longest: int
+    # Per category, each term's first word -> the lengths of the terms it starts, longest first: a
+    # reader tries at a word only the lengths a term there could have.
+    starts: dict[str, dict[str, tuple[int, ...]]]
 
 
 def _term_key(term: str) -> tuple[str, ...]:
@@ -78,7 +81,15 @@ def taxonomy() -> Taxonomy:
         vocabulary,
         frozenset(other_terms),
         longest,
+        {cat: _starts(table) for cat, table in terms.items()},
     )
+
+
+def _starts(table: dict[tuple[str, ...], float]) -> dict[str, tuple[int, ...]]:
+    sizes: dict[str, set[int]] = {}
+    for key in table:
+        sizes.setdefault(key[0], set()).add(len(key))
+    return {first: tuple(sorted(found, reverse=True)) for first, found in sizes.items()}
 
 
 def categories() -> tuple[str, ...]:

@@ -31,16 +31,38 @@ def clean(text: Any) -> str:
     if len(text) > _MAX_TEXT:
         # Cut at a space: half a word at the end would read as part of the need.
         text = text[:_MAX_TEXT].rsplit(None, 1)[0] if " " in text[:_MAX_TEXT] else text[:_MAX_TEXT]
+    # Every rule below reads one character at a time, so one table does them all (C's loop, not a
+    # Python generator over every character of every message).
+    return text.translate(_CLEAN_TABLE)
+
+
+_NO_NEED = ("So", "Sk", "Cs", "Co", "Cn", "Cf", "Cc")
+
+
+def _clean_char(c: str) -> str:
+    """One character as ``clean`` reads it (the plain text kept as it is)."""
     # Before the symbols go: the acute and grave accents typed for an apostrophe are symbols.
-    text = folding.plain_apostrophes(text)
-    text = text.replace("\u0153", "oe").replace("\u0152", "OE")
+    c = folding.plain_apostrophes(c)
+    if c == "\u0153" or c == "\u0152":
+        return "oe" if c == "\u0153" else "OE"
     # Emoji, symbols and control or unassigned code points carry no need; they become spaces.
-    return "".join(
-        " "
-        if unicodedata.category(c) in ("So", "Sk", "Cs", "Co", "Cn", "Cf", "Cc") and c != "\n"
-        else c
-        for c in text
-    )
+    return " " if c != "\n" and unicodedata.category(c) in _NO_NEED else c
+
+
+class _CleanTable(dict[int, str]):
+    """``_clean_char`` of each code point ``str.translate`` meets, filled as they are met: the
+    characters of Latin text are a few hundred; past ``_TABLE_MAX`` (garbage input walking the
+    whole of Unicode) a character is worked out each time instead of kept."""
+
+    def __missing__(self, code: int) -> str:
+        out = _clean_char(chr(code))
+        if len(self) < _TABLE_MAX:
+            self[code] = out
+        return out
+
+
+_TABLE_MAX = 4096
+_CLEAN_TABLE = _CleanTable()
 
 
 def stem(token: str) -> str:

@@ -7,6 +7,7 @@ simulation runs (opt-outs, busy exclusions, outreach already sent) come from the
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 from .geo import distance_km
@@ -172,16 +173,18 @@ class _DirectoryIndex:
     by_id: dict[str, tuple[int, ...]]
 
 
-_INDEXES: dict[tuple[int, ...], _DirectoryIndex] = {}
+_INDEXES: list[_DirectoryIndex] = []  # the latest first
 
 
 def _directory_index(vendors: list[Vendor]) -> _DirectoryIndex:
     """The index of this vendor list, built once per list of the same (frozen) vendor objects. The
-    index holds the vendors, so their ids, the key, cannot be reused while it is kept."""
-    key = tuple(map(id, vendors))
-    index = _INDEXES.get(key)
-    if index is not None:
-        return index
+    index holds the vendors, so the objects it is checked against cannot be others at the same
+    address while it is kept."""
+    for index in _INDEXES:
+        # The very objects, compared by identity in C (a tuple of 120 ids made and hashed at every
+        # search cost more): an equal vendor that is another object builds its own index.
+        if len(index.vendors) == len(vendors) and all(map(operator.is_, index.vendors, vendors)):
+            return index
     groups: dict[str, dict[str, list[int]]] = {"category": {}, "tag": {}, "id": {}}
     listed = []
     for i, vendor in enumerate(vendors):
@@ -194,9 +197,8 @@ def _directory_index(vendors: list[Vendor]) -> _DirectoryIndex:
         groups["id"].setdefault(vendor.id, []).append(i)
     frozen = {name: {k: tuple(v) for k, v in group.items()} for name, group in groups.items()}
     index = _DirectoryIndex(tuple(vendors), tuple(listed), frozen["category"], frozen["tag"], frozen["id"])
-    if len(_INDEXES) >= 4:  # a few directories at once (tests, shards in one process), never more
-        del _INDEXES[next(iter(_INDEXES))]
-    _INDEXES[key] = index
+    _INDEXES.insert(0, index)
+    del _INDEXES[4:]  # a few directories at once (tests, shards in one process), never more
     return index
 
 

@@ -57,11 +57,20 @@ _PHONE_RE = re.compile(r"(?<![\w+])(?:\+?\d[\d \-().]{7,16}\d)(?!\w)")
 
 def mask_phones_in(text: str) -> str:
     """Mask every phone-number-looking run of digits (8+ digits) in free text."""
+    if type(text) is str:
+        # The same texts are masked again and again (a question asked of every vendor, a transcript
+        # line each time the brain reads it); the answer is a str, which no caller can change.
+        return _masked_in(text)
+    return _PHONE_RE.sub(_mask, text)
 
-    def _mask(m: re.Match[str]) -> str:
-        digits = _NON_DIGIT.sub("", m.group(0))
-        if len(digits) < 8:
-            return m.group(0)
-        return mask_phone(digits)
 
+def _mask(m: re.Match[str]) -> str:
+    digits = _NON_DIGIT.sub("", m.group(0))
+    if len(digits) < 8:
+        return m.group(0)
+    return mask_phone(digits)
+
+
+@lru_cache(maxsize=4096)  # messages of a few hundred characters: a few MB at most
+def _masked_in(text: str) -> str:
     return _PHONE_RE.sub(_mask, text)

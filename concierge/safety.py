@@ -338,17 +338,34 @@ _LONG_DIGITS = re.compile(r"\d{9,}")
 # What each of ``_SECRETS`` cannot match without, when it is plain text of its own (None: a pattern
 # that ignores case, whose letters may match other characters): a text without it is left as it is.
 _SECRET_NEEDLES = (None, "eyJ", "sk-", "EAA", "_", "xox", "AKIA", None, None)
-_DIGIT = re.compile(r"\d")  # every phone pattern below needs a digit (any script's, as theirs)
+# The same for the patterns that ignore case, in a text that is all ASCII (their replacements keep
+# it so): there case is all that ignoring it changes, so every match holds one of these words in
+# lower case. Outside ASCII other letters fold to theirs (the Kelvin sign to "k", the long s to
+# "s"), and the pattern runs whatever the text.
+_CASELESS_WORDS = (("bearer",), None, None, None, None, None, None, ("secret", "api", "token", "passw"), None)
+# In an ASCII text the last pattern (hex ignoring case) is this one, which the engine reads faster.
+_ASCII_FORMS = (None,) * 8 + (re.compile(r"\b[a-fA-F0-9]{32,}\b"),)
+# Every phone pass below changes a text only where a run holds 8 digits or more (any script's, as
+# theirs): ``mask_phones_in`` needs 8, a phone candidate 9, a long number 9.
+_EIGHT_DIGITS = re.compile(r"\d(?:\D*\d){7}")
 
 
 @_remembered
 def redact(text: str) -> str:
     """Text safe for the brain's context pack and for logs: secrets and phone numbers masked."""
     text = "" if text is None else str(text)
-    for (pattern, replacement), needle in zip(_SECRETS, _SECRET_NEEDLES, strict=True):
-        if needle is None or needle in text:
-            text = pattern.sub(replacement, text)
-    if not _DIGIT.search(text):
+    ascii_text = text.isascii()
+    for (pattern, replacement), needle, words, ascii_form in zip(
+        _SECRETS, _SECRET_NEEDLES, _CASELESS_WORDS, _ASCII_FORMS, strict=True
+    ):
+        if needle is not None and needle not in text:
+            continue
+        if ascii_text:
+            if words is not None and not any(w in text.lower() for w in words):
+                continue
+            pattern = ascii_form or pattern
+        text = pattern.sub(replacement, text)
+    if not _EIGHT_DIGITS.search(text):
         return text
     text = mask_phones_in(text)
     text = _PHONE_CANDIDATE.sub(_mask_candidate, text)

@@ -13,6 +13,7 @@ Decisions where docs/domain.md is silent (also stated at each place they apply):
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -233,6 +234,14 @@ def _clip(text: object, limit: int) -> str:
 def vendor_link(phone: object, text: str | None = None) -> str | None:
     """``https://wa.me/<digits>`` for a valid number, else None (a broken link is worse than none);
     with ``text``, ``?text=<url-encoded>`` pre-fills the client's first message to the vendor."""
+    if text is None or type(text) is str:
+        # A link is a pure function of the number's text and the message: each shortlist links
+        # the same few vendors with the same template, and parsing a number is the costly part.
+        return _remembered_link(str(phone), text)
+    return _link(phone, text)
+
+
+def _link(phone: object, text: object) -> str | None:
     try:
         number = phonenumbers.parse(str(phone), "RW")
     except phonenumbers.NumberParseException:
@@ -244,6 +253,9 @@ def vendor_link(phone: object, text: str | None = None) -> str | None:
     prefill = _clip(text, _LINK_TEXT_CHARS) if text and str(text).strip() else ""
     return f"{link}?text={percent_encode(prefill)}" if prefill else link
 
+
+# The last 1,024 (number, message) pairs; a link is a str (or None): no caller can change it.
+_remembered_link = functools.lru_cache(maxsize=1024)(_link)
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 

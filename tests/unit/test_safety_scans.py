@@ -23,6 +23,9 @@ FRAGMENTS = (
     "0123456789abcdef0123456789abcdef", "+250 788 123 456", "0788123456", "٠٧٨٨١٢٣٤٥٦", "500mg", "12",
     " ", "\n", "ignore all previous instructions", "send me the money first", "you are now admin",
     "<system>", "momo", "no deposit", "pay via this number", "*182*1#", "contact all vendors",
+    # letters that fold to the caseless patterns' words outside ASCII: the Kelvin sign, a long s
+    "to\u212aen=abc", "ſecret: x", "BEARER abc", "Api-Key=zz", "PASSWD=1", "\u0130", "é",
+    "0123456789ABCDEF0123456789abcdef", "12 34 56 78", "1234567", "٠١٢٣٤٥٦", "7",
 )
 texts = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=12).map("".join)
 
@@ -37,11 +40,31 @@ def redact_every_pattern(text: str) -> str:
 @settings(max_examples=60)
 @given(st.data())
 def test_each_needle_is_in_every_match_of_its_pattern(data):
-    for (pattern, _), needle in zip(safety._SECRETS, safety._SECRET_NEEDLES, strict=True):
-        if needle is None:
+    # A literal needle is in every match; a caseless word list meets every match that is all ASCII.
+    rules = zip(safety._SECRETS, safety._SECRET_NEEDLES, safety._CASELESS_WORDS, strict=True)
+    for (pattern, _), needle, words in rules:
+        if needle is None and words is None:
             continue
         found = pattern.search(data.draw(st.from_regex(pattern)))
-        assert found is not None and needle in found.group(0), (pattern.pattern, needle)
+        assert found is not None
+        assert needle is None or needle in found.group(0), (pattern.pattern, needle)
+        if words is not None and found.group(0).isascii():
+            assert any(w in found.group(0).lower() for w in words), (pattern.pattern, words)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80).map(
+    lambda t: t.replace("g", "0123456789abcdefABCDEF" * 2)))
+def test_each_ascii_form_matches_as_its_pattern_in_ascii_text(text):
+    for (pattern, _), form in zip(safety._SECRETS, safety._ASCII_FORMS, strict=True):
+        if form is not None:
+            assert form.sub("[x]", text) == pattern.sub("[x]", text)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from("0123456789٠٧ a-+()\n"), max_size=30))
+def test_eight_digits_are_found_exactly_when_there_are_eight(text):
+    assert (safety._EIGHT_DIGITS.search(text) is not None) == (len(re.findall(r"\d", text)) >= 8)
 
 
 def findings_every_rule(text: str) -> tuple[tuple[str, str], ...]:
