@@ -183,16 +183,7 @@ _WRITTEN = "".join(
     f"CREATE TEMP TRIGGER IF NOT EXISTS ledger_tool_calls_{verb.lower()} AFTER {verb} ON main.tool_calls"
     " BEGIN SELECT ledger_tool_calls_counted(); END;\n"
     for verb in ("INSERT", "DELETE")
-) + (  # a tool call's key changed: the filter of keys (``Ledger._keys``) is read again
-    "CREATE TEMP TRIGGER IF NOT EXISTS ledger_tool_calls_rekey AFTER UPDATE OF idem_key ON main.tool_calls"
-    " BEGIN SELECT ledger_tool_calls_counted(); END;\n"
 )
-
-# The tool-call keys a private ledger may hold, as a Bloom filter: a bit array, two bits a key
-# (from its ``hash``: which keys collide differs from process to process, never an answer). 1 MiB:
-# at 100,000 requests (~1.6 million keys) ~10 % of the misses still ask SQLite.
-_KEY_BITS = 23
-_KEY_MASK = (1 << _KEY_BITS) - 1
 
 
 def _emptying(caches: tuple[dict[Any, Any], ...]) -> Callable[[], None]:
@@ -471,37 +462,10 @@ class Ledger:
         # changes then; it is read instead of counting).
         self._tool_calls: tuple[int, int] | None = None  # (count, data_version it was read at)
         self._db.create_function("ledger_tool_calls_counted", 0, self._forget_tool_call_count)
-        # A tool call's key is looked up before each call (``tool_result``), ~14 times a request,
-        # and almost never found. Where only this connection writes (``_holds_rows``), the keys the
-        # table may hold are kept in a filter (``_KEY_BITS``), read from the table at the first
-        # lookup; ``record_tool_call`` adds its key itself (``_adding`` while it inserts), and any
-        # other row added, removed or re-keyed on this connection drops the filter (the triggers),
-        # to be read again. A row rolled back leaves its key, which only costs a query. A key the
-        # filter never saw is not in the table: no query.
-        self._keys: bytearray | None = None
-        self._adding = False
         self._db.executescript(_WRITTEN)
 
     def _forget_tool_call_count(self) -> None:
         self._tool_calls = None
-        if not self._adding:
-            self._keys = None
-
-    def _may_hold_tool_call(self, key: str) -> bool:
-        """False only when no tool call with this key can be in the table (see ``_keys``)."""
-        keys = self._keys
-        if keys is None:
-            if not self._holds_rows:
-                return True
-            keys = bytearray(1 << (_KEY_BITS - 3))
-            for (stored,) in self._db.execute("SELECT idem_key FROM tool_calls"):
-                h = hash(stored)
-                keys[(h & _KEY_MASK) >> 3] |= 1 << (h & 7)
-                keys[(h >> _KEY_BITS & _KEY_MASK) >> 3] |= 1 << (h >> _KEY_BITS & 7)
-            self._keys = keys
-        h = hash(key)
-        return bool(keys[(h & _KEY_MASK) >> 3] >> (h & 7) & 1
-                    and keys[(h >> _KEY_BITS & _KEY_MASK) >> 3] >> (h >> _KEY_BITS & 7) & 1)
 
     def _forget(self) -> None:
         self._rows.clear()
@@ -1129,8 +1093,6 @@ class Ledger:
 
     # --- tool idempotency ---------------------------------------------------------------------
     def tool_result(self, idem_key: str) -> dict[str, Any] | None:
-        if not self._may_hold_tool_call(idem_key):
-            return None
         row = self._db.execute("SELECT result FROM tool_calls WHERE idem_key=?", (idem_key,)).fetchone()
         return read_json(row[0]) if row else None
 
@@ -1138,20 +1100,12 @@ class Ledger:
         self, idem_key: str, tool: str, request_id: str | None, actor: str, args: dict,
         result: dict, at: float,
     ) -> None:
-        known, keys = self._tool_calls, self._keys
-        if keys is not None:  # (before the insert: a key in the filter whose row is not is harmless)
-            h = hash(idem_key)
-            keys[(h & _KEY_MASK) >> 3] |= 1 << (h & 7)
-            keys[(h >> _KEY_BITS & _KEY_MASK) >> 3] |= 1 << (h >> _KEY_BITS & 7)
-        self._adding = True
-        try:
-            added = self._db.execute(
-                "INSERT OR IGNORE INTO tool_calls (idem_key, tool, request_id, actor, args, result, at)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (idem_key, tool, request_id, actor, _dumps(args), _dumps(result), at),
-            ).rowcount
-        finally:
-            self._adding = False
+        known = self._tool_calls
+        added = self._db.execute(
+            "INSERT OR IGNORE INTO tool_calls (idem_key, tool, request_id, actor, args, result, at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (idem_key, tool, request_id, actor, _dumps(args), _dumps(result), at),
+        ).rowcount
         if known is not None and added == 1:  # the trigger forgot the count: this is the row it missed
             self._tool_calls = (known[0] + 1, known[1])
 

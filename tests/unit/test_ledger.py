@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
@@ -612,70 +611,3 @@ def test_last_rate_limited_is_the_like_match_it_always_was(events, client_key):
         "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE ?",
         (f'%"client_key":"{client_key}"%',)).fetchone()[0]
     assert ledger.last_rate_limited(client_key) == expected
-
-
-# --- the filter of tool-call keys a private ledger may hold ------------------------------------------
-_KEYS = st.sampled_from(["t:a", "t:b", "t:c", "t:d"])
-_KEY_STEPS = st.lists(st.one_of(
-    st.tuples(st.just("record"), _KEYS), st.tuples(st.just("insert"), _KEYS),
-    st.tuples(st.just("rekey"), _KEYS, _KEYS), st.tuples(st.just("delete"), _KEYS),
-    st.tuples(st.just("died"), _KEYS), st.tuples(st.just("refill"), _KEYS), st.tuples(st.just("look"), _KEYS),
-), max_size=25)
-
-
-@given(before=st.lists(_KEYS, max_size=3), steps=_KEY_STEPS, scratch=st.booleans())
-def test_a_tool_call_the_table_holds_is_always_found(tmp_path_factory, before, steps, scratch):
-    # Whatever wrote the row (the ledger, SQL on its connection, a rollback, a refill, a ledger
-    # before this one on the same file), ``tool_result`` finds what a query finds: the filter of
-    # keys only ever skips the query for a key no row has.
-    path = str(tmp_path_factory.mktemp("keys") / "l.sqlite") if scratch else ":memory:"
-    ledger = Ledger(path, scratch=scratch)
-
-    def record(key: str) -> None:
-        ledger.record_tool_call(key, "t", None, "ai", {}, {"success": True, "key": key}, 1.0)
-
-    for key in before:
-        record(key)
-    if scratch:  # the rows are in the file before the ledger that looks them up is opened
-        ledger.close()
-        ledger = Ledger(path, scratch=True)
-
-    class Died(BaseException):
-        pass
-
-    for step, key, *rest in steps:
-        if step == "record":
-            record(key)
-        elif step == "insert":
-            ledger.db.execute("INSERT OR IGNORE INTO tool_calls VALUES (?, 't', NULL, 'ai', '{}', ?, 2.0)",
-                              (key, f'{{"raw":"{key}"}}'))
-        elif step == "rekey":
-            ledger.db.execute("UPDATE OR IGNORE tool_calls SET idem_key=? WHERE idem_key=?", (rest[0], key))
-        elif step == "delete":
-            ledger.db.execute("DELETE FROM tool_calls WHERE idem_key=?", (key,))
-        elif step == "died":
-            try:
-                with ledger.unit_of_work():
-                    record(key)
-                    raise Died()
-            except Died:
-                ledger.abandon()
-        elif step == "refill":
-            ledger.refill({"tool_calls": [{"idem_key": key, "tool": "t", "request_id": None, "actor": "ai",
-                                           "args": "{}", "result": '{"refilled":1}', "at": 3.0}]}, only_these=True)
-        for looked in ("t:a", "t:b", "t:c", "t:d"):
-            row = ledger.db.execute("SELECT result FROM tool_calls WHERE idem_key=?", (looked,)).fetchone()
-            assert ledger.tool_result(looked) == (json.loads(row[0]) if row else None), (step, key, looked)
-    ledger.close()
-
-
-def test_a_key_the_filter_never_saw_is_not_looked_up(tmp_path):
-    # (what the filter is for) a private ledger answers a new key without a query; a ledger others
-    # may write to (WAL, a --ledger file) always asks SQLite.
-    for ledger, asked in ((Ledger(), ["t:seen"]), (Ledger(str(tmp_path / "l.sqlite")), ["t:new", "t:seen"])):
-        ledger.record_tool_call("t:seen", "t", None, "ai", {}, {"success": True}, 1.0)
-        statements: list[str] = []
-        ledger.db.set_trace_callback(statements.append)
-        assert ledger.tool_result("t:new") is None and ledger.tool_result("t:seen") == {"success": True}
-        assert [s.split("'")[1] for s in statements if "WHERE idem_key" in s] == asked
-        ledger.close()
