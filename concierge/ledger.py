@@ -345,8 +345,6 @@ class _UnitOfWork:
 
     def __enter__(self) -> None:
         if self.ledger._depth == 0:
-            if self.ledger._unsaved:  # (only after a crash the process did not restart from)
-                self.ledger._save_rows()
             self.ledger._forget()
             self.ledger._open()
         self.ledger._depth += 1
@@ -373,17 +371,8 @@ class Ledger:
 
     def __init__(self, path: str = ":memory:", *, wal: bool = False, power_safe: bool = True,
                  scratch: bool = False):
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        # A request row's writes in a unit of work, held back until the unit commits (its end or a
-        # checkpoint) or something reads the table by SQL: a handler writes its request's data
-        # and state ~3 times a unit, and each UPDATE, with its trigger, costs more than the rest
-        # of the write. Only where no other connection writes the database (in memory, or a
-        # scratch file this connection locks): a ledger others share (WAL) takes its write lock
-        # at the first write of a unit, as before. ``_unsaved``: request id -> the row to write
-        # (``_ROW``'s values, as SQLite will read them back), also in the unit's ``_rows``.
-        self._holds_rows = scratch or path == ":memory:"
-        self._unsaved: dict[str, tuple[Any, ...]] = {}
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
         self._held = 0  # commits held in a savepoint between two real ones (0: every one is real)
         self._since_real = 0  # commits since the last real one (a scratch ledger's)
         # A unit (or a checkpoint's stretch) that wrote nothing leaves its savepoint open rather
@@ -409,9 +398,9 @@ class Ledger:
             # work opens the savepoint (``_open``), a checkpoint releases it and opens the next, and
             # ``abandon`` rolls back to it: exactly what a ROLLBACK after the last commit leaves.
             self._held = HELD_COMMITS
-            self._db.execute("PRAGMA journal_mode=MEMORY")
-            self._db.execute("PRAGMA synchronous=OFF")
-            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self.db.execute("PRAGMA journal_mode=MEMORY")
+            self.db.execute("PRAGMA synchronous=OFF")
+            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
         elif wal or path != ":memory:":
             # A ledger on disk is one that must survive its process. WAL: a commit is one append,
             # and a reader (an operator's sqlite3 shell) never blocks the one writer.
@@ -421,10 +410,10 @@ class Ledger:
             # enough (``power_safe=False``) for a simulated world's ledger, whose "world" is gone
             # with the machine anyway, and a third of the CPU cheaper.
             # The busy timeout covers a reader holding a checkpoint briefly.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if power_safe else 'NORMAL'}")
-            self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'FULL' if power_safe else 'NORMAL'}")
+            self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.executescript(SCHEMA)
         self._depth = 0  # nesting of units of work (a handler may run inside another's)
         # Rows read in the open unit of work, as SQLite returned them: a handler reads its request
         # ~4 times between two writes, a batch its request's outreach and replies several times,
@@ -452,7 +441,7 @@ class Ledger:
                   "replies": (self._replies_rows,), "outbound": (self._outbound_rows,),
                   "vendor_status": (self._vendor_facts,)}
         for table in _CACHED_TABLES:
-            self._db.create_function(f"ledger_{table}_written", 0, _emptying(caches[table]))
+            self.db.create_function(f"ledger_{table}_written", 0, _emptying(caches[table]))
         # How many tool calls the ledger holds (part of the vendor search's key), or None: not
         # known. A COUNT(*) walks the whole table, which grows with the run (~16 rows a request):
         # quadratic over a long run. So the count is kept for as long as it is known to hold: any
@@ -461,8 +450,8 @@ class Ledger:
         # ``abandon`` (the rollback) and a commit by another connection (``PRAGMA data_version``
         # changes then; it is read instead of counting).
         self._tool_calls: tuple[int, int] | None = None  # (count, data_version it was read at)
-        self._db.create_function("ledger_tool_calls_counted", 0, self._forget_tool_call_count)
-        self._db.executescript(_WRITTEN)
+        self.db.create_function("ledger_tool_calls_counted", 0, self._forget_tool_call_count)
+        self.db.executescript(_WRITTEN)
 
     def _forget_tool_call_count(self) -> None:
         self._tool_calls = None
@@ -478,31 +467,7 @@ class Ledger:
         if self._held and self._depth:  # a unit a crash left open: gone, as a ROLLBACK at closing
             self.abandon()
         self._settle()
-        self._db.close()
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The connection, for SQL run on it from outside the ledger (tests, tools): the request
-        rows the unit of work holds back are written first."""
-        if self._unsaved:
-            self._save_rows()
-        return self._db
-
-    @db.setter
-    def db(self, connection: sqlite3.Connection) -> None:
-        if self._unsaved:
-            self._save_rows()
-        self._db = connection
-
-    def _save_rows(self) -> None:
-        """The request rows held back written, each with one statement (the trigger empties the
-        row cache; they are put back, as written, while the unit goes on)."""
-        unsaved, self._unsaved = self._unsaved, {}
-        for row in unsaved.values():
-            self._db.execute("UPDATE requests SET state=?, updated_at=?, data=? WHERE id=?",
-                             (row[2], row[4], row[5], row[0]))
-        if self._depth:
-            self._rows.update(unsaved)
+        self.db.close()
 
     # --- units of work ------------------------------------------------------------------------
     def unit_of_work(self) -> _UnitOfWork:
@@ -515,7 +480,7 @@ class Ledger:
     def checkpoint(self) -> None:
         """Commit what is done before a side effect the world will see (a send, a call): a crash
         after it must not undo the record of it."""
-        if self._depth and self._db.in_transaction:
+        if self._depth and self.db.in_transaction:
             self._commit()
             self._open()
 
@@ -524,65 +489,62 @@ class Ledger:
         to the savepoint of its last commit: what a ROLLBACK would leave)."""
         depth, self._depth = self._depth, 0
         self._forget()
-        self._unsaved.clear()  # never written: gone with the rest of the unit
         self._tool_calls = None
-        if not self._db.in_transaction:
+        if not self.db.in_transaction:
             return
         if not self._held:
-            self._db.execute("ROLLBACK")
+            self.db.execute("ROLLBACK")
         elif depth:  # back to the last commit, held or real (outside a unit all is committed)
-            self._db.execute("ROLLBACK TO held")
-            self._db.execute("RELEASE held")
+            self.db.execute("ROLLBACK TO held")
+            self.db.execute("RELEASE held")
             self._kept = None
         elif self._kept is not None:  # a savepoint kept over units that wrote nothing: done with
-            self._db.execute("RELEASE held")
+            self.db.execute("RELEASE held")
             self._kept = None
 
     def _open(self) -> None:
         """A unit of work starts, or goes on after a checkpoint."""
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN")
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")
             self._kept = None  # (no savepoint outlives its transaction)
         if self._held:  # what ``abandon`` goes back to: the state of the last commit
             kept, self._kept = self._kept, None
             if kept is not None:
-                if kept == self._db.total_changes:
+                if kept == self.db.total_changes:
                     return  # still the state of the last commit: nothing was written since
-                self._db.execute("RELEASE held")
-            self._db.execute("SAVEPOINT held")
-            self._opened_at = self._db.total_changes
+                self.db.execute("RELEASE held")
+            self.db.execute("SAVEPOINT held")
+            self._opened_at = self.db.total_changes
 
     def _commit(self) -> None:
         """A unit of work's writes so far are committed (its end, or a checkpoint in it)."""
-        if self._unsaved:
-            self._save_rows()
-        if not self._db.in_transaction:  # none open (a script's COMMIT ended it early)
+        if not self.db.in_transaction:  # none open (a script's COMMIT ended it early)
             return
         if self._held:
             self._since_real += 1
             if self._since_real < self._held:
-                if self._db.total_changes == self._opened_at:
+                if self.db.total_changes == self._opened_at:
                     # Nothing written since the savepoint: it still marks the last commit, and
                     # the next unit (or the checkpoint's rest) goes on in it (``_open``).
                     self._kept = self._opened_at
                 else:
-                    self._db.execute("RELEASE held")
+                    self.db.execute("RELEASE held")
                 return
             self._since_real = 0
-        self._db.execute("COMMIT")
+        self.db.execute("COMMIT")
         self._kept = None
 
     def _settle(self) -> None:
         """A scratch ledger's held commits made real, between units of work: before closing, or
         anything that runs its own transaction (``refill``)."""
-        if self._held and not self._depth and self._db.in_transaction:
+        if self._held and not self._depth and self.db.in_transaction:
             self._since_real = 0
-            self._db.execute("COMMIT")
+            self.db.execute("COMMIT")
             self._kept = None
 
     def _insert_unique(self, sql: str, params: Iterable[Any]) -> bool:
         try:
-            self._db.execute(sql, tuple(params))
+            self.db.execute(sql, tuple(params))
         except sqlite3.IntegrityError:
             return False
         return True
@@ -596,31 +558,31 @@ class Ledger:
         )
 
     def link_inbound(self, wamid: str, request_id: str) -> None:
-        self._db.execute("UPDATE inbound SET request_id=? WHERE wamid=?", (request_id, wamid))
+        self.db.execute("UPDATE inbound SET request_id=? WHERE wamid=?", (request_id, wamid))
 
     def inbound_count(self, wamid: str | None = None) -> int:
         if wamid is None:
-            return self._db.execute("SELECT COUNT(*) FROM inbound").fetchone()[0]
-        return self._db.execute("SELECT COUNT(*) FROM inbound WHERE wamid=?", (wamid,)).fetchone()[0]
+            return self.db.execute("SELECT COUNT(*) FROM inbound").fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM inbound WHERE wamid=?", (wamid,)).fetchone()[0]
 
     def inbound_for_request(self, request_id: str) -> int:
-        return self._db.execute(
+        return self.db.execute(
             "SELECT COUNT(*) FROM inbound WHERE request_id=?", (request_id,)
         ).fetchone()[0]
 
     # --- requests -----------------------------------------------------------------------------
     def create_request(self, client_phone: str, state: str, at: float, data: dict[str, Any]) -> str:
-        seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM requests").fetchone()[0]
+        seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM requests").fetchone()[0]
         request_id = f"req-{seq:05d}"
         written = _dumps(data)
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO requests (id, seq, client_phone, state, created_at, updated_at, data)"
             " VALUES (?,?,?,?,?,?,?)",
             (request_id, seq, client_phone, state, at, at, written),
         )
         self._keep_request((None,) * 6, {"id": request_id, "client_phone": client_phone, "state": state,
                                          "created_at": at, "updated_at": at, "data": written})
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, None, state, at, "opened"),
         )
@@ -642,7 +604,6 @@ class Ledger:
             (row["id"], row["client_phone"], row["state"], row["created_at"], row["updated_at"], row["data"])
         )
 
-    # Statements that read the requests table go through ``db``, which writes the rows held back.
     def get_request(self, request_id: str) -> RequestRow | None:
         entry = self._rows.get(request_id)
         if entry is None:
@@ -670,7 +631,7 @@ class Ledger:
     def requests_not_in(self, states: Iterable[str]) -> list[RequestRow]:
         """Requests in any state but these (e.g. the open ones), oldest first."""
         marks = list(states)
-        rows = self._db.execute(
+        rows = self.db.execute(
             f"SELECT * FROM requests WHERE state NOT IN ({','.join('?' * len(marks))}) ORDER BY seq", marks
         ).fetchall() if marks else self.db.execute("SELECT * FROM requests ORDER BY seq").fetchall()
         return [r for r in (self._request(row) for row in rows) if r is not None]
@@ -678,43 +639,27 @@ class Ledger:
     def save_request_data(self, request_id: str, data: dict[str, Any], at: float) -> None:
         before = self._rows.get(request_id)
         written = _dumps(data)
-        if before is not None and self._hold_row(before, {"updated_at": at, "data": written}):
-            return
-        self._db.execute("UPDATE requests SET data=?, updated_at=? WHERE id=?", (written, at, request_id))
+        self.db.execute("UPDATE requests SET data=?, updated_at=? WHERE id=?", (written, at, request_id))
         if before is not None:  # the row was there (cached): the update found it
             self._keep_request(before, {"updated_at": at, "data": written})
 
-    def _hold_row(self, before: tuple[Any, ...], changes: dict[str, Any]) -> bool:
-        """The cached request row ``before`` with ``changes`` held back (``_unsaved``) rather than
-        written now; False when it must be written now (outside a unit, a shared ledger, a value
-        whose stored form is not worked out), after what is held back."""
-        if self._depth and self._holds_rows:
-            row = _as_written(before, changes, _ROW_SLOTS)
-            if row is not None:
-                self._rows[row[0]] = self._unsaved[row[0]] = row
-                return True
-        if self._unsaved:
-            self._save_rows()
-        return False
-
     def set_state(self, request_id: str, source: str, dest: str, at: float, reason: str) -> None:
         before = self._rows.get(request_id)
-        if before is None or not self._hold_row(before, {"state": dest, "updated_at": at}):
-            self._db.execute(
-                "UPDATE requests SET state=?, updated_at=? WHERE id=?", (dest, at, request_id)
-            )
-            if before is not None:
-                self._keep_request(before, {"state": dest, "updated_at": at})
-        self._db.execute(
+        self.db.execute(
+            "UPDATE requests SET state=?, updated_at=? WHERE id=?", (dest, at, request_id)
+        )
+        if before is not None:
+            self._keep_request(before, {"state": dest, "updated_at": at})
+        self.db.execute(
             "INSERT INTO state_changes (request_id, source, dest, at, reason) VALUES (?,?,?,?,?)",
             (request_id, source, dest, at, reason),
         )
 
     def state_changes(self, request_id: str | None = None) -> list[dict[str, Any]]:
         if request_id is None:
-            rows = self._db.execute("SELECT * FROM state_changes ORDER BY seq").fetchall()
+            rows = self.db.execute("SELECT * FROM state_changes ORDER BY seq").fetchall()
         else:
-            rows = self._db.execute(
+            rows = self.db.execute(
                 "SELECT * FROM state_changes WHERE request_id=? ORDER BY seq", (request_id,)
             ).fetchall()
         return [dict(r) for r in rows]
@@ -724,7 +669,7 @@ class Ledger:
         self, request_id: str | None, direction: str, party: str, phone: str, text: str,
         at: float, *, vendor_id: str | None = None, wamid: str | None = None,
     ) -> None:
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO transcript (request_id, direction, party, phone, vendor_id, text, at, wamid)"
             " VALUES (?,?,?,?,?,?,?,?)",
             (request_id, direction, party, phone, vendor_id, text, at, wamid),
@@ -738,14 +683,14 @@ class Ledger:
             params = (request_id,)
         if limit is not None and limit > 0:  # the last rows: read from the end, not the whole conversation
             sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq"
-            return [dict(r) for r in self._db.execute(sql, (*params, limit)).fetchall()]
+            return [dict(r) for r in self.db.execute(sql, (*params, limit)).fetchall()]
         sql += " ORDER BY seq"
-        rows = [dict(r) for r in self._db.execute(sql, params).fetchall()]
+        rows = [dict(r) for r in self.db.execute(sql, params).fetchall()]
         return rows[-limit:] if limit else rows
 
     def last_heard_from_client(self, request_id: str) -> float | None:
         """When the request's client last wrote (its latest inbound transcript line), if ever."""
-        return self._db.execute(
+        return self.db.execute(
             "SELECT MAX(at) FROM transcript WHERE request_id=? AND direction='in' AND party='client'",
             (request_id,),
         ).fetchone()[0]
@@ -774,26 +719,26 @@ class Ledger:
         if request_id is not None and vendor_id is None:  # a request's outreach: cached in a unit
             rows = self._outreach_rows.get(request_id)
             if rows is None:
-                rows = self._db.execute("SELECT * FROM outreach WHERE request_id=? ORDER BY id",
+                rows = self.db.execute("SELECT * FROM outreach WHERE request_id=? ORDER BY id",
                                        (request_id,)).fetchall()
                 if self._depth:
                     self._outreach_rows[request_id] = rows
             return self._outreach(rows)
         where, params = _where(request_id=request_id, vendor_id=vendor_id)
-        rows = self._db.execute(f"SELECT * FROM outreach{where} ORDER BY id", params).fetchall()
+        rows = self.db.execute(f"SELECT * FROM outreach{where} ORDER BY id", params).fetchall()
         return self._outreach(rows)
 
     def outreach_answered_by(self, vendor_id: str, context_wamid: str | None) -> OutreachRow | None:
         """The outreach a vendor's message answers: the first (by id) whose wamid it quotes, else
         the one sent, replied or excluded with the latest ``sent_at`` (then the highest id)."""
         if context_wamid:
-            rows = self._db.execute(
+            rows = self.db.execute(
                 "SELECT * FROM outreach WHERE vendor_id=? AND wamid=? ORDER BY id LIMIT 1",
                 (vendor_id, context_wamid),
             ).fetchall()
             if rows:
                 return self._outreach(rows)[0]
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT * FROM outreach WHERE vendor_id=? AND status IN ('sent','replied','excluded')"
             " AND sent_at IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT 1",
             (vendor_id,),
@@ -805,25 +750,25 @@ class Ledger:
     ) -> None:
         column = {"sent": "sent_at", "replied": "replied_at"}.get(status)
         if column:
-            self._db.execute(
+            self.db.execute(
                 f"UPDATE outreach SET status=?, {column}=?, wamid=COALESCE(?, wamid)"
                 " WHERE request_id=? AND vendor_id=?",
                 (status, at, wamid, request_id, vendor_id),
             )
         else:
-            self._db.execute(
+            self.db.execute(
                 "UPDATE outreach SET status=? WHERE request_id=? AND vendor_id=?",
                 (status, request_id, vendor_id),
             )
 
     def exclude_pending_outreach(self, request_id: str | None = None, vendor_id: str | None = None) -> int:
         where, params = _where("status IN ('queued','sent')", request_id=request_id, vendor_id=vendor_id)
-        cur = self._db.execute("UPDATE outreach SET status='excluded'" + where, params)
+        cur = self.db.execute("UPDATE outreach SET status='excluded'" + where, params)
         return cur.rowcount
 
     def outreach_pending(self, vendor_id: str) -> int:
         """Outreach to this vendor queued but not yet sent (a send being retried), any request."""
-        return self._db.execute(
+        return self.db.execute(
             "SELECT COUNT(*) FROM outreach WHERE vendor_id=? AND status='queued' AND sent_at IS NULL",
             (vendor_id,),
         ).fetchone()[0]
@@ -844,7 +789,7 @@ class Ledger:
         found = self._vendor_facts.get(key)
         if found is None:
             marks, params = _in_list(vendor_ids)
-            rows = self._db.execute(sql.format(marks=marks), (*params, *after)).fetchall()
+            rows = self.db.execute(sql.format(marks=marks), (*params, *after)).fetchall()
             found = {r[0]: r[1] if len(r) == 2 else tuple(r[1:]) for r in rows}
             if self._depth:  # the cache lives only as long as a unit of work
                 self._vendor_facts[key] = found
@@ -859,7 +804,7 @@ class Ledger:
             " AND sent_at IS NOT NULL AND sent_at>=? GROUP BY vendor_id", vendor_ids, since)
 
     def outreach_sent_since(self, vendor_id: str, since: float) -> list[float]:
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT sent_at FROM outreach WHERE vendor_id=? AND sent_at IS NOT NULL AND sent_at>=?"
             " ORDER BY sent_at",
             (vendor_id, since),
@@ -878,7 +823,7 @@ class Ledger:
     def replies(self, request_id: str) -> list[dict[str, Any]]:
         rows = self._replies_rows.get(request_id)
         if rows is None:
-            rows = self._db.execute(
+            rows = self.db.execute(
                 "SELECT * FROM replies WHERE request_id=? ORDER BY seq", (request_id,)
             ).fetchall()
             if self._depth:
@@ -918,7 +863,7 @@ class Ledger:
     def get_outbound(self, idem_key: str) -> dict[str, Any] | None:
         entry = self._outbound_rows.get(idem_key)
         if entry is None:
-            row = self._db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
+            row = self.db.execute("SELECT * FROM outbound WHERE idem_key=?", (idem_key,)).fetchone()
             if row is None:
                 return None
             entry = tuple(row)
@@ -929,13 +874,13 @@ class Ledger:
     def update_outbound(self, idem_key: str, **fields: Any) -> None:
         before = self._outbound_rows.get(idem_key)
         cols = ", ".join(f"{k}=?" for k in fields)
-        self._db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
+        self.db.execute(f"UPDATE outbound SET {cols} WHERE idem_key=?", (*fields.values(), idem_key))
         if before is not None:  # the row was there (cached): the update found it
             self._keep_outbound(before, fields)
 
     def client_text_since(self, request_id: str, text: str, since: float) -> bool:
         """Whether this exact text went (or is going) to the request's client after ``since``."""
-        return self._db.execute(
+        return self.db.execute(
             "SELECT 1 FROM outbound WHERE request_id=? AND party='client' AND text=? AND created_at>?"
             " AND status IN ('pending','sent') LIMIT 1", (request_id, text, since),
         ).fetchone() is not None
@@ -944,19 +889,19 @@ class Ledger:
         where, params = _where(party=party, to_phone=to_phone)
         return [
             dict(r)
-            for r in self._db.execute(
+            for r in self.db.execute(
                 f"SELECT * FROM outbound{where} ORDER BY created_at, rowid", params
             ).fetchall()
         ]
 
     def pending_outbound(self) -> list[dict[str, Any]]:
         """Sends a crash may have interrupted: recorded, neither sent nor failed for good."""
-        return [dict(r) for r in self._db.execute(
+        return [dict(r) for r in self.db.execute(
             "SELECT * FROM outbound WHERE status='pending' ORDER BY created_at, rowid").fetchall()]
 
     def latest_client_question(self, request_id: str) -> str | None:
         """The purpose of the latest question-like message to the request's client, if any."""
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT purpose FROM outbound WHERE request_id=? AND party='client'"
             " AND purpose IN ('question','widen_search','consent_prompt') ORDER BY created_at DESC, rowid DESC"
             " LIMIT 1",
@@ -967,7 +912,7 @@ class Ledger:
     # --- rate limits --------------------------------------------------------------------------
     def client_inbound_since(self, phone: str, since: float) -> int:
         """Recorded client messages from this phone after ``since`` (redeliveries are never recorded twice)."""
-        return self._db.execute(
+        return self.db.execute(
             "SELECT COUNT(*) FROM inbound WHERE from_phone=? AND party='client' AND received_at>?",
             (phone, since),
         ).fetchone()[0]
@@ -976,19 +921,19 @@ class Ledger:
         """When this client (by its key) was last rate-limited, from the audit trail."""
         # The pattern is built in SQL: SQLite compiles a statement whose LIKE pattern is bound
         # directly anew for each new pattern (it may choose an index by its prefix).
-        return self._db.execute(
+        return self.db.execute(
             "SELECT MAX(at) FROM audit WHERE event='client.rate_limited' AND data LIKE '%' || ? || '%'",
             (f'"client_key":"{client_key}"',),
         ).fetchone()[0]
 
     # --- consent and calls --------------------------------------------------------------------
     def consent_row(self, request_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM consents WHERE request_id=?", (request_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM consents WHERE request_id=?", (request_id,)).fetchone()
         return dict(row) if row else None
 
     def ask_consent(self, request_id: str, scope: str, at: float) -> None:
         """Consent is (again) requested for ``scope``: any earlier grant is gone."""
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO consents (request_id, status, scope, requested_at) VALUES (?,?,?,?)"
             " ON CONFLICT(request_id) DO UPDATE SET status='requested', scope=excluded.scope,"
             " requested_at=excluded.requested_at, granted_at=NULL, expires_at=NULL",
@@ -996,58 +941,58 @@ class Ledger:
         )
 
     def grant_consent(self, request_id: str, at: float, expires_at: float) -> None:
-        self._db.execute("UPDATE consents SET status='granted', granted_at=?, expires_at=? WHERE request_id=?",
+        self.db.execute("UPDATE consents SET status='granted', granted_at=?, expires_at=? WHERE request_id=?",
                         (at, expires_at, request_id))
 
     def set_consent_status(self, request_id: str, status: str) -> None:
         """``denied`` or ``expired``."""
-        self._db.execute("UPDATE consents SET status=? WHERE request_id=?", (status, request_id))
+        self.db.execute("UPDATE consents SET status=? WHERE request_id=?", (status, request_id))
 
     def insert_call(self, call_id: str, request_id: str, target: str, to_phone: str, at: float) -> None:
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO calls (id, request_id, target, to_phone, status, started_at, consent_ok, updated_at)"
             " VALUES (?,?,?,?,?,?,1,?)",
             (call_id, request_id, target, to_phone, "starting", at, at),
         )
 
     def call(self, call_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM calls WHERE id=?", (call_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM calls WHERE id=?", (call_id,)).fetchone()
         return dict(row) if row else None
 
     def calls_count(self, request_id: str | None = None) -> int:
         where, params = _where(request_id=request_id)
-        return self._db.execute(f"SELECT COUNT(*) FROM calls{where}", params).fetchone()[0]
+        return self.db.execute(f"SELECT COUNT(*) FROM calls{where}", params).fetchone()[0]
 
     def last_call_started(self, request_id: str) -> float | None:
-        return self._db.execute("SELECT MAX(started_at) FROM calls WHERE request_id=?", (request_id,)).fetchone()[0]
+        return self.db.execute("SELECT MAX(started_at) FROM calls WHERE request_id=?", (request_id,)).fetchone()[0]
 
     def set_call_status(self, call_id: str, status: str, at: float) -> None:
-        self._db.execute("UPDATE calls SET status=?, updated_at=? WHERE id=?", (status, at, call_id))
+        self.db.execute("UPDATE calls SET status=?, updated_at=? WHERE id=?", (status, at, call_id))
 
     # --- timers -------------------------------------------------------------------------------
     def arm_timer(self, name: str, request_id: str | None, due: float, payload: dict[str, Any]) -> int:
-        cur = self._db.execute("INSERT INTO timers (name, request_id, due, payload) VALUES (?,?,?,?)",
+        cur = self.db.execute("INSERT INTO timers (name, request_id, due, payload) VALUES (?,?,?,?)",
                               (name, request_id, due, _dumps(payload)))
         return int(cur.lastrowid)
 
     def fire_timer(self, seq: int) -> bool:
         """Take an armed timer off the ledger; False when it already fired (a second copy must not run)."""
-        return self._db.execute("DELETE FROM timers WHERE seq=?", (seq,)).rowcount == 1
+        return self.db.execute("DELETE FROM timers WHERE seq=?", (seq,)).rowcount == 1
 
     def armed_timers(self) -> list[tuple[int, str, str | None, float, dict[str, Any]]]:
-        rows = self._db.execute("SELECT * FROM timers ORDER BY due, seq").fetchall()
+        rows = self.db.execute("SELECT * FROM timers ORDER BY due, seq").fetchall()
         return [(r["seq"], r["name"], r["request_id"], r["due"], read_json(r["payload"])) for r in rows]
 
     # --- audit --------------------------------------------------------------------------------
     def audit(self, event: str, at: float, request_id: str | None = None, **data: Any) -> None:
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO audit (at, event, request_id, data) VALUES (?,?,?,?)",
             (at, event, request_id, _dumps(data)),
         )
 
     def audit_events(self, event: str | None = None, request_id: str | None = None) -> list[dict]:
         where, params = _where(event=event, request_id=request_id)
-        rows = self._db.execute(f"SELECT * FROM audit{where} ORDER BY seq", params).fetchall()
+        rows = self.db.execute(f"SELECT * FROM audit{where} ORDER BY seq", params).fetchall()
         out = []
         for r in rows:
             d = dict(r)
@@ -1057,7 +1002,7 @@ class Ledger:
 
     # --- vendors ------------------------------------------------------------------------------
     def vendor_status(self, vendor_id: str) -> dict[str, Any]:
-        row = self._db.execute("SELECT * FROM vendor_status WHERE vendor_id=?", (vendor_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM vendor_status WHERE vendor_id=?", (vendor_id,)).fetchone()
         return dict(row) if row else {"vendor_id": vendor_id, "opted_out": 0, "busy_until": None}
 
     def vendor_statuses(self, vendor_ids: list[str]) -> dict[str, tuple[int, float | None]]:
@@ -1071,7 +1016,7 @@ class Ledger:
         current = self.vendor_status(vendor_id)
         if current["opted_out"]:
             return False
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO vendor_status (vendor_id, opted_out, opted_out_at) VALUES (?,1,?)"
             " ON CONFLICT(vendor_id) DO UPDATE SET opted_out=1, opted_out_at=excluded.opted_out_at",
             (vendor_id, at),
@@ -1079,21 +1024,21 @@ class Ledger:
         return True
 
     def set_vendor_busy(self, vendor_id: str, until: float) -> None:
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO vendor_status (vendor_id, busy_until) VALUES (?,?)"
             " ON CONFLICT(vendor_id) DO UPDATE SET busy_until=excluded.busy_until",
             (vendor_id, until),
         )
 
     def opted_out_vendors(self) -> list[str]:
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT vendor_id FROM vendor_status WHERE opted_out=1 ORDER BY opted_out_at, vendor_id"
         ).fetchall()
         return [r[0] for r in rows]
 
     # --- tool idempotency ---------------------------------------------------------------------
     def tool_result(self, idem_key: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT result FROM tool_calls WHERE idem_key=?", (idem_key,)).fetchone()
+        row = self.db.execute("SELECT result FROM tool_calls WHERE idem_key=?", (idem_key,)).fetchone()
         return read_json(row[0]) if row else None
 
     def record_tool_call(
@@ -1101,7 +1046,7 @@ class Ledger:
         result: dict, at: float,
     ) -> None:
         known = self._tool_calls
-        added = self._db.execute(
+        added = self.db.execute(
             "INSERT OR IGNORE INTO tool_calls (idem_key, tool, request_id, actor, args, result, at)"
             " VALUES (?,?,?,?,?,?,?)",
             (idem_key, tool, request_id, actor, _dumps(args), _dumps(result), at),
@@ -1110,16 +1055,16 @@ class Ledger:
             self._tool_calls = (known[0] + 1, known[1])
 
     def tool_call_count(self) -> int:
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
         if self._tool_calls is None or self._tool_calls[1] != version:
-            self._tool_calls = (self._db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0], version)
+            self._tool_calls = (self.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0], version)
         return self._tool_calls[0]
 
     def tool_calls(self, tool: str | None = None) -> list[dict[str, Any]]:
         if tool:
-            rows = self._db.execute("SELECT * FROM tool_calls WHERE tool=? ORDER BY rowid", (tool,))
+            rows = self.db.execute("SELECT * FROM tool_calls WHERE tool=? ORDER BY rowid", (tool,))
         else:
-            rows = self._db.execute("SELECT * FROM tool_calls ORDER BY rowid")
+            rows = self.db.execute("SELECT * FROM tool_calls ORDER BY rowid")
         return [dict(r) for r in rows.fetchall()]
 
     # --- shortlist ----------------------------------------------------------------------------
@@ -1130,7 +1075,7 @@ class Ledger:
         )
 
     def shortlist(self, request_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM shortlists WHERE request_id=?", (request_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM shortlists WHERE request_id=?", (request_id,)).fetchone()
         if row is None:
             return None
         d = dict(row)
@@ -1138,7 +1083,7 @@ class Ledger:
         return d
 
     def mark_shortlist_delivered(self, request_id: str, at: float) -> None:
-        self._db.execute(
+        self.db.execute(
             "UPDATE shortlists SET delivered_at=? WHERE request_id=? AND delivered_at IS NULL",
             (at, request_id),
         )
@@ -1154,13 +1099,13 @@ class Ledger:
         self, job_id: str, status: str, at: float, *, type_: str | None = None,
         result: dict | None = None, full_text: str | None = None,
     ) -> None:
-        self._db.execute(
+        self.db.execute(
             "UPDATE ocr_jobs SET status=?, type=?, result=?, full_text=?, finished_at=? WHERE id=?",
             (status, type_, _dumps(result) if result is not None else None, full_text, at, job_id),
         )
 
     def ocr_jobs(self, request_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT * FROM ocr_jobs WHERE request_id=? ORDER BY created_at, id", (request_id,)
         ).fetchall()
         out = []
@@ -1178,21 +1123,21 @@ class Ledger:
         where, params = _where(request_id=request_id)
         if started_after is not None:
             where, params = f"{where} AND started_at>?" if where else " WHERE started_at>?", [*params, started_after]
-        return [dict(r) for r in self._db.execute(f"SELECT * FROM calls{where} ORDER BY rowid", params)]
+        return [dict(r) for r in self.db.execute(f"SELECT * FROM calls{where} ORDER BY rowid", params)]
 
     def opted_out_at(self) -> dict[str, float]:
         """Each opted-out vendor and when it opted out."""
         return {r["vendor_id"]: r["opted_out_at"]
-                for r in self._db.execute("SELECT * FROM vendor_status WHERE opted_out=1 ORDER BY rowid")}
+                for r in self.db.execute("SELECT * FROM vendor_status WHERE opted_out=1 ORDER BY rowid")}
 
     def ocr_job_requests(self) -> list[str]:
         """The request of each OCR job, one entry per job."""
-        return [r[0] for r in self._db.execute("SELECT request_id FROM ocr_jobs ORDER BY rowid")]
+        return [r[0] for r in self.db.execute("SELECT request_id FROM ocr_jobs ORDER BY rowid")]
 
     def inbound(self, party: str | None = None) -> list[dict[str, Any]]:
         """Inbound rows in the order they were recorded."""
         where, params = _where(party=party)
-        return [dict(r) for r in self._db.execute(f"SELECT * FROM inbound{where} ORDER BY rowid", params)]
+        return [dict(r) for r in self.db.execute(f"SELECT * FROM inbound{where} ORDER BY rowid", params)]
 
     def count_rows(self, table: str, **equals: Any) -> int:
         """Rows of ``table`` whose columns equal the values given (None matches NULL): a scenario's
@@ -1204,21 +1149,19 @@ class Ledger:
         """The connection a simulated service keeps its own journal on (the scripted brain's script
         taken), so that its writes commit and roll back with the concierge's units of work: a
         crash forgets what the dead process took, as it forgets the process's own writes."""
-        return self._db
+        return self.db
 
     @contextmanager
     def statements_through(self, wrap: Callable[[sqlite3.Connection], Any]) -> Iterator[None]:
         """Fault injection's seam (the crash sweep's ``at="writes"``): inside the block every
         statement of the ledger goes through ``wrap(connection)``, which may kill the process
         before or after a write; the ledger's own connection is back when the block ends."""
-        if self._unsaved:
-            self._save_rows()
-        connection = self._db
-        self._db = wrap(connection)
+        connection = self.db
+        self.db = wrap(connection)
         try:
             yield
         finally:
-            self._db = connection
+            self.db = connection
 
     def refill(self, tables: dict[str, list[dict[str, Any]]], only_these: bool = False) -> None:
         """Every row replaced by ``tables`` (table -> rows as column -> value, another ledger's
@@ -1228,42 +1171,42 @@ class Ledger:
         changed), the others kept as they are."""
         known = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         self._settle()
-        self._db.execute("BEGIN")
+        self.db.execute("BEGIN")
         try:
             if only_these:
                 for name in set(tables) & set(known):
-                    self._db.execute(f'DELETE FROM "{name}"')
+                    self.db.execute(f'DELETE FROM "{name}"')
                     if "sqlite_sequence" in known:  # as a fresh copy's: it follows the rows inserted
-                        self._db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (name,))
+                        self.db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (name,))
             else:
                 for name in known:  # sqlite_sequence too: as a fresh copy's, it follows the rows inserted
-                    self._db.execute(f'DELETE FROM "{name}"')
+                    self.db.execute(f'DELETE FROM "{name}"')
             for name, rows in tables.items():
                 if name not in known or not rows:
                     continue
                 columns = list(rows[0])
                 sql = f'INSERT OR REPLACE INTO "{name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
-                self._db.executemany(sql, [tuple(row.get(c) for c in columns) for row in rows])
+                self.db.executemany(sql, [tuple(row.get(c) for c in columns) for row in rows])
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self.db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        self.db.execute("COMMIT")
 
     # --- whole-ledger reads for the rollout simulator (its collector, samples and liveness check) ---
     # Cursors, not lists: a shard's ledger holds tens of thousands of requests. The rows are
     # sqlite3.Row (read by column name) in the order each docstring gives.
     def handlers_at_open(self) -> dict[str, str]:
         """request id -> who handled it ("ai" or "coded"), as audited when it opened."""
-        return {r["request_id"]: read_json(r["data"])["handled_by"] for r in self._db.execute(
+        return {r["request_id"]: read_json(r["data"])["handled_by"] for r in self.db.execute(
             "SELECT request_id, data FROM audit WHERE event='request.opened' ORDER BY seq")}
 
     def every_state_change(self) -> Iterable[sqlite3.Row]:
         """(request_id, dest, reason) of every move, in order."""
-        return self._db.execute("SELECT request_id, dest, reason FROM state_changes ORDER BY seq")
+        return self.db.execute("SELECT request_id, dest, reason FROM state_changes ORDER BY seq")
 
     def delivered_shortlists(self) -> Iterable[sqlite3.Row]:
         """(request_id, items, delivered_at) of every shortlist the client got."""
-        return self._db.execute(
+        return self.db.execute(
             "SELECT request_id, items, delivered_at FROM shortlists WHERE delivered_at IS NOT NULL")
 
     def every_request(self) -> Iterable[sqlite3.Row]:
@@ -1272,40 +1215,40 @@ class Ledger:
 
     def replied_pairs(self) -> set[tuple[str, str]]:
         """(request_id, vendor_id) of every vendor that answered a request."""
-        return {(r["request_id"], r["vendor_id"]) for r in self._db.execute(
+        return {(r["request_id"], r["vendor_id"]) for r in self.db.execute(
             "SELECT DISTINCT request_id, vendor_id FROM replies WHERE request_id IS NOT NULL")}
 
     def every_outreach(self) -> Iterable[sqlite3.Row]:
         """(request_id, vendor_id, sent_at) of every outreach row."""
-        return self._db.execute("SELECT request_id, vendor_id, sent_at FROM outreach")
+        return self.db.execute("SELECT request_id, vendor_id, sent_at FROM outreach")
 
     def audit_counts(self, events: Iterable[str]) -> Iterable[sqlite3.Row]:
         """(request_id, event, n): how often each of ``events`` was audited per request."""
         marks, params = _in_list(list(events))
-        return self._db.execute(f"SELECT request_id, event, COUNT(*) AS n FROM audit WHERE event IN ({marks})"
+        return self.db.execute(f"SELECT request_id, event, COUNT(*) AS n FROM audit WHERE event IN ({marks})"
                                " GROUP BY request_id, event ORDER BY request_id, event", params)
 
     def audit_count(self, event: str) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM audit WHERE event=?", (event,)).fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM audit WHERE event=?", (event,)).fetchone()[0]
 
     def every_ocr_job(self) -> Iterable[sqlite3.Row]:
         """(request_id, status, result) of every OCR job, in the order they were made."""
-        return self._db.execute("SELECT request_id, status, result FROM ocr_jobs ORDER BY id")
+        return self.db.execute("SELECT request_id, status, result FROM ocr_jobs ORDER BY id")
 
     def sent_outbound(self) -> Iterable[sqlite3.Row]:
         """(request_id, party, text) of every message Meta accepted."""
-        return self._db.execute("SELECT request_id, party, text FROM outbound WHERE status='sent'")
+        return self.db.execute("SELECT request_id, party, text FROM outbound WHERE status='sent'")
 
     def every_call(self) -> Iterable[sqlite3.Row]:
         """(request_id, status) of every call placed, in order."""
-        return self._db.execute("SELECT request_id, status FROM calls ORDER BY id")
+        return self.db.execute("SELECT request_id, status FROM calls ORDER BY id")
 
     def opted_out_count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM vendor_status WHERE opted_out=1").fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM vendor_status WHERE opted_out=1").fetchone()[0]
 
     def button_titles(self, request_id: str) -> dict[str, list[str]]:
         """wamid -> button titles of the interactive messages sent for a request."""
-        return {r["wamid"]: [title for _id, title in read_json(r["buttons"])] for r in self._db.execute(
+        return {r["wamid"]: [title for _id, title in read_json(r["buttons"])] for r in self.db.execute(
             "SELECT wamid, buttons FROM outbound WHERE request_id=? AND buttons IS NOT NULL AND wamid IS NOT NULL",
             (request_id,))}
 
@@ -1331,7 +1274,7 @@ class Ledger:
                                (RequestState.ERROR.value, limit)).fetchall()
 
     def injection_flagged_requests(self) -> set[str]:
-        return {r["request_id"] for r in self._db.execute(
+        return {r["request_id"] for r in self.db.execute(
             "SELECT DISTINCT request_id FROM audit WHERE event='injection.flagged' AND request_id IS NOT NULL")}
 
     def request_open_times(self) -> Iterable[sqlite3.Row]:
@@ -1344,7 +1287,7 @@ class Ledger:
 
     def error_times(self) -> Iterable[sqlite3.Row]:
         """(at) of every move into error."""
-        return self._db.execute("SELECT at FROM state_changes WHERE dest=?", (RequestState.ERROR.value,))
+        return self.db.execute("SELECT at FROM state_changes WHERE dest=?", (RequestState.ERROR.value,))
 
     def first_ai_shortlists(self, count: int) -> list[sqlite3.Row]:
         """(request_id, items, delivered_at) of the first ``count`` shortlists the AI path delivered."""
@@ -1355,6 +1298,6 @@ class Ledger:
 
     def shortlist_messages(self, request_id: str) -> list[str]:
         """The texts of the shortlist messages sent for a request."""
-        return [r["text"] for r in self._db.execute(
+        return [r["text"] for r in self.db.execute(
             "SELECT text FROM outbound WHERE request_id=? AND purpose='shortlist' AND status='sent'"
             " ORDER BY idem_key", (request_id,))]

@@ -1,9 +1,6 @@
 """A scratch ledger holds its commits in savepoints of one long transaction (``HELD_COMMITS``): it
 must hold, after any sequence of units of work, checkpoints, writes, crashes and closings, exactly
-the rows a ledger that commits each time holds, and its read caches must agree with the table.
-Both it and an in-memory ledger hold a unit's request-row writes back until the unit commits or the
-table is read by SQL; a WAL file ledger (shared with other connections) writes each at once: all
-three must agree, read for read, and in their rows whenever no unit is open."""
+the rows a ledger that commits each time holds, and its read caches must agree with the table."""
 
 from __future__ import annotations
 
@@ -38,11 +35,10 @@ def scratch_ledger(path: str, held: int) -> Ledger:
 
 
 def rows(ledger: Ledger) -> dict[str, list[tuple]]:
-    """Every row of every table of the ledger's file (temporary tables aside), in rowid order, as
-    the connection holds them: read past ``Ledger.db``, which would write what the unit holds back."""
-    db = ledger._db
-    names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    return {name: [tuple(r) for r in db.execute(f'SELECT * FROM "{name}" ORDER BY rowid')] for name in names}
+    """Every row of every table of the ledger's file (temporary tables aside), in rowid order."""
+    names = [r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    return {name: [tuple(r) for r in ledger.db.execute(f'SELECT * FROM "{name}" ORDER BY rowid')]
+            for name in names}
 
 
 class HeldCommits(RuleBasedStateMachine):
@@ -55,7 +51,6 @@ class HeldCommits(RuleBasedStateMachine):
         self.held = held
         self.scratch = scratch_ledger(self.path, held)
         self.plain = Ledger()
-        self.shared = Ledger(str(Path(self.folder) / "shared.sqlite"), power_safe=False)
         self.units: list[tuple[object, object]] = []  # the open units of work, outermost first
         self.at = 0.0
         self.wamids = 0
@@ -64,21 +59,17 @@ class HeldCommits(RuleBasedStateMachine):
         if hasattr(self, "scratch"):
             self.scratch.close()
             self.plain.close()
-            self.shared.close()
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def ledgers(self) -> tuple[Ledger, Ledger, Ledger]:
-        return (self.scratch, self.plain, self.shared)
-
     def both(self, method: str, *args):
-        """Call a ledger method on each ledger; they must answer the same."""
+        """Call a ledger method on both ledgers; they must answer the same."""
         self.at += 1.0
-        results = [getattr(ledger, method)(*args) for ledger in self.ledgers()]
-        assert results[0] == results[1] == results[2], (method, args, results)
+        results = [getattr(ledger, method)(*args) for ledger in (self.scratch, self.plain)]
+        assert results[0] == results[1], (method, args, results)
         return results[0]
 
-    def request_ids(self) -> list[str]:  # (the shared ledger writes each row at once)
-        return [r[0] for r in self.shared._db.execute("SELECT id FROM requests ORDER BY seq")]
+    def request_ids(self) -> list[str]:
+        return [r[0] for r in self.plain.db.execute("SELECT id FROM requests ORDER BY seq")]
 
     def pick(self, index: int) -> str | None:
         ids = self.request_ids()
@@ -88,10 +79,10 @@ class HeldCommits(RuleBasedStateMachine):
     @precondition(lambda self: len(self.units) < 3)
     @rule()
     def enter_unit(self) -> None:
-        units = tuple(ledger.unit_of_work() for ledger in self.ledgers())
-        for unit in units:
+        pair = (self.scratch.unit_of_work(), self.plain.unit_of_work())
+        for unit in pair:
             unit.__enter__()
-        self.units.append(units)
+        self.units.append(pair)
 
     @precondition(lambda self: self.units)
     @rule(bug=st.booleans())
@@ -104,11 +95,11 @@ class HeldCommits(RuleBasedStateMachine):
     @rule(index=PICK)
     def unit_that_only_reads(self, index: int) -> None:
         """A whole unit of work (inside the open ones, if any) that writes nothing."""
-        units = tuple(ledger.unit_of_work() for ledger in self.ledgers())
-        for unit in units:
+        pair = (self.scratch.unit_of_work(), self.plain.unit_of_work())
+        for unit in pair:
             unit.__enter__()
         self.read_request(index)
-        for unit in units:
+        for unit in pair:
             unit.__exit__(None, None, None)
 
     @rule()
@@ -122,31 +113,6 @@ class HeldCommits(RuleBasedStateMachine):
             for unit in self.units.pop():
                 assert unit.__exit__(Died, Died(), None) is False
         self.both("abandon")
-
-    @rule(index=PICK, n=st.integers(0, 3), dest=STATES, then=st.sampled_from(["leave", "checkpoint", "crash"]),
-          read=st.sampled_from([None, "requests", "latest_request", "create_request"]))
-    def handle(self, index: int, n: int, dest: str, then: str, read: str | None) -> None:
-        """A handler's unit (inside the open ones, if any): it reads its request, writes its data and
-        state (held back by the ledgers that may), perhaps reads the table by SQL or adds a
-        request, then ends, checkpoints or dies."""
-        self.enter_unit()
-        if (rid := self.pick(index)) is not None:
-            self.both("get_request", rid)
-            self.both("save_request_data", rid, {"n": n}, self.at)
-            self.both("set_state", rid, "any", dest, self.at, "test")
-            if read == "requests":
-                self.both("requests")
-            elif read == "latest_request":
-                self.both("latest_request", self.plain.get_request(rid).client_phone)
-            elif read == "create_request":
-                self.create_request("+250780000002", dest, "y")
-            self.both("get_request", rid)
-        if then == "crash":
-            self.crash()
-        elif then == "checkpoint":
-            self.checkpoint()
-        else:
-            self.leave_unit(False)
 
     @rule(index=PICK, dest=STATES)
     def crash_in_a_new_unit(self, index: int, dest: str) -> None:
@@ -162,9 +128,7 @@ class HeldCommits(RuleBasedStateMachine):
         self.units.clear()
         self.scratch.close()
         self.plain.abandon()  # what closing does to an open transaction
-        self.shared.close()
         self.scratch = scratch_ledger(self.path, self.held)
-        self.shared = Ledger(str(Path(self.folder) / "shared.sqlite"), power_safe=False)
 
     # --- writes ------------------------------------------------------------------------------
     @rule(phone=PHONES, state=STATES, item=st.sampled_from(["x", "y"]))
@@ -219,35 +183,31 @@ class HeldCommits(RuleBasedStateMachine):
         self.both("latest_request", phone)
 
     @rule()
-    def read_all_requests(self) -> None:
-        """A read of the whole table by SQL (what the rollout's collector makes)."""
-        self.both("requests")
-
-    @rule()
     def count_tool_calls(self) -> None:
         self.both("tool_call_count")
 
     # --- after every step --------------------------------------------------------------------
     @invariant()
-    def same_rows_and_caches_that_agree_with_the_tables(self) -> None:
-        # The rows first: the reads below may write what a unit holds back (a cache miss reads SQL).
-        if not self.units:  # (inside one, request rows may be held back)
-            assert rows(self.scratch) == rows(self.plain) == rows(self.shared)
-        for ledger in self.ledgers():
+    def same_rows(self) -> None:
+        assert rows(self.scratch) == rows(self.plain)
+
+    @invariant()
+    def caches_agree_with_the_tables(self) -> None:
+        for ledger in (self.scratch, self.plain):
             for rid in self.request_ids():
-                direct = self.shared._db.execute(  # the request as written (the shared ledger holds none back)
+                direct = ledger.db.execute(
                     "SELECT id, client_phone, state, created_at, updated_at, data FROM requests WHERE id=?",
                     (rid,)).fetchone()
                 got = ledger.get_request(rid)
                 assert (got.id, got.client_phone, got.state, got.created_at, got.updated_at, got.data
                         ) == (*tuple(direct)[:5], json.loads(direct["data"]))
-                outreach = ledger._db.execute("SELECT id, status FROM outreach WHERE request_id=? ORDER BY id",
+                outreach = ledger.db.execute("SELECT id, status FROM outreach WHERE request_id=? ORDER BY id",
                                              (rid,)).fetchall()
                 assert [(o.id, o.status) for o in ledger.outreach(rid)] == [tuple(o) for o in outreach]
-                replies = ledger._db.execute("SELECT seq FROM replies WHERE request_id=? ORDER BY seq",
+                replies = ledger.db.execute("SELECT seq FROM replies WHERE request_id=? ORDER BY seq",
                                             (rid,)).fetchall()
                 assert [r["seq"] for r in ledger.replies(rid)] == [r[0] for r in replies]
-            assert ledger.tool_call_count() == ledger._db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0]
+            assert ledger.tool_call_count() == ledger.db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0]
 
 
 HeldCommits.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
@@ -306,18 +266,3 @@ def test_units_that_write_nothing_keep_the_savepoint_of_the_last_commit(tmp_path
         ledger.abandon()
     assert ledger.inbound_count() == 1 and ledger.inbound_count("wamid.1") == 1
     ledger.close()
-
-
-def test_a_request_write_the_ledger_cannot_hold_back_comes_after_the_held_ones(tmp_path):
-    # An integer time beyond 2**53 is not stored as given (REAL): that write goes to SQL at once, and
-    # what the unit held back for the row must go first, or it would overwrite the state after.
-    for ledger in (Ledger(), scratch_ledger(str(tmp_path / "l.sqlite"), 4)):
-        rid = ledger.create_request("+250780000001", "collecting_requirements", 1.0, {"n": 0})
-        with ledger.unit_of_work():
-            ledger.get_request(rid)
-            ledger.save_request_data(rid, {"n": 1}, 2.0)  # held back
-            assert ledger._unsaved
-            ledger.set_state(rid, "collecting_requirements", "vendor_outreach", 2**60, "test")
-        row = ledger._db.execute("SELECT state, updated_at, data FROM requests").fetchone()
-        assert tuple(row) == ("vendor_outreach", float(2**60), '{"n":1}')
-        ledger.close()
