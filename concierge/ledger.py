@@ -375,15 +375,6 @@ class Ledger:
         self.db.row_factory = sqlite3.Row
         self._held = 0  # commits held in a savepoint between two real ones (0: every one is real)
         self._since_real = 0  # commits since the last real one (a scratch ledger's)
-        # A unit (or a checkpoint's stretch) that wrote nothing leaves its savepoint open rather
-        # than release it and open the next at once (a quarter of the bench's commits): it still
-        # marks the state of the last commit. ``_kept``: the connection's ``total_changes`` when
-        # that savepoint was opened, while it is kept (else None); the next ``_open`` goes on in it
-        # unless something was written since (outside a unit), and ``_opened_at`` is the count at
-        # the open savepoint's start. Only row changes count: the concierge writes no schema in a
-        # unit (the simulated brain's journal table is made when the world is built).
-        self._kept: int | None = None
-        self._opened_at = 0
         if scratch and path != ":memory:":
             # A scratch ledger (``scratch``): a file only so that memory stays flat, which this one
             # connection alone opens and which is thrown away with the run (the rollout
@@ -497,24 +488,13 @@ class Ledger:
         elif depth:  # back to the last commit, held or real (outside a unit all is committed)
             self.db.execute("ROLLBACK TO held")
             self.db.execute("RELEASE held")
-            self._kept = None
-        elif self._kept is not None:  # a savepoint kept over units that wrote nothing: done with
-            self.db.execute("RELEASE held")
-            self._kept = None
 
     def _open(self) -> None:
         """A unit of work starts, or goes on after a checkpoint."""
         if not self.db.in_transaction:
             self.db.execute("BEGIN")
-            self._kept = None  # (no savepoint outlives its transaction)
         if self._held:  # what ``abandon`` goes back to: the state of the last commit
-            kept, self._kept = self._kept, None
-            if kept is not None:
-                if kept == self.db.total_changes:
-                    return  # still the state of the last commit: nothing was written since
-                self.db.execute("RELEASE held")
             self.db.execute("SAVEPOINT held")
-            self._opened_at = self.db.total_changes
 
     def _commit(self) -> None:
         """A unit of work's writes so far are committed (its end, or a checkpoint in it)."""
@@ -523,16 +503,10 @@ class Ledger:
         if self._held:
             self._since_real += 1
             if self._since_real < self._held:
-                if self.db.total_changes == self._opened_at:
-                    # Nothing written since the savepoint: it still marks the last commit, and
-                    # the next unit (or the checkpoint's rest) goes on in it (``_open``).
-                    self._kept = self._opened_at
-                else:
-                    self.db.execute("RELEASE held")
+                self.db.execute("RELEASE held")
                 return
             self._since_real = 0
         self.db.execute("COMMIT")
-        self._kept = None
 
     def _settle(self) -> None:
         """A scratch ledger's held commits made real, between units of work: before closing, or
@@ -540,7 +514,6 @@ class Ledger:
         if self._held and not self._depth and self.db.in_transaction:
             self._since_real = 0
             self.db.execute("COMMIT")
-            self._kept = None
 
     def _insert_unique(self, sql: str, params: Iterable[Any]) -> bool:
         try:

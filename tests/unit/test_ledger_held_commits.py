@@ -92,16 +92,6 @@ class HeldCommits(RuleBasedStateMachine):
         for unit in self.units.pop():
             unit.__exit__(type(error) if error else None, error, None)
 
-    @rule(index=PICK)
-    def unit_that_only_reads(self, index: int) -> None:
-        """A whole unit of work (inside the open ones, if any) that writes nothing."""
-        pair = (self.scratch.unit_of_work(), self.plain.unit_of_work())
-        for unit in pair:
-            unit.__enter__()
-        self.read_request(index)
-        for unit in pair:
-            unit.__exit__(None, None, None)
-
     @rule()
     def checkpoint(self) -> None:
         self.both("checkpoint")
@@ -113,13 +103,6 @@ class HeldCommits(RuleBasedStateMachine):
             for unit in self.units.pop():
                 assert unit.__exit__(Died, Died(), None) is False
         self.both("abandon")
-
-    @rule(index=PICK, dest=STATES)
-    def crash_in_a_new_unit(self, index: int, dest: str) -> None:
-        """A unit starts (inside the open ones, if any), writes, and the process dies in it."""
-        self.enter_unit()
-        self.set_state(index, dest)
-        self.crash()
 
     @rule()
     def close_and_reopen(self) -> None:
@@ -226,9 +209,7 @@ def test_a_scratch_ledger_commits_for_real_once_every_held_commits(tmp_path):
             if n % 2:
                 ledger.checkpoint()  # and one more
     assert statements.count("COMMIT") == 2  # the 4th and the 8th of 9 commits (6 units, 3 checkpoints)
-    # The 7 others: the 3 units ending just after a checkpoint wrote nothing since it, and keep
-    # their savepoint open for the next unit (one of them is the 8th, a real commit).
-    assert statements.count("RELEASE held") == 4 and statements.count("SAVEPOINT held") == 7
+    assert statements.count("RELEASE held") == 7 and statements.count("SAVEPOINT held") == 9
     ledger.close()  # the held rest is committed: another connection sees all six
     assert sqlite3.connect(tmp_path / "l.sqlite").execute("SELECT COUNT(*) FROM inbound").fetchone()[0] == 6
 
@@ -243,26 +224,3 @@ def test_a_ledger_that_is_not_scratch_commits_each_time(tmp_path):
             ledger.checkpoint()
         assert statements.count("COMMIT") == 2 and not any("SAVEPOINT" in s for s in statements)
         ledger.close()
-
-
-def test_units_that_write_nothing_keep_the_savepoint_of_the_last_commit(tmp_path):
-    # A unit that only reads neither releases its savepoint nor opens another: the one open still
-    # marks the last commit. A write between units (outside any) is kept by the next unit's start,
-    # which opens a savepoint after it, so that a crash in that unit does not take it back.
-    ledger = scratch_ledger(str(tmp_path / "l.sqlite"), 100)
-    statements: list[str] = []
-    ledger.db.set_trace_callback(statements.append)
-    for _ in range(3):
-        with ledger.unit_of_work():
-            ledger.get_request("req-00001")
-    assert statements.count("SAVEPOINT held") == 1 and statements.count("RELEASE held") == 0
-    ledger.record_inbound("wamid.1", "+250780000001", "client", "text", 1.0)  # outside a unit
-    try:
-        with ledger.unit_of_work():
-            assert statements.count("SAVEPOINT held") == 2
-            ledger.record_inbound("wamid.2", "+250780000001", "client", "text", 2.0)
-            raise Died  # the process dies in the unit, and is restarted
-    except Died:
-        ledger.abandon()
-    assert ledger.inbound_count() == 1 and ledger.inbound_count("wamid.1") == 1
-    ledger.close()
