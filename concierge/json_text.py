@@ -6,7 +6,7 @@ The ledger's columns, the webhook bodies and the Cloud API's requests are compar
 value; where it does not, it either refuses (and ``json`` answers instead) or differs in a way that
 each function below detects cheaply and hands back to ``json``.
 
-Writing (``JsonWriter``): **the same text as ``json`` for every value ``json`` can write** (or the
+Writing (``json_writer``): **the same text as ``json`` for every value ``json`` can write** (or the
 same exception where ``json`` raises ValueError or RecursionError), with one exception below. orjson's
 text is kept only when
 - orjson accepted the value: it refuses ints beyond 64 bits, non-str keys (a str subclass too), lone
@@ -77,7 +77,7 @@ _ORJSON_FLOATS_KNOWN = _orjson_floats_known()
 _OPTION = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
-def JsonWriter(*, sort_keys: bool = False, ensure_ascii: bool = True, allow_nan: bool = True,
+def json_writer(*, sort_keys: bool = False, ensure_ascii: bool = True, allow_nan: bool = True,
                check_circular: bool = True) -> Callable[[Any], str]:
     """``json.JSONEncoder(separators=(",", ":"), **options).encode`` with orjson doing the work when
     its text is sure to be the same (see the module's docstring). Only the compact separators: that

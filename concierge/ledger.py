@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .json_text import JsonWriter, read_json
+from .json_text import json_writer, read_json
 from .lifecycle import RequestState
 
 SCHEMA = """
@@ -218,8 +218,8 @@ def _in_list(values: list[Any]) -> tuple[str, list[Any]]:
 # The ledger's JSON columns: sorted keys, compact, UTF-8 as it is. What the ledger is given to write
 # is a tree (built by the concierge or decoded from JSON), never a cycle, so the writer need not
 # track every container it enters; a cycle would still fail, with RecursionError instead of
-# ValueError. JsonWriter writes exactly json's text, with orjson when that is sure (json_text.py).
-_dumps = JsonWriter(sort_keys=True, ensure_ascii=False, check_circular=False)
+# ValueError. json_writer writes exactly json's text, with orjson when that is sure (json_text.py).
+_dumps = json_writer(sort_keys=True, ensure_ascii=False, check_circular=False)
 
 
 # An outbound row's columns, in the order of ``SELECT *`` (the schema's), with the affinity each

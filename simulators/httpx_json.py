@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from concierge.json_text import JsonWriter
+from concierge.json_text import json_writer
 
 # Non-ASCII, a line separator, an astral character, floats, nesting: what an encoding could differ on.
 _PROBE = {"a": [1, 2.5, None, True, {}], "é": "ü\u2028\U0001f600\"\\", "s": "x y"}
@@ -25,7 +25,7 @@ _PROBE = {"a": [1, 2.5, None, True, {}], "é": "ü\u2028\U0001f600\"\\", "s": "x
 
 # json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False): httpx's text, written
 # by concierge/json_text.py (orjson where its text is sure to be json's).
-_HTTPX_JSON = JsonWriter(ensure_ascii=False, allow_nan=False)
+_HTTPX_JSON = json_writer(ensure_ascii=False, allow_nan=False)
 
 
 def encode(value: Any) -> bytes:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import httpx
 import phonenumbers
 
-from concierge.json_text import JsonWriter, read_json
+from concierge.json_text import json_writer, read_json
 from concierge.phones import InvalidPhone, normalize_phone, wa_digits
 
 from . import httpx_json
@@ -36,7 +36,7 @@ _VERSION = r"v\d+\.\d+"
 _SEND_PATH = re.compile(rf"/({_VERSION})/([^/]+)/messages/?")
 _NODE_PATH = re.compile(rf"/({_VERSION})/([^/]+)/?")
 # json.dumps(value, separators=(",", ":")): the same text (concierge/json_text.py), written faster.
-_ASCII_JSON = JsonWriter()
+_ASCII_JSON = json_writer()
 MAX_TEXT = 4096  # Cloud API limit for a text body
 MAX_INTERACTIVE_BODY = 1024
 MAX_BUTTON_TITLE = 20

@@ -23,7 +23,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from concierge import json_text
-from concierge.json_text import JsonWriter, read_json
+from concierge.json_text import json_writer, read_json
 
 # The three ways the project writes JSON: the ledger's columns, the fake Cloud API's signed webhook
 # bodies (json.dumps' defaults), and httpx's request bodies.
@@ -107,7 +107,7 @@ def written_as_json_writes(options: dict[str, Any], value: Any) -> None:
     """The writer's contract: json's text (or exception) for every value json writes; for a value json
     refuses with TypeError, that TypeError or orjson's own text (never anything else)."""
     expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-    got = outcome(JsonWriter(**options), value)
+    got = outcome(json_writer(**options), value)
     if expected[0] == "TypeError" and got[0] == "ok":
         option = json_text._OPTION | (orjson.OPT_SORT_KEYS if options.get("sort_keys") else 0)
         assert got == ("ok", orjson.dumps(value, option=option).decode())
@@ -141,7 +141,7 @@ def read_outcome(function: Any, text: Any) -> tuple[str, str]:
 @example(value={"\U0001f600": 1, "\uffff": 2, "z": 3})  # code point order, not UTF-16's
 def test_writes_what_json_writes(options: dict[str, Any], value: Any) -> None:
     expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-    assert outcome(JsonWriter(**options), value) == expected
+    assert outcome(json_writer(**options), value) == expected
 
 
 @pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
@@ -168,7 +168,7 @@ def test_a_nan_or_infinity_anywhere_is_written_as_json_writes(options: dict[str,
     # with allow_nan=False): the writer must see the null, wherever it stands, and hand over to json.
     assert b"null" in orjson.dumps(value)
     expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-    assert outcome(JsonWriter(**options), value) == expected
+    assert outcome(json_writer(**options), value) == expected
     assert expected[0] == "ValueError" or "NaN" in expected[1] or "Infinity" in expected[1]
 
 
@@ -178,7 +178,7 @@ def test_the_standard_mixin_enums_are_written_as_json_writes() -> None:
     for options in WRITERS.values():
         for value in ({"s": Size.SMALL, "l": Label.A}, [Tiny.SMALL, Label.A], Tiny.NAN):
             expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-            assert outcome(JsonWriter(**options), value) == expected
+            assert outcome(json_writer(**options), value) == expected
 
 
 @pytest.mark.parametrize("options", WRITERS.values(), ids=WRITERS.keys())
@@ -188,12 +188,12 @@ def test_deep_nesting_is_written_or_refused_as_json_does(options: dict[str, Any]
         for _ in range(depth):
             value = [value, {"k": 1.5}]
         expected = outcome(json.JSONEncoder(separators=(",", ":"), **options).encode, value)
-        assert outcome(JsonWriter(**options), value) == expected
+        assert outcome(json_writer(**options), value) == expected
 
 
 @given(value=st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True))
 def test_every_finite_float_is_written_as_repr(value: float) -> None:
-    assert JsonWriter(sort_keys=True, ensure_ascii=False)([value]) == f"[{value!r}]"
+    assert json_writer(sort_keys=True, ensure_ascii=False)([value]) == f"[{value!r}]"
 
 
 def test_the_installed_orjson_writes_no_float_form_the_check_misses() -> None:
@@ -212,7 +212,7 @@ def test_a_text_orjson_writes_is_taken_as_it_is(options: dict[str, Any], monkeyp
     # The fast path is really taken for ordinary values, a null among them included (the rest of this
     # file would pass even if every value went to json): the writer is built with a json that refuses.
     monkeypatch.setattr(json_text.json, "JSONEncoder", Refusing)
-    writer = JsonWriter(**options)
+    writer = json_writer(**options)
     monkeypatch.undo()
     other = "x-1" if options.get("ensure_ascii", True) else "é"
     for value in ({"b": [1, 2.5, True], "a": "e"}, {"b": [1, 2.5, None, True], "a": other}, None, [0.5, "null"]):
