@@ -78,11 +78,6 @@ def parse_webhook(
         payload = read_json(_as_bytes(raw_body))  # json.loads' value or exception, faster
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise WebhookMalformed(f"body: not JSON ({type(exc).__name__})") from None
-    plain = _plain_statuses(payload)
-    return plain if plain is not None else _read_payload(payload)
-
-
-def _read_payload(payload: Any) -> list[InboundMessage | StatusUpdate]:
     root = _obj(payload, "body")
     if root.get("object") != "whatsapp_business_account":
         raise WebhookMalformed("body.object: expected 'whatsapp_business_account'")
@@ -180,85 +175,18 @@ def _read_status(status: dict, path: str) -> StatusUpdate:
     recipient = _str(status, "recipient_id", path) or _str(status, "recipient_user_id", path)
     if not recipient:
         raise WebhookMalformed(f"{path}: missing 'recipient_id'")
+    if _ASCII_DIGITS.fullmatch(recipient):
+        try:
+            recipient = normalize_phone("+" + recipient)
+        except InvalidPhone:
+            pass  # a group id or an unusual number: kept as Meta sent it
     errors = tuple(
         _obj(e, f"{path}.errors[{k}]") for k, e in enumerate(_list(status, "errors", path))
     )
     return StatusUpdate(
-        wamid=wamid, status=state, recipient=_recipient(recipient), timestamp=timestamp,
+        wamid=wamid, status=state, recipient=recipient, timestamp=timestamp,
         callback_data=_str(status, "biz_opaque_callback_data", path), errors=errors,
     )
-
-
-def _recipient(recipient: str) -> str:
-    if _ASCII_DIGITS.fullmatch(recipient):
-        try:
-            return normalize_phone("+" + recipient)
-        except InvalidPhone:
-            pass  # a group id or an unusual number: kept as Meta sent it
-    return recipient
-
-
-# --- the commonest delivery, read directly -------------------------------------------------------
-
-
-def _plain_statuses(payload: Any) -> list[StatusUpdate] | None:
-    """What ``_read_payload`` gives for a delivery of status updates only (every send brings at
-    least one), read without the path bookkeeping and per-field helpers that are there to name what
-    is wrong: None for a message, an error, or any value it is not sure of (an unexpected type, a
-    missing or empty field), and the full reader answers, errors and all. Held to the full reader by
-    a property test (tests/unit/test_webhooks_plain.py)."""
-    if type(payload) is not dict or payload.get("object") != "whatsapp_business_account":
-        return None
-    entries = payload.get("entry")
-    if type(entries) is not list:
-        return None
-    out: list[StatusUpdate] = []
-    for entry in entries:
-        changes = entry.get("changes") if type(entry) is dict else None
-        if type(changes) is not list:
-            return None
-        for change in changes:
-            field = change.get("field") if type(change) is dict else None
-            if type(field) is not str:
-                return None
-            if field != "messages":
-                continue
-            value = change.get("value")
-            if type(value) is not dict or "messages" in value:
-                return None
-            contacts = value.get("contacts", [])
-            statuses = value.get("statuses", [])
-            if (type(contacts) is not list or type(statuses) is not list
-                    or any(type(contact) is not dict for contact in contacts)):
-                return None
-            for status in statuses:
-                update = _plain_status(status)
-                if update is None:
-                    return None
-                out.append(update)
-    return out
-
-
-def _plain_status(status: Any) -> StatusUpdate | None:
-    if type(status) is not dict:
-        return None
-    wamid, state, timestamp = status.get("id"), status.get("status"), status.get("timestamp")
-    if type(wamid) is not str or not wamid or type(state) is not str or not state:
-        return None
-    if type(timestamp) is str and len(timestamp) <= 18 and _ASCII_DIGITS.fullmatch(timestamp):
-        timestamp = int(timestamp)
-    elif type(timestamp) is not int or timestamp < 0:
-        return None
-    phone, user = status.get("recipient_id"), status.get("recipient_user_id")
-    callback = status.get("biz_opaque_callback_data")
-    if not ((type(phone) is str and phone) or (phone is None and type(user) is str and user)) or (
-            callback is not None and type(callback) is not str):
-        return None
-    errors = status.get("errors", [])
-    if type(errors) is not list or any(type(error) is not dict for error in errors):
-        return None
-    return StatusUpdate(wamid=wamid, status=state, recipient=_recipient(phone or user), timestamp=timestamp,
-                        callback_data=callback, errors=tuple(errors))
 
 
 def _contact_for(sender: str | None, contacts: list[dict], path: str) -> dict | None:

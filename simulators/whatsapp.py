@@ -16,7 +16,6 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -401,9 +400,6 @@ class FakeWhatsAppCloud:
         """A signed status webhook (sent / delivered / read / failed) for an outbound message."""
         phone = normalize_phone(recipient)
         digits = wa_digits(phone)
-        if status != "failed" and not errors and _all_str(wamid, status, callback_data or ""):
-            return self._signed_fields(_status_fields(wamid, status, self._timestamp(), digits, self._bsuid(phone),
-                                                      callback_data), wamid)
         entry: dict[str, Any] = {
             "id": wamid, "status": status, "timestamp": self._timestamp(),
             "recipient_id": digits, "recipient_user_id": self._bsuid(phone),
@@ -433,16 +429,11 @@ class FakeWhatsAppCloud:
     def _signed(self, value: dict[str, Any], wamid: str) -> SignedWebhook:
         # Meta signs the ASCII-escaped JSON it sends; any byte change breaks the signature.
         if "messaging_product" in value or "metadata" in value:  # would replace the envelope's own
-            return self._signed_body(_ASCII_JSON(self._payload(value)).encode("ascii"), wamid)
-        return self._signed_fields(_ASCII_JSON(value)[1:-1], wamid)
-
-    def _signed_fields(self, fields: str, wamid: str) -> SignedWebhook:
-        """The webhook whose value holds these fields (their JSON text, without the braces) after the
-        envelope's own."""
-        head, tail = self._envelope()
-        return self._signed_body((head + ("," + fields if fields else "") + tail).encode("ascii"), wamid)
-
-    def _signed_body(self, body: bytes, wamid: str) -> SignedWebhook:
+            body = _ASCII_JSON(self._payload(value)).encode("ascii")
+        else:
+            head, tail = self._envelope()
+            fields = _ASCII_JSON(value)[1:-1]
+            body = (head + ("," + fields if fields else "") + tail).encode("ascii")
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature-256": self.sign(body),
@@ -664,23 +655,6 @@ def _read_interactive(interactive: Any) -> tuple[str, tuple[tuple[str, str], ...
     if len({b for b, _ in buttons}) != len(buttons) or len({t for _, t in buttons}) != len(buttons):
         raise _BadRequest(131009, "(#131009) Parameter value is not valid", "button ids and titles must be unique")
     return text, tuple(buttons)
-
-
-def _all_str(*values: Any) -> bool:
-    return all(type(value) is str for value in values)
-
-
-def _status_fields(wamid: str, status: str, timestamp: str, digits: str, bsuid: str, callback: str | None) -> str:
-    """The JSON text (ASCII, compact, no braces) of a status webhook's value without errors, as
-    ``_ASCII_JSON`` writes the dict ``status_webhook`` builds otherwise: the keys in that order, each
-    string escaped by the function ``json`` itself escapes strings with (every field is a str), so
-    the one value per send is not encoded, checked and read back as a whole."""
-    text = (f'"statuses":[{{"id":{_json_str(wamid)},"status":{_json_str(status)},'
-            f'"timestamp":{_json_str(timestamp)},"recipient_id":{_json_str(digits)},'
-            f'"recipient_user_id":{_json_str(bsuid)}')
-    if callback is not None:
-        text += f',"biz_opaque_callback_data":{_json_str(callback)}'
-    return text + f'}}],"contacts":[{{"wa_id":{_json_str(digits)},"user_id":{_json_str(bsuid)}}}]'
 
 
 @functools.lru_cache(maxsize=2048)  # pure: every webhook names its phone up to twice, parsing is costly

@@ -77,26 +77,3 @@ def test_a_status_webhook_still_parses_and_verifies():
     (update,) = parse_webhook(hook.body, hook.headers["X-Hub-Signature-256"], "secret")
     assert update == StatusUpdate(wamid="wamid.é", status="delivered", recipient="+250788000101",
                                   timestamp=1750000000, callback_data="ké")
-
-
-def _status_value(fake: FakeWhatsAppCloud, wamid, status, phone, callback) -> dict:
-    """A status webhook's value as the fake built it as a dict before (the keys in that order)."""
-    digits = phone.lstrip("+")
-    entry = {"id": wamid, "status": status, "timestamp": "1750000000", "recipient_id": digits,
-             "recipient_user_id": fake._bsuid(phone)}
-    if callback is not None:
-        entry["biz_opaque_callback_data"] = callback
-    return {"statuses": [entry], "contacts": [{"wa_id": digits, "user_id": fake._bsuid(phone)}]}
-
-
-@settings(max_examples=300, deadline=None)
-@given(wamid=st.text(max_size=12), status=st.sampled_from(["sent", "delivered", "read"]) | st.text(max_size=6),
-       callback=st.none() | st.text(max_size=12),
-       phone=st.sampled_from(["+250788000101", "+16505551234", "+447700900123"]))
-def test_a_status_webhook_written_field_by_field_is_the_dict_encoded(wamid, status, callback, phone):
-    """A status webhook's fields are written one string at a time (any text: escapes, astral
-    characters, lone surrogates, DEL, quotes): the bytes must be those of encoding its dict whole."""
-    hook = _FAKE.status_webhook(wamid, status, phone, callback)
-    if status != "failed":
-        assert hook.body == _whole(_FAKE, _status_value(_FAKE, wamid, status, phone, callback))
-    assert (hook.headers["X-Hub-Signature-256"], hook.headers["X-Hub-Signature"]) == _signatures("secret", hook.body)
